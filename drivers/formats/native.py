@@ -1,0 +1,272 @@
+"""The native session format: JSON Lines, append-only, readable while being written.
+
+Line 1 is a header (`format`, `version`, `source`, `device`, `start_wall`); then one JSON object
+a line, `k` saying what it is: `r` reading, `link` link event, `alarm`, `event` (responder
+actions and guide steps), and `end` when the writer closed cleanly. A crash leaves no `end`
+(the session shows as interrupted) and possibly a half-written last line, which the reader
+tolerates. The writer flushes at least once a second, so a kill loses at most the last second.
+Documented for users in docs/FORMATS-native.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from drivers.clock import Clock, RealClock
+from drivers.errors import FormatError
+from drivers.formats._base import FormatInfo, Recording
+from drivers.reading import LinkEvent, LinkState, Reading, Status
+
+MAGIC = "oxi-assist-session"
+VERSION = 1
+
+
+def _num(x: float | None, nd: int = 2) -> float | None:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    r = round(float(x), nd)
+    return int(r) if r == int(r) else r
+
+
+def reading_to_obj(r: Reading) -> dict[str, Any]:
+    o: dict[str, Any] = {"k": "r", "t": round(r.t, 4)}
+    if r.spo2 is not None:
+        o["spo2"] = _num(r.spo2, 1)
+    if r.pulse is not None:
+        o["pulse"] = _num(r.pulse, 1)
+    if r.pi is not None:
+        o["pi"] = _num(r.pi, 2)
+    if r.status:
+        o["st"] = r.status.names
+    if r.pleth:
+        o["pl"] = [_num(v, 1) for v in r.pleth]
+        if r.pleth_rate:
+            o["pr"] = _num(r.pleth_rate, 2)
+    if r.wave_only:
+        o["w"] = 1
+    return o
+
+
+def obj_to_reading(o: dict[str, Any]) -> Reading:
+    def opt(key: str) -> float | None:
+        v = o.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            raise ValueError(f"{key} must be a number")
+        return float(v)
+
+    t = o.get("t")
+    if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t):
+        raise ValueError("reading without a numeric time 't'")
+    pl = o.get("pl") or ()
+    if not isinstance(pl, list | tuple):
+        raise ValueError("pl must be a list")
+    return Reading(
+        t=float(t), spo2=opt("spo2"), pulse=opt("pulse"), pi=opt("pi"),
+        pleth=tuple(float(v) for v in pl), pleth_rate=opt("pr"),
+        status=Status.from_names(o.get("st") or ()), wave_only=bool(o.get("w", 0)),
+    )
+
+
+class SessionWriter:
+    """Writes a session as it happens. File mode 0600: recordings are personal health data."""
+
+    def __init__(self, path: str | os.PathLike[str], *, source: str, device: str = "",
+                 start_wall: float | None = None, clock: Clock | None = None,
+                 flush_every: float = 1.0, extra: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self._clock = clock or RealClock()
+        self._flush_every = flush_every
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            os.chmod(self.path, 0o600)  # umask or an existing file must not widen it
+        except OSError:
+            pass
+        self._f: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        header: dict[str, Any] = {
+            "format": MAGIC, "version": VERSION, "source": source, "device": device,
+            "start_wall": start_wall if start_wall is not None else self._clock.wall(),
+        }
+        if extra:
+            header.update(extra)
+        self._write(header)
+        self._f.flush()
+        self._last_flush = self._clock.now()
+        self.closed = False
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self._f.write(json.dumps(obj, separators=(",", ":"), allow_nan=False))
+        self._f.write("\n")
+
+    def _record(self, obj: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        self._write(obj)
+        now = self._clock.now()
+        if now - self._last_flush >= self._flush_every:
+            self._f.flush()
+            self._last_flush = now
+
+    def reading(self, r: Reading) -> None:
+        self._record(reading_to_obj(r))
+
+    def link(self, e: LinkEvent) -> None:
+        o: dict[str, Any] = {"k": "link", "t": round(e.t, 4), "state": e.state.value}
+        if e.reason:
+            o["reason"] = e.reason
+        if e.device:
+            o["device"] = e.device
+        self._record(o)
+
+    def alarm(self, t: float, kind: str, priority: str, state: str, message: str = "",
+              **data: Any) -> None:
+        """`state` is what happened to the alarm: raised, cleared, acknowledged, paused."""
+        self._record({"k": "alarm", "t": round(t, 4), "kind": kind, "priority": priority,
+                      "state": state, "message": message, **data})
+
+    def event(self, t: float, name: str, **data: Any) -> None:
+        self._record({"k": "event", "t": round(t, 4), "name": name, **data})
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._f.flush()
+            self._last_flush = self._clock.now()
+
+    def close(self, t: float | None = None, reason: str = "") -> None:
+        if self.closed:
+            return
+        end: dict[str, Any] = {"k": "end"}
+        if t is not None:
+            end["t"] = round(t, 4)
+        if reason:
+            end["reason"] = reason
+        self._write(end)
+        self._f.flush()
+        self._f.close()
+        self.closed = True
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def sniff(head: bytes, name: str) -> int:
+    h = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if h.startswith(b"{") and MAGIC.encode() in h[:400]:
+        return 100
+    return 0
+
+
+def read(path: Path | str) -> Recording:
+    """Reads a native session. A half-written last line (a crash mid-write) is dropped."""
+    path = Path(path)
+    rec = Recording(path=str(path), format="native")
+    try:
+        f = open(path, encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as e:
+        raise FormatError(path, e.strerror or str(e)) from None
+    with f:
+        lineno = 0
+        pending_error: FormatError | None = None
+        try:
+            for raw in f:
+                lineno += 1
+                if pending_error is not None:  # a bad line that was not the last one
+                    raise pending_error
+                line = raw.strip()
+                if not line:
+                    continue
+                try:
+                    obj = json.loads(line)
+                    if not isinstance(obj, dict):
+                        raise ValueError("not a JSON object")
+                    if lineno == 1:
+                        _header(rec, obj, path)
+                    else:
+                        _apply(rec, obj)
+                except FormatError:
+                    raise
+                except (ValueError, TypeError) as e:
+                    if lineno == 1:
+                        raise FormatError(path, "not an oxi-assist session file "
+                                                "(no header line)", line=1) from None
+                    err = FormatError(path, f"bad record: {e}", line=lineno)
+                    if raw.endswith("\n"):
+                        raise err from None
+                    pending_error = err  # tolerated if it turns out to be the last line
+        except UnicodeDecodeError as e:
+            raise FormatError(path, f"not UTF-8 text ({e.reason})", line=lineno + 1) from None
+        if lineno == 0:
+            raise FormatError(path, "empty file")
+        if pending_error is not None:
+            rec.interrupted = True
+    return rec
+
+
+def _header(rec: Recording, obj: dict[str, Any], path: Path) -> None:
+    if obj.get("format") != MAGIC:
+        raise FormatError(path, "not an oxi-assist session file (no header line)", line=1)
+    v = obj.get("version")
+    if not isinstance(v, int) or v > VERSION:
+        raise FormatError(path, f"unsupported session format version {v!r}", line=1)
+    rec.header = obj
+    rec.source = str(obj.get("source", ""))
+    rec.device = str(obj.get("device", ""))
+    sw = obj.get("start_wall")
+    rec.start_wall = float(sw) if isinstance(sw, int | float) else None
+    iv = obj.get("interval")
+    rec.interval = float(iv) if isinstance(iv, int | float) else None
+    rec.interrupted = True  # until an "end" record says otherwise
+
+
+def _apply(rec: Recording, o: dict[str, Any]) -> None:
+    k = o.get("k")
+    if k == "r":
+        rec.readings.append(obj_to_reading(o))
+    elif k == "link":
+        rec.links.append(LinkEvent(t=float(o["t"]), state=LinkState(o["state"]),
+                                   reason=str(o.get("reason", "")),
+                                   device=str(o.get("device", ""))))
+    elif k == "alarm":
+        rec.alarms.append(o)
+    elif k == "event":
+        rec.events.append(o)
+    elif k == "end":
+        rec.interrupted = False
+    else:
+        raise ValueError(f"unknown record kind {k!r}")
+
+
+def write(recording: Recording, path: Path) -> None:
+    """Writes a whole Recording (from any format) as a native session file."""
+    w = SessionWriter(path, source=recording.source or recording.format,
+                      device=recording.device, start_wall=recording.start_wall,
+                      flush_every=float("inf"),
+                      extra={"interval": recording.interval} if recording.interval else None)
+    items: list[tuple[float, int, Any]] = []
+    items += [(r.t, 0, r) for r in recording.readings]
+    items += [(e.t, 1, e) for e in recording.links]
+    for t, _, x in sorted(items, key=lambda i: (i[0], i[1])):
+        if isinstance(x, Reading):
+            w.reading(x)
+        else:
+            w.link(x)
+    for a in recording.alarms:
+        w._record(dict(a))
+    for e in recording.events:
+        w._record(dict(e))
+    w.close(reason="converted")
+
+
+FORMAT = FormatInfo(
+    name="native", description="oxi-assist session (JSON Lines)",
+    extensions=(".jsonl", ".oxi"), sniff=sniff, read=read, write=write,
+)

@@ -1,0 +1,133 @@
+"""The common language of every source: `Reading`s and link events.
+
+A BLE oximeter, a CMS50 on a serial port, a recorded O2Ring file and the simulator all yield
+the same objects. An invalid value is `None` with a `Status` flag saying why; a sentinel number
+(0, 127, 255, 0x7F, 0xFFFF, NaN) never survives a codec, because downstream a number is a reading.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+class Status(enum.IntFlag):
+    """Why a value is missing or doubtful. Several can hold at once."""
+
+    NONE = 0
+    FINGER_OUT = enum.auto()  # probe off / no finger / sensor unconnected to user
+    SEARCHING = enum.auto()  # device is acquiring the pulse; values not yet valid
+    LOW_PERFUSION = enum.auto()  # weak pulsatile signal; values doubtful
+    MOTION = enum.auto()  # motion artefact / erratic signal
+    SENSOR_FAULT = enum.auto()  # equipment or sensor malfunction
+    LOW_BATTERY = enum.auto()
+    POOR_SIGNAL = enum.auto()  # the device itself calls the measurement questionable
+    BEAT = enum.auto()  # a pulse beat was detected in this frame (not a problem flag)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name.lower() for f in Status if f and f in self and f.name]
+
+    @classmethod
+    def from_names(cls, names: list[str] | tuple[str, ...]) -> Status:
+        out = cls.NONE
+        for n in names:
+            try:
+                out |= cls[n.upper()]
+            except KeyError:
+                raise ValueError(f"unknown status flag {n!r}") from None
+        return out
+
+
+#: Flags that make a value unusable (shown as NO READING / SIGNAL POOR, never as a number).
+INVALIDATING = Status.FINGER_OUT | Status.SEARCHING | Status.SENSOR_FAULT
+#: Flags that make a value doubtful (shown with SIGNAL POOR).
+DOUBTFUL = Status.LOW_PERFUSION | Status.MOTION | Status.POOR_SIGNAL
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One update from a source.
+
+    `t` is seconds on the source's clock (monotonic; for a file, seconds since its start).
+    `pleth` holds waveform samples scaled to 0–100 % of the device's range, spaced
+    1/`pleth_rate` s apart and ending at `t`. A `wave_only` reading carries waveform only
+    (some protocols send pleth and vitals in separate packets): its spo2/pulse are "not in this
+    packet", not "invalid", and the vitals path ignores it.
+    """
+
+    t: float
+    spo2: float | None = None
+    pulse: float | None = None
+    pi: float | None = None
+    pleth: tuple[float, ...] = ()
+    pleth_rate: float | None = None
+    status: Status = Status.NONE
+    wave_only: bool = False
+
+    @property
+    def valid(self) -> bool:
+        """True when the reading carries a usable SpO2 value."""
+        return (not self.wave_only and self.spo2 is not None
+                and not (self.status & INVALIDATING))
+
+
+class LinkState(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    STALE = "stale"  # connected, but no data for longer than the source's limit
+    LOST = "lost"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    """A change in the connection to the device. `device` is a human label with a short address,
+    so the screen can always say which oximeter the numbers come from."""
+
+    t: float
+    state: LinkState
+    reason: str = ""
+    device: str = ""
+
+
+SourceItem = Reading | LinkEvent
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Anything that yields readings and link events: a device, a file replay, the simulator.
+
+    Iterating ends after a CLOSED link event (or when the data ends). `close()` is idempotent.
+    """
+
+    name: str
+
+    def __aiter__(self) -> AsyncIterator[SourceItem]: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Controllable(Protocol):
+    """A source that accepts interventions (the simulator): responder actions and trainer cues
+    such as `naloxone`, `breaths_on`, `breaths_off`, `oxygen`, `finger_out`, `motion`."""
+
+    def inject(self, action: str, **params: object) -> None: ...
+
+
+@dataclass(slots=True)
+class CodecStats:
+    """Counters every codec keeps, so corrupt bytes are skipped and counted, never silent."""
+
+    frames_good: int = 0
+    frames_bad: int = 0  # framed but failed a checksum or a range check
+    bytes_skipped: int = 0  # bytes discarded while resynchronising
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (f"frames good {self.frames_good} / bad {self.frames_bad} / "
+                f"skipped bytes {self.bytes_skipped}")

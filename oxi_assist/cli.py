@@ -1,0 +1,77 @@
+"""The `oxi-assist` command. Each subcommand lives in its own module under `oxi_assist.commands`
+(a `register(subparsers)` function), so features add commands without touching this file.
+
+Every error a user can cause ends as one line on stderr and exit code 2: never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from drivers.errors import OxiError
+from oxi_assist import __version__, commands
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a single line naming the problem."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="oxi-assist",
+        description="Pulse oximeter overdose-response assistant. A training and support tool, "
+                    "not a medical device: it never replaces calling 911, breathing for the "
+                    "person or naloxone.",
+    )
+    parser.add_argument("--version", action="version", version=f"oxi-assist {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(mod, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(func(args) or 0)
+    except OxiError as e:
+        print(f"oxi-assist: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as e:
+        print(f"oxi-assist: error: {e.filename}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    except IsADirectoryError as e:
+        print(f"oxi-assist: error: {e.filename}: is a directory", file=sys.stderr)
+        return EXIT_USAGE
+    except PermissionError as e:
+        print(f"oxi-assist: error: {e.filename}: permission denied", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("oxi-assist: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
