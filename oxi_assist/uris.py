@@ -58,5 +58,6 @@ def open_source(uri: str, clock: Clock) -> Any:
     try:
         mod = importlib.import_module(modname)
     except ModuleNotFoundError as e:
-        raise SourceError(f"{u.scheme}: sources are not available here ({e.name} missing)") from None
+        raise SourceError(
+            f"{u.scheme}: sources are not available here ({e.name} missing)") from None
     return getattr(mod, func)(u.target, u.params, clock)

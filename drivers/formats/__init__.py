@@ -51,7 +51,7 @@ def load(path: str | Path, fmt: str | None = None) -> Any:
                     reverse=True)
     if scored and scored[0][0] > 0:
         return mods[scored[0][1]].FORMAT.read(p)
-    for name, m in mods.items():
+    for m in mods.values():
         if p.suffix.lower() in m.FORMAT.extensions:
             return m.FORMAT.read(p)
     raise FormatError(p, "unrecognised file format (use --format NAME; known: "

@@ -10,6 +10,7 @@ Documented for users in docs/FORMATS-native.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -84,10 +85,8 @@ class SessionWriter:
         self._flush_every = flush_every
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
         fd = os.open(self.path, flags, 0o600)
-        try:
-            os.chmod(self.path, 0o600)  # umask or an existing file must not widen it
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # umask or an existing file must not widen it
+            os.chmod(self.path, 0o600)
         self._f: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         header: dict[str, Any] = {
             "format": MAGIC, "version": VERSION, "source": source, "device": device,
@@ -254,7 +253,7 @@ def write(recording: Recording, path: Path) -> None:
     items: list[tuple[float, int, Any]] = []
     items += [(r.t, 0, r) for r in recording.readings]
     items += [(e.t, 1, e) for e in recording.links]
-    for t, _, x in sorted(items, key=lambda i: (i[0], i[1])):
+    for _t, _, x in sorted(items, key=lambda i: (i[0], i[1])):
         if isinstance(x, Reading):
             w.reading(x)
         else:
