@@ -1,0 +1,522 @@
+"""One live response: a source → `Monitor` → `Guide` → recorder, and what the screen needs.
+
+The Textual UI and the headless commands drive the same `Session`, so what the screen shows is
+exactly what gets recorded. The core is synchronous (each call does a bounded amount of work and
+never waits); `run()` is the async driver that feeds it from a source.
+
+API (stable; the UI codes against it)::
+
+    s = Session(clock=clock, monitor=monitor, guide=guide, writer=writer,
+                source_label="sim:opioid-overdose", controllable=source_or_None)
+    s.on_item(item)              # Reading | LinkEvent → Monitor, guide, recorder, history
+    s.on_action(Action.NALOXONE, route="im")   # responder key → guide, recorder, simulator
+    s.on_action("finger_out")    # a trainer cue (TRAINER_CUES) → recorder and simulator only
+    s.acknowledge(); s.pause_alarms()          # alarm keys → Monitor, recorded
+    s.tick()                     # time passes: no-data alarms, guide timers, writer flush
+    await s.run(source)          # feed from an async source; `run(None)` = guidance only
+    s.stop()                     # ends `run()`; then
+    s.close()                    # writes the `end` record (idempotent)
+
+What the screen reads (never mutate it):
+
+- `s.version: int` grows on every change; redraw when it differs from the last drawn value, at
+  whatever bounded rate suits (≤ 10 Hz). `s.on_change`, if set, is called after each change
+  (from the thread that drives the session; a Textual app would post a message from it).
+- `s.vitals: VitalsState | None` (None until the Monitor has spoken, and always None without a
+  Monitor); `s.guide_state` (the Guide's `state`, None without a Guide).
+- `s.trend: TrendHistory` — `s.trend.arrays(seconds=None)` → (t, spo2, pulse, raw_spo2) numpy
+  arrays, oldest first, NaN where there was no trustworthy value (a gap, never a number).
+- `s.pleth: PlethHistory` — `s.pleth.arrays(seconds=5.0)` → (t, values) of the last samples.
+- `s.elapsed() -> float` seconds since the session began; every time the session stores
+  (history `t`, recorded `t`) is on this base: t = source/clock time − `s.t0`.
+- `s.link: LinkState | None`, `s.device: str`, `s.source_label`, `s.recording_path`
+  (Path | None), `s.actions` (list of `ActionRecord`), `s.doses` (naloxone doses recorded),
+  `s.readings` (count), `s.running`, `s.closed`, `s.error` (last source failure text or "").
+
+Times: sources stamp readings on the same clock the session runs on (the simulator, drivers
+and replay all take the session clock), so a reading's `t` and `clock.now()` share one base.
+
+Safety: the guidance never depends on the oximeter. A source that fails only adds a link-lost
+record; the guide and its timers keep going, and `run(None)` runs them with no device at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivers.clock import Clock
+from drivers.formats.native import SessionWriter
+from drivers.reading import Controllable, LinkEvent, LinkState, Reading
+from oxi_assist.actions import Action
+from oxi_assist.vitals import Alarm, VitalsState
+
+#: Responder actions that also reach a simulated patient, as the simulator's intervention names.
+SIM_INTERVENTIONS: dict[Action, str] = {
+    Action.NALOXONE: "naloxone",
+    Action.BREATHS_START: "breaths_on",
+    Action.BREATHS_STOP: "breaths_off",
+    Action.OXYGEN: "oxygen",
+    Action.RECOVERY_POSITION: "recovery",
+}
+
+#: Trainer cues: device artefacts a trainer plays into a simulation. They are recorded (so a
+#: debrief shows why the reading vanished) but never reach the guide: they are not responder
+#: actions.
+TRAINER_CUES: tuple[str, ...] = ("finger_out", "finger_in", "motion", "motion_off")
+
+#: How often `tick()` makes the writer flush when no data arrives: the native format promises
+#: that a crash loses at most the last second.
+FLUSH_EVERY = 1.0
+
+
+class TrendHistory:
+    """The last `seconds` of (t, smoothed SpO2, smoothed pulse, raw SpO2) in a numpy ring.
+
+    O(1) per sample; reading it out (for a redraw, a few times a second) copies at most
+    `capacity` values. Capacity is by count, sized for the window at `max_rate` samples a second;
+    `arrays(seconds)` trims by time, so a faster source only shortens the window it can hold.
+    """
+
+    def __init__(self, seconds: float = 600.0, max_rate: float = 4.0) -> None:
+        self.seconds = float(seconds)
+        self.capacity = max(16, math.ceil(seconds * max_rate))
+        self._data = np.full((4, self.capacity), np.nan)
+        self._n = 0  # total samples ever appended
+
+    def append(self, t: float, spo2: float | None, pulse: float | None,
+               raw_spo2: float | None) -> None:
+        i = self._n % self.capacity
+        d = self._data
+        d[0, i] = t
+        d[1, i] = np.nan if spo2 is None else spo2
+        d[2, i] = np.nan if pulse is None else pulse
+        d[3, i] = np.nan if raw_spo2 is None else raw_spo2
+        self._n += 1
+
+    def __len__(self) -> int:
+        return min(self._n, self.capacity)
+
+    def _ordered(self) -> np.ndarray:
+        n, c = self._n, self.capacity
+        if n <= c:
+            return self._data[:, :n].copy()
+        i = n % c
+        return np.concatenate((self._data[:, i:], self._data[:, :i]), axis=1)
+
+    def arrays(self, seconds: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(t, spo2, pulse, raw_spo2), oldest first; only the last `seconds` if given."""
+        d = self._ordered()
+        span = self.seconds if seconds is None else min(seconds, self.seconds)
+        if d.shape[1]:
+            keep = d[0] >= d[0, -1] - span
+            d = d[:, keep]
+        return d[0], d[1], d[2], d[3]
+
+    def last_t(self) -> float | None:
+        if not self._n:
+            return None
+        return float(self._data[0, (self._n - 1) % self.capacity])
+
+
+class PlethHistory:
+    """The last few seconds of the pleth waveform (0–100 % of the device's range) with times.
+
+    Each Reading's samples are spaced 1/rate s apart and end at the reading's `t`.
+    """
+
+    def __init__(self, seconds: float = 5.0, max_rate: float = 200.0) -> None:
+        self.seconds = float(seconds)
+        self.capacity = max(64, math.ceil(seconds * max_rate))
+        self._t = np.full(self.capacity, np.nan)
+        self._v = np.full(self.capacity, np.nan)
+        self._n = 0
+        self.rate: float | None = None
+
+    def extend(self, t_end: float, values: tuple[float, ...], rate: float | None) -> None:
+        k = len(values)
+        if not k:
+            return
+        if rate and rate > 0:
+            self.rate = float(rate)
+        step = 1.0 / self.rate if self.rate else 0.0
+        if k > self.capacity:
+            values = values[-self.capacity:]
+            k = self.capacity
+        ts = t_end - step * np.arange(k - 1, -1, -1, dtype=float)
+        vs = np.asarray(values, dtype=float)
+        start = self._n % self.capacity
+        first = min(k, self.capacity - start)
+        self._t[start:start + first] = ts[:first]
+        self._v[start:start + first] = vs[:first]
+        if first < k:
+            self._t[:k - first] = ts[first:]
+            self._v[:k - first] = vs[first:]
+        self._n += k
+
+    def __len__(self) -> int:
+        return min(self._n, self.capacity)
+
+    def arrays(self, seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(t, values), oldest first, the last `seconds` (default: the whole window)."""
+        n, c = self._n, self.capacity
+        if n <= c:
+            t, v = self._t[:n].copy(), self._v[:n].copy()
+        else:
+            i = n % c
+            t = np.concatenate((self._t[i:], self._t[:i]))
+            v = np.concatenate((self._v[i:], self._v[:i]))
+        if len(t):
+            span = self.seconds if seconds is None else min(seconds, self.seconds)
+            keep = t > t[-1] - span
+            t, v = t[keep], v[keep]
+        return t, v
+
+    def mark_gap(self, t: float) -> None:
+        """Breaks the trace (a NaN sample) so a lost link is drawn as a gap, not a line."""
+        self.extend(t, (math.nan,), None)
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    t: float  # session time (seconds since start)
+    name: str  # Action value ("911", "naloxone", …) or a trainer cue
+    params: dict[str, Any] = field(default_factory=dict)
+    trainer: bool = False
+
+
+class Session:
+    """Wires one source to the Monitor, the guide and the recorder. See the module docstring."""
+
+    def __init__(self, *, clock: Clock, monitor: Any = None, guide: Any = None,
+                 writer: SessionWriter | None = None, source_label: str = "",
+                 controllable: Controllable | None = None, history_seconds: float = 600.0,
+                 pleth_seconds: float = 5.0) -> None:
+        self.clock = clock
+        self.monitor = monitor
+        self.guide = guide
+        self.writer = writer
+        self.source_label = source_label
+        self.controllable = controllable
+        self.t0 = clock.now()
+        self.trend = TrendHistory(history_seconds)
+        self.pleth = PlethHistory(pleth_seconds)
+        self.vitals: VitalsState | None = None
+        self.guide_state: Any = getattr(guide, "state", None) if guide is not None else None
+        self.version = 0
+        self.on_change: Callable[[], None] | None = None
+        self.link: LinkState | None = None
+        self.device = ""
+        self.actions: list[ActionRecord] = []
+        self.doses = 0
+        self.readings = 0
+        self.running = False
+        self.closed = False
+        self.error = ""
+        self._alarms: dict[str, Alarm] = {}
+        self._guide_log_seen = 0
+        self._flushed_at = self.t0
+        self._stop = asyncio.Event()
+        if writer is not None:
+            writer.event(0.0, "session_start", source=source_label)
+            self._flushed_at = clock.now()
+        self._refresh_guide()
+
+    # -- time -----------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return self.clock.now() - self.t0
+
+    def _rel(self, t: float) -> float:
+        return t - self.t0
+
+    @property
+    def recording_path(self) -> Path | None:
+        return self.writer.path if self.writer is not None else None
+
+    # -- input ----------------------------------------------------------------------------
+
+    def on_item(self, item: Reading | LinkEvent) -> None:
+        """One item from the source. Never raises for odd data: a live session must not crash."""
+        if self.closed:
+            return
+        if isinstance(item, LinkEvent):
+            self._on_link(item)
+        else:
+            self._on_reading(item)
+        self._changed()
+
+    def _on_reading(self, r: Reading) -> None:
+        self.readings += 1
+        if self.writer is not None:
+            self.writer.reading(_shift(r, -self.t0))
+        rel = self._rel(r.t)
+        if r.pleth:
+            self.pleth.extend(rel, r.pleth, r.pleth_rate)
+        if self.monitor is not None:
+            vs = self.monitor.update(r)
+            if vs is not None:
+                self._on_vitals(vs)
+        if not r.wave_only:
+            v = self.vitals
+            self.trend.append(rel, v.spo2 if v else None, v.pulse if v else None,
+                              r.spo2 if r.valid else None)
+
+    def _on_link(self, e: LinkEvent) -> None:
+        self.link = e.state
+        if e.device:
+            self.device = e.device
+        if self.writer is not None:
+            self.writer.link(LinkEvent(self._rel(e.t), e.state, e.reason, e.device))
+        if e.state is not LinkState.CONNECTED:
+            self.pleth.mark_gap(self._rel(e.t))
+        link_fn = getattr(self.monitor, "link", None)
+        if callable(link_fn):
+            vs = link_fn(e)
+            if vs is not None:
+                self._on_vitals(vs)
+
+    def _on_vitals(self, vs: VitalsState) -> None:
+        self.vitals = vs
+        self._record_alarms(vs)
+        if self.guide is not None:
+            self.guide.on_vitals(vs)
+            self._refresh_guide()
+
+    def on_action(self, action: Action | str, **params: Any) -> None:
+        """A responder key (an `Action`) or a trainer cue (a name in `TRAINER_CUES`)."""
+        if self.closed:
+            return
+        now = self.clock.now()
+        rel = self._rel(now)
+        if isinstance(action, str) and action in TRAINER_CUES:
+            self.actions.append(ActionRecord(rel, action, dict(params), trainer=True))
+            if self.writer is not None:
+                self.writer.event(rel, action, by="trainer", **params)
+            self._inject(action, params)
+            self._changed()
+            return
+        if isinstance(action, str):
+            from oxi_assist.actions import parse_action
+            action = parse_action(action)
+        params = {k: v for k, v in params.items() if v is not None}
+        if action is Action.NALOXONE:
+            self.doses += 1
+            params.setdefault("dose", self.doses)
+        self.actions.append(ActionRecord(rel, action.value, dict(params)))
+        if self.writer is not None:
+            self.writer.event(rel, action.value, by="responder", **params)
+        if self.guide is not None:
+            self.guide.on_action(action, **params)
+            self._refresh_guide()
+        sim = SIM_INTERVENTIONS.get(action)
+        if sim is not None:
+            self._inject(sim, params)
+        self._changed()
+
+    def _inject(self, name: str, params: dict[str, Any]) -> None:
+        if self.controllable is None:
+            return
+        try:
+            self.controllable.inject(name, **params)
+        except Exception as e:  # a simulator hiccup must never stop the response
+            if self.writer is not None:
+                self.writer.event(self.elapsed(), "inject_failed", action=name, error=str(e))
+
+    def acknowledge(self, kind: str | None = None) -> None:
+        """The responder acknowledged the alarms (or one kind)."""
+        fn = getattr(self.monitor, "acknowledge", None)
+        if callable(fn):
+            vs = fn(kind) if kind is not None else fn()
+            if vs is not None:
+                self._on_vitals(vs)
+        if self.writer is not None:
+            self.writer.event(self.elapsed(), "alarms_acknowledged",
+                              **({"kind": kind} if kind else {}))
+        self._changed()
+
+    def pause_alarms(self, seconds: float = 120.0) -> None:
+        """Pauses alarm signals (the Monitor caps it at 2 minutes)."""
+        fn = getattr(self.monitor, "pause", None)
+        if callable(fn):
+            vs = fn(seconds)
+            if vs is not None:
+                self._on_vitals(vs)
+        if self.writer is not None:
+            self.writer.event(self.elapsed(), "alarms_paused", seconds=seconds)
+        self._changed()
+
+    def tick(self) -> None:
+        """Time passes: the Monitor's no-data alarms, the guide's timers, a quiet flush."""
+        if self.closed:
+            return
+        now = self.clock.now()
+        if self.monitor is not None:
+            vs = self.monitor.tick(now)
+            if vs is not None:
+                self._on_vitals(vs)
+        if self.guide is not None:
+            self.guide.tick(now)
+            self._refresh_guide()
+        if self.writer is not None and now - self._flushed_at >= FLUSH_EVERY:
+            self.writer.flush()
+            self._flushed_at = now
+        self._changed()
+
+    # -- records --------------------------------------------------------------------------
+
+    def _record_alarms(self, vs: VitalsState) -> None:
+        """Records what changed in the active alarms since the previous state."""
+        now_alarms = {a.kind: a for a in vs.alarms}
+        w = self.writer
+        rel = self._rel(vs.t)
+        for kind, a in now_alarms.items():
+            old = self._alarms.get(kind)
+            if old is None:
+                if w is not None:
+                    w.alarm(rel, kind, a.priority.label, "raised", a.message,
+                            technical=a.technical)
+            else:
+                if a.acknowledged and not old.acknowledged and w is not None:
+                    w.alarm(rel, kind, a.priority.label, "acknowledged", a.message)
+                if a.latched and not old.latched and w is not None:
+                    w.alarm(rel, kind, a.priority.label, "latched", a.message)
+                if a.priority != old.priority and w is not None:
+                    w.alarm(rel, kind, a.priority.label, "escalated"
+                            if a.priority > old.priority else "deescalated", a.message)
+        for kind, old in self._alarms.items():
+            if kind not in now_alarms and w is not None:
+                w.alarm(rel, kind, old.priority.label, "cleared", old.message)
+        self._alarms = now_alarms
+        if w is not None:
+            for ev in vs.events:
+                w.event(rel, str(ev), by="monitor")
+
+    def _refresh_guide(self) -> None:
+        if self.guide is None:
+            return
+        st = self.guide.state
+        self.guide_state = st
+        log = getattr(st, "log", None)
+        if log is None or self.writer is None:
+            return
+        new = list(log)[self._guide_log_seen:]
+        self._guide_log_seen = len(log)
+        for entry in new:
+            t = getattr(entry, "t", None)
+            rel = self._rel(t) if isinstance(t, int | float) else self.elapsed()
+            text = getattr(entry, "text", None) or getattr(entry, "message", None) or str(entry)
+            kind = getattr(entry, "kind", None) or "guide"
+            self.writer.event(rel, "guide", kind=str(kind), text=str(text), by="guide")
+
+    def _changed(self) -> None:
+        self.version += 1
+        cb = self.on_change
+        if cb is not None:
+            cb()
+
+    # -- async driver ---------------------------------------------------------------------
+
+    async def run(self, source: Any | None, *, tick_every: float | None = 0.25,
+                  stay: bool = False) -> str:
+        """Feeds the session from `source` until it closes, ends or fails.
+
+        A tick runs every `tick_every` s meanwhile (None: the caller ticks). With `source=None`
+        (guidance only, no device) or `stay=True`, it keeps ticking after the source is gone
+        until `stop()`. Returns why it ended: "closed", "ended", "stopped" or "failed: …".
+        """
+        self.running = True
+        self._stop.clear()
+        ticker = (asyncio.create_task(self._tick_loop(tick_every))
+                  if tick_every is not None else None)
+        why = "stopped"
+        try:
+            if source is not None:
+                why = await self._read(source)
+            if source is None or stay:
+                await self._stop.wait()
+                why = why if source is not None else "stopped"
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+            self.running = False
+            self._changed()
+        return why
+
+    async def _read(self, source: Any) -> str:
+        stop_wait = asyncio.ensure_future(self._stop.wait())
+        it = source.__aiter__()
+        try:
+            while True:
+                nxt = asyncio.ensure_future(it.__anext__())
+                done, _ = await asyncio.wait({nxt, stop_wait},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if nxt not in done:
+                    nxt.cancel()
+                    with contextlib.suppress(BaseException):
+                        await nxt
+                    await _close_quietly(source)
+                    return "stopped"
+                try:
+                    item = nxt.result()
+                except StopAsyncIteration:
+                    return "ended"
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # any source failure: record it, keep guiding
+                    self.error = f"{type(e).__name__}: {e}" if not str(e) else str(e)
+                    self.on_item(LinkEvent(self.clock.now(), LinkState.LOST,
+                                           reason=f"source failed: {self.error}",
+                                           device=self.device))
+                    await _close_quietly(source)
+                    return f"failed: {self.error}"
+                self.on_item(item)
+                if isinstance(item, LinkEvent) and item.state is LinkState.CLOSED:
+                    return "closed"
+        finally:
+            stop_wait.cancel()
+
+    async def _tick_loop(self, every: float) -> None:
+        while True:
+            await self.clock.sleep(every)
+            self.tick()
+
+    def stop(self) -> None:
+        """Ends `run()` (at its next turn of the event loop)."""
+        self._stop.set()
+
+    def close(self, reason: str = "") -> None:
+        """Writes the `end` record and closes the file. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self._stop.set()
+        if self.writer is not None:
+            self.writer.event(self.elapsed(), "session_end", reason=reason or "closed")
+            self.writer.close(t=self.elapsed(), reason=reason)
+        self.version += 1
+
+
+def _shift(r: Reading, dt: float) -> Reading:
+    if dt == 0:
+        return r
+    return Reading(t=r.t + dt, spo2=r.spo2, pulse=r.pulse, pi=r.pi, pleth=r.pleth,
+                   pleth_rate=r.pleth_rate, status=r.status, wave_only=r.wave_only)
+
+
+async def _close_quietly(source: Any) -> None:
+    close = getattr(source, "close", None)
+    if close is None:
+        return
+    with contextlib.suppress(Exception):
+        await close()
