@@ -31,7 +31,10 @@ What the screen reads (never mutate it):
   (history `t`, recorded `t`) is on this base: t = source/clock time − `s.t0`.
 - `s.link: LinkState | None`, `s.device: str`, `s.source_label`, `s.recording_path`
   (Path | None), `s.actions` (list of `ActionRecord`), `s.doses` (naloxone doses recorded),
-  `s.readings` (count), `s.running`, `s.closed`, `s.error` (last source failure text or "").
+  `s.readings` (count), `s.running`, `s.closed`, `s.error` (last source failure text or ""),
+  `s.link_reason` (text of the last link event).
+- `s.log`: a bounded deque of `LogLine(t, kind, text)` — the timeline as it happens, newest
+  last; kind is "action", "trainer", "alarm", "link", "guide" or "event".
 
 Times: sources stamp readings on the same clock the session runs on (the simulator, drivers
 and replay all take the session clock), so a reading's `t` and `clock.now()` share one base.
@@ -45,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +190,15 @@ class PlethHistory:
 
 
 @dataclass(frozen=True)
+class LogLine:
+    """One line of the live timeline (the same things the recorder stores)."""
+
+    t: float  # session time
+    kind: str  # "action", "trainer", "alarm", "link", "guide", "event"
+    text: str
+
+
+@dataclass(frozen=True)
 class ActionRecord:
     t: float  # session time (seconds since start)
     name: str  # Action value ("911", "naloxone", …) or a trainer cue
@@ -199,7 +212,7 @@ class Session:
     def __init__(self, *, clock: Clock, monitor: Any = None, guide: Any = None,
                  writer: SessionWriter | None = None, source_label: str = "",
                  controllable: Controllable | None = None, history_seconds: float = 600.0,
-                 pleth_seconds: float = 5.0) -> None:
+                 pleth_seconds: float = 5.0, log_lines: int = 500) -> None:
         self.clock = clock
         self.monitor = monitor
         self.guide = guide
@@ -214,7 +227,9 @@ class Session:
         self.version = 0
         self.on_change: Callable[[], None] | None = None
         self.link: LinkState | None = None
+        self.link_reason = ""
         self.device = ""
+        self.log: deque[LogLine] = deque(maxlen=log_lines)
         self.actions: list[ActionRecord] = []
         self.doses = 0
         self.readings = 0
@@ -222,7 +237,7 @@ class Session:
         self.closed = False
         self.error = ""
         self._alarms: dict[str, Alarm] = {}
-        self._guide_log_seen = 0
+        self._guide_last: Any = None  # the last guide LogEntry already recorded
         self._flushed_at = self.t0
         self._stop = asyncio.Event()
         if writer is not None:
@@ -272,8 +287,11 @@ class Session:
 
     def _on_link(self, e: LinkEvent) -> None:
         self.link = e.state
+        self.link_reason = e.reason
         if e.device:
             self.device = e.device
+        text = e.state.value + (f": {e.reason}" if e.reason else "")
+        self.log.append(LogLine(self._rel(e.t), "link", text))
         if self.writer is not None:
             self.writer.link(LinkEvent(self._rel(e.t), e.state, e.reason, e.device))
         if e.state is not LinkState.CONNECTED:
@@ -299,6 +317,7 @@ class Session:
         rel = self._rel(now)
         if isinstance(action, str) and action in TRAINER_CUES:
             self.actions.append(ActionRecord(rel, action, dict(params), trainer=True))
+            self.log.append(LogLine(rel, "trainer", _describe(action, params)))
             if self.writer is not None:
                 self.writer.event(rel, action, by="trainer", **params)
             self._inject(action, params)
@@ -312,6 +331,7 @@ class Session:
             self.doses += 1
             params.setdefault("dose", self.doses)
         self.actions.append(ActionRecord(rel, action.value, dict(params)))
+        self.log.append(LogLine(rel, "action", _describe(action.value, params)))
         if self.writer is not None:
             self.writer.event(rel, action.value, by="responder", **params)
         if self.guide is not None:
@@ -376,46 +396,59 @@ class Session:
     def _record_alarms(self, vs: VitalsState) -> None:
         """Records what changed in the active alarms since the previous state."""
         now_alarms = {a.kind: a for a in vs.alarms}
-        w = self.writer
         rel = self._rel(vs.t)
         for kind, a in now_alarms.items():
             old = self._alarms.get(kind)
             if old is None:
-                if w is not None:
-                    w.alarm(rel, kind, a.priority.label, "raised", a.message,
-                            technical=a.technical)
-            else:
-                if a.acknowledged and not old.acknowledged and w is not None:
-                    w.alarm(rel, kind, a.priority.label, "acknowledged", a.message)
-                if a.latched and not old.latched and w is not None:
-                    w.alarm(rel, kind, a.priority.label, "latched", a.message)
-                if a.priority != old.priority and w is not None:
-                    w.alarm(rel, kind, a.priority.label, "escalated"
-                            if a.priority > old.priority else "deescalated", a.message)
+                self._alarm(rel, a, "raised", technical=a.technical)
+                continue
+            if a.acknowledged and not old.acknowledged:
+                self._alarm(rel, a, "acknowledged")
+            if a.latched and not old.latched:
+                self._alarm(rel, a, "latched")
+            if a.priority != old.priority:
+                self._alarm(rel, a, "escalated" if a.priority > old.priority else "deescalated")
         for kind, old in self._alarms.items():
-            if kind not in now_alarms and w is not None:
-                w.alarm(rel, kind, old.priority.label, "cleared", old.message)
+            if kind not in now_alarms:
+                self._alarm(rel, old, "cleared")
         self._alarms = now_alarms
-        if w is not None:
-            for ev in vs.events:
-                w.event(rel, str(ev), by="monitor")
+        for ev in vs.events:
+            self.log.append(LogLine(rel, "event", str(ev)))
+            if self.writer is not None:
+                self.writer.event(rel, str(ev), by="monitor")
+
+    def _alarm(self, rel: float, a: Alarm, state: str, **data: Any) -> None:
+        self.log.append(LogLine(rel, "alarm", f"{a.priority.label} {a.kind} {state}"
+                                + (f": {a.message}" if a.message and state == "raised" else "")))
+        if self.writer is not None:
+            self.writer.alarm(rel, a.kind, a.priority.label, state, a.message, **data)
 
     def _refresh_guide(self) -> None:
         if self.guide is None:
             return
         st = self.guide.state
         self.guide_state = st
-        log = getattr(st, "log", None)
-        if log is None or self.writer is None:
+        log = tuple(getattr(st, "log", ()) or ())
+        if not log:
             return
-        new = list(log)[self._guide_log_seen:]
-        self._guide_log_seen = len(log)
+        start = 0
+        if self._guide_last is not None:  # entries after the last one recorded
+            for i in range(len(log) - 1, -1, -1):
+                if log[i] is self._guide_last or log[i] == self._guide_last:
+                    start = i + 1
+                    break
+        new = log[start:]
+        if not new:
+            return
+        self._guide_last = new[-1]
         for entry in new:
             t = getattr(entry, "t", None)
             rel = self._rel(t) if isinstance(t, int | float) else self.elapsed()
-            text = getattr(entry, "text", None) or getattr(entry, "message", None) or str(entry)
-            kind = getattr(entry, "kind", None) or "guide"
-            self.writer.event(rel, "guide", kind=str(kind), text=str(text), by="guide")
+            text = str(getattr(entry, "text", entry))
+            kind = str(getattr(entry, "kind", "") or "info")
+            self.log.append(LogLine(rel, "guide", text))
+            if self.writer is not None:
+                self.writer.event(rel, "guide", kind=kind, text=text, by="guide")
 
     def _changed(self) -> None:
         self.version += 1
@@ -505,6 +538,12 @@ class Session:
             self.writer.event(self.elapsed(), "session_end", reason=reason or "closed")
             self.writer.close(t=self.elapsed(), reason=reason)
         self.version += 1
+
+
+def _describe(name: str, params: dict[str, Any]) -> str:
+    if not params:
+        return name
+    return name + " (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
 
 
 def _shift(r: Reading, dt: float) -> Reading:

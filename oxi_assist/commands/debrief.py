@@ -1,0 +1,41 @@
+"""`oxi-assist debrief FILE`: the summary, timeline and ROSE prompt of a recorded session, with
+text and SVG exports for a team debrief."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from drivers.formats import load
+from oxi_assist.debrief import debrief_text, summarize, write_output
+from oxi_assist.timeline_svg import write_svg
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "debrief", help="summary, timeline and debrief prompt of a recorded session",
+        description="Summarises a recorded session (time to 911, breaths, naloxone, doses, "
+                    "lowest SpO2, time below 90 %, alarms), prints its timeline and the ROSE "
+                    "debrief prompt, and exports them.")
+    p.add_argument("file", metavar="FILE", help="a recorded session or oximeter file")
+    p.add_argument("--format", metavar="NAME", help="force the file format (default: detect)")
+    p.add_argument("--export-text", metavar="OUT", help="write the debrief as text to OUT")
+    p.add_argument("--export-svg", metavar="OUT", help="write the timeline chart (SVG) to OUT")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="do not print the debrief (only write the exports)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rec = load(args.file, args.format)
+    summary = summarize(rec)
+    text = debrief_text(rec, summary)
+    if args.export_text:
+        p = write_output(args.export_text, text)
+        print(f"wrote {p}", file=sys.stderr)
+    if args.export_svg:
+        p = write_svg(rec, args.export_svg, summary)
+        print(f"wrote {p}", file=sys.stderr)
+    if not args.quiet:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,379 @@
+"""After the event: what happened, when, and a prompt to look after the responder.
+
+From any `Recording` (a live session recorded natively, or an imported oximeter file) this
+computes a summary — time to 911, to first breaths, to first naloxone, doses, lowest SpO2, time
+below 90 % and 85 %, alarms — and renders it as text together with the timeline and the ROSE
+debrief prompt (DOMAIN.md §1 rule 10, §9). The numbers are for a team debrief and training, not a
+clinical record.
+
+Times are seconds from the start of the session (the `session_start` event when there is one,
+else the first record in the file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivers.errors import OxiError
+from drivers.formats._base import Recording
+from oxi_assist.actions import Action
+from oxi_assist.vitals import BANDS, Band
+
+#: The BC anchor (BCCDC / Toward the Heart handout) and the labelled non-BC line.
+LOW_LINE = 90.0
+SEVERE_LINE = 85.0
+LOW_SOURCE = BANDS[Band.LOW].source
+SEVERE_SOURCE = BANDS[Band.SEVERE].source
+
+_ACTION_NAMES = {a.value for a in Action}
+_ACTION_WORDS: dict[str, str] = {
+    "911": "911 called", "breaths": "rescue breaths started", "breaths_stop": "breaths stopped",
+    "naloxone": "naloxone given", "responsive": "person responsive",
+    "unresponsive": "person unresponsive", "breathing_normal": "breathing normal",
+    "breathing_not_normal": "breathing not normal", "tap": "breath counted",
+    "awake": "person awake", "recovery": "recovery position", "oxygen": "oxygen on",
+    "ems": "EMS arrived", "end": "response ended",
+}
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    t: float  # seconds from the session start
+    kind: str  # "action", "trainer", "alarm", "link", "guide", "event"
+    text: str
+    name: str = ""  # the record's own name (action value, alarm kind, link state)
+    state: str = ""  # alarm: raised / cleared / acknowledged …; link: the state
+
+
+@dataclass
+class DebriefSummary:
+    path: str
+    format: str
+    source: str
+    device: str
+    start_wall: float | None
+    t_start: float  # file time of the session start (the zero of every time below)
+    duration: float  # seconds from the start to the last record
+    interrupted: bool
+    t_911: float | None = None
+    t_breaths: float | None = None
+    t_naloxone: float | None = None
+    naloxone_times: list[float] = field(default_factory=list)
+    lowest_spo2: float | None = None
+    lowest_at: float | None = None
+    first_below_90: float | None = None
+    time_below_90: float = 0.0
+    time_below_85: float = 0.0
+    valid_seconds: float = 0.0  # time covered by a trustworthy SpO2 value
+    reading_seconds: float = 0.0  # time covered by readings at all (valid or not)
+    pulse_min: float | None = None
+    pulse_max: float | None = None
+    alarms_raised: int = 0
+    alarms_by_kind: dict[str, int] = field(default_factory=dict)
+    timeline: list[TimelineItem] = field(default_factory=list)
+    has_responder_events: bool = False
+
+    @property
+    def doses(self) -> int:
+        return len(self.naloxone_times)
+
+
+# -- computation --------------------------------------------------------------------------
+
+def _t(o: dict[str, Any]) -> float | None:
+    t = o.get("t")
+    if isinstance(t, int | float) and not isinstance(t, bool):
+        return float(t)
+    return None
+
+
+def _is_responder(e: dict[str, Any]) -> bool:
+    by = e.get("by")
+    if by is not None:
+        return by == "responder"
+    return e.get("name") in _ACTION_NAMES
+
+
+def start_time(rec: Recording) -> float:
+    for e in rec.events:
+        if e.get("name") == "session_start" and _t(e) is not None:
+            return float(e["t"])
+    ts = [r.t for r in rec.readings[:1]] + [e.t for e in rec.links[:1]]
+    ts += [t for t in (_t(o) for o in rec.alarms[:1] + rec.events[:1]) if t is not None]
+    return min(ts) if ts else 0.0
+
+
+def sample_weights(t: np.ndarray, interval: float | None) -> tuple[np.ndarray, float]:
+    """Seconds each sample stands for: the time to the next one, capped at three nominal
+    intervals so a gap in the data is not counted as time at that value."""
+    n = len(t)
+    if n == 0:
+        return np.zeros(0), interval or 1.0
+    dt = np.diff(t)
+    pos = dt[dt > 0]
+    step = float(interval) if interval else (float(np.median(pos)) if len(pos) else 1.0)
+    w = np.empty(n)
+    w[:-1] = np.clip(dt, 0.0, 3.0 * step)
+    w[-1] = step
+    return w, step
+
+
+def summarize(rec: Recording) -> DebriefSummary:
+    t0 = start_time(rec)
+    t, spo2, pulse = rec.arrays()
+    w, _step = sample_weights(t, rec.interval)
+    valid = np.isfinite(spo2)
+    s = DebriefSummary(path=rec.path, format=rec.format, source=rec.source,
+                       device=rec.device or next((e.device for e in rec.links if e.device), ""),
+                       start_wall=rec.start_wall, t_start=t0, duration=0.0,
+                       interrupted=rec.interrupted)
+    if valid.any():
+        i = int(np.nanargmin(np.where(valid, spo2, np.inf)))
+        s.lowest_spo2 = float(spo2[i])
+        s.lowest_at = float(t[i]) - t0
+        low = valid & (spo2 < LOW_LINE)
+        s.time_below_90 = float(w[low].sum())
+        s.time_below_85 = float(w[valid & (spo2 < SEVERE_LINE)].sum())
+        if low.any():
+            s.first_below_90 = float(t[np.argmax(low)]) - t0
+        s.valid_seconds = float(w[valid].sum())
+    s.reading_seconds = float(w.sum())
+    pv = np.isfinite(pulse)
+    if pv.any():
+        s.pulse_min = float(np.nanmin(pulse))
+        s.pulse_max = float(np.nanmax(pulse))
+
+    items: list[TimelineItem] = []
+    for e in rec.events:
+        et = _t(e)
+        if et is None:
+            continue
+        rel = et - t0
+        name = str(e.get("name", ""))
+        if _is_responder(e):
+            s.has_responder_events = True
+            params = {k: v for k, v in e.items() if k not in ("k", "t", "name", "by")}
+            if name == "911" and s.t_911 is None:
+                s.t_911 = rel
+            elif name == "breaths" and s.t_breaths is None:
+                s.t_breaths = rel
+            elif name == "naloxone":
+                s.naloxone_times.append(rel)
+            items.append(TimelineItem(rel, "action", _action_text(name, params), name=name))
+        elif e.get("by") == "trainer":
+            items.append(TimelineItem(rel, "trainer", f"trainer: {name.replace('_', ' ')}",
+                                      name=name))
+        elif name == "guide":
+            items.append(TimelineItem(rel, "guide", str(e.get("text", "")),
+                                      name=str(e.get("kind", "guide"))))
+        elif name in ("session_start", "session_end"):
+            items.append(TimelineItem(rel, "event", name.replace("_", " "), name=name))
+        else:
+            items.append(TimelineItem(rel, "event", name.replace("_", " "), name=name))
+    if s.naloxone_times:
+        s.t_naloxone = min(s.naloxone_times)
+    for a in rec.alarms:
+        at = _t(a)
+        if at is None:
+            continue
+        kind, state = str(a.get("kind", "?")), str(a.get("state", ""))
+        if state == "raised":
+            s.alarms_raised += 1
+            s.alarms_by_kind[kind] = s.alarms_by_kind.get(kind, 0) + 1
+        msg = str(a.get("message", "")) if state == "raised" else ""
+        text = f"alarm {kind.replace('_', ' ')} {state}" + (f": {msg}" if msg else "")
+        pr = str(a.get("priority", ""))
+        if pr and state == "raised":
+            text = f"{pr} " + text
+        items.append(TimelineItem(at - t0, "alarm", text, name=kind, state=state))
+    for le in rec.links:
+        text = f"link {le.state.value}" + (f": {le.reason}" if le.reason else "")
+        items.append(TimelineItem(le.t - t0, "link", text, name=le.state.value,
+                                  state=le.state.value))
+    order = {"event": 0, "link": 1, "alarm": 2, "action": 3, "trainer": 4, "guide": 5}
+    items.sort(key=lambda i: (i.t, order.get(i.kind, 9)))
+    s.timeline = items
+    ends = [float(t[-1]) - t0] if len(t) else []
+    ends += [i.t for i in items]
+    s.duration = max([0.0, *ends])
+    return s
+
+
+def _action_text(name: str, params: dict[str, Any]) -> str:
+    words = _ACTION_WORDS.get(name, name.replace("_", " "))
+    if name == "naloxone":
+        bits = []
+        if "dose" in params:
+            bits.append(f"dose {params['dose']}")
+        if "route" in params:
+            bits.append(str(params["route"]).upper() if params["route"] in ("im",)
+                        else str(params["route"]))
+        if bits:
+            words += " (" + ", ".join(bits) + ")"
+    return words
+
+
+# -- ROSE debrief prompt --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RoseSection:
+    letter: str
+    title: str
+    questions: tuple[str, ...]
+
+
+#: The questions are worded by oxi-assist [app-defined]; the four headings and the aim (support
+#: for peer workers, debriefing as organizational support) are from the ROSE model.
+ROSE: tuple[RoseSection, ...] = (
+    RoseSection("R", "Recognition", (
+        "You responded to an overdose. That is skilled, important work.",
+        "What went well? What did you do that helped?",
+    )),
+    RoseSection("O", "Organizational support", (
+        "Who can you debrief with today: a team lead, supervisor or a peer you trust?",
+        "Is there anything you need right now (a break, food, someone to talk to)?",
+    )),
+    RoseSection("S", "Skill development", (
+        "Is there a step you would like to practise? Training mode (`oxi-assist sim`) "
+        "lets you rehearse with scenarios.",
+        "Did the oximeter help or get in the way? Share it at your next team meeting.",
+    )),
+    RoseSection("E", "Everyone", (
+        "Support is for everyone in your organization, every time, not only after a hard "
+        "event.",
+    )),
+)
+
+ROSE_SOURCE = ("ROSE model from the Peer2Peer project (BCCDC with UVic CISUR); Mamdani et al., "
+               "BMC Health Services Research 2021, "
+               "https://bmchealthservres.biomedcentral.com/articles/10.1186/s12913-021-07241-2")
+SUPPORT_LINKS: tuple[tuple[str, str], ...] = (
+    ("Toward the Heart: peer engagement and support resources",
+     "https://towardtheheart.com/peer-engagement"),
+    ("Peer2Peer project (UVic CISUR)",
+     "https://www.uvic.ca/research/centres/cisur/projects/active/projects/p2p.php"),
+)
+
+
+def rose_text() -> str:
+    out = ["Debrief (ROSE)"]
+    for sec in ROSE:
+        out.append(f"  {sec.letter} – {sec.title}")
+        out += [f"    • {q}" for q in sec.questions]
+    out.append("  Where peer workers can find support:")
+    out += [f"    {title}: {url}" for title, url in SUPPORT_LINKS]
+    out.append(f"  [Questions: app-defined wording. Headings: {ROSE_SOURCE}]")
+    return "\n".join(out)
+
+
+# -- text ---------------------------------------------------------------------------------
+
+def fmt_time(seconds: float | None) -> str:
+    """m:ss or h:mm:ss; "—" when unknown."""
+    if seconds is None:
+        return "—"
+    neg = seconds < 0
+    s = round(abs(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    txt = f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    return ("-" if neg else "") + txt
+
+
+def _num(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
+
+
+def summary_text(s: DebriefSummary) -> str:
+    lines: list[str] = [f"oxi-assist debrief — {Path(s.path).name}"]
+    when = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.start_wall))
+            if s.start_wall is not None else "start time unknown")
+    src = s.source or s.format
+    lines.append(f"Session: {when}, {fmt_time(s.duration)} long, source {src}"
+                 + (f", device {s.device}" if s.device else ""))
+    if s.interrupted:
+        lines.append("Interrupted: the recording has no end record (the program was stopped "
+                     "or crashed); it is shown up to the last record saved.")
+    lines.append("")
+    lines.append("Response (times from the start of the session)")
+    if not s.has_responder_events:
+        lines.append("  No responder actions in this recording.")
+    else:
+        lines.append(f"  911 called          {_at(s.t_911)}")
+        lines.append(f"  First rescue breaths {_at(s.t_breaths)}")
+        lines.append(f"  First naloxone      {_at(s.t_naloxone)}")
+        doses = (f"{s.doses} (at {', '.join(fmt_time(t) for t in s.naloxone_times)})"
+                 if s.doses else "0")
+        lines.append(f"  Naloxone doses      {doses}")
+    lines.append("")
+    lines.append("Oximeter (a record for debriefing, not a diagnosis)")
+    if s.lowest_spo2 is None:
+        lines.append("  No trustworthy SpO2 reading in this recording.")
+    else:
+        lines.append(f"  Lowest SpO2         {_num(s.lowest_spo2)} % at {fmt_time(s.lowest_at)}")
+        lines.append(f"  First below 90 %    {_at(s.first_below_90)}")
+        lines.append(f"  Time below 90 %     {fmt_time(s.time_below_90)}   "
+                     f"[{LOW_SOURCE}: below 90 % may not be getting enough oxygen]")
+        lines.append(f"  Time below 85 %     {fmt_time(s.time_below_85)}   "
+                     f"[{SEVERE_SOURCE}]")
+    if s.reading_seconds > 0:
+        lines.append(f"  With a reading      {fmt_time(s.valid_seconds)} of "
+                     f"{fmt_time(s.reading_seconds)} "
+                     "(the rest: no reading — finger out, searching or poor signal)")
+    if s.pulse_min is not None and s.pulse_max is not None:
+        lines.append(f"  Pulse               {_num(s.pulse_min)}–{_num(s.pulse_max)} bpm")
+    kinds = ", ".join(f"{k.replace('_', ' ')} ×{n}" for k, n in sorted(s.alarms_by_kind.items()))
+    lines.append(f"Alarms: {s.alarms_raised} raised" + (f" ({kinds})" if kinds else ""))
+    return "\n".join(lines)
+
+
+def _at(t: float | None) -> str:
+    return "not recorded" if t is None else f"at {fmt_time(t)}"
+
+
+def timeline_text(s: DebriefSummary, *, include_guide: bool = True) -> str:
+    out = ["Timeline"]
+    if not s.timeline:
+        out.append("  (no events recorded)")
+    for it in s.timeline:
+        if it.kind == "guide" and not include_guide:
+            continue
+        tag = {"action": "responder", "trainer": "trainer", "alarm": "alarm", "link": "device",
+               "guide": "guide", "event": "event"}.get(it.kind, it.kind)
+        out.append(f"  {fmt_time(it.t):>8}  {tag:<9}  {it.text}")
+    return "\n".join(out)
+
+
+def debrief_text(rec: Recording, summary: DebriefSummary | None = None) -> str:
+    """The whole text export: summary, timeline and the ROSE prompt."""
+    s = summary or summarize(rec)
+    return "\n\n".join((summary_text(s), timeline_text(s), rose_text())) + "\n"
+
+
+# -- output files -------------------------------------------------------------------------
+
+def write_output(path: str | os.PathLike[str], text: str) -> Path:
+    """Writes an export (0600: it describes a person's overdose). One-line OxiError on failure."""
+    p = Path(path)
+    if p.is_dir():
+        raise OxiError(f"{p}: is a folder; give a file name to write")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OxiError(f"{p}: folder {parent} does not exist")
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
+                     0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    except OSError as e:
+        raise OxiError(f"{p}: cannot write ({e.strerror or e})") from None
+    with contextlib.suppress(OSError):
+        os.chmod(p, 0o600)
+    return p

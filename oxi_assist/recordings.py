@@ -1,0 +1,178 @@
+"""Where sessions are recorded, and what is there.
+
+Every live session is recorded in the native format under the user data directory
+(`platformdirs.user_data_dir("oxi-assist")/sessions`; `OXI_ASSIST_DATA_DIR` overrides it, e.g.
+for tests or a shared-kiosk setup). Recordings are personal health data: the folder is created
+0700 and each file 0600 (on Windows these modes are ignored; the per-user data folder is private
+by default there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drivers.clock import Clock
+from drivers.errors import ConfigError, FormatError, OxiError
+from drivers.formats._base import Recording
+from drivers.formats.native import SessionWriter
+from drivers.formats.native import read as read_native
+
+ENV_DATA_DIR = "OXI_ASSIST_DATA_DIR"
+SUFFIX = ".jsonl"
+
+
+def data_dir() -> Path:
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("oxi-assist", appauthor=False))
+
+
+def sessions_dir(base: str | os.PathLike[str] | None = None, *, create: bool = False) -> Path:
+    """The sessions folder (`base` itself when given). `create` makes it, private (0700)."""
+    d = Path(base) if base is not None else data_dir() / "sessions"
+    if create:
+        try:
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"{d}: cannot create the sessions folder "
+                              f"({e.strerror or e})") from None
+        if not d.is_dir():
+            raise ConfigError(f"{d}: not a folder")
+        with contextlib.suppress(OSError):  # an existing folder with a wider mode is narrowed
+            os.chmod(d, 0o700)
+    return d
+
+
+def source_kind(source_label: str | None) -> str:
+    """A short file-name-safe word for the source: `sim`, `replay`, `serial`, … or `guide`."""
+    if not source_label:
+        return "guide"
+    scheme = source_label.partition(":")[0].lower()
+    kind = re.sub(r"[^a-z0-9]+", "-", scheme).strip("-")
+    return kind or "source"
+
+
+def session_filename(start_wall: float, kind: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(start_wall))
+    return f"{stamp}-{kind}{SUFFIX}"
+
+
+def new_session_path(start_wall: float, kind: str,
+                     base: str | os.PathLike[str] | None = None) -> Path:
+    """A fresh file name in the sessions folder; never overwrites an earlier session."""
+    d = sessions_dir(base, create=True)
+    name = session_filename(start_wall, kind)
+    p = d / name
+    n = 2
+    while p.exists():
+        p = d / name.replace(SUFFIX, f"-{n}{SUFFIX}")
+        n += 1
+    return p
+
+
+def open_writer(source_label: str, clock: Clock, *, device: str = "",
+                base: str | os.PathLike[str] | None = None,
+                extra: dict[str, object] | None = None) -> SessionWriter:
+    """Starts a recording for a session on `source_label` ("" = guidance only, no device)."""
+    start = clock.wall()
+    path = new_session_path(start, source_kind(source_label), base)
+    try:
+        return SessionWriter(path, source=source_label or "none", device=device,
+                             start_wall=start, clock=clock, extra=extra)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot record the session ({e.strerror or e})") from None
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One line of `oxi-assist sessions`."""
+
+    path: Path
+    start_wall: float | None
+    duration: float  # seconds, from the first to the last record
+    source: str
+    device: str
+    lowest_spo2: float | None
+    alarms: int  # alarms raised
+    actions: int  # responder actions recorded
+    interrupted: bool
+    error: str = ""  # the file could not be read (the listing still shows it)
+
+
+def session_span(rec: Recording) -> float:
+    """Seconds covered by everything recorded (readings, links, alarms, events)."""
+    ts: list[float] = [r.t for r in rec.readings] + [e.t for e in rec.links]
+    ts += [float(a["t"]) for a in rec.alarms if isinstance(a.get("t"), int | float)]
+    ts += [float(e["t"]) for e in rec.events if isinstance(e.get("t"), int | float)]
+    return (max(ts) - min(ts)) if ts else 0.0
+
+
+def lowest_spo2(rec: Recording) -> float | None:
+    _, spo2, _ = rec.arrays()
+    if not np.isfinite(spo2).any():
+        return None
+    return float(np.nanmin(spo2))
+
+
+def info_from_recording(rec: Recording, path: Path) -> SessionInfo:
+    return SessionInfo(
+        path=path, start_wall=rec.start_wall, duration=session_span(rec),
+        source=rec.source, device=rec.device or _first_device(rec),
+        lowest_spo2=lowest_spo2(rec),
+        alarms=sum(1 for a in rec.alarms if a.get("state") == "raised"),
+        actions=sum(1 for e in rec.events if e.get("by") == "responder"),
+        interrupted=rec.interrupted,
+    )
+
+
+def _first_device(rec: Recording) -> str:
+    for e in rec.links:
+        if e.device:
+            return e.device
+    return ""
+
+
+def scan(path: str | os.PathLike[str]) -> SessionInfo:
+    """Summarises one recorded session; an unreadable file gives an `error`, never raises."""
+    p = Path(path)
+    try:
+        rec = read_native(p)
+    except OxiError as e:
+        return _broken(p, str(e))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return _broken(p, f"{p}: {e}")
+    return info_from_recording(rec, p)
+
+
+def _broken(p: Path, msg: str) -> SessionInfo:
+    with contextlib.suppress(OSError):
+        mtime = p.stat().st_mtime
+        return SessionInfo(p, mtime, 0.0, "", "", None, 0, 0, True, error=msg)
+    return SessionInfo(p, None, 0.0, "", "", None, 0, 0, True, error=msg)
+
+
+def list_sessions(base: str | os.PathLike[str] | None = None) -> list[SessionInfo]:
+    """Every recorded session in the folder, newest first."""
+    d = sessions_dir(base)
+    if not d.exists():
+        return []
+    if not d.is_dir():
+        raise FormatError(d, "not a folder")
+    try:
+        files = [p for p in d.iterdir() if p.suffix == SUFFIX and p.is_file()]
+    except OSError as e:
+        raise FormatError(d, e.strerror or str(e)) from None
+    infos = [scan(p) for p in files]
+    infos.sort(key=lambda i: (i.start_wall if i.start_wall is not None else -1.0, i.path.name),
+               reverse=True)
+    return infos
