@@ -1,13 +1,15 @@
 """Recorded-file formats (read and write), one module per format, found by name.
 
 Each format module defines `FORMAT = FormatInfo(...)`. Detection is by content first
-(`sniff(head, name)`), by extension second; `--format NAME` forces one.
+(`sniff(head, name)`), by extension second; `--format NAME` forces one. Modules whose name
+starts with `_` are shared helpers, not formats.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +27,22 @@ def format_modules() -> dict[str, Any]:
     return out
 
 
-def load(path: str | Path, fmt: str | None = None) -> Any:
-    """Reads any supported recording, detecting the format by content, then by extension.
+def _resolve(p: Path) -> Path:
+    """A WFDB record may be named without its extension (`rdrecord` style)."""
+    if not p.exists() and p.with_name(p.name + ".hea").is_file():
+        return p.with_name(p.name + ".hea")
+    return p
+
+
+def detect(path: str | Path) -> str:
+    """The name of the format a file is in, by content first, then by extension.
 
     Raises FormatError (one line, naming the file) for an unknown, empty or unreadable file.
     """
     from drivers.errors import FormatError
 
-    p = Path(path)
+    p = _resolve(Path(path))
     mods = format_modules()
-    if fmt is not None:
-        if fmt not in mods:
-            raise FormatError(p, f"unknown format {fmt!r} (known: {', '.join(sorted(mods))})")
-        return mods[fmt].FORMAT.read(p)
     try:
         with open(p, "rb") as f:
             head = f.read(4096)
@@ -50,9 +55,40 @@ def load(path: str | Path, fmt: str | None = None) -> Any:
     scored = sorted(((m.FORMAT.sniff(head, p.name), name) for name, m in mods.items()),
                     reverse=True)
     if scored and scored[0][0] > 0:
-        return mods[scored[0][1]].FORMAT.read(p)
-    for m in mods.values():
+        return scored[0][1]
+    for name, m in mods.items():
         if p.suffix.lower() in m.FORMAT.extensions:
-            return m.FORMAT.read(p)
+            return name
     raise FormatError(p, "unrecognised file format (use --format NAME; known: "
                          f"{', '.join(sorted(mods))})")
+
+
+def load(path: str | Path, fmt: str | None = None, *, columns: str | None = None,
+         progress: Callable[[int, int], None] | None = None) -> Any:
+    """Reads any supported recording, detecting the format by content, then by extension.
+
+    `columns` is an explicit column mapping for the generic CSV reader (`spo2=2,pulse=3,
+    interval=1s`); giving it without `fmt` selects that reader. `progress(done, total)` is
+    called now and then with bytes read, by readers that stream.
+    Raises FormatError (one line, naming the file) for an unknown, empty or unreadable file.
+    """
+    from drivers.errors import FormatError
+
+    p = _resolve(Path(path))
+    mods = format_modules()
+    if fmt is None and columns is not None:
+        fmt = "generic-csv"
+    if fmt is not None:
+        if fmt not in mods:
+            raise FormatError(p, f"unknown format {fmt!r} (known: {', '.join(sorted(mods))})")
+    else:
+        fmt = detect(p)
+    info = mods[fmt].FORMAT
+    opts: dict[str, Any] = {}
+    if progress is not None and "progress" in info.options:
+        opts["progress"] = progress
+    if columns is not None:
+        if "columns" not in info.options:
+            raise FormatError(p, f"--columns applies to generic-csv, not to {fmt}")
+        opts["columns"] = columns
+    return info.read(p, **opts)

@@ -1,0 +1,528 @@
+"""Shared pieces of the text (CSV/TSV) readers: bounded line streaming, value and time parsing,
+and turning timestamped rows into an even timeline whose holes are gaps.
+
+Rows are collected into `array('d')` columns, never into per-row Python objects, so a
+100 MB export costs a few bytes per sample, not a few hundred.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as _dt
+import re
+from array import array
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from drivers.errors import FormatError
+from drivers.formats._base import GAP, PARTIAL, Recording
+
+NAN = float("nan")
+CHUNK = 1 << 20
+MAX_LINE = 1 << 16  # a "line" longer than this is not a CSV row
+MISSING = frozenset({"", "--", "- -", "-", "nan", "na", "n/a", "null", "none", "---", "--.-"})
+
+Progress = Callable[[int, int], None] | None
+
+
+class TextLines:
+    """Iterates `(line_number, list_of_lines)` blocks of a text file, decoded and without line
+    ends, reading 1 MB at a time. A UTF-8 BOM is dropped; UTF-16 (with a BOM) is decoded.
+    Bad bytes raise FormatError naming the line and byte offset. `complete` says afterwards
+    whether the file ended with a line end (False: the last line may be half-written)."""
+
+    def __init__(self, path: Path, progress: Progress = None) -> None:
+        self.path = path
+        self.progress = progress
+        self.complete = True
+        try:
+            self.size = path.stat().st_size
+        except OSError as e:
+            raise FormatError(path, e.strerror or str(e)) from None
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        try:
+            f = open(self.path, "rb")  # noqa: SIM115
+        except IsADirectoryError:
+            raise FormatError(self.path, "is a directory, not a recording") from None
+        except OSError as e:
+            raise FormatError(self.path, e.strerror or str(e)) from None
+        with f:
+            head = f.read(4)
+            f.seek(0)
+            if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                yield from self._utf16(f)
+                return
+            yield from self._utf8(f)
+
+    def _utf8(self, f: object) -> Iterator[tuple[int, list[str]]]:
+        lineno = 1
+        done = 0
+        rest = b""
+        first = True
+        while True:
+            chunk = f.read(CHUNK)  # type: ignore[attr-defined]
+            if first:
+                if chunk.startswith(codecs.BOM_UTF8):
+                    chunk = chunk[3:]
+                    done += 3
+                first = False
+            if not chunk:
+                break
+            buf = rest + chunk
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                if len(buf) > MAX_LINE:
+                    raise FormatError(self.path, f"no line end within {MAX_LINE} bytes: "
+                                                 "not a text table", line=lineno)
+                rest = buf
+                continue
+            block, rest = buf[: cut + 1], buf[cut + 1:]
+            lines = self._decode(block, lineno, done)
+            done += len(block)
+            yield lineno, lines
+            lineno += len(lines)
+            if self.progress is not None:
+                self.progress(done, self.size)
+        if rest:
+            if len(rest) > MAX_LINE:
+                raise FormatError(self.path, f"no line end within {MAX_LINE} bytes: "
+                                             "not a text table", line=lineno)
+            self.complete = False
+            yield lineno, self._decode(rest, lineno, done)
+        if self.progress is not None:
+            self.progress(self.size, self.size)
+
+    def _decode(self, block: bytes, lineno: int, base: int) -> list[str]:
+        if b"\x00" in block:
+            pos = block.index(b"\x00")
+            raise FormatError(self.path, "binary data (NUL byte) in a text file",
+                              line=lineno + block.count(b"\n", 0, pos), )
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = lineno + block.count(b"\n", 0, e.start)
+            raise FormatError(self.path, f"not UTF-8 text (byte 0x{block[e.start]:02x} at "
+                                         f"offset {base + e.start})", line=line) from None
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+    def _utf16(self, f: object) -> Iterator[tuple[int, list[str]]]:
+        import io
+
+        tw = io.TextIOWrapper(f, encoding="utf-16", newline=None)  # type: ignore[arg-type]
+        lineno = 1
+        rest = ""
+        try:
+            while True:
+                chunk = tw.read(CHUNK // 2)
+                if not chunk:
+                    break
+                buf = rest + chunk
+                cut = buf.rfind("\n")
+                if cut < 0:
+                    rest = buf
+                    continue
+                lines = buf[:cut].split("\n")
+                rest = buf[cut + 1:]
+                yield lineno, lines
+                lineno += len(lines)
+        except UnicodeDecodeError as e:
+            raise FormatError(self.path, f"not valid UTF-16 text ({e.reason})",
+                              line=lineno) from None
+        if rest:
+            self.complete = False
+            yield lineno, [rest]
+
+
+def head_lines(head: bytes, n: int = 60) -> list[str]:
+    """The first lines of a sniffed head, decoded leniently (for detection only)."""
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        text = head.decode("utf-16", errors="replace")
+    else:
+        if b"\x00" in head:
+            return []
+        text = head.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if len(lines) > 1 and not head.endswith((b"\n", b"\r")):
+        lines.pop()  # cut off mid-line by the sniff window
+    return lines[:n]
+
+
+def number(tok: str) -> float:
+    """A value or NaN for an empty / dash / "nan" cell. Raises ValueError for anything else."""
+    tok = tok.strip().strip('"')
+    if tok.lower() in MISSING:
+        return NAN
+    return float(tok.rstrip("%"))
+
+
+# ------------------------------------------------------------------------------------------
+# Time stamps. Naive wall-clock times are counted as seconds since 1970-01-01 as if UTC
+# ("naive seconds"): differences are then exact and free of DST jumps, which the device's own
+# clock does not have either; the start is converted with the local zone only at the end.
+
+MONTHS = {m: i + 1 for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
+_EPOCH_ORD = _dt.date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=4096)
+def day_seconds(y: int, m: int, d: int) -> float:
+    """Naive seconds of midnight of a calendar date (ValueError for an impossible date)."""
+    return float((_dt.date(y, m, d).toordinal() - _EPOCH_ORD) * 86400)
+
+
+_HMS = r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*([AaPp][Mm])?"
+_RE_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]" + r"(\d{1,2}):(\d{2})(?::(\d{2})"
+                     r"(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+_RE_TIME_MON = re.compile(_HMS + r"\s+([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4})$")
+_RE_MON_TIME = re.compile(r"([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4})\s+" + _HMS + "$")
+_RE_TIME_SLASH = re.compile(_HMS + r"\s+(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})$")
+_RE_SLASH_TIME = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})[ T,]+" + _HMS + "$")
+_RE_SLASH = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})$")
+_RE_CLOCK = re.compile(_HMS + "$")
+_RE_NUM = re.compile(r"[+-]?\d+(\.\d*)?$")
+
+
+def _hms(h: str, mi: str, s: str | None, frac: str | None, ampm: str | None) -> float:
+    hh = int(h)
+    if ampm:
+        if not 1 <= hh <= 12:
+            raise ValueError("12-hour clock hour out of range")
+        hh = hh % 12 + (12 if ampm[0] in "Pp" else 0)
+    mm, ss = int(mi), int(s or 0)
+    if hh > 23 or mm > 59 or ss > 60:
+        raise ValueError("time of day out of range")
+    return hh * 3600 + mm * 60 + ss + (float(frac) if frac else 0.0)
+
+
+def _year(y: str) -> int:
+    v = int(y)
+    return v + 2000 if len(y) == 2 else v
+
+
+class TimeParser:
+    """Parses one column's time stamps. The kind is fixed by the first value:
+
+    - "abs": ISO 8601 with a zone, or epoch seconds / milliseconds → true epoch seconds;
+    - "naive": a date and a clock time with no zone → naive seconds;
+    - "clock": a clock time with no date (a `date` column may complete it) → seconds of day;
+    - "elapsed": seconds or `mm:ss` since the start.
+    `dayfirst` decides DD/MM against MM/DD for slash dates (None: work it out per file).
+    """
+
+    def __init__(self, dayfirst: bool | None = True) -> None:
+        self.kind: str | None = None
+        self.dayfirst = dayfirst
+        self._f: Callable[[str], float] | None = None
+
+    def __call__(self, s: str) -> float:
+        s = s.strip().strip('"').strip()
+        if self._f is None:
+            self._choose(s)
+        assert self._f is not None
+        return self._f(s)
+
+    def _choose(self, s: str) -> None:
+        if _RE_ISO.match(s):
+            m = _RE_ISO.match(s)
+            assert m is not None
+            self.kind = "abs" if m.group(8) else "naive"
+            self._f = self._iso
+        elif _RE_TIME_MON.match(s):
+            self.kind, self._f = "naive", self._time_mon
+        elif _RE_MON_TIME.match(s):
+            self.kind, self._f = "naive", self._mon_time
+        elif _RE_TIME_SLASH.match(s):
+            self.kind, self._f = "naive", self._time_slash
+        elif _RE_SLASH_TIME.match(s):
+            self.kind, self._f = "naive", self._slash_time
+        elif _RE_CLOCK.match(s):
+            m = _RE_CLOCK.match(s)
+            assert m is not None
+            if m.group(3) is None and not m.group(5):
+                self.kind, self._f = "elapsed", self._mmss
+            else:
+                self.kind, self._f = "clock", self._clock
+        elif _RE_NUM.match(s):
+            v = float(s)
+            if v >= 1e11:
+                self.kind, self._f = "abs", lambda x: float(x) / 1000.0
+            elif v >= 1e9:
+                self.kind, self._f = "abs", float
+            else:
+                self.kind, self._f = "elapsed", float
+        else:
+            raise ValueError(f"unrecognised time stamp {s[:40]!r}")
+
+    def _iso(self, s: str) -> float:
+        m = _RE_ISO.match(s)
+        if m is None:
+            raise ValueError(f"bad ISO 8601 time {s[:40]!r}")
+        y, mo, d, h, mi, sec, frac, zone = m.groups()
+        v = day_seconds(int(y), int(mo), int(d))
+        if h is not None:
+            v += _hms(h, mi, sec, frac, None)
+        if zone and zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            z = zone[1:].replace(":", "")
+            v -= sign * (int(z[:2]) * 3600 + int(z[2:]) * 60)
+        if (self.kind == "abs") != bool(zone):
+            raise ValueError("time stamps mix zoned and zone-less forms")
+        return v
+
+    def _time_mon(self, s: str) -> float:
+        m = _RE_TIME_MON.match(s)
+        if m is None:
+            raise ValueError(f"bad time stamp {s[:40]!r}")
+        h, mi, sec, frac, ap, mon, d, y = m.groups()
+        return self._date(int(y), _month(mon), int(d)) + _hms(h, mi, sec, frac, ap)
+
+    def _mon_time(self, s: str) -> float:
+        m = _RE_MON_TIME.match(s)
+        if m is None:
+            raise ValueError(f"bad time stamp {s[:40]!r}")
+        mon, d, y, h, mi, sec, frac, ap = m.groups()
+        return self._date(int(y), _month(mon), int(d)) + _hms(h, mi, sec, frac, ap)
+
+    def _time_slash(self, s: str) -> float:
+        m = _RE_TIME_SLASH.match(s)
+        if m is None:
+            raise ValueError(f"bad time stamp {s[:40]!r}")
+        h, mi, sec, frac, ap, a, b, y = m.groups()
+        return self.slash_date(a, b, y) + _hms(h, mi, sec, frac, ap)
+
+    def _slash_time(self, s: str) -> float:
+        m = _RE_SLASH_TIME.match(s)
+        if m is None:
+            raise ValueError(f"bad time stamp {s[:40]!r}")
+        a, b, y, h, mi, sec, frac, ap = m.groups()
+        return self.slash_date(a, b, y) + _hms(h, mi, sec, frac, ap)
+
+    def slash_date(self, a: str, b: str, y: str) -> float:
+        x, z = int(a), int(b)
+        if self.dayfirst is None:
+            if x > 12:
+                self.dayfirst = True
+            elif z > 12:
+                self.dayfirst = False
+        d, mo = (x, z) if self.dayfirst in (True, None) else (z, x)
+        return self._date(_year(y), mo, d)
+
+    def _clock(self, s: str) -> float:
+        m = _RE_CLOCK.match(s)
+        if m is None:
+            raise ValueError(f"bad clock time {s[:40]!r}")
+        return _hms(*m.groups())
+
+    def _mmss(self, s: str) -> float:
+        m = _RE_CLOCK.match(s)
+        if m is None or m.group(3) is not None:
+            raise ValueError(f"bad elapsed time {s[:40]!r}")
+        return int(m.group(1)) * 60 + int(m.group(2)) + (float(m.group(4) or 0))
+
+    @staticmethod
+    def _date(y: int, mo: int, d: int) -> float:
+        return day_seconds(y, mo, d)
+
+
+def _month(name: str) -> int:
+    try:
+        return MONTHS[name[:3].lower()]
+    except KeyError:
+        raise ValueError(f"unknown month {name!r}") from None
+
+
+def parse_date(s: str, tp: TimeParser) -> float:
+    """A date-only cell (`YYYY-MM-DD` or a slash date) → naive seconds of its midnight."""
+    s = s.strip().strip('"').strip()
+    m = _RE_ISO.match(s)
+    if m and m.group(4) is None:
+        return day_seconds(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _RE_SLASH.match(s)
+    if m:
+        return tp.slash_date(*m.groups())
+    raise ValueError(f"unrecognised date {s[:40]!r}")
+
+
+def naive_to_epoch(naive: float) -> float:
+    """Naive local wall-clock seconds → epoch seconds, with this machine's zone."""
+    whole = int(naive // 1)
+    try:
+        d = _dt.datetime(1970, 1, 1) + _dt.timedelta(seconds=whole)
+        return d.timestamp() + (naive - whole)
+    except (OverflowError, OSError, ValueError):
+        return naive
+
+
+# ------------------------------------------------------------------------------------------
+
+
+class Columns:
+    """Growable float columns for the rows of a text file."""
+
+    def __init__(self, with_pi: bool = False) -> None:
+        self.ts = array("d")
+        self.spo2 = array("d")
+        self.pulse = array("d")
+        self.pi: array[float] | None = array("d") if with_pi else None
+
+    def add(self, ts: float, spo2: float, pulse: float, pi: float = NAN) -> None:
+        self.ts.append(ts)
+        self.spo2.append(spo2)
+        self.pulse.append(pulse)
+        if self.pi is not None:
+            self.pi.append(pi)
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+def clean_vitals(spo2: np.ndarray, pulse: np.ndarray,
+                 pi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sentinels and impossible values → NaN, and the status flag per sample.
+
+    SpO2 outside 1–100 (0, 127, 255, −1 …) and pulse outside 1–300 (0, 255, 511, 65535, −1 …)
+    are no reading. Both missing → GAP; one missing → PARTIAL (the other value still counts).
+    """
+    s = np.where((spo2 > 0) & (spo2 <= 100), spo2, np.nan)
+    p = np.where((pulse > 0) & (pulse < 255), pulse, np.nan)
+    sb, pb = np.isnan(s), np.isnan(p)
+    status = np.where(sb & pb, int(GAP), np.where(sb | pb, int(PARTIAL), 0)).astype(np.int32)
+    return s, p, status
+
+
+def typical_step(d: np.ndarray) -> float:
+    """The most common positive step (to the millisecond); the smallest on a tie; 1 s if none."""
+    pos = np.rint(d[d > 0] * 1000).astype(np.int64)
+    if not len(pos):
+        return 1.0
+    vals, counts = np.unique(pos, return_counts=True)
+    return float(vals[np.argmax(counts)]) / 1000.0
+
+
+def timeline(ts: np.ndarray, spo2: np.ndarray, pulse: np.ndarray, status: np.ndarray,
+             pi: np.ndarray | None = None, interval: float | None = None,
+             max_fill: int | None = None) -> tuple[np.ndarray, ...]:
+    """Evens out a timestamped series: a jump in time longer than 1.5 intervals is filled with
+    gap samples (no values, GAP flag) so the timeline keeps its length and statistics see the
+    hole. Returns (t from 0, spo2, pulse, status, pi, interval, t0)."""
+    n = len(ts)
+    if n == 0:
+        return (ts, spo2, pulse, status, pi, interval or 1.0, 0.0)
+    d = np.diff(ts)
+    if interval is None:
+        interval = typical_step(d)
+    k = np.zeros(n, dtype=np.int64)
+    if n > 1:
+        k[:-1] = np.where(d > 1.5 * interval, np.rint(d / interval).astype(np.int64) - 1, 0)
+    cap = max_fill if max_fill is not None else max(1_000_000, 4 * n)
+    if int(k.sum()) > cap:  # an absurd jump (a wrong date): mark it, don't fill days of it
+        k = np.minimum(k, 1)
+    total = n + int(k.sum())
+    t0 = float(ts[0])
+    if total == n:
+        return (ts - t0, spo2, pulse, status, pi, interval, t0)
+    pos_ = np.arange(n) + np.concatenate(([0], np.cumsum(k)[:-1]))
+    reps = k + 1
+    base = np.repeat(ts - t0, reps)
+    j = np.arange(total) - np.repeat(pos_, reps)
+    t = base + j * interval
+    out_s = np.full(total, np.nan)
+    out_p = np.full(total, np.nan)
+    out_st = np.full(total, int(GAP), dtype=np.int32)
+    out_s[pos_], out_p[pos_], out_st[pos_] = spo2, pulse, status
+    out_pi = None
+    if pi is not None:
+        out_pi = np.full(total, np.nan)
+        out_pi[pos_] = pi
+    return (t, out_s, out_p, out_st, out_pi, interval, t0)
+
+
+def split_row(line: str, delim: str) -> list[str]:
+    """Splits a row on `delim`, honouring double quotes (`"11:20:29PM Jun 19, 2026",96`)."""
+    if '"' not in line:
+        return line.split(delim)
+    out: list[str] = []
+    cur: list[str] = []
+    q = False
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c == '"':
+            if q and i + 1 < len(line) and line[i + 1] == '"':
+                cur.append('"')
+                i += 1
+            else:
+                q = not q
+        elif c == delim and not q:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    out.append("".join(cur))
+    return out
+
+
+def stamp_from_name(name: str) -> float | None:
+    """A session start `YYYYMMDDHHMMSS` in a file name (`O2Ring S_20260619232029.csv`) → naive
+    seconds, or None."""
+    m = re.search(r"(?<!\d)(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?!\d)", name)
+    if m is None:
+        m = re.search(r"(\d{4})-(\d{2})-(\d{2})[ _T](\d{2})[:.-]?(\d{2})[:.-]?(\d{2})", name)
+    if m is None:
+        return None
+    y, mo, d, h, mi, s = (int(g) for g in m.groups())
+    try:
+        return day_seconds(y, mo, d) + _hms(str(h), f"{mi:02d}", f"{s:02d}", None, None)
+    except ValueError:
+        return None
+
+
+def finish(path: Path, fmt: str, cols: Columns, kind: str | None, *,
+           interval: float | None = None, device: str = "", interrupted: bool = False,
+           header: dict[str, object] | None = None) -> Recording:
+    """Columns of timestamped rows → a Recording on an even timeline (holes filled as gaps)."""
+    if not len(cols):
+        raise FormatError(path, "no samples in the file")
+    ts = np.frombuffer(cols.ts, dtype=np.float64)
+    s, p, st = clean_vitals(np.frombuffer(cols.spo2, dtype=np.float64),
+                            np.frombuffer(cols.pulse, dtype=np.float64))
+    pi = None
+    if cols.pi is not None:
+        pi_raw = np.frombuffer(cols.pi, dtype=np.float64)
+        pi = np.where((pi_raw > 0) & (pi_raw <= 30), pi_raw, np.nan)
+    t, s, p, st, pi, iv, t0 = timeline(ts, s, p, st, pi, interval)
+    start: float | None
+    hdr: dict[str, object] = dict(header or {})
+    if kind == "abs":
+        start = t0
+    elif kind == "naive":
+        start = naive_to_epoch(t0)
+        hdr.setdefault("time_zone", "local wall clock of the device (no zone in the file)")
+    else:
+        ns = stamp_from_name(path.name)
+        start = naive_to_epoch(ns) if ns is not None else None
+        if kind == "clock" and ns is None:
+            hdr.setdefault("note", "clock times without a date: start date unknown")
+    filled = len(t) - len(ts)
+    if filled:
+        hdr["gap_samples_inserted"] = filled
+    return Recording.from_arrays(path, fmt, t, s, p, st, pi, start_wall=start, interval=iv,
+                                 device=device, source=path.name, header=hdr,
+                                 interrupted=interrupted)
+
+
+def device_from_name(name: str) -> str:
+    """`Checkme O2 Max _20260626001655.csv` → `Checkme O2 Max`."""
+    stem = name.rsplit(".", 1)[0]
+    if "_" in stem and stamp_from_name(stem.rsplit("_", 1)[1]) is not None:
+        return stem.rsplit("_", 1)[0].strip(" _")
+    return ""
