@@ -1,0 +1,119 @@
+"""Contec "Communication protocol V5.0A": the old 5-byte live stream of CMS50 units before V7.0.
+
+Bit 7 is set only in the first byte of each 5-byte packet, which is how a frame is found and how
+the stream resynchronises after garbage (PROTOCOLS.md §4.2). Bit 7 of the pulse rate travels in
+byte 3 bit 6. Sentinels (PR 0xFF, SpO2 0x7F) and the probe-error bit become "no reading".
+"""
+
+from __future__ import annotations
+
+from drivers.protocols._contec import (
+    PLETH_FINGER_OUT,
+    pulse_value,
+    scale_pleth,
+    spo2_value,
+    unscale_pleth,
+)
+from drivers.reading import CodecStats, Reading, Status
+
+NAME = "cms50-legacy"
+NOMINAL_RATE = 60.0
+#: Field units talk 19200 8O1 (the document says 4800; PROTOCOLS.md §4.2).
+BAUDRATE = 19200
+FRAME = 5
+
+
+def decode_frame(f: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
+    """5 wire bytes → (Reading, ok); ok False when a range check fails."""
+    b1, b2, b3, b4, b5 = f[0], f[1], f[2], f[3], f[4]
+    if (b1 & 0x0F) > 8:
+        return None, False
+    status = Status.NONE
+    if b3 & 0x10:
+        status |= Status.FINGER_OUT
+    if b3 & 0x20 or b1 & 0x10:
+        status |= Status.SEARCHING
+    if b1 & 0x40:
+        status |= Status.BEAT
+    spo2, status, bad = spo2_value(b5, status)
+    if bad:
+        return None, False
+    pulse, status = pulse_value(((b3 & 0x40) << 1) | b4, status)
+    if status & Status.FINGER_OUT:
+        return Reading(t=t, status=status), True
+    return Reading(t=t, spo2=spo2, pulse=pulse, pleth=(scale_pleth(b2),),
+                   pleth_rate=NOMINAL_RATE, status=status), True
+
+
+class CMS50LegacyCodec:
+    name = NAME
+    nominal_rate = NOMINAL_RATE
+
+    def __init__(self) -> None:
+        self.stats = CodecStats()
+        self._buf = bytearray()
+        self.frames = 0
+
+    @property
+    def pending(self) -> bytes:
+        return bytes(self._buf)
+
+    def feed(self, data: bytes) -> list[Reading]:
+        buf = self._buf
+        buf += data
+        out: list[Reading] = []
+        n = len(buf)
+        i = 0
+        skipped = 0
+        stats = self.stats
+        while i < n:
+            if not buf[i] & 0x80:
+                skipped += 1
+                i += 1
+                continue
+            end = i + FRAME
+            body = buf[i + 1:min(end, n)]
+            if body and max(body) >= 0x80:  # another sync byte inside: a broken frame
+                j = i + 1
+                while not buf[j] & 0x80:
+                    j += 1
+                stats.frames_bad += 1
+                skipped += j - i
+                i = j
+                continue
+            if end > n:
+                break
+            r, ok = decode_frame(buf[i:end], self.frames / NOMINAL_RATE)
+            i = end
+            if not ok or r is None:
+                stats.frames_bad += 1
+                continue
+            self.frames += 1
+            stats.frames_good += 1
+            out.append(r)
+        if i:
+            del buf[:i]
+        stats.bytes_skipped += skipped
+        return out
+
+    @staticmethod
+    def encode(r: Reading, pleth: float | None = None, signal: int = 4) -> bytes:
+        st = r.status
+        finger_out = bool(st & Status.FINGER_OUT)
+        b1 = 0x80 | max(0, min(8, signal))
+        if st & Status.BEAT:
+            b1 |= 0x40
+        if pleth is None:
+            pleth = r.pleth[-1] if r.pleth else None
+        b2 = PLETH_FINGER_OUT if (finger_out or pleth is None) else unscale_pleth(pleth)
+        pr = 0xFF if (finger_out or r.pulse is None) else max(1, min(254, round(r.pulse)))
+        sp = 0x7F if (finger_out or r.spo2 is None) else max(1, min(100, round(r.spo2)))
+        b3 = ((pr & 0x80) >> 1)
+        if finger_out:
+            b3 |= 0x10
+        if st & Status.SEARCHING:
+            b3 |= 0x20
+        return bytes([b1, b2 & 0x7F, b3, pr & 0x7F, sp & 0x7F])
+
+
+PROTOCOLS = {NAME: CMS50LegacyCodec}

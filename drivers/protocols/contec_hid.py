@@ -1,0 +1,231 @@
+"""Contec "0xEB" protocol: newer CMS50E units on USB HID (28E9:028A), also the CMS50D-BT on BLE.
+
+Every device message starts with a byte that has bit 7 set (0xEB live data, 0xF0–0xFF replies),
+carries 7-bit bytes after it and ends with a checksum = sum of the earlier bytes & 0x7F
+(PROTOCOLS.md §4.5). The checksum and the bit-7 rule are what resynchronise the stream after
+garbage. Live data comes as ~59 amplitude messages (pleth) and ~1 measurement message (SpO2, PR,
+PI) a second, so amplitude messages become wave-only Readings and measurements vitals Readings.
+"""
+
+from __future__ import annotations
+
+from drivers.protocols._contec import (
+    PLETH_FINGER_OUT,
+    eb_checksum,
+    eb_message,
+    pulse_value,
+    scale_pleth,
+    spo2_value,
+    unscale_pleth,
+)
+from drivers.reading import CodecStats, Reading, Status
+
+NAME = "contec-hid"
+#: Amplitude messages per second; `t` advances by one sample per amplitude message.
+NOMINAL_RATE = 60.0
+USB_VID = 0x28E9
+USB_PID = 0x028A
+REPORT_SIZE = 64
+BAR_FINGER_OUT = 0x60
+
+#: Live message (0xEB, type) → length including the checksum.
+LIVE_LENGTHS = {0x00: 6, 0x01: 8, 0x7F: 3}
+#: Replies with a documented length; others are found by their checksum.
+REPLY_LENGTHS = {0xF0: 2, 0xF1: 10, 0xF3: 3}
+MAX_REPLY = REPORT_SIZE
+
+KEEP_ALIVE = eb_message(0x9A)  # 9A 1A, every 5 s while streaming
+START_WAVE = eb_message(0x9B, 0x00)  # 9B 00 1B
+START_MEASUREMENTS = eb_message(0x9B, 0x01)  # 9B 01 1C
+STOP_LIVE = eb_message(0x9B, 0x7F)  # 9B 7F 1A → EB 7F 6A
+MODEL_NAME = eb_message(0x81)  # 81 01 → F1 + 8 chars + checksum
+
+
+def decode_measurement(m: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
+    """`EB 01 F PR SPO2 PIL PIH chk` → (Reading, ok)."""
+    flags, pr7, sp, pil, pih = m[2], m[3], m[4], m[5], m[6]
+    status = Status.NONE
+    if sp == 0x7F:
+        status |= Status.FINGER_OUT
+    spo2, status, bad = spo2_value(sp, status)
+    if bad:
+        return None, False
+    pulse, status = pulse_value(pr7 | (0x80 if flags & 0x02 else 0), status)
+    pi = None
+    if not (pil == 0x7F and pih == 0):
+        raw = pil | (pih << 7)
+        pi = raw / 100.0 if 0 < raw <= 2200 else None
+    if status & Status.FINGER_OUT:
+        spo2 = pulse = pi = None
+    return Reading(t=t, spo2=spo2, pulse=pulse, pi=pi, status=status), True
+
+
+class ContecHidCodec:
+    name = NAME
+    nominal_rate = NOMINAL_RATE
+
+    def __init__(self) -> None:
+        self.stats = CodecStats()
+        self.stats.extra["padding"] = 0
+        self._buf = bytearray()
+        self.wave_frames = 0
+        self.replies: list[bytes] = []
+
+    @property
+    def pending(self) -> bytes:
+        return bytes(self._buf)
+
+    def feed(self, data: bytes) -> list[Reading]:
+        buf = self._buf
+        buf += data
+        out: list[Reading] = []
+        stats = self.stats
+        n = len(buf)
+        i = 0
+        skipped = 0
+        padding = 0
+        while i < n:
+            b = buf[i]
+            if b < 0x80:
+                if b == 0:
+                    padding += 1  # HID reports are zero-padded after the last message
+                else:
+                    skipped += 1
+                i += 1
+                continue
+            if b == 0xEB:
+                if i + 1 >= n:
+                    break
+                length = LIVE_LENGTHS.get(buf[i + 1])
+            elif b >= 0xF0:
+                length = REPLY_LENGTHS.get(b)
+                if length is None:
+                    length = self._reply_length(buf, i, n)
+                    if length == 0:
+                        break  # not complete yet
+            else:
+                skipped += 1
+                i += 1
+                continue
+            if length is None:  # 0xEB with an unknown type
+                stats.frames_bad += 1
+                skipped += 1
+                i += 1
+                continue
+            end = i + length
+            body = buf[i + 1:min(end, n)]
+            if body and max(body) >= 0x80:
+                j = i + 1
+                while buf[j] < 0x80:
+                    j += 1
+                stats.frames_bad += 1
+                skipped += j - i
+                i = j
+                continue
+            if end > n:
+                break
+            msg = buf[i:end]
+            if eb_checksum(msg[:-1]) != msg[-1]:
+                stats.frames_bad += 1
+                skipped += 1
+                i += 1
+                continue
+            i = end
+            if b != 0xEB:
+                stats.frames_good += 1
+                self.replies.append(bytes(msg))
+                continue
+            kind = msg[1]
+            t = self.wave_frames / NOMINAL_RATE
+            if kind == 0x00:
+                pleth, bar = msg[3], msg[4]
+                stats.frames_good += 1
+                self.wave_frames += 1
+                if pleth == PLETH_FINGER_OUT and bar == BAR_FINGER_OUT:
+                    out.append(Reading(t=t, status=Status.FINGER_OUT, wave_only=True))
+                else:
+                    out.append(Reading(t=t, pleth=(scale_pleth(pleth),),
+                                       pleth_rate=NOMINAL_RATE, wave_only=True))
+            elif kind == 0x01:
+                r, ok = decode_measurement(msg, t)
+                if not ok or r is None:
+                    stats.frames_bad += 1
+                    continue
+                stats.frames_good += 1
+                out.append(r)
+            else:
+                stats.frames_good += 1
+                self.replies.append(bytes(msg))
+        if i:
+            del buf[:i]
+        stats.bytes_skipped += skipped
+        stats.extra["padding"] += padding
+        return out
+
+    @staticmethod
+    def _reply_length(buf: bytearray, i: int, n: int) -> int | None:
+        """Length of a reply without a documented one: the shortest 7-bit run whose last byte
+        is the checksum. 0 = wait for more bytes; None = none found (a bad frame)."""
+        total = buf[i]
+        for k in range(i + 1, min(n, i + MAX_REPLY)):
+            c = buf[k]
+            if c >= 0x80:
+                return None
+            if c == total & 0x7F:
+                return k - i + 1
+            total += c
+        return 0 if n < i + MAX_REPLY else None
+
+    # --- encode side (simulators) ---------------------------------------------------------
+
+    @staticmethod
+    def encode_wave(pleth: float | None, finger_out: bool = False) -> bytes:
+        if finger_out or pleth is None:
+            return eb_message(0xEB, 0x00, 0x00, PLETH_FINGER_OUT, BAR_FINGER_OUT)
+        p = unscale_pleth(pleth)
+        return eb_message(0xEB, 0x00, 0x00, p, p * 15 // 127)
+
+    @staticmethod
+    def encode_measurement(r: Reading) -> bytes:
+        finger_out = bool(r.status & Status.FINGER_OUT)
+        if finger_out or r.spo2 is None:
+            sp = 0x7F if finger_out else 0
+        else:
+            sp = max(1, min(100, round(r.spo2)))
+        pr = 0 if (finger_out or r.pulse is None) else max(1, min(254, round(r.pulse)))
+        flags = 0x04 | (0x02 if pr & 0x80 else 0)
+        if finger_out or r.pi is None:
+            pil, pih = 0x7F, 0x00
+        else:
+            raw = max(1, min(2200, round(r.pi * 100)))
+            pil, pih = raw & 0x7F, raw >> 7
+            if (pil, pih) == (0x7F, 0):
+                pil = 0x7E  # 1.27 % would read as "no PI"; 1.26 % is the nearest
+        return eb_message(0xEB, 0x01, flags, pr & 0x7F, sp, pil, pih)
+
+    @classmethod
+    def encode(cls, r: Reading, pleth: float | None = None, vitals: bool = True) -> bytes:
+        """An amplitude message for the Reading's waveform, then (if `vitals`) a measurement."""
+        if pleth is None:
+            pleth = r.pleth[-1] if r.pleth else None
+        out = cls.encode_wave(pleth, bool(r.status & Status.FINGER_OUT))
+        if vitals and not r.wave_only:
+            out += cls.encode_measurement(r)
+        return out
+
+
+def pack_reports(messages: list[bytes]) -> list[bytes]:
+    """Messages → 64-byte zero-padded HID reports; a message never crosses a report boundary."""
+    reports: list[bytes] = []
+    cur = bytearray()
+    for m in messages:
+        if len(cur) + len(m) > REPORT_SIZE:
+            reports.append(bytes(cur.ljust(REPORT_SIZE, b"\x00")))
+            cur = bytearray()
+        cur += m
+    if cur:
+        reports.append(bytes(cur.ljust(REPORT_SIZE, b"\x00")))
+    return reports
+
+
+PROTOCOLS = {NAME: ContecHidCodec}
