@@ -1,0 +1,369 @@
+"""The Textual App: live monitor, guidance, timers, alarms, trainer controls and debrief.
+
+Data flow (the Toolong pattern): a worker feeds every item from the source into the `Session`
+(`Session.run`); the screen never redraws per sample. A timer polls at most `redraw_hz` times a
+second and redraws only when `Session.version` moved, so a 100 Hz pleth stream costs one redraw
+per tick, not a hundred. Everything the screen shows is computed from the session and the
+injected `Clock`, so a test with a `VirtualClock` gets the same screen every run.
+
+Entry points: `OxiApp` (live, replay, simulated or guidance-only sessions) and
+`run_debrief(path)` (the debrief screen for a recorded file, used by `oxi-assist debrief`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from drivers.clock import Clock, RealClock
+from oxi_assist.actions import Action
+from oxi_assist.ui.adapter import doubtful, from_session
+from oxi_assist.ui.alarm_banner import AlarmBanner
+from oxi_assist.ui.event_log import EventLog
+from oxi_assist.ui.guidance_panel import GuidancePanel
+from oxi_assist.ui.help_screen import HelpScreen
+from oxi_assist.ui.link_status import StatusBar
+from oxi_assist.ui.model import ScreenModel
+from oxi_assist.ui.pleth import PlethView
+from oxi_assist.ui.timers import TimersPanel
+from oxi_assist.ui.trainer import ScenarioPicker, TrainerBar, next_speed
+from oxi_assist.ui.trend_chart import TrendChart
+from oxi_assist.ui.vitals_panel import VitalsPanel
+from oxi_assist.vitals import Priority
+
+#: (Session-making function) clock, source URI ("" for none), opened source or None → Session
+SessionMaker = Callable[[Clock, str, Any], Any]
+#: (source-opening function) URI, clock → Source
+SourceOpener = Callable[[str, Clock], Any]
+
+BELL_EVERY = 10.0  # s between bells while a high alarm is unanswered (IEC practice ≈ 10 s)
+
+#: (key, Action, words): the responder keys; also offered in the command palette.
+RESPONDER_BINDINGS: tuple[tuple[str, Action, str], ...] = (
+    ("9", Action.CALLED_911, "911 called"),
+    ("n", Action.NALOXONE, "Naloxone given"),
+    ("space,t", Action.BREATH_TAP, "Breath tap (count their breathing)"),
+    ("y", Action.BREATHING_NORMAL, "Breathing normal"),
+    ("u", Action.BREATHING_NOT_NORMAL, "Breathing NOT normal"),
+    ("a", Action.AWAKE, "Awake"),
+    ("r", Action.RECOVERY_POSITION, "Recovery position"),
+    ("e", Action.EMS_ARRIVED, "EMS arrived"),
+    ("o", Action.OXYGEN, "Oxygen given"),
+    ("w", Action.RESPONSIVE, "Responds to voice or touch"),
+    ("x", Action.UNRESPONSIVE, "No response"),
+)
+
+
+@dataclass
+class DrawStats:
+    """What the redraw loop did: for the benchmark and for tests of the bounded rate."""
+
+    redraws: int = 0
+    skipped: int = 0
+    latencies: list[float] | None = None  # seconds from a change to the painted screen
+
+
+class MainScreen(Screen[None]):
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield AlarmBanner(id="alarm")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield VitalsPanel(id="vitals")
+                yield TrendChart(id="trend")
+                yield PlethView(id="pleth")
+            with Vertical(id="right"):
+                yield GuidancePanel(id="guidance")
+                yield TimersPanel(id="timers")
+                yield EventLog(id="log")
+        yield TrainerBar(id="trainer")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#trend").border_title = "SpO₂ trend"
+        self.query_one("#pleth").border_title = "Pleth"
+        self.query_one("#guidance").border_title = "Guidance"
+        self.query_one("#timers").border_title = "Timers"
+        self.query_one("#log").border_title = "Event log"
+        self.query_one("#trainer").display = False
+
+
+class OxiApp(App[int]):
+    CSS_PATH = "oxi.tcss"
+    TITLE = "oxi-assist"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(k, f"act('{a.value}')", w, show=False) for k, a, w in RESPONDER_BINDINGS),
+        Binding("b", "breaths", "Breaths on/off", show=False),
+        Binding("k", "acknowledge", "Ack alarm"),
+        Binding("p", "pause_alarms", "Pause 2 min"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "end", "End"),
+        Binding("P", "sim_pause", "Sim pause", show=False),
+        Binding("plus,equals_sign", "sim_speed(1)", "Faster", show=False),
+        Binding("minus", "sim_speed(-1)", "Slower", show=False),
+        Binding("S", "pick_scenario", "Scenario", show=False),
+        Binding("F", "finger", "Finger out/in", show=False),
+        Binding("M", "motion", "Motion on/off", show=False),
+    ]
+
+    def __init__(self, *, make_session: SessionMaker, uri: str = "", source: Any = None,
+                 clock: Clock | None = None, open_source: SourceOpener | None = None,
+                 simulated: bool = False, replay: bool = False,
+                 scenarios: Sequence[str] = (), scenario_uri: Callable[[str], str] | None = None,
+                 debrief_on_end: bool = True, redraw_hz: float = 10.0,
+                 measure_latency: bool = False) -> None:
+        super().__init__()
+        self.clock: Clock = clock or RealClock()
+        self._make_session = make_session
+        self._open_source = open_source
+        self.uri = uri
+        self.source = source
+        self.simulated = simulated
+        self.replay = replay
+        self.scenarios = list(scenarios)
+        self._scenario_uri = scenario_uri or (lambda name: f"sim:{name}")
+        self.debrief_on_end = debrief_on_end
+        self.redraw_hz = max(0.5, min(redraw_hz, 10.0))
+        self.session: Any = None
+        self.model: ScreenModel | None = None
+        self.stats = DrawStats(latencies=[] if measure_latency else None)
+        self.bells = 0
+        self._drawn_version = -1
+        self._pending_since: float | None = None
+        self._last_bell: float | None = None
+        self._finger_out = False
+        self._motion = False
+        self.end_reason = ""
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen())
+        self._start(self.source)
+        self.set_interval(1.0 / self.redraw_hz, self.poll)
+
+    def _start(self, source: Any) -> None:
+        self.source = source
+        self.session = self._make_session(self.clock, self.uri, source)
+        self.session.on_change = self._on_change
+        self._drawn_version = -1
+        self._drive(self.session, source)
+
+    def _on_change(self) -> None:
+        if self._pending_since is None:
+            self._pending_since = time.perf_counter()
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def _drive(self, session: Any, source: Any) -> None:
+        """Feeds the session until it is stopped; guidance keeps ticking after a source ends."""
+        await session.run(source, stay=True)
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """The bounded-rate redraw: draws only when the session changed since the last draw."""
+        s = self.session
+        if s is None or not isinstance(self.screen, MainScreen):
+            return
+        if s.version == self._drawn_version:
+            self.stats.skipped += 1
+            return
+        self.redraw()
+
+    def build_model(self) -> ScreenModel:
+        scenario = self.uri.partition(":")[2].partition("?")[0] if self.simulated else ""
+        return from_session(self.session, simulated=self.simulated, replay=self.replay,
+                            source=self.source, scenario=scenario)
+
+    def redraw(self) -> None:
+        """Draws the whole main screen from the session now (tests call it after moving the
+        virtual clock; the timer calls it when something changed)."""
+        if self.session is None:
+            return
+        self._drawn_version = self.session.version
+        screen = self.screen if isinstance(self.screen, MainScreen) else None
+        if screen is None:
+            for s in self.screen_stack:
+                if isinstance(s, MainScreen):
+                    screen = s
+            if screen is None:
+                return
+        m = self.model = self.build_model()
+        screen.query_one(StatusBar).show(m)
+        screen.query_one(AlarmBanner).show(m)
+        screen.query_one(VitalsPanel).show(m)
+        screen.query_one(TrendChart).show(m.trend_t, m.trend_spo2, m.elapsed, m.trend_window)
+        screen.query_one(PlethView).show(m.pleth, doubtful(m))
+        screen.query_one(GuidancePanel).show(m.guide)
+        screen.query_one(TimersPanel).show(m.guide)
+        screen.query_one(EventLog).show(m.log)
+        screen.query_one(TrainerBar).show(m.trainer)
+        self._maybe_bell(m)
+        self.stats.redraws += 1
+        if self.stats.latencies is not None and self._pending_since is not None:
+            since = self._pending_since
+            self.call_after_refresh(
+                lambda: self.stats.latencies.append(time.perf_counter() - since)  # type: ignore[union-attr]
+            )
+        self._pending_since = None
+
+    def _maybe_bell(self, m: ScreenModel) -> None:
+        a = m.alarm
+        if a is None or a.priority is not Priority.HIGH or a.acknowledged or \
+                (m.alarm_paused_for is not None and m.alarm_paused_for > 0):
+            return
+        now = self.clock.now()
+        if self._last_bell is None or now - self._last_bell >= BELL_EVERY:
+            self._last_bell = now
+            self.bells += 1
+            self.bell()
+
+    # -- responder actions ----------------------------------------------------------------
+
+    def action_act(self, name: str) -> None:
+        action = Action(name)
+        params: dict[str, Any] = {}
+        st = getattr(self.session, "guide_state", None)
+        for oa in getattr(st, "offered", ()) or ():
+            if oa.action is action:
+                params = oa.params_dict
+                break
+        self.session.on_action(action, **params)
+        self.redraw()
+
+    def action_breaths(self) -> None:
+        st = getattr(self.session, "guide_state", None)
+        on = bool(getattr(st, "breaths_on", False))
+        self.action_act(Action.BREATHS_STOP.value if on else Action.BREATHS_START.value)
+
+    def action_acknowledge(self) -> None:
+        self.session.acknowledge()
+        self.redraw()
+
+    def action_pause_alarms(self) -> None:
+        self.session.pause_alarms(120.0)
+        self.redraw()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(trainer=self.simulated))
+
+    def action_end(self) -> None:
+        """q: ends the response and shows the debrief (or quits when there is none)."""
+        s = self.session
+        if s is not None and not s.closed:
+            s.on_action(Action.END)
+            s.stop()
+            s.close("responder ended the session")
+            self.end_reason = "ended"
+        if not self.debrief_on_end:
+            self.exit(0)
+            return
+        from oxi_assist.ui.debrief_screen import DebriefScreen
+
+        self.push_screen(DebriefScreen.for_session(s), lambda _: self.exit(0))
+
+    # -- trainer --------------------------------------------------------------------------
+
+    def _controllable(self) -> Any:
+        src = self.source
+        return src if self.simulated and callable(getattr(src, "inject", None)) else None
+
+    def action_sim_pause(self) -> None:
+        src = self._controllable()
+        if src is None:
+            return
+        paused = getattr(src, "paused", False)
+        paused = paused() if callable(paused) else paused
+        (src.resume if paused else src.pause)()
+
+        self.redraw()
+
+    def action_sim_speed(self, step: int) -> None:
+        src = self._controllable()
+        if src is None:
+            return
+        speed = getattr(src, "speed", 1.0)
+        speed = speed() if callable(speed) else speed
+        src.set_speed(next_speed(float(speed), int(step)))
+        self.redraw()
+
+    def action_finger(self) -> None:
+        if self._controllable() is None:
+            return
+        self._finger_out = not self._finger_out
+        self.session.on_action("finger_out" if self._finger_out else "finger_in")
+        self.redraw()
+
+    def action_motion(self) -> None:
+        if self._controllable() is None:
+            return
+        self._motion = not self._motion
+        self.session.on_action("motion" if self._motion else "motion_off")
+        self.redraw()
+
+    def action_pick_scenario(self) -> None:
+        if not self.simulated or not self.scenarios or self._open_source is None:
+            return
+        current = self.uri.partition(":")[2].partition("?")[0]
+        self.push_screen(ScenarioPicker(self.scenarios, current), self._switch_scenario)
+
+    def _switch_scenario(self, name: str | None) -> None:
+        if not name or self._open_source is None:
+            return
+        old = self.session
+        old.stop()
+        old.close("trainer switched scenario")
+        self.uri = self._scenario_uri(name)
+        self._finger_out = self._motion = False
+        self._start(self._open_source(self.uri, self.clock))
+        self.redraw()
+
+    # -- command palette ------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, action, words in RESPONDER_BINDINGS:
+            yield SystemCommand(words, f"responder action (key {key.split(',')[0]})",
+                                lambda a=action: self.action_act(a.value))
+        yield SystemCommand("Breaths on/off", "start or stop rescue breaths (key b)",
+                            self.action_breaths)
+        yield SystemCommand("Acknowledge alarm", "key k", self.action_acknowledge)
+        yield SystemCommand("Pause alarms 2 min", "key p", self.action_pause_alarms)
+        yield SystemCommand("End session", "debrief follows (key q)", self.action_end)
+        if self.simulated:
+            yield SystemCommand("Trainer: pause/resume", "key P", self.action_sim_pause)
+            yield SystemCommand("Trainer: faster", "key +", lambda: self.action_sim_speed(1))
+            yield SystemCommand("Trainer: slower", "key -", lambda: self.action_sim_speed(-1))
+            yield SystemCommand("Trainer: choose scenario", "key S", self.action_pick_scenario)
+            yield SystemCommand("Trainer: finger out/in", "key F", self.action_finger)
+            yield SystemCommand("Trainer: motion on/off", "key M", self.action_motion)
+
+    async def on_unmount(self) -> None:
+        s = self.session
+        if s is not None and not s.closed:
+            s.stop()
+            s.close("app closed")
+
+
+def run_debrief(path: str | Path) -> int:
+    """Shows the debrief screen for a recorded file on the terminal (used by
+    `oxi-assist debrief FILE` when stdout is a terminal). Raises OxiError on a bad file, before
+    the UI starts."""
+    from oxi_assist.ui.debrief_screen import DebriefApp
+
+    app = DebriefApp.for_path(path)
+    result = app.run()
+    return int(result or 0)

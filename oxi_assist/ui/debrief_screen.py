@@ -1,0 +1,191 @@
+"""The debrief screen: the whole session's SpO2 chart with events marked, the summary, the
+timeline, the ROSE support prompt and export keys (SVG chart, text).
+
+Shown when a live session ends and for any recorded file (`oxi-assist debrief FILE` on a
+terminal). The numbers come from `oxi_assist.debrief` and the SVG from `oxi_assist.timeline_svg`,
+so the screen and the exports always agree.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from drivers.errors import OxiError
+from drivers.formats._base import Recording
+from oxi_assist import debrief
+from oxi_assist.ui import theme
+from oxi_assist.ui.trend_chart import AXIS, render_trend
+
+#: Marker letters for the chart's event row (also listed in the legend under the chart).
+MARKS: dict[str, str] = {"911": "9", "breaths": "B", "naloxone": "N", "ems": "E",
+                         "awake": "A", "recovery": "R", "oxygen": "O"}
+
+
+def recording_from_session(session: Any) -> Recording:
+    """An in-memory Recording of a session that was not written to disk (--no-record), so the
+    same summary functions apply. Holds what the session kept: the trend window, the responder
+    actions and the alarm lines of its log."""
+    t, spo2, pulse, _raw = session.trend.arrays()
+    events: list[dict[str, Any]] = [{"t": 0.0, "name": "session_start", "by": "session"}]
+    for a in session.actions:
+        events.append({"t": a.t, "name": a.name, "by": "trainer" if a.trainer else "responder",
+                       **a.params})
+    alarms: list[dict[str, Any]] = []
+    for ln in session.log:
+        if ln.kind != "alarm":
+            continue
+        head, _, msg = ln.text.partition(": ")
+        parts = head.split()
+        if len(parts) >= 3:
+            alarms.append({"t": ln.t, "priority": parts[0], "kind": parts[1],
+                           "state": parts[2], "message": msg})
+    return Recording.from_arrays("(not recorded)", "memory", t, spo2, pulse,
+                                 events=events, alarms=alarms, source=session.source_label,
+                                 device=session.device)
+
+
+def _marks_row(items: list[debrief.TimelineItem], duration: float, cols: int) -> Text:
+    plot_cols = max(cols - AXIS, 4)
+    row = [" "] * plot_cols
+    for it in items:
+        mark = MARKS.get(it.name) if it.kind == "action" else (
+            "!" if it.kind == "alarm" and it.state == "raised" else None)
+        if mark is None or duration <= 0:
+            continue
+        c = min(plot_cols - 1, max(0, round(it.t / duration * (plot_cols - 1))))
+        if row[c] == " " or mark != "!":
+            row[c] = mark
+    t = Text(" " * (AXIS - 1) + "▲", style="dim", no_wrap=True, overflow="crop")
+    for ch in row:
+        style = f"bold {theme.VERMILLION}" if ch == "!" else "bold"
+        t.append(ch, style=style)
+    return t
+
+
+class DebriefChart(Widget):
+    DEFAULT_CSS = """
+    DebriefChart { height: 11; }
+    """
+
+    def __init__(self, rec: Recording, summary: debrief.DebriefSummary, **kw: Any) -> None:
+        super().__init__(**kw)
+        t, spo2, _pulse = rec.arrays()
+        self._t = (t - summary.t_start).tolist()
+        self._v = [None if math.isnan(x) else float(x) for x in np.asarray(spo2).tolist()]
+        self._summary = summary
+
+    def render(self) -> Text:
+        w, h = self.content_size.width, self.content_size.height
+        dur = max(self._summary.duration, 1.0)
+        chart = render_trend(self._t, self._v, dur, dur, w, max(h - 2, 3))
+        chart.append("\n")
+        chart.append_text(_marks_row(self._summary.timeline, dur, w))
+        chart.append("\n")
+        chart.append(" " * AXIS + "marks: 9 = 911  B = breaths  N = naloxone  E = EMS  "
+                     "A = awake  R = recovery  ! = alarm", style="dim")
+        return chart
+
+
+class DebriefScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "export_svg", "Export SVG"),
+        Binding("t", "export_text", "Export text"),
+        Binding("q,escape", "close", "Close"),
+    ]
+
+    def __init__(self, rec: Recording, out_dir: Path | None = None) -> None:
+        super().__init__()
+        self.rec = rec
+        self.summary = debrief.summarize(rec)
+        self.out_dir = out_dir
+        self.exported: list[Path] = []
+
+    @classmethod
+    def for_session(cls, session: Any) -> DebriefScreen:
+        path = getattr(session, "recording_path", None)
+        if path is not None and Path(path).exists():
+            try:
+                return cls(_load(path))
+            except OxiError:
+                pass  # fall back to what the session still holds in memory
+        return cls(recording_from_session(session), out_dir=Path.cwd())
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="debrief"):
+            yield Static(Text(f"Debrief — {Path(self.rec.path).name}", style="bold"),
+                         id="debrief-title")
+            yield DebriefChart(self.rec, self.summary, id="debrief-chart")
+            yield Static(debrief.summary_text(self.summary), id="debrief-summary")
+            yield Static(debrief.rose_text(), id="debrief-rose")
+            yield Static(debrief.timeline_text(self.summary, include_guide=False),
+                         id="debrief-timeline")
+            yield Static("", id="debrief-status")
+        yield Footer()
+
+    def _target(self, suffix: str) -> Path:
+        base = Path(self.rec.path)
+        if self.out_dir is not None or not base.parent.is_dir():
+            return (self.out_dir or Path.cwd()) / f"oxi-assist-debrief{suffix}"
+        return base.with_name(base.stem + ".debrief" + suffix)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#debrief-status", Static).update(Text(text, style="bold"))
+
+    def action_export_svg(self) -> None:
+        from oxi_assist.timeline_svg import write_svg
+
+        try:
+            p = write_svg(self.rec, self._target(".svg"), self.summary)
+        except OxiError as e:
+            self._say(f"export failed: {e}")
+            return
+        self.exported.append(p)
+        self._say(f"SVG chart written: {p}")
+
+    def action_export_text(self) -> None:
+        try:
+            p = debrief.write_output(self._target(".txt"),
+                                     debrief.debrief_text(self.rec, self.summary))
+        except OxiError as e:
+            self._say(f"export failed: {e}")
+            return
+        self.exported.append(p)
+        self._say(f"Text written: {p}")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _load(path: str | Path) -> Recording:
+    from drivers.formats import load
+
+    return load(path)
+
+
+class DebriefApp(App[int]):
+    """The debrief screen on its own, for a recorded file."""
+
+    CSS_PATH = "oxi.tcss"
+    TITLE = "oxi-assist debrief"
+
+    def __init__(self, rec: Recording) -> None:
+        super().__init__()
+        self.rec = rec
+
+    @classmethod
+    def for_path(cls, path: str | Path) -> DebriefApp:
+        return cls(_load(path))  # a bad file raises OxiError here, before the UI starts
+
+    def on_mount(self) -> None:
+        self.push_screen(DebriefScreen(self.rec), lambda _: self.exit(0))

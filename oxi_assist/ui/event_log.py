@@ -1,0 +1,51 @@
+"""The event log: what happened and when, in session time (m:ss since the start), newest last."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from oxi_assist.ui import theme
+from oxi_assist.ui.model import LogLine
+
+KIND_STYLE = {
+    "alarm": theme.VERMILLION,
+    "link": theme.YELLOW,
+    "action": "bold",
+    "guide": theme.BLUE,
+    "trainer": "italic " + theme.GREY,
+}
+
+
+def log_text(lines: Sequence[LogLine], rows: int) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    shown = list(lines)[-max(rows, 1):]
+    if not shown:
+        t.append("(nothing yet)", style="dim")
+    for i, ln in enumerate(shown):
+        t.append(f"{theme.fmt_clock(ln.t):>6} ", style="dim")
+        t.append(ln.text, style=KIND_STYLE.get(ln.kind, ""))
+        if i < len(shown) - 1:
+            t.append("\n")
+    return t
+
+
+class EventLog(Static):
+    DEFAULT_CSS = """
+    EventLog { height: 1fr; }
+    """
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self._lines: Sequence[LogLine] = ()
+
+    def show(self, lines: Sequence[LogLine]) -> None:
+        if lines is self._lines:
+            return
+        self._lines = lines
+        self.update(log_text(lines, self.content_size.height or 5))
+
+    def on_resize(self) -> None:
+        self.update(log_text(self._lines, self.content_size.height or 5))

@@ -1,0 +1,49 @@
+"""The top line: mode (TRAINING / SIMULATED, REPLAY, LIVE), source, device, link state (loud
+when lost), recording indicator and session time."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from drivers.reading import LinkState
+from oxi_assist.ui import theme
+from oxi_assist.ui.model import ScreenModel
+
+
+def status_text(model: ScreenModel) -> tuple[Text, bool]:
+    """The status line and whether the link is lost (the bar turns loud)."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if model.simulated:
+        t.append(" TRAINING / SIMULATED ", style=f"bold reverse {theme.ORANGE}")
+    elif model.replay:
+        t.append(" REPLAY ", style=f"bold reverse {theme.ORANGE}")
+    elif model.link is None:
+        t.append(" GUIDE ONLY ", style="bold reverse")
+    else:
+        t.append(" LIVE ", style=f"bold reverse {theme.GREEN}")
+    t.append(f" {theme.fmt_clock(model.elapsed)} ", style="bold")
+    lost = False
+    if model.link is not None:
+        words, colour = theme.LINK_WORDS[model.link]
+        lost = model.link in (LinkState.LOST, LinkState.RECONNECTING)
+        t.append(" ")
+        t.append(words, style=f"bold reverse {colour}" if lost else colour)
+        if model.link_reason and model.link is not LinkState.CONNECTED:
+            t.append(f" ({model.link_reason})", style=colour)
+        dev = model.device or model.source_label
+        if dev:
+            t.append(f"  {dev}")
+    t.append("  ")
+    if model.recording:
+        t.append("● REC", style=f"bold {theme.VERMILLION}")
+    else:
+        t.append("○ not recording", style="dim")
+    return t, lost
+
+
+class StatusBar(Static):
+    def show(self, model: ScreenModel) -> None:
+        text, lost = status_text(model)
+        self.update(text)
+        self.set_class(lost, "link-lost")

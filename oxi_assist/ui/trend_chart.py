@@ -1,0 +1,126 @@
+"""SpO2 over the last minutes with the 90 % (BC) and 85 % (other-jurisdiction) lines.
+
+A gap in the data stays a gap: a sample without a trustworthy value draws no dot, so a probe
+off never looks like a steady line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widget import Widget
+
+from oxi_assist.ui import theme
+from oxi_assist.ui.braille import Canvas
+
+Y_MIN, Y_MAX = 70.0, 100.0
+AXIS = 4  # columns for the y labels
+
+
+def _colour(value: float) -> str:
+    if value >= 95:
+        return theme.BLUE
+    if value >= 90:
+        return theme.ORANGE
+    return theme.VERMILLION
+
+
+def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float,
+                 window: float, cols: int, rows: int) -> Text:
+    """The chart as rich Text of `rows` lines and `cols` columns (axis and time line included)."""
+    rows = max(rows, 2)
+    plot_rows = rows - 1
+    plot_cols = max(cols - AXIS, 4)
+    canvas = Canvas(plot_cols, plot_rows)
+    h = canvas.height
+
+    def ydot(v: float) -> int:
+        v = min(max(v, Y_MIN), Y_MAX)
+        return round((Y_MAX - v) / (Y_MAX - Y_MIN) * (h - 1))
+
+    t0 = now - window
+    xmax = canvas.width - 1
+    col_min: list[float | None] = [None] * canvas.width
+    col_max: list[float | None] = [None] * canvas.width
+    for t, v in zip(ts, values, strict=False):
+        if v is None or t < t0 or t > now:
+            continue
+        x = round((t - t0) / window * xmax)
+        lo, hi = col_min[x], col_max[x]
+        col_min[x] = v if lo is None or v < lo else lo
+        col_max[x] = v if hi is None or v > hi else hi
+    cell_min: list[float | None] = [None] * plot_cols
+    prev: float | None = None
+    for x in range(canvas.width):
+        lo, hi = col_min[x], col_max[x]
+        if lo is None or hi is None:
+            prev = None
+            continue
+        y_lo, y_hi = ydot(hi), ydot(lo)
+        if prev is not None:  # join to the previous column so a fall is a line, not dots
+            py = ydot(prev)
+            y_lo, y_hi = min(y_lo, py), max(y_hi, py)
+        canvas.vline(x, y_lo, y_hi)
+        c = x // 2
+        cm = cell_min[c]
+        cell_min[c] = lo if cm is None or lo < cm else cm
+        prev = (lo + hi) / 2
+
+    row90 = ydot(90.0) // 4
+    row85 = ydot(85.0) // 4
+    labels = {0: "100", row90: " 90", row85: " 85", plot_rows - 1: " 70"}
+    out = Text(no_wrap=True, overflow="crop")
+    for r in range(plot_rows):
+        out.append(f"{labels.get(r, '   '):>3}", style="dim")
+        out.append("┤" if r in labels else "│", style="dim")
+        for c in range(plot_cols):
+            if canvas.filled(c, r):
+                v = cell_min[c]
+                out.append(canvas.char(c, r), style=_colour(v) if v is not None else "")
+            elif r == row90:
+                out.append("╌", style=theme.ORANGE)
+            elif r == row85:
+                out.append("┈", style=theme.VERMILLION)
+            else:
+                out.append(" ")
+        out.append("\n")
+    mins = window / 60
+    left = f"-{mins:.0f} min" if mins >= 1 else f"-{window:.0f} s"
+    legend = "╌90 BC ┈85 other"
+    room = plot_cols - len(left) - 3
+    out.append(" " * AXIS + left, style="dim")
+    if room >= len(legend) + 2:
+        pad = room - len(legend)
+        out.append(" " * (pad // 2))
+        out.append("╌90 BC", style=theme.ORANGE)
+        out.append(" ")
+        out.append("┈85 other", style=theme.VERMILLION)
+        out.append(" " * (pad - pad // 2))
+    else:
+        out.append(" " * max(room, 1))
+    out.append("now", style="dim")
+    return out
+
+
+class TrendChart(Widget):
+    """Redraws only when `show` gets new data or the widget is resized."""
+
+    DEFAULT_CSS = """
+    TrendChart { height: 1fr; min-height: 4; }
+    """
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self._data: tuple[Sequence[float], Sequence[float | None], float, float] = ((), (), 0.0,
+                                                                                  300.0)
+
+    def show(self, ts: Sequence[float], values: Sequence[float | None], now: float,
+             window: float) -> None:
+        self._data = (ts, values, now, window)
+        self.refresh()
+
+    def render(self) -> Text:
+        ts, vs, now, window = self._data
+        return render_trend(ts, vs, now, window, self.content_size.width,
+                            self.content_size.height)
