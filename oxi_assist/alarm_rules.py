@@ -1,0 +1,193 @@
+"""The alarm and event rules, written once as numbers and two small state machines: one that
+steps a sample at a time (the live Monitor) and one that solves a whole array at once (the
+offline analysis). Both must be the same function of the input, so every threshold is computed
+here, once, and both sides compare the same floats in the same way.
+
+The rule for every delayed, hysteretic condition (alarms and desaturation events):
+
+* each sample is classed ON (past the limit), MID (inside the hysteresis band), OFF (clear of
+  limit + hysteresis) or UNK (no trustworthy value);
+* an inactive condition raises at the first ON sample whose unbroken run of ON samples began
+  at least `delay` seconds earlier, or at once when the sample carries a bypass (rapid fall);
+* an active condition ends at the first OFF or UNK sample; ON and MID keep it.
+
+Because a run of ON samples cannot straddle an OFF/UNK sample, whether a sample *would*
+trigger does not depend on the machine's state. So the offline side finds all triggers and all
+breakers with array operations and keeps the first trigger after each breaker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from oxi_assist.alarm_config import AlarmConfig
+
+ON, MID, OFF, UNK = 2, 1, 0, -1
+
+
+class Machine:
+    """Live side of the rule above. `step` returns +1 when raised, -1 when ended, else 0."""
+
+    __slots__ = ("active", "delay", "onset", "pending")
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.pending: float | None = None  # start of the current ON run while inactive
+        self.active = False
+        self.onset: float | None = None  # start of the ON run that raised the active condition
+
+    def step(self, t: float, c: int, bypass: bool = False) -> int:
+        if self.active:
+            if c <= OFF:
+                self.active = False
+                self.pending = None
+                return -1
+            return 0
+        if c == ON:
+            if self.pending is None:
+                self.pending = t
+            if bypass or t - self.pending >= self.delay:
+                self.active = True
+                self.onset = self.pending
+                return 1
+        else:
+            self.pending = None
+        return 0
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Offline result of one machine: indices into the sample stream."""
+
+    raised: np.ndarray  # index of the sample that raised
+    ended: np.ndarray  # index of the sample that ended it, -1 if still active at the end
+    onset: np.ndarray  # index of the first sample of the ON run that raised
+
+
+def solve(t: np.ndarray, c: np.ndarray, delay: float,
+          bypass: np.ndarray | None = None) -> Segments:
+    """Offline side of the rule above, O(n) array work plus a search per trigger."""
+    n = len(t)
+    if n == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return Segments(e, e, e)
+    on = c == ON
+    starts = on.copy()
+    starts[1:] &= ~on[:-1]
+    idx = np.arange(n)
+    run_start = np.maximum.accumulate(np.where(starts, idx, 0))
+    trig = on & (t - t[run_start] >= delay)
+    if bypass is not None:
+        trig |= on & bypass
+    trig_idx = np.flatnonzero(trig)
+    if len(trig_idx) == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return Segments(e, e, e)
+    brk_idx = np.flatnonzero(c <= OFF)
+    nb = np.searchsorted(brk_idx, trig_idx, side="right")
+    keep = np.empty(len(nb), dtype=bool)
+    keep[0] = True
+    keep[1:] = nb[1:] != nb[:-1]
+    raised = trig_idx[keep]
+    nbk = nb[keep]
+    if len(brk_idx):
+        ended = np.where(nbk < len(brk_idx), brk_idx[np.minimum(nbk, len(brk_idx) - 1)], -1)
+    else:
+        ended = np.full(len(raised), -1, dtype=np.int64)
+    return Segments(raised, ended, run_start[raised])
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every limit of the config in tenths of a unit, as both implementations compare them."""
+
+    window_s: float
+    stale_s: float
+    no_data_s: float
+    trend_s: float
+    trend_half_s: float
+    pi_low: float
+    spo2_lo: tuple[float, float]  # (plausible min, max) in tenths
+    pulse_lo: tuple[float, float]
+    # physiological: kind -> (on-threshold, clear-threshold) in tenths (or %/min for trend)
+    limits: dict[str, tuple[float, float]]
+    rapid: dict[str, tuple[float, float]]  # kind -> (drop in tenths, window s)
+    desat: tuple[tuple[float, float], ...]  # (drop tenths, recovery tenths) per drop level
+    baseline_s: float
+    below: tuple[float, ...]  # time-below thresholds in tenths
+
+
+def thresholds(cfg: AlarmConfig) -> Thresholds:
+    from oxi_assist.alarm_config import PULSE_PLAUSIBLE, SPO2_PLAUSIBLE
+
+    limits: dict[str, tuple[float, float]] = {}
+    rapid: dict[str, tuple[float, float]] = {}
+    for kind in ("spo2_low", "spo2_severe", "pulse_low"):
+        r = cfg.rules[kind]
+        assert r.limit is not None
+        limits[kind] = (r.limit * 10.0, (r.limit + r.hysteresis) * 10.0)
+    r = cfg.rules["pulse_high"]
+    assert r.limit is not None
+    limits["pulse_high"] = (r.limit * 10.0, (r.limit - r.hysteresis) * 10.0)
+    r = cfg.rules["falling_fast"]
+    assert r.limit is not None
+    limits["falling_fast"] = (r.limit, r.limit + r.hysteresis)
+    for kind in ("spo2_low", "spo2_severe"):
+        r = cfg.rules[kind]
+        if r.rapid_drop is not None:
+            rapid[kind] = (r.rapid_drop * 10.0, r.rapid_window_s)
+    return Thresholds(
+        window_s=cfg.window_s, stale_s=cfg.stale_after_s, no_data_s=cfg.no_data_after_s,
+        trend_s=cfg.trend_window_s, trend_half_s=cfg.trend_window_s / 2.0, pi_low=cfg.pi_low,
+        spo2_lo=(SPO2_PLAUSIBLE[0], SPO2_PLAUSIBLE[1]),
+        pulse_lo=(PULSE_PLAUSIBLE[0], PULSE_PLAUSIBLE[1]),
+        limits=limits, rapid=rapid,
+        desat=tuple((d * 10.0, cfg.desat_recovery * 10.0) for d in cfg.desat_drops),
+        baseline_s=cfg.baseline_window_s,
+        below=tuple(b * 10.0 for b in cfg.time_below),
+    )
+
+
+def classify_low(v: float, on: float, clear: float) -> int:
+    """Live class for a 'too low' condition (value in tenths)."""
+    if v < on:
+        return ON
+    if v >= clear:
+        return OFF
+    return MID
+
+
+def classify_high(v: float, on: float, clear: float) -> int:
+    if v > on:
+        return ON
+    if v <= clear:
+        return OFF
+    return MID
+
+
+def classify_low_v(v: np.ndarray, known: np.ndarray, on: float, clear: float) -> np.ndarray:
+    """Offline class for a 'too low' condition; NaN-free `v` where `known`."""
+    c = np.where(v < on, ON, np.where(v >= clear, OFF, MID)).astype(np.int8)
+    c[~known] = UNK
+    return c
+
+
+def classify_high_v(v: np.ndarray, known: np.ndarray, on: float, clear: float) -> np.ndarray:
+    c = np.where(v > on, ON, np.where(v <= clear, OFF, MID)).astype(np.int8)
+    c[~known] = UNK
+    return c
+
+
+def band_of(s10: float | None) -> str:
+    """Band name for a smoothed SpO2 in tenths (the bands of oxi_assist.vitals)."""
+    if s10 is None:
+        return "unknown"
+    if s10 >= 950:
+        return "normal"
+    if s10 >= 900:
+        return "watch"
+    if s10 >= 850:
+        return "low"
+    return "severe"

@@ -1,0 +1,521 @@
+"""The live Monitor: readings in, `VitalsState` (smoothed values, band, quality, alarms,
+events) out, one sample at a time in O(1).
+
+The offline analysis (oxi_assist.analysis) applies exactly the same rules to whole arrays and a
+property test proves both give the same alarms and desaturation events. The rules, in the order
+they are applied to each item:
+
+1. Time passing (any item, or `tick`): `no_data` is raised at last reading + no_data_after
+   once time has passed it; when the last valid SpO2 (or, before any, the first reading) is
+   older than stale_after, the value is withdrawn, `stale` is raised at that instant and every
+   SpO2 rule sees one "unknown" sample at that instant (pulse likewise, without an alarm).
+2. A `LinkEvent` LOST/RECONNECTING raises `link_lost` at once; CONNECTED or any reading clears.
+3. A vitals reading older than the last one is dropped (counted). Otherwise it clears
+   `no_data`, feeds the technical conditions (finger_out, sensor_fault, signal_poor), and its
+   SpO2 / pulse — when present, unflagged by an invalidating status and plausible — go through
+   the median-of-3 + moving average (oxi_assist.smoothing). Smoothed values feed the low /
+   high limits (hysteresis, delay, rapid-fall bypass), the trend rule and the desaturation
+   events; an invalid value is an "unknown" sample for them.
+
+Alarm times are the times the rules define (e.g. no_data starts exactly no_data_after after the
+last reading), not the time the Monitor happened to look, so a session that ticks often and
+one that does not record the same history. Acknowledge, pause and latching only change what is
+shown, never the recorded condition.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
+from oxi_assist.alarm_config import MAX_PAUSE_S, AlarmConfig, AlarmRule
+from oxi_assist.alarm_rules import (
+    MID,
+    OFF,
+    ON,
+    UNK,
+    Machine,
+    classify_high,
+    classify_low,
+    thresholds,
+)
+from oxi_assist.smoothing import Channel
+from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
+
+_BANDS = {"normal": Band.NORMAL, "watch": Band.WATCH, "low": Band.LOW, "severe": Band.SEVERE}
+_POOR_FLAGS = DOUBTFUL | Status.SEARCHING
+_LINK_DOWN = (LinkState.LOST, LinkState.RECONNECTING)
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and x == x and x not in (float("inf"), float("-inf"))
+
+
+@dataclass
+class AlarmRecord:
+    """One alarm condition in the history: raised at `start`, ended at `end` (None: active)."""
+
+    kind: str
+    priority: Priority
+    technical: bool
+    onset: float  # when the condition began (start of the run that raised it)
+    start: float  # when it was raised
+    end: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "priority": self.priority.label, "technical": self.technical,
+                "onset_s": self.onset, "start_s": self.start, "end_s": self.end}
+
+
+@dataclass
+class DesatRecord:
+    level: float  # 3 or 4 (%)
+    start: float  # first sample of the drop
+    baseline: float  # in %
+    nadir: float  # in %
+    end: float | None = None
+
+    @property
+    def depth(self) -> float:
+        return round(self.baseline - self.nadir, 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "start_s": self.start, "nadir": self.nadir,
+                "baseline": self.baseline, "depth": self.depth,
+                "duration_s": None if self.end is None else self.end - self.start,
+                "end_s": self.end}
+
+
+class _Desat:
+    """Desaturation tracker for one drop level (a Machine plus baseline and nadir)."""
+
+    __slots__ = ("drop", "level", "m", "nadir", "pend_b", "rec", "recovery")
+
+    def __init__(self, level: float, drop: float, recovery: float, min_dur: float) -> None:
+        self.level = level
+        self.drop = drop
+        self.recovery = recovery
+        self.m = Machine(min_dur)
+        self.pend_b = 0.0
+        self.nadir = 0.0
+        self.rec: DesatRecord | None = None
+
+    def step(self, t: float, s: float | None, b: float) -> int:
+        m = self.m
+        if s is None:
+            c = UNK
+        else:
+            d = b - s
+            c = ON if d >= self.drop else (OFF if d <= self.recovery else MID)
+        was_pending = m.pending
+        r = m.step(t, c)
+        if r == -1:
+            return r
+        if m.active:
+            assert s is not None
+            if r == 1:
+                if was_pending is None:
+                    self.pend_b, self.nadir = b, s
+                self.nadir = min(self.nadir, s)
+                self.rec = DesatRecord(self.level, m.onset if m.onset is not None else t,
+                                       self.pend_b / 10.0,
+                                       self.nadir / 10.0)
+            else:
+                if s < self.nadir:
+                    self.nadir = s
+                    if self.rec is not None:
+                        self.rec.nadir = s / 10.0
+        elif m.pending is not None:
+            assert s is not None
+            if was_pending is None:
+                self.pend_b, self.nadir = b, s
+            elif s < self.nadir:
+                self.nadir = s
+        return r
+
+
+class Monitor:
+    """Turns readings and link events into `VitalsState`. Not thread-safe; one per source."""
+
+    def __init__(self, config: AlarmConfig | None = None) -> None:
+        self.config = cfg = config or AlarmConfig.default()
+        self._th = th = thresholds(cfg)
+        self._rules: dict[str, AlarmRule] = cfg.rules
+        self._spo2 = Channel(th.window_s)
+        self._pulse = Channel(th.window_s)
+        # machines of the delayed conditions
+        self._m: dict[str, Machine] = {k: Machine(r.delay_s) for k, r in cfg.rules.items()}
+        self._rapid: dict[str, deque[tuple[float, float]]] = {k: deque() for k in th.rapid}
+        self._trend: deque[tuple[float, float]] = deque()
+        self._base: deque[tuple[float, float]] = deque()  # monotonic (t, s), max at the left
+        self._desat = [_Desat(lvl, d, rec, cfg.desat_min_duration_s)
+                       for lvl, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True)]
+        # time bookkeeping
+        self._now: float | None = None
+        self._last_t: float | None = None  # last accepted vitals reading
+        self._spo2_ref: float | None = None  # last valid SpO2 (or the first reading)
+        self._pulse_ref: float | None = None
+        self._spo2_stale = False
+        self._pulse_stale = False
+        self._last_valid_t: float | None = None
+        self._prev_s10: float | None = None  # smoothed SpO2 of the previous reading if valid
+        # display
+        self._s10: float | None = None
+        self._p10: float | None = None
+        self._pi: float | None = None
+        self._trend_v: float | None = None
+        self._flags = Status.NONE
+        self._poor = False
+        self._link = LinkState.CONNECTED
+        # alarms
+        self._active: dict[str, Alarm] = {}
+        self._latched: dict[str, Alarm] = {}
+        self._open: dict[str, AlarmRecord] = {}
+        self._alarms_t: tuple[Alarm, ...] = ()
+        self._paused_until: float | None = None
+        self._pause_prio = 0
+        self._events: list[str] = []
+        # results
+        self.history: list[AlarmRecord] = []
+        self.desaturations: list[DesatRecord] = []
+        self.time_below: dict[float, float] = {b: 0.0 for b in cfg.time_below}
+        self.valid_time = 0.0
+        self.dropped = 0
+        self._desat_count = 0  # events of the smallest drop level (ODI-3 by default)
+        self.pleth: tuple[float, ...] = ()
+        self.pleth_rate: float | None = None
+        self._state = self._make(0.0)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> VitalsState:
+        return self._state
+
+    def update(self, item: Reading | LinkEvent) -> VitalsState:
+        t = item.t
+        self._events = []
+        self._advance(t)
+        if isinstance(item, LinkEvent):
+            self._on_link(item)
+        elif item.wave_only:
+            self._clear("link_lost", t)
+            if item.pleth:
+                self.pleth, self.pleth_rate = item.pleth, item.pleth_rate
+        elif self._last_t is not None and t < self._last_t:
+            self.dropped += 1
+        else:
+            self._clear("link_lost", t)
+            self._on_reading(item)
+        self._state = self._make(self._now if self._now is not None else t)
+        return self._state
+
+    def tick(self, t: float) -> VitalsState:
+        """Time passes without data: raises no_data / stale when they are due."""
+        self._events = []
+        self._advance(t)
+        self._state = self._make(self._now if self._now is not None else t)
+        return self._state
+
+    def acknowledge(self, t: float, kind: str | None = None) -> VitalsState:
+        """Silences active alarms (one kind or all) and removes acknowledged latched ones."""
+        self._events = []
+        self._advance(t)
+        for k, a in list(self._active.items()):
+            if (kind is None or k == kind) and not a.acknowledged:
+                self._active[k] = _replace(a, acknowledged=True)
+                self._events.append(f"alarm:{k}:acknowledged")
+        for k in list(self._latched):
+            if kind is None or k == kind:
+                del self._latched[k]
+                self._events.append(f"alarm:{k}:acknowledged")
+        self._rebuild()
+        self._state = self._make(self._now if self._now is not None else t)
+        return self._state
+
+    def pause(self, t: float, seconds: float = MAX_PAUSE_S) -> VitalsState:
+        """Pauses alarm signals for at most 2 minutes; a new higher-priority alarm breaks
+        through. With nothing active, a pause holds back medium and low alarms only."""
+        self._events = []
+        self._advance(t)
+        s = min(max(float(seconds), 0.0), MAX_PAUSE_S)
+        self._paused_until = t + s
+        prios = [int(a.priority) for a in self._active.values()]
+        self._pause_prio = max(prios) if prios else int(Priority.MEDIUM)
+        self._events.append("alarm:paused")
+        self._state = self._make(self._now if self._now is not None else t)
+        return self._state
+
+    def summary(self) -> dict[str, Any]:
+        """The same statistics the offline analysis reports, from what was seen live."""
+        return {
+            "alarms": [a.to_dict() for a in self.history],
+            "desaturations": [d.to_dict() for d in self.desaturations],
+            "time_below": {f"{b:g}": v for b, v in self.time_below.items()},
+            "valid_time_s": self.valid_time,
+            "dropped": self.dropped,
+        }
+
+    # ------------------------------------------------------------------ rules
+
+    def _advance(self, t: float) -> None:
+        now = self._now
+        if now is None or t > now:
+            self._now = now = t
+        th = self._th
+        lt = self._last_t
+        if lt is not None and "no_data" not in self._open:
+            due = lt + th.no_data_s
+            if t > due:
+                self._raise("no_data", due, due)
+        ref = self._spo2_ref
+        if ref is not None and not self._spo2_stale:
+            due = ref + th.stale_s
+            if t > due:
+                self._spo2_stale = True
+                self._s10 = None
+                self._trend_v = None
+                self._spo2_rules(due, None)
+                self._raise("stale", due, due)
+        ref = self._pulse_ref
+        if ref is not None and not self._pulse_stale:
+            due = ref + th.stale_s
+            if t > due:
+                self._pulse_stale = True
+                self._p10 = None
+                self._pulse_rules(due, None)
+        pu = self._paused_until
+        if pu is not None and self._now >= pu:
+            self._paused_until = None
+            self._events.append("alarm:pause_ended")
+
+    def _on_link(self, e: LinkEvent) -> None:
+        self._link = e.state
+        t = self._now if self._now is not None else e.t
+        if e.state in _LINK_DOWN:
+            if "link_lost" not in self._open:
+                self._raise("link_lost", t, t)
+            self._s10 = self._p10 = None
+        elif e.state is LinkState.CONNECTED:
+            self._clear("link_lost", t)
+
+    def _on_reading(self, r: Reading) -> None:
+        t = r.t
+        th = self._th
+        prev_t = self._last_t
+        self._last_t = t
+        if self._spo2_ref is None:
+            self._spo2_ref = t
+        self._clear("no_data", t)
+        # time below thresholds: the previous valid value held until now (at most stale_after)
+        if self._prev_s10 is not None and prev_t is not None:
+            dt = min(t - prev_t, th.stale_s)
+            self.valid_time += dt
+            ps = self._prev_s10
+            for b, b10 in zip(self.time_below, th.below, strict=True):
+                if ps < b10:
+                    self.time_below[b] += dt
+        st = r.status
+        self._flags = st
+        spo2, pulse, pi = r.spo2, r.pulse, r.pi
+        has_s = _finite(spo2)
+        has_p = _finite(pulse)
+        plausible = ((not has_s or th.spo2_lo[0] <= spo2 <= th.spo2_lo[1])  # type: ignore[operator]
+                     and (not has_p or th.pulse_lo[0] <= pulse <= th.pulse_lo[1]))  # type: ignore[operator]
+        ok = plausible and not (st & INVALIDATING)
+        low_pi = _finite(pi) and pi < th.pi_low  # type: ignore[operator]
+        # technical conditions
+        fo = bool(st & Status.FINGER_OUT)
+        sf = bool(st & Status.SENSOR_FAULT)
+        poor = (not fo and not sf) and (bool(st & _POOR_FLAGS) or low_pi or not plausible)
+        self._poor = poor or bool(st & DOUBTFUL)
+        self._tech("finger_out", t, ON if fo else OFF)
+        self._tech("sensor_fault", t, ON if sf else OFF)
+        self._tech("signal_poor", t, ON if poor else OFF)
+        self._pi = pi if (ok and _finite(pi)) else None
+        # SpO2
+        if ok and has_s:
+            x = round(spo2 * 10.0)  # type: ignore[operator]
+            s = self._spo2.push(t, x)
+            self._s10 = s
+            self._spo2_ref = t
+            self._last_valid_t = t
+            if self._spo2_stale:
+                self._spo2_stale = False
+                self._clear("stale", t)
+            self._spo2_rules(t, s)
+            self._prev_s10 = s
+        else:
+            self._s10 = None
+            self._trend_v = None
+            self._spo2_rules(t, None)
+            self._prev_s10 = None
+        # pulse
+        if ok and has_p:
+            p = self._pulse.push(t, round(pulse * 10.0))  # type: ignore[operator]
+            self._p10 = p
+            self._pulse_ref = t
+            self._pulse_stale = False
+            self._pulse_rules(t, p)
+        else:
+            self._p10 = None
+            self._pulse_rules(t, None)
+        if r.pleth:
+            self.pleth, self.pleth_rate = r.pleth, r.pleth_rate
+
+    def _tech(self, kind: str, t: float, c: int) -> None:
+        m = self._m[kind]
+        res = m.step(t, c)
+        if res == 1:
+            self._raise(kind, m.onset if m.onset is not None else t, t)
+        elif res == -1:
+            self._clear(kind, t)
+
+    def _phys(self, kind: str, t: float, c: int, bypass: bool = False) -> None:
+        m = self._m[kind]
+        res = m.step(t, c, bypass)
+        if res == 1:
+            self._raise(kind, m.onset if m.onset is not None else t, t)
+        elif res == -1:
+            self._clear(kind, t)
+
+    def _spo2_rules(self, t: float, s: float | None) -> None:
+        th = self._th
+        if s is None:
+            for k in ("spo2_low", "spo2_severe", "falling_fast"):
+                self._phys(k, t, UNK)
+            for d in self._desat:
+                if d.step(t, None, 0.0) == -1:
+                    self._desat_end(d, t)
+            return
+        for k in ("spo2_low", "spo2_severe"):
+            on, clear = th.limits[k]
+            bypass = False
+            rp = th.rapid.get(k)
+            if rp is not None:
+                dq = self._rapid[k]
+                dq.append((t, s))
+                lo = t - rp[1]
+                while dq[0][0] < lo:
+                    dq.popleft()
+                bypass = dq[0][1] - s >= rp[0]
+            self._phys(k, t, classify_low(s, on, clear), bypass)
+        # trend: slope between the ends of the window, %/min
+        tq = self._trend
+        tq.append((t, s))
+        lo = t - th.trend_s
+        while tq[0][0] < lo:
+            tq.popleft()
+        t0, s0 = tq[0]
+        span = t - t0
+        if span >= th.trend_half_s:
+            tr = (s - s0) * 60.0 / span / 10.0
+            self._trend_v = tr
+            on, clear = th.limits["falling_fast"]
+            c = ON if tr <= on else (OFF if tr > clear else MID)
+        else:
+            self._trend_v = None
+            c = UNK
+        self._phys("falling_fast", t, c)
+        # baseline: highest smoothed value in the baseline window (inclusive)
+        bq = self._base
+        while bq and bq[-1][1] <= s:
+            bq.pop()
+        bq.append((t, s))
+        lo = t - th.baseline_s
+        while bq[0][0] < lo:
+            bq.popleft()
+        b = bq[0][1]
+        for d in self._desat:
+            res = d.step(t, s, b)
+            if res == 1 and d.rec is not None:
+                self.desaturations.append(d.rec)
+                if d is self._desat[0]:
+                    self._desat_count += 1
+                self._events.append(f"desat{d.level:g}_start")
+            elif res == -1:
+                self._desat_end(d, t)
+
+    def _desat_end(self, d: _Desat, t: float) -> None:
+        if d.rec is not None:
+            d.rec.end = t
+            d.rec = None
+            self._events.append(f"desat{d.level:g}_end")
+
+    def _pulse_rules(self, t: float, p: float | None) -> None:
+        th = self._th
+        if p is None:
+            self._phys("pulse_low", t, UNK)
+            self._phys("pulse_high", t, UNK)
+            return
+        on, clear = th.limits["pulse_low"]
+        self._phys("pulse_low", t, classify_low(p, on, clear))
+        on, clear = th.limits["pulse_high"]
+        self._phys("pulse_high", t, classify_high(p, on, clear))
+
+    # ------------------------------------------------------------------ alarm bookkeeping
+
+    def _raise(self, kind: str, onset: float, t: float) -> None:
+        rule = self._rules[kind]
+        if not rule.enabled or kind in self._open:
+            return
+        rec = AlarmRecord(kind, rule.priority, rule.technical, onset, t)
+        self._open[kind] = rec
+        self.history.append(rec)
+        self._latched.pop(kind, None)
+        self._active[kind] = Alarm(kind=kind, priority=rule.priority, message=rule.message,
+                                   since=onset, technical=rule.technical)
+        self._events.append(f"alarm:{kind}:raised")
+        if self._paused_until is not None and int(rule.priority) > self._pause_prio:
+            self._paused_until = None
+            self._events.append("alarm:pause_broken")
+        self._rebuild()
+
+    def _clear(self, kind: str, t: float) -> None:
+        rec = self._open.pop(kind, None)
+        if rec is None:
+            return
+        rec.end = t
+        a = self._active.pop(kind)
+        if self._rules[kind].latching and not a.acknowledged:
+            self._latched[kind] = _replace(a, latched=True)
+        self._events.append(f"alarm:{kind}:cleared")
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        al = list(self._active.values()) + list(self._latched.values())
+        al.sort(key=lambda a: (-int(a.priority), a.latched, a.acknowledged, a.since))
+        self._alarms_t = tuple(al)
+
+    def _make(self, t: float) -> VitalsState:
+        s10 = self._s10
+        if s10 is None:
+            spo2 = None
+            band = Band.UNKNOWN
+        else:
+            spo2 = round(s10 / 10.0, 1)
+            band = (Band.NORMAL if s10 >= 950 else Band.WATCH if s10 >= 900
+                    else Band.LOW if s10 >= 850 else Band.SEVERE)
+        quality = (Quality.NONE if s10 is None else Quality.POOR if self._poor
+                   else Quality.GOOD)
+        p10 = self._p10
+        tr = self._trend_v
+        return VitalsState(
+            t=t, spo2=spo2, pulse=None if p10 is None else round(p10 / 10.0, 1),
+            pi=self._pi if s10 is not None else None, band=band, quality=quality,
+            trend=None if tr is None else round(tr, 2), alarms=self._alarms_t,
+            link=self._link, stale=self._spo2_stale, last_valid_t=self._last_valid_t,
+            flags=self._flags, paused_until=self._paused_until,
+            desat_count=self._desat_count,
+            events=tuple(self._events),
+        )
+
+
+def _replace(a: Alarm, **kw: Any) -> Alarm:
+    from dataclasses import replace
+    return replace(a, **kw)
+
+
+__all__ = ["AlarmRecord", "DesatRecord", "Monitor"]

@@ -1,0 +1,73 @@
+"""Spike-robust moving average, one sample at a time (live) and over whole arrays (offline).
+
+Values are handled as whole tenths (integers): a device's 97 or 97.4 is exact in tenths, so a
+running sum that adds and drops samples stays exact and equals a cumulative-sum difference over
+the same window. That is what lets the live and offline sides agree to the last bit.
+
+Rule, over the valid samples of one channel (SpO2 or pulse), with window W seconds:
+* median-of-3: the raw value is replaced by the median of itself and the two valid samples
+  before it, when both are inside the window (t_j > t - W); otherwise it is used as is;
+* moving average: the mean of the median-filtered values of the valid samples with
+  t_j > t - W (the current one included).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+def to_tenths(x: float) -> int:
+    return round(x * 10.0)
+
+
+class Channel:
+    """Live smoother for one channel. `push` is O(1) amortised."""
+
+    __slots__ = ("_buf", "_p1", "_p2", "_sum", "window")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._buf: deque[tuple[float, int]] = deque()
+        self._sum = 0
+        self._p1: tuple[float, int] | None = None  # previous valid (t, raw tenths)
+        self._p2: tuple[float, int] | None = None  # the one before
+
+    def push(self, t: float, x: int) -> float:
+        """Adds a valid raw value (tenths); returns the smoothed value in tenths."""
+        lo = t - self.window
+        p1, p2 = self._p1, self._p2
+        if p2 is not None and p1 is not None and p2[0] > lo:
+            a, b = p2[1], p1[1]
+            m = max(min(a, b), min(max(a, b), x))
+        else:
+            m = x
+        self._p2 = p1
+        self._p1 = (t, x)
+        buf = self._buf
+        buf.append((t, m))
+        s = self._sum + m
+        while buf[0][0] <= lo:
+            s -= buf.popleft()[1]
+        self._sum = s
+        return s / len(buf)
+
+
+def smooth(t: np.ndarray, x: np.ndarray, window: float) -> np.ndarray:
+    """Offline smoother over the valid samples only: `t` sorted, `x` integer tenths."""
+    n = len(t)
+    if n == 0:
+        return np.zeros(0)
+    k = np.searchsorted(t, t - window, side="right")
+    idx = np.arange(n)
+    m = x.copy()
+    if n >= 3:
+        a, b, c = x[:-2], x[1:-1], x[2:]
+        med = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+        use = (idx[2:] - k[2:]) >= 2
+        m[2:] = np.where(use, med, c)
+    cs = np.empty(n + 1, dtype=np.int64)
+    cs[0] = 0
+    np.cumsum(m, out=cs[1:])
+    return (cs[idx + 1] - cs[k]) / (idx + 1 - k)
