@@ -118,7 +118,13 @@ def sample_weights(t: np.ndarray, interval: float | None) -> tuple[np.ndarray, f
         return np.zeros(0), interval or 1.0
     dt = np.diff(t)
     pos = dt[dt > 0]
-    step = float(interval) if interval else (float(np.median(pos)) if len(pos) else 1.0)
+    if interval:
+        step = float(interval)
+    elif len(pos):  # the commonest spacing (the smallest on a tie): a long hole is not it
+        vals, counts = np.unique(np.round(pos, 3), return_counts=True)
+        step = float(vals[int(np.argmax(counts))])
+    else:
+        step = 1.0
     w = np.empty(n)
     w[:-1] = np.clip(dt, 0.0, 3.0 * step)
     w[-1] = step

@@ -111,7 +111,9 @@ class SessionInfo:
 
 def session_span(rec: Recording) -> float:
     """Seconds covered by everything recorded (readings, links, alarms, events)."""
-    ts: list[float] = [r.t for r in rec.readings] + [e.t for e in rec.links]
+    t = rec.arrays()[0]
+    ts: list[float] = [float(t[0]), float(t[-1])] if len(t) else []
+    ts += [e.t for e in rec.links]
     ts += [float(a["t"]) for a in rec.alarms if isinstance(a.get("t"), int | float)]
     ts += [float(e["t"]) for e in rec.events if isinstance(e.get("t"), int | float)]
     return (max(ts) - min(ts)) if ts else 0.0

@@ -32,7 +32,10 @@ What the screen reads (never mutate it):
 - `s.link: LinkState | None`, `s.device: str`, `s.source_label`, `s.recording_path`
   (Path | None), `s.actions` (list of `ActionRecord`), `s.doses` (naloxone doses recorded),
   `s.readings` (count), `s.running`, `s.closed`, `s.error` (last source failure text or ""),
-  `s.link_reason` (text of the last link event).
+  `s.link_reason` (text of the last link event), `s.start_wall` (epoch seconds at t0),
+  `s.record_error` ("" unless writing the recording failed; the session itself goes on).
+- `s.recording() -> Recording`: the session so far (vitals up to 4/s, links, alarms, events,
+  times from the start) for the debrief of an unrecorded session (`--no-record`).
 - `s.log`: a bounded deque of `LogLine(t, kind, text)` — the timeline as it happens, newest
   last; kind is "action", "trainer", "alarm", "link", "guide" or "event".
 
@@ -57,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from drivers.clock import Clock
+from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
 from drivers.reading import Controllable, LinkEvent, LinkState, Reading
 from oxi_assist.actions import Action
@@ -121,7 +125,7 @@ class TrendHistory:
         d = self._ordered()
         span = self.seconds if seconds is None else min(seconds, self.seconds)
         if d.shape[1]:
-            keep = d[0] >= d[0, -1] - span
+            keep = d[0] > d[0, -1] - span
             d = d[:, keep]
         return d[0], d[1], d[2], d[3]
 
@@ -184,9 +188,18 @@ class PlethHistory:
             t, v = t[keep], v[keep]
         return t, v
 
-    def mark_gap(self, t: float) -> None:
-        """Breaks the trace (a NaN sample) so a lost link is drawn as a gap, not a line."""
-        self.extend(t, (math.nan,), None)
+    def mark_gap(self) -> None:
+        """Breaks the trace (a NaN sample just after the last one) so a lost link is drawn as a
+        gap, not a line joining old and new samples."""
+        if not self._n:
+            return
+        i = (self._n - 1) % self.capacity
+        if math.isnan(self._v[i]):
+            return
+        last = float(self._t[i])
+        rate, self.rate = self.rate, None
+        self.extend(last + 1e-6, (math.nan,), None)
+        self.rate = rate
 
 
 @dataclass(frozen=True)
@@ -220,6 +233,7 @@ class Session:
         self.source_label = source_label
         self.controllable = controllable
         self.t0 = clock.now()
+        self.start_wall = clock.wall()
         self.trend = TrendHistory(history_seconds)
         self.pleth = PlethHistory(pleth_seconds)
         self.vitals: VitalsState | None = None
@@ -240,9 +254,16 @@ class Session:
         self._guide_last: Any = None  # the last guide LogEntry already recorded
         self._flushed_at = self.t0
         self._stop = asyncio.Event()
-        if writer is not None:
-            writer.event(0.0, "session_start", source=source_label)
-            self._flushed_at = clock.now()
+        self._mem_t: list[float] = []  # the whole session's vitals, for `recording()`
+        self._mem_spo2: list[float] = []
+        self._mem_pulse: list[float] = []
+        self._mem_status: list[int] = []
+        self._mem_links: list[LinkEvent] = []
+        self._mem_alarms: list[dict[str, Any]] = []
+        self._mem_events: list[dict[str, Any]] = []
+        self.record_error = ""  # why recording stopped (disk full, …); the session goes on
+        self._event(0.0, "session_start", source=source_label)
+        self._flushed_at = clock.now()
         self._refresh_guide()
 
     # -- time -----------------------------------------------------------------------------
@@ -271,8 +292,7 @@ class Session:
 
     def _on_reading(self, r: Reading) -> None:
         self.readings += 1
-        if self.writer is not None:
-            self.writer.reading(_shift(r, -self.t0))
+        self._reading_rec(r)
         rel = self._rel(r.t)
         if r.pleth:
             self.pleth.extend(rel, r.pleth, r.pleth_rate)
@@ -292,10 +312,11 @@ class Session:
             self.device = e.device
         text = e.state.value + (f": {e.reason}" if e.reason else "")
         self.log.append(LogLine(self._rel(e.t), "link", text))
-        if self.writer is not None:
-            self.writer.link(LinkEvent(self._rel(e.t), e.state, e.reason, e.device))
+        rel_e = LinkEvent(self._rel(e.t), e.state, e.reason, e.device)
+        self._mem_links.append(rel_e)
+        self._write("link", rel_e)
         if e.state is not LinkState.CONNECTED:
-            self.pleth.mark_gap(self._rel(e.t))
+            self.pleth.mark_gap()
         link_fn = getattr(self.monitor, "link", None)
         if callable(link_fn):
             vs = link_fn(e)
@@ -318,8 +339,7 @@ class Session:
         if isinstance(action, str) and action in TRAINER_CUES:
             self.actions.append(ActionRecord(rel, action, dict(params), trainer=True))
             self.log.append(LogLine(rel, "trainer", _describe(action, params)))
-            if self.writer is not None:
-                self.writer.event(rel, action, by="trainer", **params)
+            self._event(rel, action, by="trainer", **params)
             self._inject(action, params)
             self._changed()
             return
@@ -332,8 +352,7 @@ class Session:
             params.setdefault("dose", self.doses)
         self.actions.append(ActionRecord(rel, action.value, dict(params)))
         self.log.append(LogLine(rel, "action", _describe(action.value, params)))
-        if self.writer is not None:
-            self.writer.event(rel, action.value, by="responder", **params)
+        self._event(rel, action.value, by="responder", **params)
         if self.guide is not None:
             self.guide.on_action(action, **params)
             self._refresh_guide()
@@ -348,8 +367,7 @@ class Session:
         try:
             self.controllable.inject(name, **params)
         except Exception as e:  # a simulator hiccup must never stop the response
-            if self.writer is not None:
-                self.writer.event(self.elapsed(), "inject_failed", action=name, error=str(e))
+            self._event(self.elapsed(), "inject_failed", action=name, error=str(e))
 
     def acknowledge(self, kind: str | None = None) -> None:
         """The responder acknowledged the alarms (or one kind)."""
@@ -358,9 +376,8 @@ class Session:
             vs = fn(kind) if kind is not None else fn()
             if vs is not None:
                 self._on_vitals(vs)
-        if self.writer is not None:
-            self.writer.event(self.elapsed(), "alarms_acknowledged",
-                              **({"kind": kind} if kind else {}))
+        self._event(self.elapsed(), "alarms_acknowledged", by="responder_alarm",
+                    **({"kind": kind} if kind else {}))
         self._changed()
 
     def pause_alarms(self, seconds: float = 120.0) -> None:
@@ -370,8 +387,7 @@ class Session:
             vs = fn(seconds)
             if vs is not None:
                 self._on_vitals(vs)
-        if self.writer is not None:
-            self.writer.event(self.elapsed(), "alarms_paused", seconds=seconds)
+        self._event(self.elapsed(), "alarms_paused", by="responder_alarm", seconds=seconds)
         self._changed()
 
     def tick(self) -> None:
@@ -387,7 +403,7 @@ class Session:
             self.guide.tick(now)
             self._refresh_guide()
         if self.writer is not None and now - self._flushed_at >= FLUSH_EVERY:
-            self.writer.flush()
+            self._write("flush")
             self._flushed_at = now
         self._changed()
 
@@ -414,14 +430,15 @@ class Session:
         self._alarms = now_alarms
         for ev in vs.events:
             self.log.append(LogLine(rel, "event", str(ev)))
-            if self.writer is not None:
-                self.writer.event(rel, str(ev), by="monitor")
+            self._event(rel, str(ev), by="monitor")
 
     def _alarm(self, rel: float, a: Alarm, state: str, **data: Any) -> None:
         self.log.append(LogLine(rel, "alarm", f"{a.priority.label} {a.kind} {state}"
                                 + (f": {a.message}" if a.message and state == "raised" else "")))
-        if self.writer is not None:
-            self.writer.alarm(rel, a.kind, a.priority.label, state, a.message, **data)
+        o = {"k": "alarm", "t": round(rel, 4), "kind": a.kind, "priority": a.priority.label,
+             "state": state, "message": a.message, **data}
+        self._mem_alarms.append(o)
+        self._write("alarm", rel, a.kind, a.priority.label, state, a.message, **data)
 
     def _refresh_guide(self) -> None:
         if self.guide is None:
@@ -447,8 +464,57 @@ class Session:
             text = str(getattr(entry, "text", entry))
             kind = str(getattr(entry, "kind", "") or "info")
             self.log.append(LogLine(rel, "guide", text))
-            if self.writer is not None:
-                self.writer.event(rel, "guide", kind=kind, text=text, by="guide")
+            self._event(rel, "guide", kind=kind, text=text, by="guide")
+
+    def _event(self, rel: float, name: str, **data: Any) -> None:
+        self._mem_events.append({"k": "event", "t": round(rel, 4), "name": name, **data})
+        self._write("event", rel, name, **data)
+
+    def _reading_rec(self, r: Reading) -> None:
+        rel = _shift(r, -self.t0)
+        self._write("reading", rel)
+        if r.wave_only:
+            return
+        # the in-memory copy keeps vitals only, thinned to 4 a second unless the value changes,
+        # so a 60-frame/s device cannot grow it without bound over a long night
+        spo2 = math.nan if r.spo2 is None else float(r.spo2)
+        pulse = math.nan if r.pulse is None else float(r.pulse)
+        st = int(r.status)
+        if self._mem_t and rel.t - self._mem_t[-1] < 0.25 and st == self._mem_status[-1] \
+                and _same(spo2, self._mem_spo2[-1]) and _same(pulse, self._mem_pulse[-1]):
+            return
+        self._mem_t.append(rel.t)
+        self._mem_spo2.append(spo2)
+        self._mem_pulse.append(pulse)
+        self._mem_status.append(st)
+
+    def _write(self, what: str, *args: Any, **kw: Any) -> None:
+        """Writes through to the recording; a failing disk ends the recording, not the session."""
+        w = self.writer
+        if w is None or w.closed:
+            return
+        try:
+            getattr(w, what)(*args, **kw)
+        except (OSError, ValueError) as e:
+            self.record_error = f"recording stopped: {e}"
+            self.log.append(LogLine(self.elapsed(), "event", self.record_error))
+            with contextlib.suppress(Exception):
+                w.closed = True
+
+    def recording(self) -> Recording:
+        """The session so far as a `Recording` (times from the session start), for the debrief
+        of a session that was not written to disk. Vitals are kept at up to 4 a second; pleth
+        is not kept."""
+        rec = Recording.from_arrays(
+            str(self.recording_path) if self.recording_path else "(not recorded)", "memory",
+            np.asarray(self._mem_t, dtype=float), np.asarray(self._mem_spo2, dtype=float),
+            np.asarray(self._mem_pulse, dtype=float),
+            np.asarray(self._mem_status, dtype=np.int32),
+            links=list(self._mem_links), alarms=[dict(a) for a in self._mem_alarms],
+            events=[dict(e) for e in self._mem_events], source=self.source_label,
+            device=self.device, start_wall=self.start_wall)
+        rec.interrupted = not self.closed
+        return rec
 
     def _changed(self) -> None:
         self.version += 1
@@ -534,9 +600,8 @@ class Session:
             return
         self.closed = True
         self._stop.set()
-        if self.writer is not None:
-            self.writer.event(self.elapsed(), "session_end", reason=reason or "closed")
-            self.writer.close(t=self.elapsed(), reason=reason)
+        self._event(self.elapsed(), "session_end", reason=reason or "closed")
+        self._write("close", t=self.elapsed(), reason=reason)
         self.version += 1
 
 
@@ -544,6 +609,10 @@ def _describe(name: str, params: dict[str, Any]) -> str:
     if not params:
         return name
     return name + " (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
 
 
 def _shift(r: Reading, dt: float) -> Reading:

@@ -1,0 +1,184 @@
+"""Debrief numbers from hand-written native files whose answers are known, text export, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+import pytest
+
+from drivers.errors import OxiError
+from drivers.formats import load
+from oxi_assist.cli import main
+from oxi_assist.debrief import (
+    ROSE,
+    debrief_text,
+    fmt_time,
+    rose_text,
+    summarize,
+    write_output,
+)
+
+HEADER = ('{"format":"oxi-assist-session","version":1,"source":"sim:opioid-overdose",'
+          '"device":"sim","start_wall":1700000000}\n')
+
+# Session started at t=0; readings every 1 s from t=2. Known answers:
+#  - 911 at 10 s, breaths at 12 s, naloxone at 20 s and 320 s (2 doses)
+#  - SpO2 below 90 at t=5..9 (5 samples) and t=15..16 (2 samples) = 7 s; below 85: t=7,8 = 2 s
+#  - t=11..13 finger out (no reading, never counted as below 90)
+#  - lowest 78 at t=8
+#  - alarms: spo2_low raised twice, no_data once
+BODY = [
+    '{"k":"event","t":0,"name":"session_start","source":"sim:opioid-overdose"}',
+]
+SPO2 = {2: 97, 3: 95, 4: 91, 5: 89, 6: 86, 7: 84, 8: 78, 9: 88, 10: 92,
+        14: 93, 15: 89, 16: 87, 17: 90, 18: 94}
+for t in range(2, 19):
+    if t in SPO2:
+        BODY.append(json.dumps({"k": "r", "t": t, "spo2": SPO2[t], "pulse": 60 + t}))
+    else:
+        BODY.append(json.dumps({"k": "r", "t": t, "st": ["finger_out"]}))
+BODY += [
+    '{"k":"alarm","t":5,"kind":"spo2_low","priority":"high","state":"raised","message":"low"}',
+    '{"k":"alarm","t":10,"kind":"spo2_low","priority":"high","state":"cleared"}',
+    '{"k":"alarm","t":11,"kind":"no_data","priority":"medium","state":"raised"}',
+    '{"k":"alarm","t":14,"kind":"no_data","priority":"medium","state":"cleared"}',
+    '{"k":"alarm","t":15,"kind":"spo2_low","priority":"high","state":"raised"}',
+    '{"k":"event","t":10,"name":"911","by":"responder"}',
+    '{"k":"event","t":12,"name":"breaths","by":"responder"}',
+    '{"k":"event","t":20,"name":"naloxone","by":"responder","dose":1,"route":"im"}',
+    '{"k":"event","t":21,"name":"guide","kind":"step","text":"Keep giving breaths","by":"guide"}',
+    '{"k":"event","t":25,"name":"finger_out","by":"trainer"}',
+    '{"k":"event","t":320,"name":"naloxone","by":"responder","dose":2,"route":"im"}',
+    '{"k":"link","t":330,"state":"closed"}',
+]
+
+
+@pytest.fixture
+def session_file(tmp_path):
+    p = tmp_path / "known.jsonl"
+    p.write_text(HEADER + "\n".join(BODY) + '\n{"k":"end","t":330}\n')
+    return p
+
+
+def test_summary_numbers_are_the_known_answers(session_file):
+    s = summarize(load(session_file))
+    assert s.t_911 == 10 and s.t_breaths == 12 and s.t_naloxone == 20
+    assert s.doses == 2 and s.naloxone_times == [20, 320]
+    assert s.lowest_spo2 == 78 and s.lowest_at == 8
+    assert s.first_below_90 == 5
+    assert s.time_below_90 == pytest.approx(7.0)
+    assert s.time_below_85 == pytest.approx(2.0)
+    assert s.valid_seconds == pytest.approx(14.0)
+    assert s.reading_seconds == pytest.approx(17.0)
+    assert s.alarms_raised == 3
+    assert s.alarms_by_kind == {"spo2_low": 2, "no_data": 1}
+    assert (s.pulse_min, s.pulse_max) == (62, 78)
+    assert s.duration == 330
+    assert not s.interrupted
+
+
+def test_times_are_from_the_session_start_event(tmp_path):
+    body = [b.replace('"t":0,"name":"session_start"', '"t":-5,"name":"session_start"')
+            for b in BODY]
+    p = tmp_path / "shifted.jsonl"
+    p.write_text(HEADER + "\n".join(body) + "\n")
+    s = summarize(load(p))
+    assert s.t_911 == 15 and s.lowest_at == 13
+    assert s.interrupted
+
+
+def test_gaps_between_samples_are_not_time_below_90(tmp_path):
+    lines = ['{"k":"r","t":0,"spo2":85,"pulse":60}', '{"k":"r","t":1,"spo2":85,"pulse":60}',
+             '{"k":"r","t":600,"spo2":85,"pulse":60}']
+    p = tmp_path / "gap.jsonl"
+    p.write_text(HEADER + "\n".join(lines) + "\n")
+    s = summarize(load(p))
+    # 1 s + at most three intervals across the 10-minute hole + the last sample's 1 s
+    assert s.time_below_90 == pytest.approx(5.0)
+
+
+def test_no_readings_and_no_actions_say_so(tmp_path):
+    p = tmp_path / "empty.jsonl"
+    p.write_text(HEADER + '{"k":"r","t":0,"st":["searching"]}\n')
+    s = summarize(load(p))
+    assert s.lowest_spo2 is None and s.doses == 0 and s.t_911 is None
+    text = debrief_text(load(p), s)
+    assert "No trustworthy SpO2 reading" in text
+    assert "No responder actions" in text
+
+
+def test_truncated_last_line_still_debriefs(session_file):
+    text = session_file.read_text()
+    cut = text[: text.rindex('{"k":"link"') + 12]  # the kill happened mid-line
+    session_file.write_text(cut)
+    s = summarize(load(session_file))
+    assert s.interrupted
+    assert s.doses == 2 and s.lowest_spo2 == 78
+    assert "Interrupted" in debrief_text(load(session_file), s)
+
+
+def test_text_export_has_summary_timeline_sources_and_rose(session_file):
+    rec = load(session_file)
+    text = debrief_text(rec)
+    assert "911 called          at 0:10" in text
+    assert "Naloxone doses      2 (at 0:20, 5:20)" in text
+    assert "Lowest SpO2         78 % at 0:08" in text
+    assert "Time below 90 %     0:07" in text
+    assert "BC (BCCDC/Toward the Heart)" in text
+    assert "other jurisdiction (Ontario paramedics, 2020)" in text
+    assert "naloxone given (dose 2, IM)" in text
+    assert "trainer: finger out" in text
+    assert "Keep giving breaths" in text
+    for sec in ROSE:
+        assert f"{sec.letter} – {sec.title}" in text
+    assert "towardtheheart.com" in rose_text() and "app-defined" in rose_text()
+    lines = text.splitlines()
+    tl = lines.index("Timeline")
+    times = [ln.split()[0] for ln in lines[tl + 1:] if ln.startswith("   ") and ":" in ln[:10]]
+    assert times == sorted(times, key=lambda x: tuple(int(v) for v in x.split(":")))
+
+
+@pytest.mark.parametrize(("secs", "txt"), [(0, "0:00"), (59.6, "1:00"), (3725, "1:02:05"),
+                                           (None, "—")])
+def test_fmt_time(secs, txt):
+    assert fmt_time(secs) == txt
+
+
+def test_cli_prints_and_exports(session_file, tmp_path, capsys):
+    out_t, out_s = tmp_path / "d.txt", tmp_path / "d.svg"
+    rc = main(["debrief", str(session_file), "--export-text", str(out_t),
+               "--export-svg", str(out_s)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "First naloxone      at 0:20" in printed
+    assert out_t.read_text() == printed
+    assert out_s.read_text().startswith("<svg")
+    if sys.platform != "win32":
+        assert stat.S_IMODE(os.stat(out_t).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("bad", ["missing-dir/x.txt", "."])
+def test_cli_bad_output_path_is_one_line_exit_2(session_file, tmp_path, capsys, bad):
+    target = str(tmp_path / bad)
+    rc = main(["debrief", str(session_file), "--export-text", target, "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("oxi-assist: error:") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_cli_bad_input_file_exit_2(tmp_path, capsys):
+    p = tmp_path / "junk.jsonl"
+    p.write_text('{"format":"oxi-assist-session","version":1}\n{"k":"r"}\n{"k":"r","t":1}\n')
+    assert main(["debrief", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "junk.jsonl:2" in err and err.count("\n") == 1
+    assert main(["debrief", str(tmp_path / "none.jsonl")]) == 2
+
+
+def test_write_output_refuses_a_folder(tmp_path):
+    with pytest.raises(OxiError, match="is a folder"):
+        write_output(tmp_path, "x")

@@ -1,0 +1,331 @@
+"""Session wiring on a virtual clock: every item recorded, actions routed, a failing source,
+history buffers, file modes, the no-source mode. (Monitor/guide integration:
+test_session_wiring.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+
+import numpy as np
+import pytest
+
+from drivers.clock import VirtualClock
+from drivers.formats import load
+from drivers.reading import LinkEvent, LinkState, Reading, Status
+from oxi_assist.actions import Action
+from oxi_assist.debrief import summarize
+from oxi_assist.recordings import open_writer, scan
+from oxi_assist.session import PlethHistory, Session, TrendHistory
+
+
+class ScriptedSource:
+    """A source that yields a fixed script on the session clock, then optionally raises."""
+
+    name = "scripted"
+
+    def __init__(self, clock: VirtualClock, items, *, fail_with: Exception | None = None,
+                 every: float = 1.0) -> None:
+        self.clock, self.items, self.fail_with, self.every = clock, items, fail_with, every
+        self.closed = False
+
+    def __aiter__(self):
+        return self._gen()
+
+    async def _gen(self):
+        for it in self.items:
+            await self.clock.sleep(self.every)
+            yield it
+        if self.fail_with is not None:
+            await self.clock.sleep(self.every)
+            raise self.fail_with
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class Injected:
+    """Stands in for the simulator's `inject` only (the Controllable protocol)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def inject(self, action: str, **params: object) -> None:
+        self.calls.append((action, params))
+
+
+def _lines(path):
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_every_reading_and_link_is_recorded_with_session_times(tmp_path):
+    clock = VirtualClock(start=100.0)
+    w = open_writer("sim:x", clock, base=tmp_path)
+    s = Session(clock=clock, writer=w, source_label="sim:x")
+    s.on_item(LinkEvent(100.0, LinkState.CONNECTED, device="Sim AA:BB"))
+    for i in range(30):
+        clock.advance(1.0)
+        s.on_item(Reading(t=clock.now(), spo2=97 - i * 0.5, pulse=80,
+                          pleth=(10.0, 50.0, 90.0), pleth_rate=3.0))
+    s.on_item(Reading(t=clock.now(), status=Status.FINGER_OUT))
+    s.close()
+    recs = _lines(w.path)
+    assert recs[0]["format"] == "oxi-assist-session"
+    rs = [r for r in recs if r.get("k") == "r"]
+    assert len(rs) == 31 == s.readings
+    assert rs[0]["t"] == 1.0 and rs[29]["t"] == 30.0 and rs[-1]["st"] == ["finger_out"]
+    assert recs[-1]["k"] == "end"
+    rec = load(w.path)
+    assert not rec.interrupted and rec.links[0].device == "Sim AA:BB"
+    assert s.device == "Sim AA:BB"
+
+
+def test_actions_go_to_recorder_and_simulator(tmp_path):
+    clock = VirtualClock()
+    w = open_writer("sim:x", clock, base=tmp_path)
+    sim = Injected()
+    s = Session(clock=clock, writer=w, source_label="sim:x", controllable=sim)
+    clock.advance(10)
+    s.on_action(Action.CALLED_911)
+    clock.advance(5)
+    s.on_action(Action.BREATHS_START)
+    clock.advance(20)
+    s.on_action(Action.NALOXONE, route="im")
+    s.on_action(Action.BREATHS_STOP)
+    s.on_action(Action.OXYGEN)
+    s.on_action(Action.RECOVERY_POSITION)
+    clock.advance(300)
+    s.on_action("naloxone", route="nasal")
+    s.on_action("finger_out")
+    s.on_action("motion")
+    s.close()
+    assert sim.calls == [
+        ("breaths_on", {}), ("naloxone", {"route": "im", "dose": 1}), ("breaths_off", {}),
+        ("oxygen", {}), ("recovery", {}), ("naloxone", {"route": "nasal", "dose": 2}),
+        ("finger_out", {}), ("motion", {}),
+    ]
+    assert s.doses == 2
+    summ = summarize(load(w.path))
+    assert (summ.t_911, summ.t_breaths, summ.t_naloxone) == (10, 15, 35)
+    assert summ.naloxone_times == [35, 335]
+    trainer = [e for e in load(w.path).events if e.get("by") == "trainer"]
+    assert [e["name"] for e in trainer] == ["finger_out", "motion"]
+    assert [ln.kind for ln in s.log][-2:] == ["trainer", "trainer"]
+
+
+def test_unknown_action_name_is_an_error_not_a_crash():
+    from drivers.errors import OxiError
+
+    s = Session(clock=VirtualClock())
+    with pytest.raises(OxiError):
+        s.on_action("dance")
+
+
+def test_simulator_failure_on_inject_is_recorded_not_raised(tmp_path):
+    class Broken:
+        def inject(self, action, **p):
+            raise RuntimeError("model not running")
+
+    clock = VirtualClock()
+    w = open_writer("sim:x", clock, base=tmp_path)
+    s = Session(clock=clock, writer=w, controllable=Broken())
+    s.on_action(Action.NALOXONE)
+    s.close()
+    names = [e["name"] for e in load(w.path).events]
+    assert "naloxone" in names and "inject_failed" in names
+
+
+def test_version_counts_every_change():
+    clock = VirtualClock()
+    s = Session(clock=clock)
+    seen: list[int] = []
+    s.on_change = lambda: seen.append(s.version)
+    v0 = s.version
+    s.on_item(Reading(t=0.0, spo2=95, pulse=70))
+    s.on_action(Action.CALLED_911)
+    s.tick()
+    assert s.version == v0 + 3 and seen == [v0 + 1, v0 + 2, v0 + 3]
+
+
+def test_tick_flushes_a_quiet_session_within_a_second(tmp_path):
+    clock = VirtualClock()
+    w = open_writer("sim:x", clock, base=tmp_path)
+    s = Session(clock=clock, writer=w)
+    clock.advance(0.2)
+    s.on_action(Action.CALLED_911)  # written to the buffer, not yet to disk
+    assert '"911"' not in w.path.read_text()
+    clock.advance(1.0)
+    s.tick()  # no data arrives, yet the file catches up
+    assert '"911"' in w.path.read_text()
+    assert scan(w.path).interrupted  # a kill now leaves it readable, marked interrupted
+    s.close()
+    assert not scan(w.path).interrupted
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_recording_file_and_folder_are_private(tmp_path, monkeypatch):
+    monkeypatch.setenv("OXI_ASSIST_DATA_DIR", str(tmp_path / "d"))
+    clock = VirtualClock()
+    s = Session(clock=clock, writer=open_writer("ble:auto", clock), source_label="ble:auto")
+    s.close()
+    assert stat.S_IMODE(os.stat(s.recording_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(s.recording_path.parent).st_mode) == 0o700
+
+
+def test_no_record_session_has_no_file_but_a_recording():
+    clock = VirtualClock()
+    s = Session(clock=clock, source_label="sim:x")
+    for i in range(20):
+        clock.advance(1)
+        s.on_item(Reading(t=clock.now(), spo2=95 - i, pulse=70))
+    s.on_action(Action.NALOXONE)
+    assert s.recording_path is None
+    rec = s.recording()
+    summ = summarize(rec)
+    assert summ.lowest_spo2 == 76 and summ.doses == 1 and summ.t_naloxone == 20
+    assert rec.interrupted
+    s.close()
+    assert not s.recording().interrupted
+
+
+def test_in_memory_copy_is_thinned_for_fast_sources():
+    clock = VirtualClock()
+    s = Session(clock=clock)
+    for _i in range(600):  # 60 frames a second for 10 s, same value
+        clock.advance(1 / 60)
+        s.on_item(Reading(t=clock.now(), spo2=96, pulse=70))
+    n = len(s.recording().readings)
+    assert 35 <= n <= 45
+
+
+def test_trend_ring_keeps_the_window_in_order():
+    h = TrendHistory(seconds=10, max_rate=2)
+    assert h.capacity == 20
+    for i in range(50):
+        h.append(float(i), 90.0 + (i % 3), None if i % 7 == 0 else 70.0, 90.0)
+    t, _spo2, pulse, _raw = h.arrays()
+    assert list(t) == [float(i) for i in range(40, 50)]
+    assert np.isnan(pulse[list(t).index(42.0)])
+    t5, *_ = h.arrays(seconds=5)
+    assert list(t5) == [45.0, 46.0, 47.0, 48.0, 49.0]
+    assert len(h) == 20 and h.last_t() == 49.0
+
+
+def test_pleth_ring_times_and_gap():
+    p = PlethHistory(seconds=1.0, max_rate=100)
+    p.extend(1.0, tuple(float(i) for i in range(50)), 50.0)
+    t, v = p.arrays()
+    assert len(t) == 50 and t[-1] == 1.0 and t[0] == pytest.approx(0.02)
+    p.mark_gap()
+    p.mark_gap()  # one break is enough
+    p.extend(2.0, tuple(range(50)), None)
+    t, v = p.arrays(seconds=1.5)
+    assert t[-1] == 2.0 and np.all(np.diff(t) >= 0)
+    assert np.isfinite(v).sum() == 50  # only the last second: the window is 1 s
+    p2 = PlethHistory(seconds=5.0)
+    p2.extend(1.0, (1.0, 2.0), 50.0)
+    p2.mark_gap()
+    p2.extend(1.5, (3.0, 4.0), 50.0)
+    t, v = p2.arrays()
+    assert np.isnan(v[2]) and list(v[[0, 1, 3, 4]]) == [1.0, 2.0, 3.0, 4.0]
+
+
+async def test_run_survives_a_failing_source_and_keeps_ticking(tmp_path):
+    clock = VirtualClock()
+    w = open_writer("serial:x", clock, base=tmp_path)
+    s = Session(clock=clock, writer=w, source_label="serial:x")
+    items = [Reading(t=float(i + 1), spo2=96, pulse=70) for i in range(5)]
+    src = ScriptedSource(clock, items, fail_with=OSError(5, "Input/output error"))
+    ticks = 0
+    orig = s.tick
+
+    def counting_tick():
+        nonlocal ticks
+        ticks += 1
+        orig()
+
+    s.tick = counting_tick  # type: ignore[method-assign]
+    task = asyncio.create_task(s.run(src, tick_every=0.5, stay=True))
+    await clock.run_for(10.0)
+    assert s.readings == 5
+    assert s.link is LinkState.LOST and "Input/output error" in s.error
+    assert src.closed
+    before = ticks
+    await clock.run_for(5.0)
+    assert ticks - before >= 9  # timers keep going after the device is gone
+    s.on_action(Action.NALOXONE)  # the responder still works
+    s.stop()
+    why = await asyncio.wait_for(task, 1.0)
+    assert why.startswith("failed:")
+    s.close()
+    rec = load(w.path)
+    assert [e.state for e in rec.links] == [LinkState.LOST]
+    assert "source failed" in rec.links[0].reason
+    assert rec.events[-2]["name"] == "naloxone"
+
+
+async def test_run_stops_on_closed():
+    clock = VirtualClock()
+    s = Session(clock=clock)
+    items = [Reading(t=1.0, spo2=96, pulse=70), LinkEvent(2.0, LinkState.CLOSED),
+             Reading(t=3.0, spo2=96, pulse=70)]
+    task = asyncio.create_task(s.run(ScriptedSource(clock, items), tick_every=None))
+    await clock.run_for(5.0)
+    assert await asyncio.wait_for(task, 1.0) == "closed"
+    assert s.readings == 1 and s.link is LinkState.CLOSED and not s.running
+
+
+async def test_no_source_mode_runs_until_stopped():
+    clock = VirtualClock()
+    s = Session(clock=clock)
+    task = asyncio.create_task(s.run(None, tick_every=1.0))
+    await clock.run_for(3.5)
+    v = s.version
+    await clock.run_for(2.0)
+    assert s.version >= v + 2 and s.running
+    s.stop()
+    assert await asyncio.wait_for(task, 1.0) == "stopped"
+
+
+async def test_stop_interrupts_a_silent_source():
+    clock = VirtualClock()
+    s = Session(clock=clock)
+
+    class Silent:
+        name = "silent"
+        closed = False
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            await asyncio.Event().wait()
+
+        async def close(self):
+            self.closed = True
+
+    src = Silent()
+    task = asyncio.create_task(s.run(src, tick_every=None))
+    await clock.run_for(1.0)
+    s.stop()
+    assert await asyncio.wait_for(task, 1.0) == "stopped"
+    assert src.closed
+
+
+def test_a_failing_disk_stops_the_recording_not_the_session(tmp_path):
+    clock = VirtualClock()
+    w = open_writer("sim:x", clock, base=tmp_path)
+    s = Session(clock=clock, writer=w)
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    w.reading = boom  # type: ignore[method-assign]
+    s.on_item(Reading(t=0.5, spo2=96, pulse=70))
+    s.on_action(Action.CALLED_911)
+    assert "No space left" in s.record_error
+    assert s.readings == 1 and s.actions[-1].name == "911"
+    s.close()

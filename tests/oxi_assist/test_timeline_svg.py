@@ -1,0 +1,96 @@
+"""The timeline SVG is well-formed XML with its markers, threshold labels and gaps."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+from drivers.formats._base import Recording
+from drivers.reading import LinkEvent, LinkState, Reading, Status
+from oxi_assist.debrief import summarize
+from oxi_assist.timeline_svg import render_svg, write_svg
+
+NS = {"s": "http://www.w3.org/2000/svg"}
+
+
+def _rec() -> Recording:
+    rs = []
+    for t in range(0, 120):
+        if 40 <= t < 50:
+            rs.append(Reading(t=float(t), status=Status.FINGER_OUT))
+        else:
+            rs.append(Reading(t=float(t), spo2=96 - (t % 60) / 3, pulse=70 + t % 10))
+    rec = Recording(path="/x/session.jsonl", format="native", readings=rs, start_wall=1.7e9)
+    rec.events = [
+        {"k": "event", "t": 0, "name": "session_start"},
+        {"k": "event", "t": 20, "name": "911", "by": "responder"},
+        {"k": "event", "t": 30, "name": "naloxone", "by": "responder", "dose": 1},
+        {"k": "event", "t": 35, "name": "motion", "by": "trainer"},
+        {"k": "event", "t": 36, "name": "note <&> \"x\"", "by": "monitor"},
+    ]
+    rec.alarms = [
+        {"k": "alarm", "t": 25, "kind": "spo2_low", "priority": "high", "state": "raised"},
+        {"k": "alarm", "t": 55, "kind": "spo2_low", "priority": "high", "state": "cleared"},
+        {"k": "alarm", "t": 100, "kind": "no_data", "priority": "medium", "state": "raised"},
+    ]
+    rec.links = [LinkEvent(60.0, LinkState.LOST, "out of range"),
+                 LinkEvent(70.0, LinkState.CONNECTED)]
+    return rec
+
+
+def test_svg_is_well_formed_and_has_the_markers():
+    rec = _rec()
+    root = ET.fromstring(render_svg(rec))
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    actions = root.findall(".//s:g[@class='action']", NS)
+    assert sorted(g.get("data-name") for g in actions) == ["911", "naloxone"]
+    assert [g.get("data-name") for g in root.findall(".//s:g[@class='trainer']", NS)] == [
+        "motion"]
+    alarms = root.findall(".//s:g[@class='alarm']", NS)
+    assert sorted(g.get("data-kind") for g in alarms) == ["no_data", "spo2_low"]
+    assert root.findall(".//s:rect[@class='link-lost']", NS)
+    texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "90 % — BC (BCCDC/Toward the Heart)" in texts
+    assert "85 % — other jurisdiction (Ontario paramedics, 2020)" in texts
+    assert "0:30 naloxone given (dose 1)" in texts
+
+
+def test_spo2_trace_breaks_at_the_gap():
+    root = ET.fromstring(render_svg(_rec()))
+    d = root.find(".//s:path[@class='spo2']", NS).get("d")
+    # finger out 40–50 s: two runs, and no point drawn inside the gap
+    assert d.count("M") == 2
+    svg = render_svg(_rec())
+    assert "NaN" not in svg and "nan" not in d
+
+
+def test_long_recording_is_decimated_but_keeps_the_dip():
+    n = 8 * 3600
+    t = np.arange(n, dtype=float)
+    spo2 = np.full(n, 96.0)
+    spo2[20_000] = 71.0  # one 1-second dip in eight hours
+    rs = [Reading(t=float(a), spo2=float(b), pulse=70.0) for a, b in zip(t, spo2, strict=True)]
+    rec = Recording(path="night.jsonl", format="native", readings=rs, interval=1.0)
+    svg = render_svg(rec)
+    root = ET.fromstring(svg)
+    d = root.find(".//s:path[@class='spo2']", NS).get("d")
+    pts = re.findall(r"[-\d.]+,([-\d.]+)", d)
+    assert len(pts) < 3 * 1000  # at most a min/max pair per pixel column
+    s = summarize(rec)
+    assert s.lowest_spo2 == 71
+    # the dip is drawn: its y is the lowest point of the path (largest y)
+    ys = [float(y) for y in pts]
+    assert max(ys) > min(ys) + 50
+    assert len(svg) < 200_000
+
+
+def test_write_svg_file(tmp_path):
+    p = write_svg(_rec(), tmp_path / "t.svg")
+    ET.parse(p)
+
+
+def test_empty_recording_renders():
+    rec = Recording(path="empty.jsonl", format="native")
+    ET.fromstring(render_svg(rec))
