@@ -1,0 +1,167 @@
+"""oxi-assist's own CSV layout: what `oxi-assist convert … out.csv` writes, made to open in a
+spreadsheet and to read back without losing a sample, a gap or a status flag.
+
+    # oxi-assist-csv 1 {"start_wall": 1705273512.0, "interval": 1.0, "device": "…", …}
+    t,time,spo2,pulse,pi,status
+    0,2024-01-14T23:05:12Z,96,71,,
+    1,2024-01-14T23:05:13Z,,,,finger_out
+
+`t` is seconds from the start; `time` the same moment in UTC (ISO 8601, empty when the start is
+unknown); `spo2` %, `pulse` bpm and `pi` % with an empty cell for "no value"; `status` the
+Status flag names joined by `|`. The first line is a comment with the recording's metadata as
+JSON. Documented in docs/FORMATS-native.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivers.errors import FormatError
+from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._text import Columns, Progress, TextLines, head_lines, number
+from drivers.reading import Status
+
+NAME = "csv"
+MAGIC = "# oxi-assist-csv"
+FIELDS = ("t", "time", "spo2", "pulse", "pi", "status")
+
+
+def sniff(head: bytes, name: str) -> int:
+    lines = head_lines(head, 2)
+    return 95 if lines and lines[0].startswith(MAGIC) else 0
+
+
+def _fmt(v: float) -> str:
+    if v != v:
+        return ""
+    r = round(v, 2)
+    return str(int(r)) if r == int(r) else f"{r:g}"
+
+
+def write(recording: Recording, path: Path) -> None:
+    """Writes the vitals (waveform-only readings are not part of this layout)."""
+    path = Path(path)
+    c = recording.columns()
+    meta: dict[str, Any] = {"start_wall": recording.start_wall, "interval": recording.interval,
+                            "device": recording.device, "source": recording.source,
+                            "from_format": recording.format}
+    flags = [f for f in Status if f and f.name]
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
+                     0o600)  # personal health data
+        f = os.fdopen(fd, "w", encoding="utf-8", newline="\r\n")
+    except OSError as e:
+        raise FormatError(path, e.strerror or str(e)) from None
+    names_cache: dict[int, str] = {}
+
+    def names(st: int) -> str:
+        s = names_cache.get(st)
+        if s is None:
+            s = names_cache[st] = "|".join(fl.name.lower() for fl in flags  # type: ignore[union-attr]
+                                           if st & fl)
+        return s
+
+    with f:
+        f.write(f"{MAGIC} 1 {json.dumps(meta, allow_nan=False)}\n")
+        f.write(",".join(FIELDS) + "\n")
+        step = 65536
+        for a in range(0, len(c), step):
+            b = a + step
+            t = c.t[a:b]
+            if recording.start_wall is not None and math.isfinite(recording.start_wall):
+                ms = np.rint((recording.start_wall + t) * 1000).astype("datetime64[ms]")
+                unit = "ms" if np.any(ms.astype(np.int64) % 1000) else "s"
+                stamps = [s + "Z" for s in np.datetime_as_string(ms, unit=unit)]
+            else:
+                stamps = [""] * len(t)
+            pis = c.pi[a:b].tolist() if c.pi is not None else [math.nan] * len(t)
+            rows = [f"{_fmt(tt)},{ts},{_fmt(s)},{_fmt(p)},{_fmt(pi)},{names(st)}\n"
+                    for tt, ts, s, p, pi, st in zip(t.tolist(), stamps, c.spo2[a:b].tolist(),
+                                                     c.pulse[a:b].tolist(), pis,
+                                                     c.status[a:b].tolist(), strict=True)]
+            f.write("".join(rows))
+
+
+def read(path: Path, progress: Progress = None) -> Recording:
+    path = Path(path)
+    tl = TextLines(path, progress)
+    cols = Columns(with_pi=True)
+    status: list[int] = []
+    meta: dict[str, Any] | None = None
+    idx: dict[str, int] | None = None
+    flag_cache: dict[str, int] = {"": 0}
+    prev = -math.inf
+    bad: FormatError | None = None
+    for first, lines in tl:
+        for i, line in enumerate(lines):
+            ln = first + i
+            if bad is not None:
+                raise bad
+            if meta is None:
+                if not line.startswith(MAGIC):
+                    raise FormatError(path, "not an oxi-assist CSV (no '# oxi-assist-csv' "
+                                            "first line)", line=ln)
+                try:
+                    meta = json.loads(line[len(MAGIC):].split(None, 1)[1])
+                    if not isinstance(meta, dict):
+                        raise ValueError
+                except (ValueError, IndexError):
+                    raise FormatError(path, "bad metadata on the first line", line=ln) from None
+                continue
+            if idx is None:
+                heads = [h.strip().lower() for h in line.split(",")]
+                if "t" not in heads or "spo2" not in heads:
+                    raise FormatError(path, "header row lacks the t and spo2 columns", line=ln)
+                idx = {h: heads.index(h) for h in FIELDS if h in heads}
+                # an absent optional column reads the padding cell past the row's end
+                i_t, i_s = idx["t"], idx["spo2"]
+                i_p, i_pi, i_st = (idx.get(k, len(heads) + 1) for k in ("pulse", "pi", "status"))
+                continue
+            if not line.strip():
+                continue
+            f = line.split(",") + [""] * 5
+            try:
+                t = float(f[i_t])
+                if not math.isfinite(t) or t < prev:
+                    raise ValueError("time is not a number or goes backwards")
+                st_txt = f[i_st].strip()
+                st = flag_cache.get(st_txt)
+                if st is None:
+                    st = flag_cache[st_txt] = int(Status.from_names(st_txt.split("|")))
+                cols.add(t, number(f[i_s]), number(f[i_p]), number(f[i_pi]))
+                status.append(st)
+                prev = t
+            except (ValueError, IndexError) as e:
+                bad = FormatError(path, f"bad row: {e or 'missing field'}", line=ln)
+    interrupted = False
+    if bad is not None:
+        if tl.complete:
+            raise bad
+        interrupted = True
+    if meta is None:
+        raise FormatError(path, "empty file")
+    if not len(cols):
+        raise FormatError(path, "no samples in the file")
+    pi = np.frombuffer(cols.pi, dtype=np.float64)  # type: ignore[arg-type]
+    sw = meta.get("start_wall")
+    iv = meta.get("interval")
+    return Recording.from_arrays(
+        path, NAME, np.frombuffer(cols.ts, dtype=np.float64),
+        np.frombuffer(cols.spo2, dtype=np.float64), np.frombuffer(cols.pulse, dtype=np.float64),
+        np.asarray(status, dtype=np.int32), None if np.all(np.isnan(pi)) else pi,
+        start_wall=float(sw) if isinstance(sw, int | float) else None,
+        interval=float(iv) if isinstance(iv, int | float) else None,
+        device=str(meta.get("device") or ""), source=str(meta.get("source") or path.name),
+        header=meta, interrupted=interrupted)
+
+
+FORMAT = FormatInfo(
+    name=NAME, description="oxi-assist CSV (t,time,spo2,pulse,pi,status)",
+    extensions=(".csv",), sniff=sniff, read=read, write=write, options=("progress",),
+)

@@ -1,0 +1,221 @@
+"""EDF / EDF+ recordings with SpO2 and pulse channels (read and write, through edfio).
+
+Reading: channels are found by label (ResMed `SpO2.1s` / `Pulse.1s`, PSG `A-SpO2`, `spo2`,
+`SaO2`, `Pulse`, `Puls`, `Pouls`, …). A digital −1 is ResMed's "no oximeter" fill and, like any
+value outside the physiological range, becomes a gap. A pulse channel at another rate is
+aligned to the SpO2 samples (nearest sample).
+
+Writing: EDF+C with `SpO2` (%), `Pulse` (bpm) and, when present, `PI` (%) at the recording's
+interval, 0.1 resolution, digital −1 as the gap fill (the ResMed convention, so other tools
+treat it as missing), plus an annotation for every gap so EDFbrowser shows where the oximeter
+had no reading. Samples are placed on the interval grid from the start.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivers.errors import FormatError
+from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._text import (
+    clean_vitals,
+    day_seconds,
+    naive_to_epoch,
+    timeline,
+    typical_step,
+)
+
+NAME = "edf"
+SPO2_LABELS = ("spo2.1s", "spo2", "a-spo2", "sao2", "spo2%", "osat", "sat", "saturation",
+               "oxygen saturation", "spo2 %", "spo2(%)", "pulse oximetry")
+PULSE_LABELS = ("pulse.1s", "pulse", "puls", "pouls", "pols", "nabiz", "a-pulse", "pr",
+                "pulse rate", "pulserate", "hr", "heart rate")
+PI_LABELS = ("pi", "perfusion index", "perfusion")
+FILL = -1
+
+
+def sniff(head: bytes, name: str) -> int:
+    if len(head) >= 256 and head[:8] == b"0       " and head[184:192].strip().isdigit():
+        return 95
+    return 0
+
+
+def _find(signals: list[Any], labels: tuple[str, ...]) -> Any | None:
+    norm = {re.sub(r"\s+", " ", s.label.strip().lower()): s for s in signals}
+    for lab in labels:
+        if lab in norm:
+            return norm[lab]
+    return None
+
+
+def _physical(sig: Any, path: Path) -> np.ndarray:
+    try:
+        dig = np.asarray(sig.digital)
+        data = np.asarray(sig.data, dtype=np.float64)
+    except Exception as e:
+        raise FormatError(path, f"unreadable samples in signal {sig.label!r}: {e}") from None
+    if sig.digital_min <= FILL:
+        data = np.where(dig == FILL, np.nan, data)
+    return data
+
+
+def read(path: Path) -> Recording:
+    path = Path(path)
+    import edfio
+
+    try:
+        edf = edfio.read_edf(path, lazy_load_data=True)
+        signals = list(edf.signals)
+    except FileNotFoundError:
+        raise FormatError(path, "no such file") from None
+    except IsADirectoryError:
+        raise FormatError(path, "is a directory, not a recording") from None
+    except Exception as e:  # edfio reports a bad header with many kinds of error
+        raise FormatError(path, f"not a readable EDF file: {_msg(e)}") from None
+    s_sig = _find(signals, SPO2_LABELS)
+    if s_sig is None:
+        labels = ", ".join(s.label.strip() for s in signals) or "none"
+        raise FormatError(path, f"no SpO2 channel (signals: {labels})")
+    p_sig = _find(signals, PULSE_LABELS)
+    pi_sig = _find(signals, PI_LABELS)
+    fs = float(s_sig.sampling_frequency)
+    if not fs > 0:
+        raise FormatError(path, f"SpO2 channel has sampling frequency {fs}")
+    spo2 = _physical(s_sig, path)
+    n = len(spo2)
+    if n == 0:
+        raise FormatError(path, "no samples in the file")
+    t = np.arange(n, dtype=np.float64) / fs
+
+    def aligned(sig: Any) -> np.ndarray:
+        v = _physical(sig, path)
+        if float(sig.sampling_frequency) == fs and len(v) == n:
+            return v
+        idx = np.rint(t * float(sig.sampling_frequency)).astype(np.int64)
+        ok = idx < len(v)
+        out = np.full(n, np.nan)
+        out[ok] = v[idx[ok]]
+        return out
+
+    pulse = aligned(p_sig) if p_sig is not None else np.full(n, np.nan)
+    s, p, st = clean_vitals(np.nan_to_num(spo2, nan=0.0), np.nan_to_num(pulse, nan=0.0))
+    pi = None
+    if pi_sig is not None:
+        raw = aligned(pi_sig)
+        pi = np.where((raw > 0) & (raw <= 30), raw, np.nan)
+    hdr: dict[str, Any] = {"spo2_signal": s_sig.label.strip(),
+                           "pulse_signal": None if p_sig is None else p_sig.label.strip(),
+                           "signals": [x.label.strip() for x in signals]}
+    if np.all(np.isnan(s)):
+        hdr["note"] = "the SpO2 channel holds no valid sample (no oximeter attached?)"
+    start: float | None = None
+    try:
+        d, tm = edf.startdate, edf.starttime
+        start = naive_to_epoch(day_seconds(d.year, d.month, d.day)
+                               + tm.hour * 3600 + tm.minute * 60 + tm.second)
+        hdr["time_zone"] = "local wall clock (EDF stores no zone)"
+    except Exception:
+        hdr["note_start"] = "start date not available (anonymised file)"
+    device = ""
+    try:
+        rec = edf.recording
+        device = "" if rec.equipment_code in ("X", "") else rec.equipment_code.replace("_", " ")
+    except Exception:
+        device = ""
+    return Recording.from_arrays(path, NAME, t, s, p, st, pi, start_wall=start,
+                                 interval=round(1.0 / fs, 6), device=device,
+                                 source=path.name, header=hdr)
+
+
+def _msg(e: Exception) -> str:
+    return (str(e).splitlines() or [""])[0][:200] or type(e).__name__
+
+
+def _grid(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+    """SpO2, pulse, PI on the interval grid from the first sample (NaN where nothing)."""
+    c = rec.columns()
+    if not len(c):
+        raise FormatError(rec.path, "nothing to write: the recording has no vitals samples")
+    interval = rec.interval or typical_step(np.diff(c.t))
+    t, s, p, _st, pi, interval, _t0 = timeline(c.t, c.spo2, c.pulse, c.status, c.pi,
+                                               interval, max_fill=50_000_000)
+    idx = np.rint(t / interval).astype(np.int64)
+    n = int(idx[-1]) + 1
+    out = []
+    for v in (s, p, pi):
+        if v is None:
+            out.append(None)
+            continue
+        g = np.full(n, np.nan)
+        g[idx] = v
+        out.append(g)
+    return out[0], out[1], out[2], interval
+
+
+def _signal(edfio: Any, v: np.ndarray, fs: float, label: str, dim: str, top: float,
+            per_record: int) -> Any:
+    pad = (-len(v)) % per_record
+    if pad:
+        v = np.concatenate((v, np.full(pad, np.nan)))
+    scale = 10 if top < 1000 else 1
+    dig = np.where(np.isnan(v), FILL, np.clip(np.rint(v * scale), 0, top * scale))
+    return edfio.EdfSignal.from_digital(dig.astype(np.int16), fs, label=label,
+                                        physical_dimension=dim,
+                                        physical_range=(FILL / scale, top),
+                                        digital_range=(FILL, int(top * scale)))
+
+
+def write(recording: Recording, path: Path) -> None:
+    import edfio
+
+    path = Path(path)
+    s, p, pi, interval = _grid(recording)
+    if interval >= 1:
+        fs, duration, per_record = 1.0 / interval, interval, 1
+    else:
+        per_record = round(1.0 / interval)
+        if abs(per_record * interval - 1.0) > 1e-6:
+            raise FormatError(path, f"cannot write an interval of {interval} s to EDF "
+                                    "(needs a whole number of samples a second)")
+        fs, duration = float(per_record), 1.0
+    sigs = [_signal(edfio, s, fs, "SpO2", "%", 100.0, per_record),
+            _signal(edfio, p, fs, "Pulse", "bpm", 300.0, per_record)]
+    if pi is not None:
+        sigs.append(_signal(edfio, pi, fs, "PI", "%", 30.0, per_record))
+    anns = [edfio.EdfAnnotation(round(a * interval, 3), round(n * interval, 3), "SpO2 gap")
+            for a, n in _runs(np.isnan(s))]
+    start = recording.start_wall
+    kw: dict[str, Any] = {}
+    equip = re.sub(r"[^A-Za-z0-9.+-]+", "_", recording.device).strip("_")[:30] or "X"
+    if start is not None:
+        dt = _dt.datetime.fromtimestamp(int(start))
+        kw["starttime"] = dt.time()
+        kw["recording"] = edfio.Recording(startdate=dt.date(), equipment_code=equip,
+                                          additional=["oxi-assist"])
+    else:
+        kw["recording"] = edfio.Recording(equipment_code=equip, additional=["oxi-assist"])
+    try:
+        edf = edfio.Edf(sigs, data_record_duration=duration, annotations=anns, **kw)
+        edf.write(path)
+    except OSError as e:
+        raise FormatError(path, e.strerror or str(e)) from None
+    except ValueError as e:
+        raise FormatError(path, f"cannot write EDF: {_msg(e)}") from None
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate(([0], mask.astype(np.int8), [0]))
+    d = np.diff(m)
+    a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return [(int(x), int(y - x)) for x, y in zip(a, b, strict=True)]
+
+
+FORMAT = FormatInfo(
+    name=NAME, description="EDF / EDF+ with SpO2 and pulse channels (e.g. ResMed SA2)",
+    extensions=(".edf",), sniff=sniff, read=read, write=write,
+)

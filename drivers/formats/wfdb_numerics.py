@@ -1,0 +1,112 @@
+"""WFDB (PhysioNet) records with SpO2 / pulse signals, e.g. MIMIC numerics, read through the
+`wfdb` package (the optional extra `oxi-assist[wfdb]`).
+
+Only the SpO2 and pulse channels are read. In MIMIC numerics 0 means "no value / sensor off",
+and WFDB's invalid-sample marker arrives as NaN: both become gaps. MIMIC dates are shifted
+centuries ahead for de-identification; such a date is kept in the header, never used as a start.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from drivers.errors import FormatError
+from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._text import clean_vitals, day_seconds, head_lines, naive_to_epoch
+
+NAME = "wfdb"
+EXTRA = "reading WFDB records needs the optional extra: pip install 'oxi-assist[wfdb]'"
+SPO2_NAMES = ("spo2", "%spo2", "spo2%", "sao2", "spo2-%", "sp02", "o2sat")
+PULSE_NAMES = ("pulse", "pr", "pleth hr", "pulse rate", "hr", "heart rate")
+_RECORD_LINE = re.compile(r"^\S+(/\d+)?\s+\d+\s+[\d.eE+-]+(/[\d.eE+-]+)?(\([\d.+-]+\))?"
+                          r"(\s+\d+)?")
+
+
+def sniff(head: bytes, name: str) -> int:
+    if not name.lower().endswith(".hea"):
+        return 0
+    for line in head_lines(head, 20):
+        if line.strip() and not line.startswith("#"):
+            return 90 if _RECORD_LINE.match(line) else 0
+    return 0
+
+
+def _pick(names: list[str], wanted: tuple[str, ...]) -> int | None:
+    low = [n.strip().lower() for n in names]
+    for w in wanted:
+        if w in low:
+            return low.index(w)
+    return None
+
+
+def read(path: Path) -> Recording:
+    path = Path(path)
+    try:
+        import wfdb
+    except ImportError:
+        raise FormatError(path, EXTRA) from None
+    base = path.with_suffix("") if path.suffix.lower() == ".hea" else path
+    if not base.with_name(base.name + ".hea").is_file():
+        raise FormatError(path, "no WFDB header (.hea) for this record")
+    try:
+        hdr = wfdb.rdheader(str(base))
+    except Exception as e:  # wfdb raises many kinds of error for a bad header
+        raise FormatError(path, f"unreadable WFDB header: {_msg(e)}") from None
+    names = list(getattr(hdr, "sig_name", None) or [])
+    if not names:
+        raise FormatError(path, "a multi-segment or empty WFDB record: open one of its "
+                                "numerics segments (…n.hea) instead")
+    i_s = _pick(names, SPO2_NAMES)
+    if i_s is None:
+        raise FormatError(path, f"no SpO2 signal in the record (signals: {', '.join(names)})")
+    i_p = _pick(names, PULSE_NAMES)
+    chans = [i_s] if i_p is None else [i_s, i_p]
+    try:
+        rec = wfdb.rdrecord(str(base), channels=chans)
+    except Exception as e:
+        raise FormatError(path, f"unreadable WFDB signal file: {_msg(e)}") from None
+    sig = np.asarray(rec.p_signal, dtype=np.float64)
+    if sig.ndim != 2 or sig.shape[0] == 0:
+        raise FormatError(path, "no samples in the record")
+    spo2 = sig[:, 0]
+    pulse = sig[:, 1] if i_p is not None else np.full(len(spo2), np.nan)
+    spo2 = np.where(np.isnan(spo2), 0.0, spo2)  # NaN (WFDB invalid) and 0 (MIMIC) alike
+    pulse = np.where(np.isnan(pulse), 0.0, pulse)
+    s, p, st = clean_vitals(spo2, pulse)
+    fs = float(rec.fs)
+    if not fs > 0:
+        raise FormatError(path, f"bad sampling frequency {rec.fs!r} in the header")
+    interval = round(1.0 / fs, 3)
+    meta: dict[str, object] = {"record": base.name, "signals": names,
+                               "spo2_signal": names[i_s],
+                               "pulse_signal": None if i_p is None else names[i_p],
+                               "comments": list(rec.comments or [])}
+    start: float | None = None
+    bd, bt = rec.base_date, rec.base_time
+    if bd is not None:
+        secs = 0.0 if bt is None else bt.hour * 3600 + bt.minute * 60 + bt.second \
+            + bt.microsecond / 1e6
+        stamp = f"{bd.isoformat()} {'' if bt is None else bt.isoformat()}".strip()
+        if bd.year > 2200:
+            meta["base_datetime"] = f"{stamp} (date-shifted for de-identification)"
+        else:
+            meta["base_datetime"] = stamp
+            start = naive_to_epoch(day_seconds(bd.year, bd.month, bd.day) + secs)
+    elif bt is not None:
+        meta["base_time"] = bt.isoformat()
+    t = np.arange(len(s), dtype=np.float64) * interval
+    return Recording.from_arrays(path, NAME, t, s, p, st, start_wall=start, interval=interval,
+                                 device="WFDB record", source=base.name, header=meta)
+
+
+def _msg(e: Exception) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[0][:200] or type(e).__name__
+
+
+FORMAT = FormatInfo(
+    name=NAME, description="WFDB (PhysioNet) record with SpO2 / pulse, e.g. MIMIC numerics",
+    extensions=(".hea",), sniff=sniff, read=read,
+)
