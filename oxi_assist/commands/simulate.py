@@ -1,0 +1,144 @@
+"""`oxi-assist simulate SCENARIO --output FILE`: a scenario generated headless, as fast as the
+machine goes, into a native session file (readings, plus responder actions as `event` records).
+
+Runs synchronously (no event loop): the simulator is stepped directly and the writer is given
+a virtual clock, so nothing waits on real time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from drivers.clock import RealClock, VirtualClock
+from drivers.errors import OxiError
+from drivers.formats.native import SessionWriter
+from drivers.reading import LinkEvent, LinkState
+from oxi_assist.actions import Action, ScriptedAction, parse_script, parse_time
+from simulators.scenario import load_scenario
+from simulators.simulator import Simulator
+
+#: responder actions that change the patient, as simulator actions; the others (911, "awake",
+#: a breath tap, …) are only recorded
+ACTION_TO_INJECT: dict[Action, str] = {
+    Action.BREATHS_START: "breaths_on",
+    Action.BREATHS_STOP: "breaths_off",
+    Action.NALOXONE: "naloxone",
+    Action.RECOVERY_POSITION: "recovery",
+    Action.OXYGEN: "oxygen",
+}
+
+DEFAULT_RATE = 0.0
+
+
+def inject_for(a: ScriptedAction) -> tuple[str, dict[str, Any]] | None:
+    """The simulator action for a responder action, or None if it does not touch the patient."""
+    name = ACTION_TO_INJECT.get(a.action)
+    if name is None:
+        return None
+    params: dict[str, Any] = dict(a.params)
+    if a.action is Action.NALOXONE:
+        route = params.get("route", "im").lower()
+        if route in ("injection", "injected", "intramuscular"):
+            route = "im"
+        if route in ("intranasal", "in", "nose"):
+            route = "nasal"
+        params["route"] = route
+    return name, params
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate", help="generate a scenario headless into a session file",
+        description="Generate a simulated session as fast as possible and write it in the "
+                    "native session format. Responder actions (--actions) act on the patient "
+                    "model and are recorded as events.")
+    p.add_argument("scenario", help="a scenario name (see `oxi-assist scenarios`) or a .toml file")
+    p.add_argument("--seed", default="0", help="random seed (integer ≥ 0; default 0)")
+    p.add_argument("--duration", default=None,
+                   help="length, e.g. 900, 15m, 1h (default: the scenario's own)")
+    p.add_argument("--rate", default=str(int(DEFAULT_RATE)),
+                   help="pleth waveform rate in Hz, e.g. 100 (default 0: vitals only, "
+                        "small files)")
+    p.add_argument("--actions", default="",
+                   help='responder actions, e.g. "2m:911,2m10s:breaths,3m:naloxone:route=nasal"')
+    p.add_argument("--output", "-o", required=True, help="session file to write (.jsonl)")
+    p.set_defaults(func=run)
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise OxiError(f"bad --seed {text!r}: expected a whole number ≥ 0") from None
+    if seed < 0:
+        raise OxiError(f"bad --seed {text!r}: expected a whole number ≥ 0")
+    return seed
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise OxiError(f"bad --rate {text!r}: expected Hz, e.g. 100, or 0 for none") from None
+    if not math.isfinite(rate) or not (rate == 0 or 1 <= rate <= 1000):
+        raise OxiError(f"bad --rate {text!r}: expected 0 (no pleth) or 1–1000 Hz")
+    return rate
+
+
+def _duration(text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    d = parse_time(text)
+    if not 1 <= d <= 48 * 3600:
+        raise OxiError(f"bad --duration {text!r}: expected 1 s to 48 h")
+    return d
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    seed = _seed(args.seed)
+    rate = _rate(args.rate)
+    duration = _duration(args.duration, scenario.duration)
+    script = parse_script(args.actions)
+    sim = Simulator(scenario, seed=seed, pleth_rate=rate)
+    for a in script:
+        if a.action is Action.END:
+            duration = min(duration, a.t)
+        inj = inject_for(a)
+        if inj is not None:
+            try:
+                sim.schedule(a.t, inj[0], **inj[1])
+            except ValueError as e:
+                raise OxiError(f"bad action at {a.t:g} s: {e}") from None
+    device = f"Simulator ({scenario.name})"
+    clock = VirtualClock(wall_start=RealClock().wall())
+    try:
+        writer = SessionWriter(args.output, source=f"sim:{scenario.name}", device=device,
+                               clock=clock, flush_every=math.inf,
+                               extra={"scenario": scenario.name, "seed": seed,
+                                      "actions": args.actions, "pleth_rate": rate})
+    except OSError as e:
+        raise OxiError(f"{args.output}: cannot write ({e.strerror or e})") from None
+    try:
+        writer.link(LinkEvent(0.0, LinkState.CONNECTED, device=device))
+        pending = [a for a in script if a.t <= duration]
+        i = 0
+        for r in sim.run(duration):
+            while i < len(pending) and pending[i].t <= r.t:
+                a = pending[i]
+                writer.event(a.t, a.action.value, source="responder", **a.params)
+                i += 1
+            writer.reading(r)
+        for a in pending[i:]:
+            writer.event(a.t, a.action.value, source="responder", **a.params)
+        writer.link(LinkEvent(float(sim.t), LinkState.CLOSED, reason="scenario ended",
+                              device=device))
+        writer.close(t=float(sim.t), reason="scenario ended")
+    except OSError as e:
+        raise OxiError(f"{args.output}: write failed ({e.strerror or e})") from None
+    finally:
+        if not writer.closed:
+            writer.close(reason="error")
+    return 0

@@ -1,0 +1,260 @@
+"""The fingertip oximeter on top of the patient: what a real device would show.
+
+A finger probe sees arterial blood 10–30 s after the lungs do (transport lag, DOMAIN §11.3);
+the device then averages over its window (2–16 s, default 8 s, §10.3), adds its own error
+(larger at low values and with motion, §7) and reports whole numbers once a second. It shows no
+number at all when the finger is out, while it searches for a pulse after re-insertion, and when
+there is no perfusion (cardiac arrest): a person in arrest gives no reading (§1 rule 2).
+
+The pleth waveform is generated per block with numpy: beats at the pulse rate with a dicrotic
+shape, amplitude from perfusion, a small respiratory baseline swing, and noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from drivers.reading import Status
+
+_FINGER_OUT = int(Status.FINGER_OUT)
+_SEARCHING = int(Status.SEARCHING)
+_LOW_PERF = int(Status.LOW_PERFUSION)
+_MOTION = int(Status.MOTION)
+_BEAT = int(Status.BEAT)
+
+
+@dataclass
+class OximeterParams:
+    """The device ([oximeter] table of a scenario)."""
+
+    lag_s: float = 15.0  # finger-probe transport lag
+    averaging_s: float = 8.0  # device averaging window (2–16 s)
+    pulse_averaging_s: float = 4.0
+    spo2_noise: float = 0.6  # SD of the SpO2 error, % (correlated over seconds)
+    pulse_noise: float = 1.0  # SD of the pulse error, bpm
+    pi: float = 3.0  # perfusion index at normal perfusion, %
+    searching_s: float = 6.0  # no values after the finger goes back in
+    spo2_bias: float = 0.0  # > 0 reads high (darker skin, carbon monoxide: DOMAIN §7)
+    low_perfusion_factor: float = 0.1  # perfusion multiplier during a low-perfusion event
+
+    @classmethod
+    def field_types(cls) -> dict[str, type]:
+        return {f.name: float for f in fields(cls)}
+
+    def validate(self) -> None:
+        if not 0.0 <= self.lag_s <= 120.0:
+            raise ValueError("lag_s must be within 0–120 s")
+        if not 1.0 <= self.averaging_s <= 30.0:
+            raise ValueError("averaging_s must be within 1–30 s")
+        if self.pi <= 0.0:
+            raise ValueError("pi must be positive")
+
+
+class Oximeter:
+    """The 1 Hz vitals path. `update()` is called once per simulated second."""
+
+    def __init__(self, params: OximeterParams, rng: np.random.Generator, sao2: float,
+                 hr: float) -> None:
+        params.validate()
+        self.p = params
+        self.rng = rng
+        lag = round(params.lag_s)
+        self._hist: deque[float] = deque([sao2] * (lag + 1), maxlen=lag + 1)
+        self._avg_n = max(1, round(params.averaging_s))
+        self._avg: deque[float] = deque([sao2] * self._avg_n, maxlen=self._avg_n)
+        self._avg_sum = sao2 * self._avg_n
+        self._pulse = hr
+        self._fp = 1.0 - math.exp(-1.0 / max(0.5, params.pulse_averaging_s))
+        self._err = 0.0
+        self._z = np.empty(0)
+        self._zi = 0
+        # artefact windows: [start, end) in seconds; end may be inf
+        self.finger_out_until = -1.0
+        self.finger_out_since = math.inf
+        self.search_until = -1.0
+        self.motion_until = -1.0
+        self.lowperf_until = -1.0
+        self.dropout_until = -1.0
+        self._had_pulse = True
+        self.last_status = 0
+
+    # -- artefacts (called by the simulator's inject) -------------------------------------
+
+    def finger_out(self, t: float, seconds: float | None) -> None:
+        self.finger_out_since = t
+        self.finger_out_until = math.inf if seconds is None else t + seconds
+
+    def finger_in(self, t: float) -> None:
+        if self.finger_out_until > t:
+            self.finger_out_until = t
+
+    def motion(self, t: float, seconds: float) -> None:
+        self.motion_until = max(self.motion_until, t + seconds)
+
+    def low_perfusion(self, t: float, seconds: float) -> None:
+        self.lowperf_until = max(self.lowperf_until, t + seconds)
+
+    def dropout(self, t: float, seconds: float) -> None:
+        self.dropout_until = max(self.dropout_until, t + seconds)
+
+    # -- the update ------------------------------------------------------------------------
+
+    def _normal(self) -> float:
+        if self._zi >= len(self._z):
+            self._z = self.rng.standard_normal(512)
+            self._zi = 0
+        z = self._z[self._zi]
+        self._zi += 1
+        return float(z)
+
+    def _restart(self, value: float) -> None:
+        """A fresh acquisition: the averaging window starts over from the current value."""
+        self._avg.clear()
+        self._avg.append(value)
+        self._avg_sum = value
+
+    def update(self, t: float, sao2: float, hr: float, perfusion: float
+               ) -> tuple[float | None, float | None, float | None, int, float]:
+        """One second: (spo2, pulse, pi, status, pleth amplitude 0–1) for the reading at `t`."""
+        p = self.p
+        hist = self._hist
+        hist.append(sao2)
+        delayed = hist[0]
+        status = 0
+        if t < self.finger_out_until:
+            # finger out: nothing measured; when it returns the device searches first
+            if self.finger_out_until != math.inf:
+                self.search_until = self.finger_out_until + p.searching_s
+            self.last_status = _FINGER_OUT
+            return None, None, None, _FINGER_OUT, 0.0
+        if self.finger_out_since <= t:
+            # the finger has just gone back in
+            self.finger_out_since = math.inf
+            self.search_until = max(self.search_until, t + p.searching_s)
+        lowperf = t < self.lowperf_until
+        perf = perfusion * (p.low_perfusion_factor if lowperf else 1.0)
+        pi = p.pi * perf
+        if pi < 0.08 or hr < 15.0:
+            # no pulsatile signal (arrest, shock, very cold): the device keeps searching
+            self._had_pulse = False
+            self.last_status = _SEARCHING | _LOW_PERF
+            return None, None, None, _SEARCHING | _LOW_PERF, 0.0
+        if not self._had_pulse:
+            self._had_pulse = True
+            self.search_until = max(self.search_until, t + p.searching_s)
+        amp = min(1.0, pi / 5.0)
+        if t < self.search_until:
+            self._restart(delayed)
+            self._pulse = hr
+            self.last_status = _SEARCHING
+            return None, None, None, _SEARCHING, amp
+        # averaging
+        if len(self._avg) == self._avg_n:
+            self._avg_sum -= self._avg[0]
+        self._avg.append(delayed)
+        self._avg_sum += delayed
+        avg = self._avg_sum / len(self._avg)
+        self._pulse += (hr - self._pulse) * self._fp
+        # device error: correlated, larger at low saturation, with low perfusion and motion
+        sd = p.spo2_noise * (1.0 + max(0.0, 85.0 - avg) / 15.0)
+        psd = p.pulse_noise
+        bias = p.spo2_bias
+        if pi < 0.4:
+            status |= _LOW_PERF
+            sd *= 3.0
+            psd *= 3.0
+        if t < self.motion_until:
+            status |= _MOTION
+            sd = sd * 2.0 + 4.0
+            psd = psd * 2.0 + 10.0
+            bias -= 3.0
+        self._err = 0.8 * self._err + 0.6 * sd * self._normal()
+        spo2 = avg + bias + self._err
+        spo2 = float(round(100.0 if spo2 > 100.0 else 0.0 if spo2 < 0.0 else spo2))
+        pulse = float(round(max(0.0, self._pulse + psd * self._normal())))
+        self.last_status = status
+        return spo2, pulse, round(pi, 1), status, amp
+
+    def dropped(self, t: float) -> bool:
+        """True while a dropout hides this second (no reading reaches the app at all)."""
+        return t < self.dropout_until
+
+
+# --------------------------------------------------------------------------------------------
+# Pleth
+
+
+def _pulse_shape(n: int = 512) -> np.ndarray:
+    """One beat, 0–1: a sharp systolic upstroke, a notch and a dicrotic wave, then run-off."""
+    ph = np.arange(n) / n
+    w = (np.exp(-((ph - 0.16) / 0.07) ** 2)
+         + 0.42 * np.exp(-((ph - 0.42) / 0.09) ** 2)
+         + 0.25 * np.exp(-ph / 0.35) * (ph > 0.16))
+    rise = ph < 0.16
+    w[rise] = np.exp(-((ph[rise] - 0.16) / 0.07) ** 2)
+    w -= w.min()
+    return w / w.max()
+
+
+PULSE_SHAPE = _pulse_shape()
+
+
+class PlethGenerator:
+    """Waveform samples for whole seconds, vectorized per block; phase carries across blocks."""
+
+    def __init__(self, rate: float, rng: np.random.Generator,
+                 motion_rng: np.random.Generator) -> None:
+        self.rate = rate
+        self.n = round(rate)
+        self.rng = rng
+        self.motion_rng = motion_rng
+        self.beat_phase = 0.0
+        self.resp_phase = 0.0
+        self.sample = 0  # samples generated so far (motion artefact phase is absolute)
+        self._frac = (np.arange(1, self.n + 1) / self.n) if self.n else np.empty(0)
+
+    def generate(self, hr0: np.ndarray, hr1: np.ndarray, rr: np.ndarray, amp: np.ndarray,
+                 flat: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Samples for len(hr0) seconds (second k covers (k-1, k]) and the number of beats
+        that started in each second. Per-second inputs: heart rate at the start and end,
+        breathing rate, amplitude 0–1, finger-out (flat) and motion masks.
+
+        The result does not depend on how the seconds are split into blocks (random draws
+        are consumed sample by sample), so a live run and a headless run agree."""
+        n, secs = self.n, len(hr0)
+        if n == 0 or secs == 0:
+            return np.empty(0), np.zeros(secs, dtype=np.int64)
+        frac = np.tile(self._frac, secs)
+        h0 = np.repeat(hr0, n)
+        hr = h0 + (np.repeat(hr1, n) - h0) * frac
+        phase = self.beat_phase + np.cumsum(hr) / (60.0 * n)
+        r = self.resp_phase + np.cumsum(np.repeat(rr, n)) / (60.0 * n)
+        fl0 = math.floor(self.beat_phase)
+        self.beat_phase = float(phase[-1])
+        self.resp_phase = float(r[-1] % 1.0)
+        idx = ((phase % 1.0) * len(PULSE_SHAPE)).astype(np.intp)
+        a = np.repeat(amp, n) * 70.0
+        wave = 15.0 + a * PULSE_SHAPE[idx] + 0.06 * a * np.sin(2.0 * np.pi * r)
+        wave += self.rng.standard_normal(n * secs) * (0.6 + 0.01 * a)
+        start = self.sample
+        self.sample += n * secs
+        if motion.any():
+            m = np.repeat(motion, n)
+            t = (start + np.flatnonzero(m)) / self.rate
+            jolt = 25.0 * np.sin(2.0 * np.pi * 1.7 * t + 3.0 * np.sin(2.0 * np.pi * 0.4 * t))
+            wave[m] += jolt + self.motion_rng.standard_normal(len(t)) * 8.0
+        if flat.any():
+            wave[np.repeat(flat, n)] = 0.0
+        np.clip(wave, 0.0, 100.0, out=wave)
+        beats_end = np.floor(phase[n - 1::n]).astype(np.int64)
+        beats = np.diff(beats_end, prepend=fl0)
+        return np.rint(wave), beats
+
+
+def beat_flags(beats: np.ndarray) -> np.ndarray:
+    """Status.BEAT where at least one beat started in the second."""
+    return np.where(beats > 0, _BEAT, 0)

@@ -1,0 +1,410 @@
+"""The patient: a small, fast model of breathing, oxygen, heart rate and sedation.
+
+It is built to reproduce the course of an overdose as DOMAIN.md §11 describes it, not to be a
+clinical model. Pieces:
+
+* Gas exchange. Alveolar PO2 follows an O2 mass balance over the lung store (FRC) plus the
+  blood O2 that tracks it on the steep part of the dissociation curve. Its steady state is the
+  alveolar gas equation (PAO2 = PIO2 − PACO2/R at the current ventilation) and its time constant
+  is store / alveolar ventilation, so apnea drains it at the O2 consumption rate. Arterial
+  saturation comes from the Severinghaus curve. CO2 has a larger, slower store.
+* Drugs. One-compartment kinetics with first-order absorption (onset) and one or two
+  elimination phases (redistribution, elimination) per drug. Opioid and naloxone compete for
+  the same receptor (occupancy = x / (1 + x + n)), so naloxone reverses the opioid while it
+  lasts and the opioid returns when it wears off. Benzodiazepines and xylazine sedate and
+  depress breathing somewhat, and naloxone does nothing to them; xylazine slows the heart.
+* Breathing. Drive falls with opioid occupancy down to apnea; the CO2 and hypoxic reflexes push
+  it back up, blunted by the same occupancy. Rate falls more than depth. A deeply sedated person
+  on their back partly obstructs their airway; the recovery position helps a little.
+* Heart. A slow fall with opioid, a sympathetic rise with hypoxia and hypercapnia, a rise when
+  naloxone precipitates withdrawal, bradycardia with xylazine, and after minutes of severe
+  hypoxia a progressive hypoxic bradycardia ending in arrest (no pulse, no finger perfusion).
+
+All rates are per minute in the parameters (as the literature gives them); the model steps in
+seconds. Pure Python floats: one step is a few dozen operations, so an hour takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+#: STPD → BTPS volume factor at 37 °C (O2 consumption is quoted STPD, lung volumes BTPS).
+BTPS = 1.21
+#: Water vapour pressure at 37 °C, mmHg.
+PH2O = 47.0
+#: mL O2 bound per g haemoglobin.
+HUFNER = 1.34
+
+
+def severinghaus(po2: float) -> float:
+    """Haemoglobin O2 saturation (0–1) at PO2 mmHg (Severinghaus 1979, pH 7.4, 37 °C)."""
+    if po2 <= 0.0:
+        return 0.0
+    return 1.0 / (23400.0 / (po2 * po2 * po2 + 150.0 * po2) + 1.0)
+
+
+def severinghaus_slope(po2: float) -> float:
+    """dS/dPO2 per mmHg: how much blood O2 moves with the alveolar PO2."""
+    if po2 <= 0.0:
+        return 0.0
+    g = po2 * po2 * po2 + 150.0 * po2
+    s = 1.0 / (23400.0 / g + 1.0)
+    return s * s * 23400.0 * (3.0 * po2 * po2 + 150.0) / (g * g)
+
+
+def _clamp01(x: float) -> float:
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+# --------------------------------------------------------------------------------------------
+# Drugs
+
+
+@dataclass(frozen=True)
+class DrugProfile:
+    """How one drug enters and leaves. `routes` maps a route to its absorption rate (/min) and
+    bioavailability; `phases` splits each dose into (fraction, half-life in minutes) parts, so
+    fentanyl can redistribute quickly and still linger."""
+
+    name: str
+    kind: str  # "opioid" | "benzo" | "xylazine" | "naloxone"
+    routes: dict[str, tuple[float, float]]
+    phases: tuple[tuple[float, float], ...]
+    default_route: str
+    #: effect units per dose unit (naloxone: per mg; the others are dosed in effect units)
+    potency: float = 1.0
+    #: a dose given without `dose=` (naloxone: mg per standard dose by route)
+    default_dose: dict[str, float] | None = None
+    about: str = ""
+
+
+#: Opioid, benzodiazepine and xylazine doses are in effect units: 1 ≈ the concentration that
+#: half-occupies the target (clearly drowsy); about 6 or more stops breathing in an opioid-naive
+#: adult. Naloxone is dosed in mg (0.4 mg IM, 4 mg nasal by default).
+DRUGS: dict[str, DrugProfile] = {
+    "fentanyl": DrugProfile(
+        "fentanyl", "opioid",
+        routes={"injected": (1.2, 1.0), "iv": (3.0, 1.0), "smoked": (3.0, 1.0),
+                "snorted": (0.5, 0.8)},
+        phases=((0.55, 5.0), (0.45, 150.0)), default_route="injected",
+        about="fast onset; quick redistribution, then a long tail (illicit fentanyl lasts 1–3 h)"),
+    "heroin": DrugProfile(
+        "heroin", "opioid",
+        routes={"injected": (0.8, 1.0), "iv": (2.0, 1.0), "smoked": (2.0, 1.0)},
+        phases=((0.3, 10.0), (0.7, 180.0)), default_route="injected",
+        about="onset in minutes, lasts 3–5 h"),
+    "long_opioid": DrugProfile(
+        "long_opioid", "opioid",
+        routes={"oral": (0.08, 1.0), "injected": (0.6, 1.0), "smoked": (2.0, 1.0)},
+        phases=((1.0, 900.0),), default_route="injected",
+        about="long-acting opioid (methadone-like): outlasts naloxone by hours"),
+    "benzo": DrugProfile(
+        "benzo", "benzo",
+        routes={"oral": (0.1, 1.0), "injected": (0.8, 1.0), "smoked": (1.5, 1.0)},
+        phases=((1.0, 480.0),), default_route="injected",
+        about="benzodiazepine: sedation for hours, mild breathing depression, not reversed"),
+    "xylazine": DrugProfile(
+        "xylazine", "xylazine",
+        routes={"injected": (0.8, 1.0), "smoked": (1.5, 1.0)},
+        phases=((1.0, 150.0),), default_route="injected",
+        about="alpha-2 sedative: sedation ~4 h, bradycardia, hypotension, not reversed"),
+    "naloxone": DrugProfile(
+        "naloxone", "naloxone",
+        routes={"im": (0.55, 1.0), "nasal": (0.12, 0.5), "iv": (4.0, 1.0)},
+        phases=((1.0, 40.0),), default_route="im", potency=25.0,
+        default_dose={"im": 0.4, "nasal": 4.0, "iv": 0.4},
+        about="IM onset 2–5 min, nasal slower; effect 20–90 min (DOMAIN §3.2, §11.5)"),
+}
+
+
+class _Kinetics:
+    """Amounts in absorption depots and effect compartments, grouped by (kind, ka, ke)."""
+
+    __slots__ = ("_pools", "dt")
+
+    def __init__(self, dt: float) -> None:
+        self.dt = dt
+        # each pool: [kind, depot, conc, fa, fe, gain]
+        self._pools: dict[tuple[str, float, float], list] = {}
+
+    def give(self, drug: DrugProfile, route: str, amount_effect: float) -> None:
+        ka, _ = drug.routes[route]
+        for frac, half_life in drug.phases:
+            ke = math.log(2.0) / half_life
+            if abs(ke - ka) < 1e-9:
+                ke *= 1.0001
+            key = (drug.kind, ka, ke)
+            pool = self._pools.get(key)
+            if pool is None:
+                fa = math.exp(-ka * self.dt / 60.0)
+                fe = math.exp(-ke * self.dt / 60.0)
+                pool = [drug.kind, 0.0, 0.0, fa, fe, ka / (ke - ka) * (fa - fe)]
+                self._pools[key] = pool
+            pool[1] += amount_effect * frac
+
+    def step(self) -> dict[str, float]:
+        out = {"opioid": 0.0, "benzo": 0.0, "xylazine": 0.0, "naloxone": 0.0}
+        for pool in self._pools.values():
+            depot, conc = pool[1], pool[2]
+            conc = conc * pool[4] + depot * pool[5]
+            pool[1] = depot * pool[3]
+            pool[2] = conc
+            out[pool[0]] += conc
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# The patient
+
+
+@dataclass
+class PatientParams:
+    """A healthy 70 kg adult unless a scenario says otherwise ([patient] table)."""
+
+    hr: float = 76.0  # resting heart rate, bpm
+    rr: float = 14.0  # resting breathing rate, /min
+    tidal_volume_l: float = 0.45
+    dead_space_l: float = 0.15
+    frc_l: float = 3.3  # lung O2 store (functional residual capacity), L BTPS
+    blood_l: float = 5.0  # blood whose O2 content follows the alveolar PO2, L
+    hb: float = 15.0  # haemoglobin g/dL
+    vo2_ml: float = 250.0  # O2 consumption, mL/min STPD
+    rq: float = 0.8  # respiratory quotient
+    aa_gradient: float = 8.0  # alveolar–arterial PO2 difference, mmHg
+    fio2: float = 0.21
+    barometric: float = 760.0  # mmHg (sea level, BC coast)
+    co2_store_l: float = 30.0  # effective CO2 capacitance, L
+    co2_sensitivity: float = 0.3  # fractional drive increase per mmHg PaCO2 above set point
+    hypoxic_sensitivity: float = 0.03  # per mmHg PaO2 below 60
+    opioid_tolerance: float = 1.0  # > 1: more opioid needed for the same effect
+    oxygen_fio2: float = 0.5  # FiO2 while oxygen is on
+    rescue_rate: float = 12.0  # breaths/min given by a responder (1 every 5 s)
+    rescue_tidal_l: float = 0.55  # effective volume per rescue breath (mask leak included)
+    brady_after_s: float = 150.0  # severe-hypoxia load (s) before hypoxic bradycardia starts
+    arrest_after_s: float = 300.0  # severe-hypoxia load (s) at which the heart stops
+    perfusion: float = 1.0  # peripheral perfusion (cold hands < 1)
+
+    @classmethod
+    def field_types(cls) -> dict[str, type]:
+        return {f.name: float for f in fields(cls)}
+
+
+@dataclass(frozen=True, slots=True)
+class PatientState:
+    """The patient as they truly are at `t` (what no oximeter measures directly)."""
+
+    t: float
+    sao2: float  # arterial saturation, %
+    pao2: float  # arterial PO2, mmHg
+    paco2: float  # arterial PCO2, mmHg
+    hr: float  # heart rate, bpm (0 in arrest)
+    breathing_rate: float  # spontaneous breaths/min (0 = apnea)
+    tidal_volume_l: float
+    alveolar_ventilation: float  # L/min including rescue breaths
+    responsive: float  # 0 = unresponsive … 1 = alert
+    perfusion: float  # 0 = none (arrest) … 1 = normal
+    arrested: bool
+    breaths_on: bool
+    oxygen_on: bool
+    recovery_position: bool
+    opioid_occupancy: float  # 0–1, after naloxone competition
+    naloxone: float  # naloxone effect units
+    sedation_other: float  # 0–1 from benzodiazepine / xylazine
+
+    @property
+    def responsiveness(self) -> str:
+        """AVPU-style word for `responsive`."""
+        if self.responsive >= 0.75:
+            return "alert"
+        if self.responsive >= 0.45:
+            return "voice"
+        if self.responsive >= 0.15:
+            return "pain"
+        return "unresponsive"
+
+    @property
+    def breathing_normally(self) -> bool:
+        """BC: about one breath every 5 s or more (DOMAIN §2.1), and not in arrest."""
+        return not self.arrested and self.breathing_rate >= 10.0
+
+
+class PatientModel:
+    """Steps the person in fixed `dt` seconds; interventions act from the next step."""
+
+    def __init__(self, params: PatientParams | None = None, dt: float = 1.0) -> None:
+        self.p = p = params or PatientParams()
+        self.dt = dt
+        self.t = 0.0
+        self.kin = _Kinetics(dt)
+        self.breaths_on = False
+        self.oxygen_on = False
+        self.recovery_position = False
+        self.arrested = False
+        #: airway fully blocked / breath held: no spontaneous ventilation whatever the drive
+        self.forced_apnea = False
+        # resting steady state
+        va0 = p.rr * max(0.0, p.tidal_volume_l - p.dead_space_l)
+        if va0 <= 0.2:
+            raise ValueError("resting alveolar ventilation too small (tidal volume ≤ dead space?)")
+        self._vco2 = p.rq * p.vo2_ml  # mL/min
+        self.paco2_set = 0.863 * self._vco2 / va0
+        self.paco2 = self.paco2_set
+        self.pAo2 = self._pio2() - BTPS * p.vo2_ml / 1000.0 * (p.barometric - PH2O) / va0
+        self.hr = p.hr
+        self.responsive = 1.0
+        self.hypoxic_load = 0.0
+        self.rr = p.rr
+        self.vt = p.tidal_volume_l
+        self.va = va0
+        self.perf = p.perfusion
+        self.theta = 0.0
+        self.conc = {"opioid": 0.0, "benzo": 0.0, "xylazine": 0.0, "naloxone": 0.0}
+        self.sed_other = 0.0
+        self._o2cap = HUFNER * p.hb / 100.0  # L O2 per L blood at full saturation
+        self._fr = 1.0 - math.exp(-dt / 8.0)  # heart-rate relaxation per step
+        self._fresp_down = 1.0 - math.exp(-dt / 10.0)
+        self._fresp_up = 1.0 - math.exp(-dt / 40.0)
+
+    # -- interventions -------------------------------------------------------------------
+
+    def give(self, drug: str, dose: float | None = None, route: str | None = None) -> None:
+        prof = DRUGS.get(drug)
+        if prof is None:
+            raise ValueError(f"unknown drug {drug!r} (known: {', '.join(DRUGS)})")
+        route = route or prof.default_route
+        if route not in prof.routes:
+            raise ValueError(f"{drug}: unknown route {route!r} (known: {', '.join(prof.routes)})")
+        if dose is None:
+            if prof.default_dose is None:
+                raise ValueError(f"{drug}: a dose is needed")
+            dose = prof.default_dose[route]
+        if not (isinstance(dose, int | float) and math.isfinite(dose) and dose >= 0):
+            raise ValueError(f"{drug}: bad dose {dose!r}")
+        _, bio = prof.routes[route]
+        self.kin.give(prof, route, float(dose) * bio * prof.potency)
+
+    # -- the step -------------------------------------------------------------------------
+
+    def _pio2(self) -> float:
+        fio2 = self.p.oxygen_fio2 if self.oxygen_on else self.p.fio2
+        return fio2 * (self.p.barometric - PH2O)
+
+    def step(self) -> None:
+        p = self.p
+        dt_min = self.dt / 60.0
+        c = self.conc = self.kin.step()
+        x = c["opioid"] / p.opioid_tolerance
+        n = c["naloxone"]
+        theta = x / (1.0 + x + n)
+        theta_unopposed = x / (1.0 + x)
+        b = c["benzo"]
+        tb = b / (1.0 + b)
+        xy = c["xylazine"]
+        tx = xy / (1.0 + xy)
+        self.theta = theta
+        self.sed_other = 1.0 - (1.0 - tb) * (1.0 - tx)
+
+        pao2_art = self.pAo2 - p.aa_gradient
+        sa = severinghaus(pao2_art)
+        sa_pct = 100.0 * sa
+
+        # breathing drive: opioid occupancy down to apnea at 0.9; sedatives add a little
+        r = theta / 0.9
+        d = 1.0 - r * r * r
+        if d < 0.0 or self.arrested:
+            d = 0.0
+        d *= (1.0 - 0.4 * tb) * (1.0 - 0.2 * tx)
+        if d > 0.0:
+            blunt = 1.0 - theta
+            chem = 1.0
+            dco2 = self.paco2 - self.paco2_set
+            if dco2 > 0.0:
+                chem += p.co2_sensitivity * blunt * dco2
+            if pao2_art < 60.0:
+                chem += p.hypoxic_sensitivity * blunt * (60.0 - pao2_art)
+            if chem > 4.0:
+                chem = 4.0
+            drive = d * chem
+        else:
+            drive = 0.0
+        if drive < 0.06 or self.forced_apnea:
+            rr = vt = 0.0
+        else:
+            rr = min(40.0, p.rr * drive ** 0.7)
+            vt = min(2.0, p.tidal_volume_l * drive ** 0.3)
+        depth = 1.0 - self.responsive
+        airway = 1.0 - (0.1 if self.recovery_position else 0.35) * depth
+        va_spont = rr * max(0.0, vt - p.dead_space_l) * airway
+        if self.breaths_on:
+            va_resc = p.rescue_rate * max(0.0, p.rescue_tidal_l - p.dead_space_l)
+            va = max(va_spont, va_resc) + 0.25 * min(va_spont, va_resc)
+        else:
+            va = va_spont
+        self.rr, self.vt, self.va = rr, vt, va
+
+        # O2: lung store plus the blood O2 that moves with PO2 on the steep part of the curve
+        span = p.barometric - PH2O
+        u = self.pAo2 / 40.0 if self.pAo2 < 40.0 else 1.0  # extraction fails as stores run out
+        cap = p.frc_l / span + BTPS * p.blood_l * self._o2cap * severinghaus_slope(pao2_art)
+        d_o2 = (va * (self._pio2() - self.pAo2) / span - BTPS * p.vo2_ml / 1000.0 * u) / cap
+        self.pAo2 = max(1.0, self.pAo2 + d_o2 * dt_min)
+        # CO2: large slow store
+        self.paco2 += (0.863 * self._vco2 - va * self.paco2) / p.co2_store_l * dt_min
+
+        # heart
+        if sa_pct < 65.0:
+            self.hypoxic_load += self.dt * min(1.5, 0.5 + (65.0 - sa_pct) / 30.0)
+        elif sa_pct > 85.0 and self.hypoxic_load > 0.0 and not self.arrested:
+            self.hypoxic_load *= math.exp(-self.dt / 600.0)
+        if self.hypoxic_load >= p.arrest_after_s:
+            self.arrested = True
+        if self.arrested:
+            hr_target = 0.0
+            self.hr = 0.0
+        else:
+            base = p.hr * (1.0 - 0.12 * theta) * (1.0 - 0.45 * tx)
+            symp = 0.8 * min(30.0, max(0.0, 92.0 - sa_pct))
+            symp += 0.5 * min(30.0, max(0.0, self.paco2 - self.paco2_set - 5.0))
+            withdrawal = 45.0 * (theta_unopposed - theta) * min(1.0, x)
+            hr_target = base + symp + withdrawal
+            over = self.hypoxic_load - p.brady_after_s
+            if over > 0.0:
+                frac = _clamp01(over / (p.arrest_after_s - p.brady_after_s))
+                hr_target *= 1.0 - 0.75 * frac
+            self.hr += (hr_target - self.hr) * self._fr
+
+        # peripheral perfusion: xylazine hypotension, hypoxic vasoconstriction, failing heart
+        if self.arrested:
+            self.perf = 0.0
+        else:
+            perf = p.perfusion * (1.0 - 0.45 * tx) * (1.0 - 0.5 * _clamp01((88.0 - sa_pct) / 40.0))
+            perf *= min(1.0, self.hr / 45.0)
+            self.perf = perf
+
+        # responsiveness
+        s_op = _clamp01((theta - 0.35) / 0.4)
+        s_b = _clamp01((tb - 0.15) / 0.55)
+        s_x = _clamp01((tx - 0.15) / 0.55)
+        s_h = _clamp01((80.0 - sa_pct) / 30.0)
+        s_c = _clamp01((self.paco2 - 75.0) / 40.0)
+        target = (1.0 - s_op) * (1.0 - s_b) * (1.0 - s_x) * (1.0 - s_h) * (1.0 - s_c)
+        if self.arrested:
+            target = 0.0
+        f = self._fresp_up if target > self.responsive else self._fresp_down
+        self.responsive += (target - self.responsive) * f
+        self.t += self.dt
+
+    @property
+    def sao2(self) -> float:
+        """Arterial saturation in % (what the finger sees after transport lag)."""
+        return 100.0 * severinghaus(self.pAo2 - self.p.aa_gradient)
+
+    def state(self) -> PatientState:
+        return PatientState(
+            t=self.t, sao2=self.sao2, pao2=self.pAo2 - self.p.aa_gradient, paco2=self.paco2,
+            hr=self.hr, breathing_rate=self.rr, tidal_volume_l=self.vt,
+            alveolar_ventilation=self.va, responsive=self.responsive, perfusion=self.perf,
+            arrested=self.arrested, breaths_on=self.breaths_on, oxygen_on=self.oxygen_on,
+            recovery_position=self.recovery_position, opioid_occupancy=self.theta,
+            naloxone=self.conc["naloxone"], sedation_other=self.sed_other)

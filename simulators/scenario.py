@@ -1,0 +1,435 @@
+"""Scenarios: TOML files that say who the person is, what they took and when, what the
+oximeter does, and how the course should look with and without a response.
+
+A scenario is named (a file in `simulators/scenarios/`) or given as a path to a TOML file.
+Loading validates everything — unknown keys, wrong types, unknown actions, bad times — and a
+problem is reported as `FILE:LINE: message` (tomllib gives no line numbers for values, so the
+key's line is found by scanning the text).
+
+The `[expected]` table is machine-readable: each course (`[expected.untreated]`,
+`[expected.treated]`, …) names the responder `actions` script it assumes and checks such as
+`min_spo2_below = {value = 85, to_s = 600}`; `check_course()` evaluates them on generated
+readings (and, for the true-state quantities, the simulator's per-second states).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drivers.errors import ConfigError, OxiError
+from drivers.reading import DOUBTFUL, INVALIDATING, Reading
+from simulators import interventions
+from simulators.oximeter_model import OximeterParams
+from simulators.physiology import PatientParams, PatientState
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+
+_TIME = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$")
+
+#: quantities a check can name: from readings (what the oximeter showed, trusted values only)
+#: or from the simulator's true state
+READING_QUANTITIES = ("spo2", "pulse")
+STATE_QUANTITIES = ("sao2", "hr", "breathing", "responsive")
+_CHECK_RE = re.compile(r"^(min|max)_(" + "|".join(READING_QUANTITIES + STATE_QUANTITIES)
+                       + r")_(below|at_least)$")
+PRIORITIES = ("none", "low", "medium", "high")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or text such as `90`, `90s`, `2m`, `2m30s`, `1h`, `02:30`."""
+    if isinstance(value, bool):
+        raise ValueError(f"bad time {value!r}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"bad time {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"bad time {value!r}: expected seconds or text like '2m30s'")
+    s = value.strip().lower()
+    if ":" in s:
+        parts = s.split(":")
+        if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
+            raise ValueError(f"bad time {value!r}")
+        total = 0.0
+        for p in parts:
+            total = total * 60 + float(p)
+        return total
+    m = _TIME.match(s)
+    if not s or not m or not any(m.groupdict().values()):
+        raise ValueError(f"bad time {value!r} (use e.g. 90, 90s, 2m, 2m30s or 02:30)")
+    return int(m["h"] or 0) * 3600 + int(m["m"] or 0) * 60 + float(m["s"] or 0)
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    action: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation: e.g. min of trusted SpO2 in [from_s, to_s] below `value`."""
+
+    key: str
+    value: float | None
+    from_s: float
+    to_s: float | None
+    count: int | None = None  # dips_below: at least this many separate dips
+
+
+@dataclass
+class Course:
+    name: str
+    actions: str
+    duration: float | None
+    alarm_priority: str | None
+    checks: list[Check]
+    summary: str = ""
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    duration: float
+    patient: dict[str, float]
+    oximeter: dict[str, float]
+    events: list[Event]
+    courses: dict[str, Course]
+    summary: str = ""
+    notes: str = ""
+    path: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def patient_params(self) -> PatientParams:
+        return PatientParams(**self.patient)
+
+    def oximeter_params(self) -> OximeterParams:
+        return OximeterParams(**self.oximeter)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """(name, one-line description) of every built-in scenario."""
+    return [(s.name, s.description) for s in (load_scenario(n) for n in builtin_names())]
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A built-in scenario by name, or a TOML file by path."""
+    text = str(name_or_path)
+    if text in builtin_names():
+        return load_file(SCENARIO_DIR / f"{text}.toml")
+    p = Path(text)
+    if p.suffix.lower() == ".toml" or p.is_file() or "/" in text or "\\" in text:
+        if not p.is_file():
+            raise ConfigError(f"{p}: no such scenario file")
+        return load_file(p)
+    raise OxiError(f"unknown scenario {text!r} (known: {', '.join(builtin_names())}; "
+                   f"or give a path to a .toml file)")
+
+
+def load_file(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: {e.strerror or e}") from None
+    return loads(text, path)
+
+
+def loads(text: str, path: str | Path = "<scenario>") -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"\(at line (\d+), column \d+\)$", msg)
+        if m:
+            raise ConfigError(f"{path}:{m.group(1)}: {msg[:m.start()].strip()}") from None
+        raise ConfigError(f"{path}: {msg}") from None
+    return _Validator(text, Path(path)).scenario(data)
+
+
+class _Validator:
+    def __init__(self, text: str, path: Path) -> None:
+        self.text = text
+        self.path = path
+        self._lines = _key_lines(text)
+
+    def fail(self, where: tuple[Any, ...], message: str) -> ConfigError:
+        return ConfigError(f"{self.path}:{self._line(where)}: {message}")
+
+    def _line(self, where: tuple[Any, ...]) -> int:
+        for k in range(len(where), 0, -1):
+            line = self._lines.get(where[:k])
+            if line is not None:
+                return line
+        return 1
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def table(self, value: Any, where: tuple[Any, ...], allowed: Sequence[str]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"{_dotted(where)} must be a table")
+        for k in value:
+            if k not in allowed:
+                raise self.fail((*where, k), f"unknown key {_dotted((*where, k))!r} "
+                                             f"(allowed: {', '.join(allowed)})")
+        return value
+
+    def text_(self, value: Any, where: tuple[Any, ...]) -> str:
+        if not isinstance(value, str):
+            raise self.fail(where, f"{_dotted(where)} must be text")
+        return value
+
+    def number(self, value: Any, where: tuple[Any, ...]) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise self.fail(where, f"{_dotted(where)} must be a number, not {value!r}")
+        return float(value)
+
+    def time(self, value: Any, where: tuple[Any, ...]) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as e:
+            raise self.fail(where, f"{_dotted(where)}: {e}") from None
+
+    # -- the scenario ---------------------------------------------------------------------
+
+    def scenario(self, d: dict[str, Any]) -> Scenario:
+        top = ("name", "description", "duration", "notes", "patient", "oximeter", "events",
+               "expected")
+        self.table(d, (), top)
+        for req in ("name", "description", "duration"):
+            if req not in d:
+                raise self.fail((), f"missing required key {req!r}")
+        name = self.text_(d["name"], ("name",))
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+            raise self.fail(("name",), "name must be lower-case letters, digits and '-'")
+        desc = self.text_(d["description"], ("description",)).strip()
+        if not desc or "\n" in desc:
+            raise self.fail(("description",), "description must be one non-empty line")
+        duration = self.time(d["duration"], ("duration",))
+        if not 1 <= duration <= 48 * 3600:
+            raise self.fail(("duration",), "duration must be between 1 s and 48 h")
+        notes = self.text_(d.get("notes", ""), ("notes",))
+        patient = self.params(d.get("patient", {}), "patient", PatientParams.field_types())
+        oximeter = self.params(d.get("oximeter", {}), "oximeter",
+                               OximeterParams.field_types())
+        try:
+            PatientParams(**patient)
+            OximeterParams(**oximeter).validate()
+        except ValueError as e:
+            raise self.fail(("oximeter",), str(e)) from None
+        events = self.events(d.get("events", []))
+        summary, courses = self.expected(d.get("expected", {}))
+        return Scenario(name=name, description=desc, duration=duration, patient=patient,
+                        oximeter=oximeter, events=events, courses=courses, summary=summary,
+                        notes=notes, path=self.path, raw=d)
+
+    def params(self, value: Any, table: str, types: dict[str, type]) -> dict[str, float]:
+        self.table(value, (table,), list(types))
+        out = {}
+        for k, v in value.items():
+            out[k] = self.number(v, (table, k))
+            if out[k] < 0:
+                raise self.fail((table, k), f"{table}.{k} must not be negative")
+        return out
+
+    def events(self, value: Any) -> list[Event]:
+        if not isinstance(value, list):
+            raise self.fail(("events",), "events must be an array of tables ([[events]])")
+        out = []
+        for i, ev in enumerate(value):
+            where: tuple[Any, ...] = ("events", i)
+            if not isinstance(ev, dict):
+                raise self.fail(where, f"events[{i}] must be a table")
+            if "at" not in ev or "action" not in ev:
+                raise self.fail(where, f"events[{i}] needs 'at' and 'action'")
+            at = self.time(ev["at"], (*where, "at"))
+            action = self.text_(ev["action"], (*where, "action"))
+            params = {k: v for k, v in ev.items() if k not in ("at", "action")}
+            try:
+                name, params = interventions.normalize(action, params)
+            except ValueError as e:
+                bad = next((k for k in params if k in str(e)), "action")
+                raise self.fail((*where, bad), f"events[{i}]: {e}") from None
+            out.append(Event(at, name, params))
+        return sorted(out, key=lambda e: e.at)
+
+    def expected(self, value: Any) -> tuple[str, dict[str, Course]]:
+        where = ("expected",)
+        if not isinstance(value, dict):
+            raise self.fail(where, "expected must be a table")
+        summary = ""
+        courses: dict[str, Course] = {}
+        for k, v in value.items():
+            if k == "summary":
+                summary = self.text_(v, (*where, k))
+            elif isinstance(v, dict):
+                courses[k] = self.course(k, v)
+            else:
+                raise self.fail((*where, k), f"expected.{k}: expected 'summary' or a course "
+                                             f"table such as [expected.untreated]")
+        return summary, courses
+
+    def course(self, name: str, d: dict[str, Any]) -> Course:
+        where: tuple[Any, ...] = ("expected", name)
+        actions = ""
+        duration = None
+        prio = None
+        summary = ""
+        checks: list[Check] = []
+        for k, v in d.items():
+            w = (*where, k)
+            if k == "actions":
+                actions = self.text_(v, w)
+            elif k == "summary":
+                summary = self.text_(v, w)
+            elif k == "duration":
+                duration = self.time(v, w)
+            elif k == "alarm_priority":
+                prio = self.text_(v, w)
+                if prio not in PRIORITIES:
+                    raise self.fail(w, f"alarm_priority must be one of {', '.join(PRIORITIES)}")
+            elif _CHECK_RE.match(k) or k in ("no_reading", "dips_below"):
+                items = v if isinstance(v, list) else [v]
+                for j, item in enumerate(items):
+                    checks.append(self.check(k, item, w if len(items) == 1 else (*w, j)))
+            else:
+                raise self.fail(w, f"unknown key 'expected.{name}.{k}' (allowed: actions, "
+                                   f"summary, duration, alarm_priority, no_reading, dips_below, "
+                                   f"min_/max_ + {'/'.join(READING_QUANTITIES + STATE_QUANTITIES)}"
+                                   f" + _below/_at_least)")
+        return Course(name, actions, duration, prio, checks, summary)
+
+    def check(self, key: str, d: Any, where: tuple[Any, ...]) -> Check:
+        if isinstance(d, int | float) and not isinstance(d, bool) and key != "no_reading":
+            d = {"value": d}
+        allowed = ["from_s", "to_s"]
+        if key != "no_reading":
+            allowed.insert(0, "value")
+        if key == "dips_below":
+            allowed.append("count")
+        self.table(d, where, allowed)
+        if "value" in allowed and "value" not in d:
+            raise self.fail(where, f"{key} needs a value")
+        value = self.number(d["value"], (*where, "value")) if "value" in d else None
+        frm = self.time(d.get("from_s", 0), (*where, "from_s"))
+        to = self.time(d["to_s"], (*where, "to_s")) if "to_s" in d else None
+        if to is not None and to <= frm:
+            raise self.fail(where, f"{key}: to_s must be after from_s")
+        count = None
+        if key == "dips_below":
+            count = int(self.number(d.get("count", 1), (*where, "count")))
+        return Check(key, value, frm, to, count)
+
+
+def _dotted(where: tuple[Any, ...]) -> str:
+    out = ""
+    for p in where:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "scenario"
+
+
+def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Maps key paths to the line that defines them: ("events", 2, "dose") → line of `dose`
+    inside the third [[events]] table. Good enough for the TOML people write by hand."""
+    lines: dict[tuple[Any, ...], int] = {}
+    cur: tuple[Any, ...] = ()
+    counts: dict[tuple[str, ...], int] = {}
+    for i, raw in enumerate(text.splitlines(), 1):
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        if s.startswith("[["):
+            name = tuple(p.strip().strip('"') for p in s[2:s.find("]]")].split("."))
+            idx = counts.get(name, -1) + 1
+            counts[name] = idx
+            cur = (*name, idx)
+            lines.setdefault(name, i)
+            lines.setdefault(cur, i)
+            continue
+        if s.startswith("["):
+            cur = tuple(p.strip().strip('"') for p in s[1:s.find("]")].split("."))
+            lines.setdefault(cur, i)
+            continue
+        m = re.match(r'^([A-Za-z0-9_\-."]+)\s*=', s)
+        if m:
+            key = tuple(p.strip().strip('"') for p in m.group(1).split("."))
+            lines.setdefault((*cur, *key), i)
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a course
+
+
+def _trusted(r: Reading) -> bool:
+    return r.valid and not (r.status & DOUBTFUL) and r.pulse is not None
+
+
+def check_course(course: Course, readings: Sequence[Reading],
+                 states: Sequence[PatientState] | None = None) -> list[str]:
+    """What did not hold, as readable lines (empty = the course is as documented). State
+    checks need `states` (one per simulated second); without them they are skipped."""
+    failures: list[str] = []
+    vitals = [r for r in readings if not r.wave_only]
+    for c in course.checks:
+        lo, hi = c.from_s, (math.inf if c.to_s is None else c.to_s)
+        span = f"{lo:g}–{'end' if c.to_s is None else f'{hi:g}'} s"
+        if c.key == "no_reading":
+            inside = [r for r in vitals if lo <= r.t <= hi]
+            bad = [r for r in inside if r.spo2 is not None or r.pulse is not None
+                   or not (r.status & INVALIDATING)]
+            if bad:
+                failures.append(f"no_reading {span}: reading at {bad[0].t:g} s shows "
+                                f"spo2={bad[0].spo2} pulse={bad[0].pulse} "
+                                f"status={bad[0].status!r}")
+            continue
+        if c.key == "dips_below":
+            dips, below = 0, False
+            for r in vitals:
+                if lo <= r.t <= hi and _trusted(r):
+                    now = r.spo2 is not None and r.spo2 < c.value
+                    if now and not below:
+                        dips += 1
+                    below = now
+            if dips < (c.count or 1):
+                failures.append(f"dips_below {c.value:g} {span}: {dips} dips, "
+                                f"expected at least {c.count}")
+            continue
+        m = _CHECK_RE.match(c.key)
+        assert m is not None
+        agg, qty, cmp = m.groups()
+        if qty in READING_QUANTITIES:
+            vals = [getattr(r, qty) for r in vitals if lo <= r.t <= hi and _trusted(r)]
+        else:
+            if states is None:
+                continue
+            attr = {"sao2": "sao2", "hr": "hr", "breathing": "breathing_rate",
+                    "responsive": "responsive"}[qty]
+            vals = [getattr(s, attr) for s in states if lo <= s.t <= hi]
+        if not vals:
+            failures.append(f"{c.key} {span}: no trusted values in the window")
+            continue
+        got = min(vals) if agg == "min" else max(vals)
+        ok = got < c.value if cmp == "below" else got >= c.value
+        if not ok:
+            failures.append(f"{c.key} {c.value:g} {span}: got {got:.3g}")
+    return failures
