@@ -177,6 +177,8 @@ def summarize(rec: Recording) -> DebriefSummary:
             items.append(TimelineItem(rel, "trainer", f"trainer: {name.replace('_', ' ')}",
                                       name=name))
         elif name == "guide":
+            if e.get("kind") in ("alarm", "action"):
+                continue  # the guide's echo of an alarm or action recorded in its own right
             items.append(TimelineItem(rel, "guide", str(e.get("text", "")),
                                       name=str(e.get("kind", "guide"))))
         elif name in ("session_start", "session_end"):

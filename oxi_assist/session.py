@@ -250,8 +250,8 @@ class Session:
         self.running = False
         self.closed = False
         self.error = ""
-        self._alarms: dict[str, Alarm] = {}
         self._guide_last: Any = None  # the last guide LogEntry already recorded
+        self._guide_n = 0
         self._flushed_at = self.t0
         self._stop = asyncio.Event()
         self._mem_t: list[float] = []  # the whole session's vitals, for `recording()`
@@ -297,9 +297,7 @@ class Session:
         if r.pleth:
             self.pleth.extend(rel, r.pleth, r.pleth_rate)
         if self.monitor is not None:
-            vs = self.monitor.update(r)
-            if vs is not None:
-                self._on_vitals(vs)
+            self._on_vitals(self.monitor.update(r))
         if not r.wave_only:
             v = self.vitals
             self.trend.append(rel, v.spo2 if v else None, v.pulse if v else None,
@@ -317,11 +315,8 @@ class Session:
         self._write("link", rel_e)
         if e.state is not LinkState.CONNECTED:
             self.pleth.mark_gap()
-        link_fn = getattr(self.monitor, "link", None)
-        if callable(link_fn):
-            vs = link_fn(e)
-            if vs is not None:
-                self._on_vitals(vs)
+        if self.monitor is not None:
+            self._on_vitals(self.monitor.update(e))
 
     def _on_vitals(self, vs: VitalsState) -> None:
         self.vitals = vs
@@ -371,22 +366,16 @@ class Session:
 
     def acknowledge(self, kind: str | None = None) -> None:
         """The responder acknowledged the alarms (or one kind)."""
-        fn = getattr(self.monitor, "acknowledge", None)
-        if callable(fn):
-            vs = fn(kind) if kind is not None else fn()
-            if vs is not None:
-                self._on_vitals(vs)
+        if self.monitor is not None:
+            self._on_vitals(self.monitor.acknowledge(self.clock.now(), kind))
         self._event(self.elapsed(), "alarms_acknowledged", by="responder_alarm",
                     **({"kind": kind} if kind else {}))
         self._changed()
 
     def pause_alarms(self, seconds: float = 120.0) -> None:
         """Pauses alarm signals (the Monitor caps it at 2 minutes)."""
-        fn = getattr(self.monitor, "pause", None)
-        if callable(fn):
-            vs = fn(seconds)
-            if vs is not None:
-                self._on_vitals(vs)
+        if self.monitor is not None:
+            self._on_vitals(self.monitor.pause(self.clock.now(), seconds))
         self._event(self.elapsed(), "alarms_paused", by="responder_alarm", seconds=seconds)
         self._changed()
 
@@ -396,9 +385,7 @@ class Session:
             return
         now = self.clock.now()
         if self.monitor is not None:
-            vs = self.monitor.tick(now)
-            if vs is not None:
-                self._on_vitals(vs)
+            self._on_vitals(self.monitor.tick(now))
         if self.guide is not None:
             self.guide.tick(now)
             self._refresh_guide()
@@ -410,35 +397,61 @@ class Session:
     # -- records --------------------------------------------------------------------------
 
     def _record_alarms(self, vs: VitalsState) -> None:
-        """Records what changed in the active alarms since the previous state."""
-        now_alarms = {a.kind: a for a in vs.alarms}
-        rel = self._rel(vs.t)
-        for kind, a in now_alarms.items():
-            old = self._alarms.get(kind)
-            if old is None:
-                self._alarm(rel, a, "raised", technical=a.technical)
-                continue
-            if a.acknowledged and not old.acknowledged:
-                self._alarm(rel, a, "acknowledged")
-            if a.latched and not old.latched:
-                self._alarm(rel, a, "latched")
-            if a.priority != old.priority:
-                self._alarm(rel, a, "escalated" if a.priority > old.priority else "deescalated")
-        for kind, old in self._alarms.items():
-            if kind not in now_alarms:
-                self._alarm(rel, old, "cleared")
-        self._alarms = now_alarms
+        """Records what the Monitor says happened at this update (`alarm:KIND:STATE` and its
+        other events). Raise and clear times are the times the alarm rules define (the
+        Monitor's alarm history), not when the update happened to arrive, so a recording
+        agrees with the offline analysis of the same trace."""
+        if not vs.events:
+            return
+        rel_now = self._rel(vs.t)
+        active = {a.kind: a for a in vs.alarms}
         for ev in vs.events:
-            self.log.append(LogLine(rel, "event", str(ev)))
-            self._event(rel, str(ev), by="monitor")
+            ev = str(ev)
+            parts = ev.split(":")
+            if len(parts) == 3 and parts[0] == "alarm":
+                kind, state = parts[1], parts[2]
+                self._alarm_event(kind, state, rel_now, active.get(kind))
+                continue
+            self.log.append(LogLine(rel_now, "event", ev.replace("_", " ")))
+            self._event(rel_now, ev, by="monitor")
 
-    def _alarm(self, rel: float, a: Alarm, state: str, **data: Any) -> None:
-        self.log.append(LogLine(rel, "alarm", f"{a.priority.label} {a.kind} {state}"
-                                + (f": {a.message}" if a.message and state == "raised" else "")))
-        o = {"k": "alarm", "t": round(rel, 4), "kind": a.kind, "priority": a.priority.label,
-             "state": state, "message": a.message, **data}
+    def _alarm_event(self, kind: str, state: str, rel_now: float, a: Alarm | None) -> None:
+        rec = self._history_record(kind)
+        t = rel_now
+        data: dict[str, Any] = {}
+        if rec is not None:
+            if state == "raised":
+                t = self._rel(rec.start)
+                if rec.onset != rec.start:
+                    data["onset"] = round(self._rel(rec.onset), 4)
+            elif state == "cleared" and rec.end is not None:
+                t = self._rel(rec.end)
+        prio = (a.priority.label if a is not None
+                else rec.priority.label if rec is not None else "")
+        msg = a.message if a is not None else self._rule_message(kind)
+        technical = a.technical if a is not None else bool(getattr(rec, "technical", False))
+        if state == "raised":
+            data["technical"] = technical
+        self.log.append(LogLine(t, "alarm", f"{prio} {kind} {state}"
+                                + (f": {msg}" if msg and state == "raised" else "")))
+        o = {"k": "alarm", "t": round(t, 4), "kind": kind, "priority": prio, "state": state,
+             "message": msg, **data}
         self._mem_alarms.append(o)
-        self._write("alarm", rel, a.kind, a.priority.label, state, a.message, **data)
+        self._write("alarm", t, kind, prio, state, msg, **data)
+
+    def _history_record(self, kind: str) -> Any:
+        hist = getattr(self.monitor, "history", None)
+        if not hist:
+            return None
+        for i in range(len(hist) - 1, max(-1, len(hist) - 64), -1):
+            if hist[i].kind == kind:
+                return hist[i]
+        return None
+
+    def _rule_message(self, kind: str) -> str:
+        rules = getattr(getattr(self.monitor, "config", None), "rules", None) or {}
+        rule = rules.get(kind)
+        return str(getattr(rule, "message", "")) if rule is not None else ""
 
     def _refresh_guide(self) -> None:
         if self.guide is None:
@@ -446,15 +459,16 @@ class Session:
         st = self.guide.state
         self.guide_state = st
         log = tuple(getattr(st, "log", ()) or ())
-        if not log:
+        if not log or log[-1] is self._guide_last:
             return
-        start = 0
-        if self._guide_last is not None:  # entries after the last one recorded
+        start = min(self._guide_n, len(log))  # entries after the last one recorded
+        if self._guide_last is not None:
             for i in range(len(log) - 1, -1, -1):
-                if log[i] is self._guide_last or log[i] == self._guide_last:
+                if log[i] is self._guide_last:
                     start = i + 1
                     break
         new = log[start:]
+        self._guide_n = len(log)
         if not new:
             return
         self._guide_last = new[-1]
