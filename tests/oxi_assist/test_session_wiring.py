@@ -87,7 +87,7 @@ def test_alarms_are_recorded_at_rule_times_and_match_the_monitor(tmp_path, proto
 
 def test_trend_holds_smoothed_values_and_gaps(tmp_path, protocol):
     clock = VirtualClock()
-    s, m, _ = _session(tmp_path, protocol, clock)
+    s, _m, _ = _session(tmp_path, protocol, clock)
     for i in range(100):
         clock.advance(1)
         sp = _spo2(i)
@@ -102,11 +102,11 @@ def test_trend_holds_smoothed_values_and_gaps(tmp_path, protocol):
 
 async def test_source_fails_mid_run_guide_keeps_working(tmp_path, protocol):
     clock = VirtualClock()
-    s, m, w = _session(tmp_path, protocol, clock)
+    s, _m, w = _session(tmp_path, protocol, clock)
 
     async def source():
         yield LinkEvent(clock.now(), LinkState.CONNECTED, device="Test PC-60F 1A:2B")
-        for i in range(20):
+        for _i in range(20):
             await clock.sleep(1.0)
             yield Reading(t=clock.now(), spo2=96.0, pulse=72.0)
         raise ConnectionError("device disconnected")
@@ -163,7 +163,7 @@ async def test_guidance_only_session_runs_timers_without_a_device(tmp_path, prot
 
 def test_acknowledge_and_pause_are_recorded(tmp_path, protocol):
     clock = VirtualClock()
-    s, m, w = _session(tmp_path, protocol, clock)
+    s, _m, w = _session(tmp_path, protocol, clock)
     for i in range(60):
         clock.advance(1)
         s.on_item(Reading(t=clock.now(), spo2=97.0 if i < 5 else 80.0, pulse=70.0))
