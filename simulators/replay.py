@@ -1,0 +1,175 @@
+"""A recorded file played back as a live source (`replay:night.csv?speed=10&loop=1`).
+
+Any format `drivers.formats.load` reads can be replayed. The source behaves like a device:
+CONNECTING, CONNECTED, then the readings paced by their recorded times divided by `speed` on
+the injected clock (each stamped with the clock's time when it is delivered, as a live device's
+would be), and CLOSED at the end of the file or on `close()`. Gaps in the file arrive as gap
+readings (no values + a flag) at their place in time, so the Monitor sees what the device saw.
+
+Parameters: `speed` (default 1; `max` or 0 = as fast as the consumer takes them), `loop`
+(1/true: start again at the end), `start` (seconds into the file to begin at), `format`
+(force a reader), `columns` (mapping for a headerless table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from drivers.clock import Clock
+from drivers.errors import SourceError
+from drivers.formats import load
+from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
+
+TRUE = {"1", "true", "yes", "on", ""}
+FALSE = {"0", "false", "no", "off"}
+
+
+class ReplaySource:
+    """Plays a list of Readings (times from the file) on `clock` at `speed`."""
+
+    def __init__(self, readings: Sequence[Reading], clock: Clock, *, speed: float = 1.0,
+                 loop: bool = False, name: str = "replay", device: str = "",
+                 interval: float | None = None) -> None:
+        if not len(readings):
+            raise SourceError(f"{name}: the recording holds no readings to replay")
+        self.readings = readings
+        self.clock = clock
+        self.speed = speed  # 0 or inf: no pacing
+        self.loop = loop
+        self.name = name
+        self.device = device or name
+        self.interval = interval or 0.0
+        self._closed = False
+        self._sleeper: asyncio.Future[None] | None = None
+        self.delivered = 0
+
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
+        return self._run()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._sleeper is not None and not self._sleeper.done():
+            self._sleeper.cancel()
+
+    async def _sleep(self, dt: float) -> None:
+        self._sleeper = asyncio.ensure_future(self.clock.sleep(dt))
+        try:
+            await self._sleeper
+        except asyncio.CancelledError:
+            if not self._closed:
+                raise
+        finally:
+            self._sleeper = None
+
+    def _paced(self) -> bool:
+        return 0 < self.speed < math.inf
+
+    async def _run(self) -> AsyncIterator[SourceItem]:
+        yield LinkEvent(self.clock.now(), LinkState.CONNECTING, device=self.device)
+        if self._closed:
+            yield LinkEvent(self.clock.now(), LinkState.CLOSED, "closed", self.device)
+            return
+        yield LinkEvent(self.clock.now(), LinkState.CONNECTED, device=self.device)
+        first = self.readings[0].t
+        last = self.readings[-1].t
+        span = (last - first) + (self.interval or 0.0)
+        base = self.clock.now()
+        offset = 0.0  # file seconds added per completed loop
+        reason = "end of recording"
+        while not self._closed:
+            for r in self.readings:
+                if self._closed:
+                    break
+                if self._paced():
+                    due = base + (r.t - first + offset) / self.speed
+                    wait = due - self.clock.now()
+                    if wait > 0:
+                        await self._sleep(wait)
+                        if self._closed:
+                            break
+                else:
+                    await asyncio.sleep(0)  # let the consumer and the loop breathe
+                self.delivered += 1
+                yield dataclasses.replace(r, t=self.clock.now())
+            if not self.loop:
+                break
+            offset += span if span > 0 else 1.0
+        if self._closed:
+            reason = "closed"
+        yield LinkEvent(self.clock.now(), LinkState.CLOSED, reason, self.device)
+
+
+def _flag(params: dict[str, str], key: str) -> bool:
+    v = params.get(key)
+    if v is None:
+        return False
+    if v.lower() in TRUE:
+        return True
+    if v.lower() in FALSE:
+        return False
+    raise SourceError(f"replay: {key}={v!r} is not a yes/no value (use 1 or 0)")
+
+
+def _speed(v: str | None) -> float:
+    if v is None or v == "":
+        return 1.0
+    if v.lower() in ("max", "fast", "inf"):
+        return math.inf
+    try:
+        x = float(v.rstrip("xX"))
+    except ValueError:
+        raise SourceError(f"replay: speed={v!r} is not a number (e.g. speed=10)") from None
+    if x < 0 or math.isnan(x):
+        raise SourceError(f"replay: speed={v!r} must be positive (0 or max = unpaced)")
+    return math.inf if x == 0 else x
+
+
+def open_replay(target: str, params: dict[str, str], clock: Clock) -> ReplaySource:
+    """`replay:FILE?speed=X&loop=1&start=S&format=NAME&columns=MAP` → a live Source."""
+    known = {"speed", "loop", "start", "format", "columns"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise SourceError(f"replay: unknown option {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(known))})")
+    speed = _speed(params.get("speed"))
+    loop = _flag(params, "loop")
+    rec = load(target, params.get("format") or None, columns=params.get("columns") or None)
+    readings: Sequence[Reading] = rec.readings
+    if params.get("start"):
+        try:
+            start = float(params["start"])
+        except ValueError:
+            raise SourceError(f"replay: start={params['start']!r} is not seconds") from None
+        if len(readings):
+            t0 = readings[0].t
+            idx = next((i for i, r in enumerate(readings) if r.t - t0 >= start), None)
+            if idx is None:
+                raise SourceError(f"replay: start={start:g} s is past the end of the recording")
+            readings = readings[idx:]
+    name = Path(target).name
+    device = f"replay {name}" + (f" ({rec.device})" if rec.device else "")
+    if not _ordered(readings):
+        readings = sorted(readings, key=lambda r: r.t)
+    interval = rec.interval
+    if not interval and len(readings) > 1:
+        interval = max(readings[1].t - readings[0].t, 0.0) or None
+    return ReplaySource(readings, clock, speed=speed, loop=loop, name=f"replay:{name}",
+                        device=device, interval=interval)
+
+
+def _ordered(readings: Sequence[Reading]) -> bool:
+    ts = getattr(readings, "t", None)
+    if ts is not None:  # columnar: check without building Readings
+        import numpy as np
+
+        return bool(np.all(np.diff(ts) >= 0))
+    prev = -math.inf
+    for r in readings:
+        if r.t < prev:
+            return False
+        prev = r.t
+    return True
