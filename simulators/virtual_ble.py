@@ -1,0 +1,426 @@
+"""A virtual Bluetooth LE oximeter, reached through bleak's own API.
+
+`VirtualAir` is the radio space: it holds virtual peripherals and hands out bleak backend
+classes (`air.scanner_backend()`, `air.client_backend()`) to pass as `backend=` to
+`BleakScanner` / `BleakClient` (or to `open_ble`). Everything above the backend — BleakScanner,
+BleakClient, bleak-retry-connector's `establish_connection`, the transport — is the real code.
+
+A `VirtualPeripheral` advertises one catalogue profile (name + service UUIDs), serves that
+profile's GATT layout, notifies readings encoded with the profile's codec (split into 20-byte
+notifications where the protocol is a byte stream), answers the host's writes (O2Ring polls,
+PC-60F info requests), and drops the link on cue (`drop_link`), optionally staying out of reach
+for a while, or goes silent (`go_silent`) while staying connected.
+
+What this does not model: the radio itself (ATT MTU exchange, connection intervals, packet
+loss), pairing, and the BlueZ/CoreBluetooth/WinRT quirks. Manual use with a real central (a
+phone app or another computer) needs a real peripheral stack, e.g. bumble driving a USB dongle;
+that path is not implemented here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.descriptor import BleakGATTDescriptor
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
+
+from drivers.catalogue_ble import PROFILES, BleProfile, uuid16
+from drivers.clock import Clock, RealClock
+from drivers.protocols import codec_for, o2ring, pc60f, plx
+from drivers.reading import Reading, Status
+
+#: Payload bytes per notification with the default ATT MTU of 23.
+CHUNK = 20
+
+#: Advertised names the virtual devices use (shaped like the real ones).
+DEFAULT_NAMES = {
+    "plx": "Oxi PLX", "nonin": "Nonin3230_502113", "berrymed": "BerryMed",
+    "pc60f": "PC-60FW 1234", "o2ring": "O2Ring 2211", "jumper": "My Oximeter",
+    "fs20f": "FS20F", "contec": "CMS50D-BT",
+}
+#: Profiles that advertise no service UUID (identified by name only), as the real ones do.
+_ADV_NO_SERVICES = {"o2ring"}
+
+
+@dataclass
+class _Char:
+    uuid: str
+    props: list[str]
+    handle: int
+    value: bytes = b""
+
+
+def _gatt_layout(p: BleProfile) -> dict[str, list[tuple[str, list[str]]]]:
+    """service → [(characteristic, properties)] for a profile."""
+    if p.key == "plx":
+        return {plx.SERVICE: [(plx.CONTINUOUS, ["notify"]), (plx.SPOT_CHECK, ["indicate"]),
+                              (plx.FEATURES, ["read"])]}
+    # the CMS50D-BT's service UUID is not documented; FF00 is this simulator's choice
+    service = p.gatt_service or uuid16(0xFF00)
+    chars = [(u, ["notify"]) for u in p.notify[:1]]
+    if p.key == "contec":
+        chars = [(u, ["notify"]) for u in p.notify]
+    if p.write:
+        chars.append((p.write, ["write", "write-without-response"]))
+    return {service: chars}
+
+
+class VirtualPeripheral:
+    """One simulated oximeter. `readings` is any iterable of Readings (a patient model's output
+    or a fixed list); each is sent `interval` s after the previous one, or at the spacing of
+    their `t` when `interval` is None."""
+
+    def __init__(self, profile: str, readings: Iterable[Reading], *, clock: Clock,
+                 address: str = "C0:FF:EE:00:00:01", name: str | None = None,
+                 rssi: int = -60, interval: float | None = 1.0) -> None:
+        self.profile = PROFILES[profile]
+        self.name = name or DEFAULT_NAMES.get(profile, profile)
+        self.address = address
+        self.rssi = rssi
+        self.clock = clock
+        self.interval = interval
+        self._readings: Iterator[Reading] = iter(readings)
+        self.codec: Any = codec_for(self.profile.protocol)
+        self._handles = itertools.count(1)
+        self.gatt: dict[str, dict[str, _Char]] = {}
+        for service, chars in _gatt_layout(self.profile).items():
+            next(self._handles)
+            self.gatt[service] = {u: _Char(u, props, next(self._handles)) for u, props in chars}
+        if self.profile.key == "plx":
+            self.gatt[plx.SERVICE][plx.FEATURES].value = plx.PlxCodec.encode_features()
+        self.clients: list[VirtualBleakClient] = []
+        self.subscriptions: dict[str, list[Callable[[bytearray], None]]] = {}
+        self.writes: list[tuple[str, bytes]] = []
+        self.sent: list[tuple[float, str, bytes]] = []  # (time, characteristic, bytes)
+        self.connections = 0
+        self.unreachable_until = -1.0
+        self.silent_until = -1.0
+        self.powered = True
+        self._last_vitals: Reading | None = None
+        self._latest: Reading | None = None
+        self._requests = o2ring.RequestParser()
+        self._counter = 0
+        self.finished = asyncio.Event()
+
+    # -- advertising ------------------------------------------------------------------------
+    @property
+    def advertised_services(self) -> list[str]:
+        if self.profile.key in _ADV_NO_SERVICES:
+            return []
+        return list(self.profile.service_uuids) or list(self.gatt)
+
+    @property
+    def reachable(self) -> bool:
+        return self.powered and self.clock.now() >= self.unreachable_until
+
+    def advertisement(self) -> AdvertisementData:
+        return AdvertisementData(
+            local_name=self.name, manufacturer_data={}, service_data={},
+            service_uuids=self.advertised_services, tx_power=None, rssi=self.rssi,
+            platform_data=("virtual",))
+
+    # -- link ---------------------------------------------------------------------------------
+    def attach(self, client: VirtualBleakClient) -> None:
+        self.clients.append(client)
+        self.connections += 1
+        if self.profile.key == "o2ring":
+            self._requests = o2ring.RequestParser()
+
+    def detach(self, client: VirtualBleakClient) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+        self.subscriptions.clear()
+
+    def drop_link(self, down_for: float = 0.0) -> None:
+        """The device drops the connection (out of range, battery pulled) and stays out of
+        reach for `down_for` seconds."""
+        self.unreachable_until = self.clock.now() + down_for
+        for c in list(self.clients):
+            self.detach(c)
+            c._lost()
+
+    def go_silent(self, seconds: float) -> None:
+        """Stay connected but send nothing (a hung device) for `seconds`."""
+        self.silent_until = self.clock.now() + seconds
+
+    # -- GATT -----------------------------------------------------------------------------
+    def services(self) -> BleakGATTServiceCollection:
+        coll = BleakGATTServiceCollection()
+        handle = 0
+        for suuid, chars in self.gatt.items():
+            handle = min(c.handle for c in chars.values()) - 1
+            svc = BleakGATTService(None, handle, suuid)
+            coll.add_service(svc)
+            for ch in chars.values():
+                coll.add_characteristic(BleakGATTCharacteristic(
+                    None, ch.handle, ch.uuid, ch.props, lambda: CHUNK, svc))
+        return coll
+
+    def _char(self, uuid: str) -> _Char:
+        for chars in self.gatt.values():
+            if uuid in chars:
+                return chars[uuid]
+        raise BleakError(f"characteristic {uuid} not found")
+
+    def subscribe(self, uuid: str, callback: Callable[[bytearray], None]) -> None:
+        ch = self._char(uuid)
+        if not {"notify", "indicate"} & set(ch.props):
+            raise BleakError(f"characteristic {uuid} cannot notify")
+        self.subscriptions.setdefault(uuid, []).append(callback)
+
+    def unsubscribe(self, uuid: str) -> None:
+        self.subscriptions.pop(uuid, None)
+
+    def read(self, uuid: str) -> bytes:
+        ch = self._char(uuid)
+        if "read" not in ch.props:
+            raise BleakError(f"characteristic {uuid} is not readable")
+        return ch.value
+
+    def write(self, uuid: str, data: bytes) -> None:
+        ch = self._char(uuid)
+        if not {"write", "write-without-response"} & set(ch.props):
+            raise BleakError(f"characteristic {uuid} is not writable")
+        self.writes.append((uuid, bytes(data)))
+        if self.profile.key == "o2ring":
+            for cmd, _blk, _payload in self._requests.feed(data):
+                self._answer_o2ring(cmd)
+        elif self.profile.key == "pc60f" and bytes(data) == pc60f.ASK_INFO:
+            self._notify_stream(pc60f.frame(pc60f.TOKEN_INFO, 0x01,
+                                            bytes([1, 0, 1]) + self.name.encode()[:16]))
+
+    def _answer_o2ring(self, cmd: int) -> None:
+        if cmd == o2ring.CMD_READ_SENSORS:
+            r = self._latest or Reading(t=0, status=Status.SEARCHING)
+            self._notify_stream(o2ring.O2RingCodec.encode_sensors(r))
+        elif cmd == o2ring.CMD_INFO:
+            self._notify_stream(o2ring.response(b'{"SN":"VIRTUAL0001"}'))
+        else:
+            self._notify_stream(o2ring.response(b"", status=1))
+
+    def notify(self, uuid: str, data: bytes) -> None:
+        """Deliver one notification to the subscribers (at the event loop's next turn)."""
+        if self.clock.now() < self.silent_until or not self.clients:
+            return
+        self.sent.append((self.clock.now(), uuid, bytes(data)))
+        loop = asyncio.get_running_loop()
+        for cb in list(self.subscriptions.get(uuid, ())):
+            loop.call_soon(cb, bytearray(data))
+
+    def _notify_stream(self, data: bytes, uuid: str | None = None) -> None:
+        uuid = uuid or self.profile.notify[0]
+        for k in range(0, len(data), CHUNK):
+            self.notify(uuid, data[k:k + CHUNK])
+
+    # -- the device's own loop ------------------------------------------------------------------
+    def _merge(self, r: Reading) -> Reading:
+        """Vitals for protocols that carry them beside every wave sample."""
+        if not r.wave_only:
+            self._last_vitals = r
+            return r
+        base = self._last_vitals or Reading(t=r.t, status=Status.SEARCHING)
+        return replace(base, t=r.t, pleth=r.pleth, pleth_rate=r.pleth_rate,
+                       status=(base.status & ~Status.BEAT) | (r.status & Status.BEAT),
+                       wave_only=False)
+
+    def emit(self, r: Reading) -> None:
+        """Send one reading the way this device would."""
+        key = self.profile.key
+        self._latest = self._merge(r) if r.wave_only else r
+        if not r.wave_only:
+            self._last_vitals = r
+        if key == "o2ring":
+            return  # answers polls only
+        if key == "plx":
+            if not r.wave_only:
+                self.notify(plx.CONTINUOUS, self.codec.encode(r))
+            return
+        if key == "nonin":
+            if not r.wave_only:
+                self._counter += 1
+                self.notify(self.profile.notify[0], self.codec.encode(r, counter=self._counter))
+            return
+        if key == "berrymed":
+            data = self.codec.encode(self._merge(r))
+            self._notify_stream(data)
+            return
+        if key == "contec":
+            self._notify_stream(self.codec.encode(r), self.profile.notify[0])
+            return
+        data = self.codec.encode(r)
+        if data:
+            self._notify_stream(data)
+
+    async def run(self) -> None:
+        """Send the readings on the clock until they run out."""
+        last_t: float | None = None
+        try:
+            for r in self._readings:
+                if self.interval is not None:
+                    await self.clock.sleep(self.interval)
+                elif last_t is not None:
+                    await self.clock.sleep(max(0.0, r.t - last_t))
+                last_t = r.t
+                if self.clients:
+                    self.emit(r)
+                else:
+                    self._latest = r
+        finally:
+            self.finished.set()
+
+
+class VirtualAir:
+    """The radio space that virtual peripherals share with the bleak backends it hands out."""
+
+    def __init__(self, clock: Clock | None = None, *, adapter: bool = True,
+                 connect_timeout: float = 2.0) -> None:
+        self.clock = clock or RealClock()
+        self.adapter = adapter  # False: behave like a machine without a Bluetooth adapter
+        #: a connect to a device out of reach fails after this long, as a radio's would
+        self.connect_timeout = connect_timeout
+        self.peripherals: dict[str, VirtualPeripheral] = {}
+        self.scanners: list[VirtualBleakScanner] = []
+
+    def add(self, p: VirtualPeripheral) -> VirtualPeripheral:
+        self.peripherals[p.address.upper()] = p
+        for s in self.scanners:
+            s._see(p)
+        return p
+
+    def find(self, address: str) -> VirtualPeripheral | None:
+        return self.peripherals.get(address.upper())
+
+    def _check_adapter(self) -> None:
+        if not self.adapter:
+            raise BleakBluetoothNotAvailableError(
+                "No Bluetooth adapters found.", BleakBluetoothNotAvailableReason.NO_BLUETOOTH)
+
+    def scanner_backend(self) -> type[VirtualBleakScanner]:
+        return type("VirtualBleakScanner", (VirtualBleakScanner,), {"air": self})
+
+    def client_backend(self) -> type[VirtualBleakClient]:
+        return type("VirtualBleakClient", (VirtualBleakClient,), {"air": self})
+
+
+class VirtualBleakScanner(BaseBleakScanner):
+    """bleak scanner backend over a VirtualAir: advertisements of reachable peripherals."""
+
+    air: VirtualAir
+
+    def __init__(self, detection_callback: Any, service_uuids: list[str] | None,
+                 scanning_mode: str = "active", **kwargs: Any) -> None:
+        super().__init__(detection_callback, service_uuids)
+        self._scanning = False
+
+    async def start(self) -> None:
+        self.air._check_adapter()
+        self.seen_devices = {}
+        self._scanning = True
+        self.air.scanners.append(self)
+        for p in list(self.air.peripherals.values()):
+            self._see(p)
+
+    async def stop(self) -> None:
+        self._scanning = False
+        if self in self.air.scanners:
+            self.air.scanners.remove(self)
+
+    def _see(self, p: VirtualPeripheral) -> None:
+        if not self._scanning or not p.reachable:
+            return
+        adv = p.advertisement()
+        if not self.is_allowed_uuid(adv.service_uuids):
+            return
+        dev = self.create_or_update_device(p.address, p.address, p.name, {"virtual": True}, adv)
+        self.call_detection_callbacks(dev, adv)
+
+
+class VirtualBleakClient(BaseBleakClient):
+    """bleak client backend over a VirtualAir: GATT operations go to the peripheral."""
+
+    air: VirtualAir
+
+    def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
+        super().__init__(address_or_ble_device,
+                         disconnected_callback=kwargs.pop("disconnected_callback", None),
+                         timeout=kwargs.pop("timeout", 10.0))
+        self._peripheral: VirtualPeripheral | None = None
+        self._connected = False
+
+    @property
+    def name(self) -> str:
+        p = self.air.find(self.address)
+        return p.name if p else self.address
+
+    @property
+    def mtu_size(self) -> int:
+        return CHUNK + 3
+
+    async def connect(self, pair: bool = False, **kwargs: Any) -> None:
+        self.air._check_adapter()
+        await asyncio.sleep(0)
+        p = self.air.find(self.address)
+        if p is None or not p.reachable:
+            await self.air.clock.sleep(self.air.connect_timeout)
+            raise TimeoutError(f"connecting to {self.address} timed out")
+        p.attach(self)
+        self._peripheral = p
+        self._connected = True
+        self.services = p.services()
+
+    async def disconnect(self) -> None:
+        if self._peripheral is not None and self._connected:
+            self._peripheral.detach(self)
+        self._connected = False
+
+    def _lost(self) -> None:
+        """The peripheral dropped the link: tell bleak's user at the loop's next turn."""
+        self._connected = False
+        if self._disconnected_callback is not None:
+            asyncio.get_running_loop().call_soon(self._disconnected_callback)
+
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def unpair(self) -> None:
+        return None
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected
+
+    def _need(self) -> VirtualPeripheral:
+        if not self._connected or self._peripheral is None:
+            raise BleakError("Not connected")
+        return self._peripheral
+
+    async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, *,
+                             use_cached: bool = False, **kwargs: Any) -> bytearray:
+        return bytearray(self._need().read(characteristic.uuid))
+
+    async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, *,
+                                   use_cached: bool = False, **kwargs: Any) -> bytearray:
+        raise BleakError("descriptors are not modelled")
+
+    async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
+                              response: bool) -> None:
+        self._need().write(characteristic.uuid, bytes(data))
+
+    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
+        raise BleakError("descriptors are not modelled")
+
+    async def start_notify(self, characteristic: BleakGATTCharacteristic,
+                           callback: Callable[[bytearray], None], **kwargs: Any) -> None:
+        self._need().subscribe(characteristic.uuid, callback)
+
+    async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
+        self._need().unsubscribe(characteristic.uuid)
