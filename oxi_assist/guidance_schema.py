@@ -618,6 +618,14 @@ def _timer(c: _Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> Timer
                     tuple(sorted(alerts, key=lambda a: a.at_s)))
 
 
+def _raw_gotos(entries: Any) -> list[str]:
+    """Targets named by transitions, even ones with other problems, so one mistake is not
+    reported again as an unreachable step."""
+    if not isinstance(entries, list):
+        return []
+    return [e["goto"] for e in entries if isinstance(e, dict) and isinstance(e.get("goto"), str)]
+
+
 def _unique(c: _Checker, items: list[tuple[str, tuple[Any, ...]]], what: str) -> None:
     seen: dict[str, int] = {}
     for ident, path in items:
@@ -707,6 +715,7 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
 
     # steps
     steps: dict[str, StepDef] = {}
+    raw_gotos: dict[str, list[str]] = {}
     step_ids: list[tuple[str, tuple[Any, ...]]] = []
     step_paths: dict[str, tuple[Any, ...]] = {}
     for i, s in enumerate(array("step")):
@@ -725,6 +734,7 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
                     for j, d in enumerate(c.get(s, "prompt", "list", p, []) or [])
                     if (q := _prompt(c, d, (*p, "prompt", j), known))]
         all_prompts.extend(sprompts)
+        raw_gotos.setdefault(sid or "", []).extend(_raw_gotos(s.get("next")))
         snotes = c.str_list(s, "notes", p)
         for n in snotes:
             if n not in notes:
@@ -753,10 +763,12 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
     if start in steps:
         reached = {start}
         todo = [start]
-        global_targets = [t.goto for t in on if t.goto in steps]
+        global_targets = _raw_gotos(doc.get("on"))
         while todo:
-            step = steps[todo.pop()]
-            for target in [t.goto for t in step.next if t.goto in steps] + global_targets:
+            sid = todo.pop()
+            for target in raw_gotos.get(sid, []) + global_targets:
+                if target not in steps:
+                    continue
                 if target not in reached:
                     reached.add(target)
                     todo.append(target)
