@@ -77,6 +77,13 @@ class DrugProfile:
     #: a dose given without `dose=` (naloxone: mg per standard dose by route)
     default_dose: dict[str, float] | None = None
     about: str = ""
+    #: phases for a route that differs (a smoked puff is a small, quickly redistributed bolus)
+    route_phases: dict[str, tuple[tuple[float, float], ...]] | None = None
+
+    def phases_for(self, route: str) -> tuple[tuple[float, float], ...]:
+        if self.route_phases and route in self.route_phases:
+            return self.route_phases[route]
+        return self.phases
 
 
 #: Opioid, benzodiazepine and xylazine doses are in effect units: 1 ≈ the concentration that
@@ -88,6 +95,7 @@ DRUGS: dict[str, DrugProfile] = {
         routes={"injected": (1.2, 1.0), "iv": (3.0, 1.0), "smoked": (3.0, 1.0),
                 "snorted": (0.5, 0.8)},
         phases=((0.55, 5.0), (0.45, 150.0)), default_route="injected",
+        route_phases={"smoked": ((0.8, 4.0), (0.2, 150.0))},
         about="fast onset; quick redistribution, then a long tail (illicit fentanyl lasts 1–3 h)"),
     "heroin": DrugProfile(
         "heroin", "opioid",
@@ -112,7 +120,7 @@ DRUGS: dict[str, DrugProfile] = {
     "naloxone": DrugProfile(
         "naloxone", "naloxone",
         routes={"im": (0.55, 1.0), "nasal": (0.12, 0.5), "iv": (4.0, 1.0)},
-        phases=((1.0, 40.0),), default_route="im", potency=25.0,
+        phases=((0.5, 8.0), (0.5, 40.0)), default_route="im", potency=50.0,
         default_dose={"im": 0.4, "nasal": 4.0, "iv": 0.4},
         about="IM onset 2–5 min, nasal slower; effect 20–90 min (DOMAIN §3.2, §11.5)"),
 }
@@ -130,7 +138,7 @@ class _Kinetics:
 
     def give(self, drug: DrugProfile, route: str, amount_effect: float) -> None:
         ka, _ = drug.routes[route]
-        for frac, half_life in drug.phases:
+        for frac, half_life in drug.phases_for(route):
             ke = math.log(2.0) / half_life
             if abs(ke - ka) < 1e-9:
                 ke *= 1.0001
@@ -315,9 +323,9 @@ class PatientModel:
         if d < 0.0 or self.arrested:
             d = 0.0
         d *= (1.0 - 0.4 * tb) * (1.0 - 0.2 * tx)
+        chem = 1.0
         if d > 0.0:
             blunt = 1.0 - theta
-            chem = 1.0
             dco2 = self.paco2 - self.paco2_set
             if dco2 > 0.0:
                 chem += p.co2_sensitivity * blunt * dco2
@@ -331,8 +339,9 @@ class PatientModel:
         if drive < 0.06 or self.forced_apnea:
             rr = vt = 0.0
         else:
-            rr = min(40.0, p.rr * drive ** 0.7)
-            vt = min(2.0, p.tidal_volume_l * drive ** 0.3)
+            # opioids slow the rate most; the chemoreflex mainly deepens the breaths
+            rr = min(40.0, p.rr * d ** 0.7 * chem ** 0.3)
+            vt = min(2.0, p.tidal_volume_l * d ** 0.3 * chem ** 0.7)
         depth = 1.0 - self.responsive
         airway = 1.0 - (0.1 if self.recovery_position else 0.35) * depth
         va_spont = rr * max(0.0, vt - p.dead_space_l) * airway
@@ -363,10 +372,10 @@ class PatientModel:
             hr_target = 0.0
             self.hr = 0.0
         else:
-            base = p.hr * (1.0 - 0.12 * theta) * (1.0 - 0.45 * tx)
+            base = p.hr * (1.0 - 0.12 * theta) * (1.0 - 0.6 * tx)
             symp = 0.8 * min(30.0, max(0.0, 92.0 - sa_pct))
             symp += 0.5 * min(30.0, max(0.0, self.paco2 - self.paco2_set - 5.0))
-            withdrawal = 45.0 * (theta_unopposed - theta) * min(1.0, x)
+            withdrawal = 28.0 * (theta_unopposed - theta) * min(1.0, x)
             hr_target = base + symp + withdrawal
             over = self.hypoxic_load - p.brady_after_s
             if over > 0.0:
@@ -384,8 +393,8 @@ class PatientModel:
 
         # responsiveness
         s_op = _clamp01((theta - 0.35) / 0.4)
-        s_b = _clamp01((tb - 0.15) / 0.55)
-        s_x = _clamp01((tx - 0.15) / 0.55)
+        s_b = 0.8 * _clamp01((tb - 0.15) / 0.55)
+        s_x = 0.8 * _clamp01((tx - 0.15) / 0.55)
         s_h = _clamp01((80.0 - sa_pct) / 30.0)
         s_c = _clamp01((self.paco2 - 75.0) / 40.0)
         target = (1.0 - s_op) * (1.0 - s_b) * (1.0 - s_x) * (1.0 - s_h) * (1.0 - s_c)
