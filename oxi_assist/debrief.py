@@ -208,7 +208,7 @@ def summarize(rec: Recording) -> DebriefSummary:
     order = {"event": 0, "link": 1, "alarm": 2, "action": 3, "trainer": 4, "guide": 5}
     items.sort(key=lambda i: (i.t, order.get(i.kind, 9)))
     s.timeline = items
-    ends = [float(t[-1]) - t0] if len(t) else []
+    ends = [float(t[-1]) - t0 + float(w[-1])] if len(t) else []
     ends += [i.t for i in items]
     s.duration = max([0.0, *ends])
     return s

@@ -78,7 +78,16 @@ SIM_INTERVENTIONS: dict[Action, str] = {
 #: Trainer cues: device artefacts a trainer plays into a simulation. They are recorded (so a
 #: debrief shows why the reading vanished) but never reach the guide: they are not responder
 #: actions.
-TRAINER_CUES: tuple[str, ...] = ("finger_out", "finger_in", "motion", "motion_off")
+TRAINER_CUES: tuple[str, ...] = ("finger_out", "finger_in", "motion", "motion_off",
+                                 "low_perfusion", "dropout")
+
+#: The parameters the simulator takes with each intervention; others (a UI label, a note) are
+#: recorded but not passed on, so they cannot make the simulator refuse the action.
+INJECT_PARAMS: dict[str, tuple[str, ...]] = {
+    "naloxone": ("route", "mg"),
+    "finger_out": ("seconds",), "motion": ("seconds",), "low_perfusion": ("seconds",),
+    "dropout": ("seconds",),
+}
 
 #: How often `tick()` makes the writer flush when no data arrives: the native format promises
 #: that a crash loses at most the last second.
@@ -359,6 +368,8 @@ class Session:
     def _inject(self, name: str, params: dict[str, Any]) -> None:
         if self.controllable is None:
             return
+        keep = INJECT_PARAMS.get(name, ())
+        params = {k: v for k, v in params.items() if k in keep}
         try:
             self.controllable.inject(name, **params)
         except Exception as e:  # a simulator hiccup must never stop the response

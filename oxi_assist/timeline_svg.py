@@ -31,7 +31,7 @@ from oxi_assist.debrief import (
 
 WIDTH = 1000
 LEFT, RIGHT = 64, 24
-SPO2_TOP, SPO2_H = 56, 230
+SPO2_TOP, SPO2_H = 66, 222
 PULSE_TOP, PULSE_H = 318, 110
 ALARM_TOP, ALARM_H = 452, 18
 EVENTS_TOP = 494
@@ -122,10 +122,16 @@ def _path(runs: list[list[tuple[float, float]]], sx: _Scale, sy: _Scale) -> str:
 
 
 def _text(x: float, y: float, s: str, *, size: int = 11, anchor: str = "start",
-          fill: str = "#24292f", cls: str = "", weight: str = "normal") -> str:
+          fill: str = "#24292f", cls: str = "", weight: str = "normal",
+          halo: bool = False) -> str:
     c = f" class={quoteattr(cls)}" if cls else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'fill="{fill}" font-weight="{weight}"{c}>{escape(s)}</text>')
+    attrs = (f'x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+             f'font-weight="{weight}"')
+    out = f'<text {attrs} fill="{fill}"{c}>{escape(s)}</text>'
+    if halo:  # a white outline underneath (two elements: not every renderer has paint-order)
+        out = (f'<text {attrs} fill="#ffffff" stroke="#ffffff" stroke-width="3" '
+               f'stroke-linejoin="round" aria-hidden="true">{escape(s)}</text>' + out)
+    return out
 
 
 def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
@@ -180,7 +186,7 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
     for top, h, label in ((SPO2_TOP, SPO2_H, "SpO2 %"), (PULSE_TOP, PULSE_H, "Pulse bpm")):
         el.append(f'<rect x="{LEFT}" y="{top}" width="{plot_w}" height="{h}" fill="none" '
                   f'stroke="#8c959f" stroke-width="1"/>')
-        el.append(_text(8, top + 12, label, size=11, weight="bold"))
+        el.append(_text(LEFT, top - 6, label, size=11, weight="bold"))
     for v in range(int(lo), 101, 5 if 100 - lo <= 40 else 10):
         y = sy(v)
         el.append(f'<line x1="{LEFT - 4}" y1="{y:.1f}" x2="{LEFT}" y2="{y:.1f}" '
@@ -191,7 +197,8 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
         y = sp(v)
         el.append(_text(LEFT - 6, y + 4, str(v), size=10, anchor="end", fill="#57606a"))
 
-    # threshold lines with their sources
+    # threshold lines with their sources (labels drawn over the traces, in `late`)
+    late: list[str] = []
     for line, src, cls, col in ((LOW_LINE, LOW_SOURCE, "threshold-90", "#bf8700"),
                                 (SEVERE_LINE, SEVERE_SOURCE, "threshold-85", COL_ALARM)):
         if line < lo:
@@ -200,9 +207,10 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
         el.append(f'<g class={quoteattr(cls)}><line x1="{LEFT}" y1="{y:.1f}" '
                   f'x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="{col}" stroke-width="1" '
                   f'stroke-dasharray="6 4"/>')
-        el.append(_text(LEFT + plot_w - 4, y - 3, f"{line:.0f} % — {src}", size=10,
-                        anchor="end", fill=col))
         el.append("</g>")
+        late.append(f'<g class={quoteattr(cls + "-label")}>'
+                    + _text(LEFT + plot_w - 4, y - 3, f"{line:.0f} % — {src}", size=10,
+                            anchor="end", fill=col, halo=True) + "</g>")
 
     # link problems: shaded where the device was lost until it came back
     lost_from: float | None = None
@@ -231,12 +239,13 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
     runs = _segments(t, pulse, max_gap, plot_w, 0.0, t_end)
     el.append(f'<path class="pulse" d="{_path(runs, sx, sp)}" fill="none" '
               f'stroke="{COL_PULSE}" stroke-width="1.2" stroke-linejoin="round"/>')
+    el += late
     if s.lowest_spo2 is not None and s.lowest_at is not None:
         x, y = sx(s.lowest_at), sy(s.lowest_spo2)
         el.append(f'<g class="lowest"><circle cx="{x:.1f}" cy="{y:.1f}" r="3" '
                   f'fill="{COL_SPO2}"/>')
         el.append(_text(x + 5, y + 12, f"lowest {s.lowest_spo2:.0f} %", size=10,
-                        fill=COL_SPO2))
+                        fill=COL_SPO2, halo=True))
         el.append("</g>")
 
     # alarms: a lane of raised→cleared bars
@@ -251,6 +260,9 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
         elif it.state == "cleared" and it.name in open_alarms:
             bars.append((open_alarms.pop(it.name).t, it.t, it.name))
     bars += [(it.t, t_end, k) for k, it in open_alarms.items()]
+    if not bars:
+        el.append(_text(LEFT + 4, ALARM_TOP + 13, "no alarms recorded", size=10,
+                        fill="#57606a"))
     for a, b, kind in sorted(bars):
         x0, x1 = sx(a), sx(b)
         el.append(f'<g class="alarm" data-kind={quoteattr(kind)}>'
@@ -268,6 +280,9 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
     # responder actions and trainer cues: a vertical mark and a label in staggered rows
     el.append(_text(8, EVENTS_TOP + 12, "Actions", size=11, weight="bold"))
     row_end = [-1e9] * EVENT_ROWS
+    if not any(it.kind in ("action", "trainer") for it in s.timeline):
+        el.append(_text(LEFT + 4, EVENTS_TOP + 12, "no responder actions recorded", size=10,
+                        fill="#57606a"))
     for it in s.timeline:
         if it.kind not in ("action", "trainer"):
             continue

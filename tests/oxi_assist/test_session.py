@@ -103,8 +103,8 @@ def test_actions_go_to_recorder_and_simulator(tmp_path):
     s.on_action("motion")
     s.close()
     assert sim.calls == [
-        ("breaths_on", {}), ("naloxone", {"route": "im", "dose": 1}), ("breaths_off", {}),
-        ("oxygen", {}), ("recovery", {}), ("naloxone", {"route": "nasal", "dose": 2}),
+        ("breaths_on", {}), ("naloxone", {"route": "im"}), ("breaths_off", {}),
+        ("oxygen", {}), ("recovery", {}), ("naloxone", {"route": "nasal"}),
         ("finger_out", {}), ("motion", {}),
     ]
     assert s.doses == 2
