@@ -14,6 +14,7 @@ had no reading. Samples are placed on the interval grid from the start.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ def _physical(sig: Any, path: Path) -> np.ndarray:
         raise FormatError(path, f"unreadable samples in signal {sig.label!r}: {e}") from None
     if sig.digital_min <= FILL:
         data = np.where(dig == FILL, np.nan, data)
+    # drop the float noise of the scaling (1.2000000000000002): round to the resolution
+    span = sig.digital_max - sig.digital_min
+    gain = abs(sig.physical_max - sig.physical_min) / span if span else 1.0
+    if gain > 0:
+        data = np.round(data, int(min(6, max(0, math.ceil(-math.log10(gain)) + 1))))
     return data
 
 

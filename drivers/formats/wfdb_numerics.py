@@ -9,6 +9,7 @@ centuries ahead for de-identification; such a date is kept in the header, never 
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,9 @@ def _pick(names: list[str], wanted: tuple[str, ...]) -> int | None:
 def read(path: Path) -> Recording:
     path = Path(path)
     try:
-        import wfdb
+        with warnings.catch_warnings():  # its pandas deprecation notes are not the user's
+            warnings.simplefilter("ignore")
+            import wfdb
     except ImportError:
         raise FormatError(path, EXTRA) from None
     base = path.with_suffix("") if path.suffix.lower() == ".hea" else path
