@@ -1,5 +1,9 @@
 """`oxi-assist debrief FILE`: the summary, timeline and ROSE prompt of a recorded session, with
-text and SVG exports for a team debrief."""
+text and SVG exports for a team debrief.
+
+On a terminal, with no export asked for, it opens the debrief screen; otherwise (piped, `--text`
+or an export) it prints text, so scripts and CI get plain output.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--format", metavar="NAME", help="force the file format (default: detect)")
     p.add_argument("--export-text", metavar="OUT", help="write the debrief as text to OUT")
     p.add_argument("--export-svg", metavar="OUT", help="write the timeline chart (SVG) to OUT")
+    p.add_argument("--text", action="store_true",
+                   help="print the debrief as text even on a terminal (no screen)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="do not print the debrief (only write the exports)")
     p.set_defaults(func=run)
 
 
+def _wants_screen(args: argparse.Namespace) -> bool:
+    if args.text or args.quiet or args.export_text or args.export_svg or args.format:
+        return False
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def run(args: argparse.Namespace) -> int:
+    if _wants_screen(args):
+        try:
+            from oxi_assist.ui.app import run_debrief
+        except ImportError:  # a build without the terminal UI: text it is
+            pass
+        else:
+            return run_debrief(args.file)
     rec = load(args.file, args.format)
     summary = summarize(rec)
     text = debrief_text(rec, summary)

@@ -182,3 +182,19 @@ def test_cli_bad_input_file_exit_2(tmp_path, capsys):
 def test_write_output_refuses_a_folder(tmp_path):
     with pytest.raises(OxiError, match="is a folder"):
         write_output(tmp_path, "x")
+
+
+def test_terminal_opens_the_screen_and_exports_stay_text(session_file, tmp_path, monkeypatch,
+                                                          capsys):
+    import oxi_assist.ui.app as ui_app
+
+    opened: list[str] = []
+    monkeypatch.setattr(ui_app, "run_debrief", lambda path: opened.append(str(path)) or 0)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    assert main(["debrief", str(session_file)]) == 0
+    assert opened == [str(session_file)]
+    assert main(["debrief", str(session_file), "--text"]) == 0
+    assert main(["debrief", str(session_file), "--export-svg", str(tmp_path / "x.svg")]) == 0
+    assert opened == [str(session_file)]
+    assert "Debrief (ROSE)" in capsys.readouterr().out
