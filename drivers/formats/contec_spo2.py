@@ -11,17 +11,18 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._binary import read_checked
 from drivers.formats._text import clean_vitals, day_seconds, naive_to_epoch
 
 NAME = "contec-spo2"
 NAME_R = "contec-spor"
-MAX_SIZE = 1 << 30
 
 
 def _plausible_spo2_header(head: bytes) -> bool:
@@ -45,16 +46,25 @@ def sniff(head: bytes, name: str) -> int:
     return 0
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_SIZE:
-            raise FormatError(path, f"{size} bytes is far too large for a Contec recording")
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise FormatError(path, "is a directory, not a recording") from None
-    except OSError as e:
-        raise FormatError(path, e.strerror or str(e)) from None
+def _check_spo2(path: Path) -> Callable[[bytes], None]:
+    def check(head: bytes) -> None:
+        if len(head) >= 2:
+            h = struct.unpack_from("<H", head, 0)[0]
+            if h < 2:
+                raise FormatError(path, f"not a Contec .SpO2 file (header offset {h})",
+                                  offset=0)
+            if len(head) > h and head[h] != 0x01:
+                raise FormatError(path, f"not a Contec .SpO2 file (byte at the header offset "
+                                        f"is 0x{head[h]:02x}, expected 0x01)", offset=h)
+    return check
+
+
+def _check_spor(path: Path) -> Callable[[bytes], None]:
+    def check(head: bytes) -> None:
+        if len(head) >= 2 and struct.unpack_from("<H", head, 0)[0] < 44:
+            raise FormatError(path, "not a Contec .spoR file (header offset "
+                                    f"{struct.unpack_from('<H', head, 0)[0]})", offset=0)
+    return check
 
 
 def _recording(path: Path, fmt: str, spo2: np.ndarray, pulse: np.ndarray,
@@ -67,10 +77,8 @@ def _recording(path: Path, fmt: str, spo2: np.ndarray, pulse: np.ndarray,
 
 def read(path: Path) -> Recording:
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_checked(path, _check_spo2(path), "a Contec recording")
     size = len(data)
-    if size == 0:
-        raise FormatError(path, "empty file")
     if size < 2:
         raise FormatError(path, "truncated: no header offset", offset=size)
     h = struct.unpack_from("<H", data, 0)[0]
@@ -124,10 +132,8 @@ def sniff_r(head: bytes, name: str) -> int:
 
 def read_r(path: Path) -> Recording:
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_checked(path, _check_spor(path), "a Contec recording")
     size = len(data)
-    if size == 0:
-        raise FormatError(path, "empty file")
     if size < 44:
         raise FormatError(path, "truncated: shorter than the .spoR header", offset=size)
     h = struct.unpack_from("<H", data, 0)[0]

@@ -38,7 +38,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
               "rate"),
     "pi": ("pi", "perfusionindex", "perfusion"),
     "time": ("time", "timestamp", "datetime", "dateandtime", "datetimestamp", "clock",
-             "elapsed", "elapsedtime", "seconds", "sec", "t", "times"),
+             "elapsed", "elapsedtime", "seconds", "sec", "t", "times", "epoch", "unixtime"),
     "date": ("date", "day"),
 }
 _DELIMS = {"tab": "\t", "comma": ",", "semicolon": ";", "space": " ", "\\t": "\t",

@@ -14,13 +14,13 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._binary import read_checked
 from drivers.formats._text import clean_vitals, naive_to_epoch, stamp_from_name
 
 NAME = "o2ring-s"
 HEADER = 10
 TRAILER = 48
 MAGIC = b"\x48\x12\x5a\xda"
-MAX_SIZE = 1 << 30
 
 
 def sniff(head: bytes, name: str) -> int:
@@ -31,18 +31,14 @@ def sniff(head: bytes, name: str) -> int:
 
 def read(path: Path) -> Recording:
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SIZE:
-            raise FormatError(path, f"{size} bytes is far too large for an O2Ring S record")
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise FormatError(path, "is a directory, not a recording") from None
-    except OSError as e:
-        raise FormatError(path, e.strerror or str(e)) from None
+
+    def check(head: bytes) -> None:
+        if len(head) >= 2 and head[:2] != b"\x01\x03":
+            raise FormatError(path, f"not an O2Ring S record (starts {head[:2].hex(' ')}, "
+                                    "expected 01 03)", offset=0)
+
+    data = read_checked(path, check, "an O2Ring S record")
     size = len(data)
-    if not size:
-        raise FormatError(path, "empty file")
     if size < HEADER:
         raise FormatError(path, "truncated: the 10-byte header is incomplete", offset=size)
     if data[:2] != b"\x01\x03":

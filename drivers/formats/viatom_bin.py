@@ -18,12 +18,12 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import GAP, PARTIAL, FormatInfo, Recording
+from drivers.formats._binary import read_checked
 from drivers.formats._text import day_seconds, naive_to_epoch, stamp_from_name
 
 NAME = "viatom-bin"
 HEADER = 40
 REC = 5
-MAX_SIZE = 1 << 30
 
 
 def _header_ok(head: bytes) -> bool:
@@ -48,17 +48,13 @@ def runs(mask: np.ndarray) -> list[list[int]]:
 
 def read(path: Path) -> Recording:
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SIZE:
-            raise FormatError(path, f"{size} bytes is far too large for a Viatom recording")
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise FormatError(path, "is a directory, not a recording") from None
-    except OSError as e:
-        raise FormatError(path, e.strerror or str(e)) from None
-    if not data:
-        raise FormatError(path, "empty file")
+
+    def check(head: bytes) -> None:
+        if len(head) >= HEADER and not _header_ok(head):
+            raise FormatError(path, "not a Viatom binary record (bad version or start time "
+                                    "in the header)", offset=0)
+
+    data = read_checked(path, check, "a Viatom recording")
     if len(data) < HEADER:
         raise FormatError(path, f"truncated: the 40-byte header ends at byte {len(data)}",
                           offset=len(data))

@@ -1,0 +1,117 @@
+"""The generic CSV/TSV reader: header after a preamble, column names, time forms, gaps from
+jumps in time, explicit column mappings, and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from drivers.errors import FormatError
+from drivers.formats import detect, load
+
+
+def _vals(rec):
+    return [(r.t, r.spo2, r.pulse) for r in rec.readings]
+
+
+def test_preamble_semicolons_decimal_comma_date_column_and_midnight(tmp_path):
+    p = tmp_path / "log.csv"
+    p.write_text("Exported by SomeLogger 2.1\nPatient: anonymous\n\n"
+                 "Date;Time;SpO2 (%);Pulse Rate (bpm);PI\n"
+                 "14/01/2024;23:59:58;96;71;1,2\n"
+                 "14/01/2024;23:59:59;--;--;\n"
+                 "15/01/2024;00:00:00;95;70;1,1\n")
+    assert detect(p) == "generic-csv"
+    rec = load(p)
+    assert [(r.t, r.spo2, r.pulse, r.pi) for r in rec.readings] == [
+        (0, 96, 71, 1.2), (1, None, None, None), (2, 95, 70, 1.1)]
+    assert rec.header["header_line"] == 4
+    assert dt.datetime.fromtimestamp(rec.start_wall) == dt.datetime(2024, 1, 14, 23, 59, 58)
+
+
+def test_tsv_bidmc_style_prefers_pulse_over_hr(tmp_path):
+    p = tmp_path / "bidmc_01_Numerics.csv"
+    p.write_text("Time [s], HR, PULSE, RESP, SpO2\n0, 94, 93, 21, 97\n1, 94, 92, 21, 0\n"
+                 "2, 95, 93, 22, 96\n")
+    rec = load(p)
+    assert _vals(rec) == [(0, 97, 93), (1, None, 92), (2, 96, 93)]
+    assert rec.readings[1].status and rec.readings[1].pulse == 92  # SpO2 0 → a gap
+
+
+@pytest.mark.parametrize(("header", "rows", "expect_t", "start"), [
+    ("Time,SaO2,HR", ["0:00,97,60", "0:01,97,60", "0:04,96,61"], [0, 1, 2, 3, 4], None),
+    ("timestamp,Oxygen Level,PR", ["2024-01-14T23:05:12Z,97,60", "2024-01-14T23:05:13Z,98,61"],
+     [0, 1], dt.datetime(2024, 1, 14, 23, 5, 12, tzinfo=dt.UTC)),
+    ("timestamp,SpO2,HR", ["2024-01-14T23:05:12+01:00,97,60", "2024-01-14T23:05:14+01:00,98,61"],
+     [0, 2], dt.datetime(2024, 1, 14, 22, 5, 12, tzinfo=dt.UTC)),
+    ("epoch,SpO2,Pulse", ["1705273512,97,60", "1705273513,98,61"], [0, 1],
+     dt.datetime(2024, 1, 14, 23, 5, 12, tzinfo=dt.UTC)),
+    ("Time,SpO2,Pulse", ["1705273512000,97,60", "1705273512500,98,61"], [0, 0.5],
+     dt.datetime(2024, 1, 14, 23, 5, 12, tzinfo=dt.UTC)),
+    ("Time,SpO2,Pulse", ["23:59:59,97,60", "00:00:00,98,61"], [0, 1], None),
+    ("Time,SpO2,Pulse", ["11:59:59 PM,97,60", "12:00:00 AM,98,61"], [0, 1], None),
+])
+def test_time_forms(tmp_path, header, rows, expect_t, start):
+    p = tmp_path / "t.csv"
+    p.write_text(header + "\n" + "\n".join(rows) + "\n")
+    if header.startswith("epoch"):
+        rec = load(p, columns="time=1,spo2=2,pulse=3")
+    else:
+        rec = load(p)
+    assert [r.t for r in rec.readings] == expect_t
+    if start is not None:
+        assert rec.start_wall == start.timestamp()
+
+
+def test_time_jump_is_filled_with_gaps(tmp_path):
+    p = tmp_path / "j.csv"
+    p.write_text("Time,SpO2,Pulse\n0,97,60\n1,97,60\n2,96,61\n10,95,62\n11,95,62\n")
+    rec = load(p)
+    assert [r.t for r in rec.readings] == list(range(12))
+    assert [r.spo2 is None for r in rec.readings] == [False] * 3 + [True] * 7 + [False] * 2
+    assert rec.header["gap_samples_inserted"] == 7
+
+
+def test_explicit_mapping_without_header(tmp_path):
+    p = tmp_path / "raw.txt"
+    p.write_text("x 97 61\nx 96 62\nx -- --\nx 95 60\n")
+    rec = load(p, columns="spo2=2,pulse=3,interval=4s,delimiter=space")
+    assert _vals(rec) == [(0, 97, 61), (4, 96, 62), (8, None, None), (12, 95, 60)]
+    assert rec.interval == 4.0
+    p2 = tmp_path / "hdr.csv"
+    p2.write_text("a,b,c\n1,97,61\n2,96,62\n")
+    rec = load(p2, "generic-csv", columns="time=1,spo2=2,pulse=3")
+    assert _vals(rec) == [(0, 97, 61), (1, 96, 62)] and rec.header["header_line"] == 1
+
+
+@pytest.mark.parametrize(("cols", "match"), [
+    ("pulse=3", "needs spo2"), ("spo2=0", "counted from 1"), ("spo2=2,interval=fast", "interval"),
+    ("spo2=2,colour=3", "unknown key"), ("spo2", "KEY=VALUE"),
+])
+def test_bad_mapping(tmp_path, cols, match):
+    p = tmp_path / "m.csv"
+    p.write_text("1,2,3\n")
+    with pytest.raises(FormatError, match=match):
+        load(p, columns=cols)
+
+
+def test_columns_refused_by_other_formats(vectors):
+    with pytest.raises(FormatError, match="--columns applies to generic-csv"):
+        load(vectors / "contec-cms50e-live.csv", "contec-csv", columns="spo2=3")
+
+
+def test_bad_generic_input(tmp_path):
+    p = tmp_path / "n.csv"
+    p.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(FormatError, match="no header row with an SpO2 column"):
+        load(p, "generic-csv")
+    p.write_text("Time,SpO2\n0,97\n1,ninety\n2,95\n")
+    with pytest.raises(FormatError, match=r"n\.csv:3: bad row"):
+        load(p)
+    p.write_text("Time,SpO2\n0,97\nyesterday,96\n")
+    with pytest.raises(FormatError, match=r":3: bad row: .*"):
+        load(p)
+    p.write_text("Time,SpO2\n5,97\n3,96\n")
+    with pytest.raises(FormatError, match=":3: bad row: time goes backwards"):
+        load(p)
