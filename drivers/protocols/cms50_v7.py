@@ -204,6 +204,7 @@ def command(cmd: int, *data: int) -> bytes:
 KEEP_ALIVE = command(CMD_KEEP_ALIVE)
 START_LIVE = command(CMD_START_LIVE)
 STOP_LIVE = command(CMD_STOP_LIVE)
+STOP_STORAGE = command(CMD_STOP_STORAGE)
 
 
 class CMS50V7Codec:
