@@ -1,0 +1,84 @@
+"""`oxi-assist convert`: any format → native / CSV / EDF+, errors as one line and exit 2."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from drivers.formats import load
+from oxi_assist.cli import main
+from oxi_assist.commands.convert import Progress, progress_for
+
+
+def test_contec_to_every_writer_and_back(tmp_path, vectors, capsys):
+    src = vectors / "contec-cms50e-live.SpO2"
+    orig = load(src)
+    for name in ("out.jsonl", "out.csv", "out.edf"):
+        out = tmp_path / name
+        assert main(["convert", str(src), str(out)]) == 0
+        assert "212 samples from contec-spo2" in capsys.readouterr().out
+        back = load(out)
+        assert list(back.readings) == list(orig.readings), name
+        assert back.start_wall == orig.start_wall
+
+
+def test_gaps_survive_csv_and_edf(tmp_path, capsys):
+    src = tmp_path / "O2Ring_20240114230512.csv"
+    src.write_text("Time,Oxygen Level,Pulse Rate,Motion,O2 Reminder,PR Reminder\n"
+                   "23:05:12 Jan 14 2024,96,71,0,0,0\n23:05:16 Jan 14 2024,--,--,3,0,0\n"
+                   "23:05:20 Jan 14 2024,94,72,0,0,0\n")
+    for name, to in (("a.out", "csv"), ("b.out", "edf"), ("c.out", "native")):
+        out = tmp_path / name
+        assert main(["convert", str(src), str(out), "--to", to]) == 0
+        assert [r.spo2 for r in load(out).readings] == [96, None, 94]
+    assert "1 without SpO2" in capsys.readouterr().out
+
+
+def test_columns_and_format_options(tmp_path, capsys):
+    src = tmp_path / "raw.txt"
+    src.write_text("97;61\n96;62\n")
+    out = tmp_path / "raw.jsonl"
+    assert main(["convert", str(src), str(out), "--columns", "spo2=1,pulse=2,interval=2s"]) == 0
+    assert [(r.t, r.spo2) for r in load(out).readings] == [(0, 97), (2, 96)]
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path, vectors, capsys):
+    src = vectors / "contec-cms50e-live.csv"
+    cases = [
+        ([str(src), str(tmp_path / "x.xyz")], "cannot tell the output format"),
+        ([str(src), str(tmp_path / "x.csv"), "--to", "wav"], "cannot write 'wav'"),
+        ([str(tmp_path / "missing.csv"), str(tmp_path / "y.csv")], "missing.csv"),
+        ([str(src), str(tmp_path / "z.csv"), "--format", "edf"], "not a readable EDF"),
+    ]
+    for argv, msg in cases:
+        assert main(["convert", *argv]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and err.count("\n") == 1, err
+    existing = tmp_path / "exists.csv"
+    existing.write_text("keep me")
+    assert main(["convert", str(src), str(existing)]) == 2
+    assert "already exists" in capsys.readouterr().err and existing.read_text() == "keep me"
+    assert main(["convert", str(src), str(existing), "--force"]) == 0
+
+
+def test_garbage_in_a_real_process_no_traceback(tmp_path, repo_root):
+    g = tmp_path / "garbage.csv"
+    g.write_bytes(bytes(range(256)) * 40)
+    r = subprocess.run([sys.executable, "-m", "oxi_assist", "convert", str(g),
+                        str(tmp_path / "o.edf")], cwd=repo_root, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert "garbage.csv" in r.stderr
+    assert not (tmp_path / "o.edf").exists()
+
+
+def test_progress_only_on_a_terminal(capsys):
+    assert progress_for("x.csv") is None  # stderr captured: not a terminal
+    buf = io.StringIO()
+    p = Progress("reading x.csv", buf)
+    p(0, 100)
+    p(100, 100)
+    p.end()
+    assert "reading x.csv:   0%" in buf.getvalue() and "100%" in buf.getvalue()
