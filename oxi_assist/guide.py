@@ -114,6 +114,9 @@ class Guide:
         self._suggestions: tuple[Prompt, ...] = ()
         self._warnings: tuple[Prompt, ...] = ()
         self._state: GuideState | None = None
+        self._ref_cache: dict[tuple[str, ...], tuple[SourceRef, ...]] = {}
+        self._view_cache: dict[tuple[str, str], StepView] = {}
+        self._facts_now: Facts | None = None
         self._entry(self._t, "step", self._step_text(self._step))
         self._refresh()
 
@@ -334,10 +337,10 @@ class Guide:
 
     def _refresh(self) -> None:
         self._state = None
+        self._facts_now = facts = self._facts()
         if self._ended:
             self._suggestions, self._warnings = (), ()
             return
-        facts = self._facts()
         active: list[Prompt] = []
         for d in (*self.protocol.prompts, *self._step.prompts):
             if d.when.holds(facts):
@@ -379,22 +382,32 @@ class Guide:
         self._suggestions, self._warnings = tuple(suggestions), tuple(warnings)
 
     def _refs(self, ids: tuple[str, ...]) -> tuple[SourceRef, ...]:
+        hit = self._ref_cache.get(ids)
+        if hit is not None:
+            return hit
         out = []
         for i in ids:
             s = self.protocol.sources.get(i)
             if s is not None:
                 out.append(SourceRef(s.id, s.label, s.url, s.title))
-        return tuple(out)
+        self._ref_cache[ids] = tuple(out)
+        return self._ref_cache[ids]
 
     def _view(self, ident: str, title: str, lines: tuple[Line, ...]) -> StepView:
+        key = (ident, title)
+        hit = self._view_cache.get(key)
+        if hit is not None:
+            return hit
         per_line = tuple(self._refs(ln.sources) for ln in lines)
         distinct = tuple(dict.fromkeys(r for refs in per_line for r in refs))
-        return StepView(ident, title, tuple(ln.text for ln in lines), distinct, per_line)
+        view = StepView(ident, title, tuple(ln.text for ln in lines), distinct, per_line)
+        self._view_cache[key] = view
+        return view
 
     def _offered(self) -> tuple[OfferedAction, ...]:
         if self._ended:
             return ()
-        facts = self._facts()
+        facts = self._facts_now or self._facts()
         out: list[OfferedAction] = []
         seen: set[tuple[Action, tuple[tuple[str, str], ...]]] = set()
         safety = {Action.CALLED_911, Action.NALOXONE,
@@ -438,7 +451,7 @@ class Guide:
 
     def _timer_states(self) -> tuple[TimerState, ...]:
         out: list[TimerState] = []
-        facts = self._facts()
+        facts = self._facts_now or self._facts()
         for run in self._timers.runs:
             refs = self._refs(run.spec.sources)
             if run.spec.kind == "metronome":
