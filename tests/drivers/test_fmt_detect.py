@@ -85,7 +85,7 @@ def test_nul_bytes_in_text(tmp_path):
 def test_directory_and_missing(tmp_path):
     with pytest.raises(FormatError, match="is a directory"):
         load(tmp_path)
-    with pytest.raises(FormatError, match="nothere.csv"):
+    with pytest.raises(FormatError, match=r"nothere\.csv"):
         load(tmp_path / "nothere.csv")
 
 

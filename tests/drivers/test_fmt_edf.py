@@ -64,12 +64,12 @@ def test_no_spo2_channel_and_garbage(tmp_path):
         load(p)
     g = tmp_path / "g.edf"
     g.write_bytes(b"0       " + b"\xff" * 600)
-    with pytest.raises(FormatError, match="g.edf: not a readable EDF"):
+    with pytest.raises(FormatError, match=r"g\.edf: not a readable EDF"):
         load(g)
     data = p.read_bytes()
     t = tmp_path / "t.edf"
     t.write_bytes(data[:300])
-    with pytest.raises(FormatError, match="t.edf"):
+    with pytest.raises(FormatError, match=r"t\.edf"):
         load(t, "edf")
 
 

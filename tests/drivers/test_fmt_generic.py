@@ -55,10 +55,8 @@ def test_tsv_bidmc_style_prefers_pulse_over_hr(tmp_path):
 def test_time_forms(tmp_path, header, rows, expect_t, start):
     p = tmp_path / "t.csv"
     p.write_text(header + "\n" + "\n".join(rows) + "\n")
-    if header.startswith("epoch"):
-        rec = load(p, columns="time=1,spo2=2,pulse=3")
-    else:
-        rec = load(p)
+    columns = "time=1,spo2=2,pulse=3" if header.startswith("epoch") else None
+    rec = load(p, columns=columns)
     assert [r.t for r in rec.readings] == expect_t
     if start is not None:
         assert rec.start_wall == start.timestamp()

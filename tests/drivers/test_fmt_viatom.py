@@ -115,7 +115,8 @@ def _vld(records: list[tuple[int, int, int, int, int]], ver: int = 3, duration: 
 
 
 def test_legacy_binary_records_invalid_and_below_range(tmp_path):
-    recs = [(96, 70, 0, 0, 0), (0xFF, 0xFF, 0xFF, 0, 0), (0xFF, 65, 0, 2, 0x40), (95, 64, 0, 0, 0x80)]
+    recs = [(96, 70, 0, 0, 0), (0xFF, 0xFF, 0xFF, 0, 0), (0xFF, 65, 0, 2, 0x40),
+            (95, 64, 0, 0, 0x80)]
     p = tmp_path / "20200817225251.vld"
     p.write_bytes(_vld(recs))
     assert detect(p) == "viatom-bin"
@@ -166,7 +167,8 @@ def test_legacy_binary_bad_input(tmp_path):
 
 # ---- O2Ring S ----------------------------------------------------------------------------
 
-def _o2s(samples: list[tuple[int, int, int]], trailer: bool = True, count: int | None = None) -> bytes:
+def _o2s(samples: list[tuple[int, int, int]], trailer: bool = True,
+         count: int | None = None) -> bytes:
     head = bytes([1, 3, 0, 0, 0, 0, 0, 0, 4, 0])
     body = b"".join(bytes(s) for s in samples)
     if not trailer:

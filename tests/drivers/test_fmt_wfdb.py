@@ -57,14 +57,14 @@ def test_bad_records(tmp_path, vectors):
     with pytest.raises(FormatError, match="unreadable WFDB signal file"):
         load(hea)  # the .dat is missing
     (tmp_path / "r.dat").write_bytes(bytes(7))  # 3.5 frames of 4 bytes: truncated
-    with pytest.raises(FormatError, match="r.hea"):
+    with pytest.raises(FormatError, match=r"r\.hea"):
         load(hea)
     hea.write_text("r 1 1 2\nr.dat 16 10/mmHg 16 0 0 0 0 ABP\n")
     (tmp_path / "r.dat").write_bytes(bytes(4))
     with pytest.raises(FormatError, match="no SpO2 signal"):
         load(hea)
     hea.write_text("garbage\n")
-    with pytest.raises(FormatError, match="r.hea"):
+    with pytest.raises(FormatError, match=r"r\.hea"):
         load(hea, "wfdb")
 
 

@@ -111,7 +111,7 @@ def test_bad_options_are_one_line_errors(night, tmp_path):
         open_replay(str(night), {"sped": "2"}, clock)
     with pytest.raises(SourceError, match="loop"):
         open_replay(str(night), {"loop": "maybe"}, clock)
-    with pytest.raises(FormatError, match="missing.csv"):
+    with pytest.raises(FormatError, match=r"missing\.csv"):
         open_replay(str(tmp_path / "missing.csv"), {}, clock)
     with pytest.raises(SourceError, match="past the end"):
         open_replay(str(night), {"start": "60"}, clock)
