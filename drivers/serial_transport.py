@@ -358,7 +358,7 @@ class LinkSource:
             await asyncio.to_thread(self._teardown)
 
 
-def _float_param(params: dict[str, str], key: str, default: float) -> float:
+def float_option(params: dict[str, str], key: str, default: float) -> float:
     raw = params.get(key)
     if raw is None:
         return default
@@ -384,8 +384,8 @@ def open_serial(target: str, params: dict[str, str], clock: Clock) -> LinkSource
     parity = (params.get("parity") or "").upper() or None
     if parity not in (None, "O", "N", "E"):
         raise SourceError(f"serial: parity {parity!r} must be O, N or E")
-    stale = _float_param(params, "stale", 3.0)
-    lost = _float_param(params, "lost", max(10.0, stale * 2))
+    stale = float_option(params, "stale", 3.0)
+    lost = float_option(params, "lost", max(10.0, stale * 2))
     path = resolve_port(target)
     if target != "auto" and sys.platform != "win32" and not os.path.exists(path):
         raise SourceError(f"serial:{path}: no such port (see oxi-assist scan)")

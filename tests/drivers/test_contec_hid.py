@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from drivers.clock import VirtualClock
+from drivers.errors import SourceError
+from drivers.hid_transport import HidrawPort, connect_hid
 from drivers.protocols import codec_for
 from drivers.protocols._contec import eb_message
 from drivers.protocols.contec_hid import (
@@ -12,7 +26,8 @@ from drivers.protocols.contec_hid import (
     ContecHidCodec,
     pack_reports,
 )
-from drivers.reading import Reading, Status
+from drivers.reading import LinkEvent, LinkState, Reading, Status
+from drivers.serial_transport import LinkSource
 
 
 def h(s: str) -> bytes:
@@ -69,3 +84,102 @@ def test_reports_padding_is_not_garbage() -> None:
     assert len(rs) == 10
     assert c.stats.bytes_skipped == 0 and c.stats.frames_bad == 0
     assert c.stats.extra["padding"] > 0
+
+
+# --- the HID transport over a report-preserving socket (stands in for /dev/hidrawN) --------
+
+class FakeHidDevice:
+    """The device end: answers nothing, streams encoded reports, records host reports."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.host_reports: list[bytes] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        wave = [ContecHidCodec.encode(Reading(t=0, spo2=95, pulse=130, pleth=(p,)),
+                                      vitals=(k % 20 == 0))
+                for k, p in enumerate(range(0, 100, 2))]
+        reports = pack_reports(wave)
+        k = 0
+        while not self.stop.is_set():
+            r, _, _ = select.select([self.sock], [], [], 0.01)
+            if r:
+                data = self.sock.recv(65)
+                if not data:
+                    return
+                self.host_reports.append(data)
+            self.sock.send(reports[k % len(reports)])
+            k += 1
+
+
+@pytest.fixture()
+def hid_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    yield a, b
+    a.close()
+    b.close()
+
+
+async def test_hid_source_streams_keeps_alive_and_reports_loss(hid_pair: tuple) -> None:
+    host, dev_sock = hid_pair
+    dev = FakeHidDevice(dev_sock)
+    dev.thread.start()
+    clock = VirtualClock()
+    port = HidrawPort("hidraw-test", fd=os.dup(host.fileno()))
+    src = LinkSource("hid:test", clock, lambda: connect_hid("hidraw-test", port=port),
+                     stale_after=3.0, lost_after=10.0)
+    items: list = []
+    got = asyncio.Event()
+
+    async def consume() -> None:
+        async for it in src:
+            items.append(it)
+            got.set()
+
+    task = asyncio.ensure_future(consume())
+
+    async def until(pred: object) -> None:
+        deadline = time.monotonic() + 5.0
+        while not pred():  # type: ignore[operator]
+            assert time.monotonic() < deadline, items[-3:]
+            got.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(got.wait(), 0.5)
+
+    await until(lambda: sum(1 for i in items if isinstance(i, Reading) and not i.wave_only) >= 2)
+    meas = [i for i in items if isinstance(i, Reading) and not i.wave_only]
+    assert {(m.spo2, m.pulse) for m in meas} == {(95.0, 130.0)}
+    assert any(isinstance(i, Reading) and i.wave_only and i.pleth for i in items)
+    # the host started both streams, one command per 64-byte report after report number 0
+    assert dev.host_reports[0] == b"\x00" + START_WAVE.ljust(64, b"\x00")
+    assert dev.host_reports[1] == b"\x00" + START_MEASUREMENTS.ljust(64, b"\x00")
+    for _ in range(21):  # 5.25 virtual seconds while data flows
+        n = len(items)
+        await until(lambda n=n: len(items) > n)
+        await clock.run_for(0.25)
+    await until(lambda: any(r[1:3] == KEEP_ALIVE for r in dev.host_reports))
+    assert not any(isinstance(i, LinkEvent) and i.state == LinkState.STALE for i in items)
+    # unplug: the device end goes away
+    dev.stop.set()
+    dev.thread.join(1.0)
+    dev_sock.shutdown(socket.SHUT_RDWR)
+    await until(lambda: any(isinstance(i, LinkEvent) and i.state == LinkState.LOST
+                            for i in items))
+    await src.close()
+    await asyncio.wait_for(task, 5.0)
+    assert items[-1].state == LinkState.CLOSED
+
+
+def test_hid_open_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import drivers.hid_transport as ht
+
+    monkeypatch.setattr(ht, "hid_backend", lambda: None)
+    with pytest.raises(SourceError, match="hidapi") as e:
+        ht.open_hid("auto", {}, VirtualClock())
+    assert "\n" not in str(e.value)
+    monkeypatch.setattr(ht, "hid_backend", lambda: "hidraw")
+    monkeypatch.setattr(ht, "hid_candidates", lambda: [])
+    with pytest.raises(SourceError, match="no Contec USB-HID"):
+        ht.open_hid("auto", {}, VirtualClock())
