@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
@@ -45,12 +46,17 @@ from oxi_assist.smoothing import Channel
 from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
 
 _BANDS = {"normal": Band.NORMAL, "watch": Band.WATCH, "low": Band.LOW, "severe": Band.SEVERE}
-_POOR_FLAGS = DOUBTFUL | Status.SEARCHING
+# plain ints: IntFlag arithmetic costs microseconds per sample
+_POOR_FLAGS = int(DOUBTFUL | Status.SEARCHING)
+_DOUBTFUL = int(DOUBTFUL)
+_INVALID = int(INVALIDATING)
+_FO = int(Status.FINGER_OUT)
+_SF = int(Status.SENSOR_FAULT)
 _LINK_DOWN = (LinkState.LOST, LinkState.RECONNECTING)
 
 
 def _finite(x: float | None) -> bool:
-    return x is not None and x == x and x not in (float("inf"), float("-inf"))
+    return x is not None and isfinite(x)
 
 
 @dataclass
@@ -71,15 +77,25 @@ class AlarmRecord:
 
 @dataclass
 class DesatRecord:
+    """One desaturation event. Baseline and nadir are kept in whole tenths, as compared."""
+
     level: float  # 3 or 4 (%)
     start: float  # first sample of the drop
-    baseline: float  # in %
-    nadir: float  # in %
+    baseline10: int
+    nadir10: int
     end: float | None = None
 
     @property
+    def baseline(self) -> float:
+        return self.baseline10 / 10.0
+
+    @property
+    def nadir(self) -> float:
+        return self.nadir10 / 10.0
+
+    @property
     def depth(self) -> float:
-        return round(self.baseline - self.nadir, 4)
+        return round((self.baseline10 - self.nadir10) / 10.0, 4)
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "start_s": self.start, "nadir": self.nadir,
@@ -98,11 +114,11 @@ class _Desat:
         self.drop = drop
         self.recovery = recovery
         self.m = Machine(min_dur)
-        self.pend_b = 0.0
-        self.nadir = 0.0
+        self.pend_b = 0
+        self.nadir = 0
         self.rec: DesatRecord | None = None
 
-    def step(self, t: float, s: float | None, b: float) -> int:
+    def step(self, t: float, s: int | None, b: int) -> int:
         m = self.m
         if s is None:
             c = UNK
@@ -120,13 +136,12 @@ class _Desat:
                     self.pend_b, self.nadir = b, s
                 self.nadir = min(self.nadir, s)
                 self.rec = DesatRecord(self.level, m.onset if m.onset is not None else t,
-                                       self.pend_b / 10.0,
-                                       self.nadir / 10.0)
+                                       self.pend_b, self.nadir)
             else:
                 if s < self.nadir:
                     self.nadir = s
                     if self.rec is not None:
-                        self.rec.nadir = s / 10.0
+                        self.rec.nadir10 = s
         elif m.pending is not None:
             assert s is not None
             if was_pending is None:
@@ -317,27 +332,27 @@ class Monitor:
             for b, b10 in zip(self.time_below, th.below, strict=True):
                 if ps < b10:
                     self.time_below[b] += dt
-        st = r.status
-        self._flags = st
+        self._flags = r.status
+        st = int(r.status)
         spo2, pulse, pi = r.spo2, r.pulse, r.pi
-        has_s = _finite(spo2)
-        has_p = _finite(pulse)
+        has_s = spo2 is not None and isfinite(spo2)
+        has_p = pulse is not None and isfinite(pulse)
         plausible = ((not has_s or th.spo2_lo[0] <= spo2 <= th.spo2_lo[1])  # type: ignore[operator]
                      and (not has_p or th.pulse_lo[0] <= pulse <= th.pulse_lo[1]))  # type: ignore[operator]
-        ok = plausible and not (st & INVALIDATING)
-        low_pi = _finite(pi) and pi < th.pi_low  # type: ignore[operator]
+        ok = plausible and not (st & _INVALID)
+        low_pi = pi is not None and isfinite(pi) and pi < th.pi_low
         # technical conditions
-        fo = bool(st & Status.FINGER_OUT)
-        sf = bool(st & Status.SENSOR_FAULT)
+        fo = bool(st & _FO)
+        sf = bool(st & _SF)
         poor = (not fo and not sf) and (bool(st & _POOR_FLAGS) or low_pi or not plausible)
-        self._poor = poor or bool(st & DOUBTFUL)
+        self._poor = poor or bool(st & _DOUBTFUL)
         self._tech("finger_out", t, ON if fo else OFF)
         self._tech("sensor_fault", t, ON if sf else OFF)
         self._tech("signal_poor", t, ON if poor else OFF)
         self._pi = pi if (ok and _finite(pi)) else None
         # SpO2
         if ok and has_s:
-            x = round(spo2 * 10.0)  # type: ignore[operator]
+            x = round(spo2 * 10.0)  # type: ignore[operator]  # half to even, like np.rint
             s = self._spo2.push(t, x)
             self._s10 = s
             self._spo2_ref = t
@@ -367,6 +382,8 @@ class Monitor:
 
     def _tech(self, kind: str, t: float, c: int) -> None:
         m = self._m[kind]
+        if c == OFF and not m.active and m.pending is None:
+            return  # the common case: nothing to do
         res = m.step(t, c)
         if res == 1:
             self._raise(kind, m.onset if m.onset is not None else t, t)
@@ -387,7 +404,7 @@ class Monitor:
             for k in ("spo2_low", "spo2_severe", "falling_fast"):
                 self._phys(k, t, UNK)
             for d in self._desat:
-                if d.step(t, None, 0.0) == -1:
+                if d.step(t, None, 0) == -1:
                     self._desat_end(d, t)
             return
         for k in ("spo2_low", "spo2_severe"):
@@ -495,7 +512,7 @@ class Monitor:
             spo2 = None
             band = Band.UNKNOWN
         else:
-            spo2 = round(s10 / 10.0, 1)
+            spo2 = s10 / 10.0
             band = (Band.NORMAL if s10 >= 950 else Band.WATCH if s10 >= 900
                     else Band.LOW if s10 >= 850 else Band.SEVERE)
         quality = (Quality.NONE if s10 is None else Quality.POOR if self._poor
@@ -503,7 +520,7 @@ class Monitor:
         p10 = self._p10
         tr = self._trend_v
         return VitalsState(
-            t=t, spo2=spo2, pulse=None if p10 is None else round(p10 / 10.0, 1),
+            t=t, spo2=spo2, pulse=None if p10 is None else p10 / 10.0,
             pi=self._pi if s10 is not None else None, band=band, quality=quality,
             trend=None if tr is None else round(tr, 2), alarms=self._alarms_t,
             link=self._link, stale=self._spo2_stale, last_valid_t=self._last_valid_t,

@@ -8,7 +8,8 @@ Rule, over the valid samples of one channel (SpO2 or pulse), with window W secon
 * median-of-3: the raw value is replaced by the median of itself and the two valid samples
   before it, when both are inside the window (t_j > t - W); otherwise it is used as is;
 * moving average: the mean of the median-filtered values of the valid samples with
-  t_j > t - W (the current one included).
+  t_j > t - W (the current one included), rounded to whole tenths (half to even), which is
+  also what the screen shows. Integer smoothed values keep every later rule exact too.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Channel:
         self._p1: tuple[float, int] | None = None  # previous valid (t, raw tenths)
         self._p2: tuple[float, int] | None = None  # the one before
 
-    def push(self, t: float, x: int) -> float:
+    def push(self, t: float, x: int) -> int:
         """Adds a valid raw value (tenths); returns the smoothed value in tenths."""
         lo = t - self.window
         p1, p2 = self._p1, self._p2
@@ -51,14 +52,14 @@ class Channel:
         while buf[0][0] <= lo:
             s -= buf.popleft()[1]
         self._sum = s
-        return s / len(buf)
+        return round(s / len(buf))
 
 
-def smooth(t: np.ndarray, x: np.ndarray, window: float) -> np.ndarray:
+def smooth(t: np.ndarray, x: np.ndarray, window: float) -> np.ndarray:  # int64 tenths
     """Offline smoother over the valid samples only: `t` sorted, `x` integer tenths."""
     n = len(t)
     if n == 0:
-        return np.zeros(0)
+        return np.zeros(0, dtype=np.int64)
     k = np.searchsorted(t, t - window, side="right")
     idx = np.arange(n)
     m = x.copy()
@@ -70,4 +71,4 @@ def smooth(t: np.ndarray, x: np.ndarray, window: float) -> np.ndarray:
     cs = np.empty(n + 1, dtype=np.int64)
     cs[0] = 0
     np.cumsum(m, out=cs[1:])
-    return (cs[idx + 1] - cs[k]) / (idx + 1 - k)
+    return np.rint((cs[idx + 1] - cs[k]) / (idx + 1 - k)).astype(np.int64)

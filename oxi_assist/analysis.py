@@ -1,0 +1,418 @@
+"""Offline analysis: the live Monitor's rules applied to a whole recording with numpy.
+
+Same input → same alarms and desaturation events as oxi_assist.signal.Monitor (a property test
+checks it). Sequential rules are solved without a loop over samples: hysteresis machines via
+oxi_assist.alarm_rules.solve, windows via cumulative sums and searchsorted, the sliding
+baseline maximum via van Herk blocks chosen so that every window holds one block start.
+Python loops run only over blocks of the baseline window, link events and found events.
+
+The item order matches what a live session sees: readings sorted by file order (a vitals
+reading older than the last one is dropped, as the Monitor drops it), link events after
+readings of the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from drivers.formats._base import Recording
+from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
+from oxi_assist.alarm_config import PHYSIOLOGICAL, TECHNICAL, AlarmConfig
+from oxi_assist.alarm_rules import MID, OFF, ON, UNK, Thresholds, solve, thresholds
+
+_POOR = int(DOUBTFUL | Status.SEARCHING)
+_INVALID = int(INVALIDATING)
+_FO = int(Status.FINGER_OUT)
+_SF = int(Status.SENSOR_FAULT)
+_BIG = 1 << 20  # larger than any value in tenths: offsets blocks in the segmented maximum
+
+
+@dataclass
+class Trace:
+    """A recording as arrays, in the order a live Monitor would have received it."""
+
+    t: np.ndarray  # vitals readings kept (sorted)
+    spo2: np.ndarray  # NaN where absent
+    pulse: np.ndarray
+    pi: np.ndarray
+    status: np.ndarray  # int64 Status bits
+    other_t: np.ndarray  # wave-only readings (they clear link_lost)
+    links: list[tuple[float, LinkState]] = field(default_factory=list)
+    dropped: int = 0
+    interval: float | None = None
+
+    @property
+    def t_end(self) -> float | None:
+        ends = [float(a[-1]) for a in (self.t, self.other_t) if len(a)]
+        ends += [max(x for x, _ in self.links)] if self.links else []
+        return max(ends) if ends else None
+
+    @classmethod
+    def from_items(cls, items: list[Reading | LinkEvent] | list[Reading],
+                   links: list[LinkEvent] | None = None,
+                   interval: float | None = None) -> Trace:
+        readings = [x for x in items if isinstance(x, Reading)]
+        lk = [x for x in items if isinstance(x, LinkEvent)] + list(links or [])
+        vit = [r for r in readings if not r.wave_only]
+        n = len(vit)
+        nan = math.nan
+
+        def f(x: float | None) -> float:
+            return nan if x is None else x
+
+        t = np.fromiter((r.t for r in vit), dtype=float, count=n)
+        spo2 = np.fromiter((f(r.spo2) for r in vit), dtype=float, count=n)
+        pulse = np.fromiter((f(r.pulse) for r in vit), dtype=float, count=n)
+        pi = np.fromiter((f(r.pi) for r in vit), dtype=float, count=n)
+        st = np.fromiter((int(r.status) for r in vit), dtype=np.int64, count=n)
+        dropped = 0
+        if n > 1:
+            prev_max = np.maximum.accumulate(t)[:-1]
+            keep = np.ones(n, dtype=bool)
+            keep[1:] = t[1:] >= prev_max
+            dropped = int(n - keep.sum())
+            if dropped:
+                t, spo2, pulse, pi, st = t[keep], spo2[keep], pulse[keep], pi[keep], st[keep]
+        other = np.sort(np.fromiter((r.t for r in readings if r.wave_only), dtype=float))
+        links_sorted = sorted(((e.t, e.state) for e in lk), key=lambda x: x[0])
+        return cls(t, spo2, pulse, pi, st, other, links_sorted, dropped, interval)
+
+    @classmethod
+    def from_recording(cls, rec: Recording) -> Trace:
+        return cls.from_items(rec.readings, rec.links, rec.interval)
+
+
+@dataclass
+class Analysis:
+    duration_s: float
+    samples: int
+    valid_fraction: float
+    valid_time_s: float
+    min_spo2: float | None
+    mean_spo2: float | None
+    pulse_min: float | None
+    pulse_max: float | None
+    time_below: dict[str, float]
+    desaturations: list[dict[str, Any]]
+    odi3_per_h: float | None
+    odi4_per_h: float | None
+    alarms: list[dict[str, Any]]
+    dropped: int = 0
+    config: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "duration_s": _r(self.duration_s), "samples": self.samples,
+            "valid_fraction": _r(self.valid_fraction, 4), "valid_time_s": _r(self.valid_time_s),
+            "min_spo2": self.min_spo2, "mean_spo2": self.mean_spo2,
+            "pulse_min": self.pulse_min, "pulse_max": self.pulse_max,
+            "time_below": {k: _r(v) for k, v in self.time_below.items()},
+            "desaturations": self.desaturations,
+            "odi3_per_h": self.odi3_per_h, "odi4_per_h": self.odi4_per_h,
+            "alarms": self.alarms, "dropped_out_of_order": self.dropped, "config": self.config,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+# ---------------------------------------------------------------------- building blocks
+
+def _window_max(tv: np.ndarray, s: np.ndarray, span: float) -> np.ndarray:
+    """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for integer `s` in [0, _BIG)."""
+    n = len(s)
+    k = np.searchsorted(tv, tv - span, side="left")
+    # block starts such that every window [k_i, i] holds exactly one: greedy, one step per block
+    starts = [0]
+    b = 0
+    while True:
+        b = int(np.searchsorted(k, b, side="right"))
+        if b >= n:
+            break
+        starts.append(b)
+    bs = np.asarray(starts)
+    blk = np.zeros(n, dtype=np.int64)
+    blk[bs[1:]] = 1
+    np.cumsum(blk, out=blk)
+    off = blk * _BIG
+    pre = np.maximum.accumulate(s + off) - off  # max from the block start to i
+    roff = (blk[-1] - blk) * _BIG
+    suf = (np.maximum.accumulate((s + roff)[::-1]) - roff[::-1])[::-1]  # max from i to block end
+    bstart = bs[blk]
+    return np.where(k < bstart, np.maximum(suf[k], pre), pre)
+
+
+@dataclass
+class _Stream:
+    """One channel's sample stream: the vitals readings plus the virtual 'unknown' samples at
+    the instants the channel went stale. `pos` maps valid samples into it."""
+
+    ts: np.ndarray
+    pos: np.ndarray  # stream index of each valid sample
+    vidx: np.ndarray  # vitals index of each valid sample
+    tv: np.ndarray
+    s: np.ndarray  # smoothed integer tenths at the valid samples
+    n: int
+
+    def classes(self, cv: np.ndarray) -> np.ndarray:
+        c = np.full(self.n, UNK, dtype=np.int8)
+        c[self.pos] = cv
+        return c
+
+    def scatter_bool(self, b: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        out[self.pos] = b
+        return out
+
+
+def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds,
+            t_end: float) -> _Stream:
+    from oxi_assist.smoothing import smooth
+
+    vidx = np.flatnonzero(valid)
+    tv = t[vidx]
+    x = np.rint(values[vidx] * 10.0).astype(np.int64)
+    s = smooth(tv, x, th.window_s)
+    nv = len(tv)
+    if nv:
+        due = tv + th.stale_s
+        nxt = np.empty(nv)
+        nxt[:-1] = tv[1:]
+        nxt[-1] = t_end
+        ins = nxt > due
+        at = np.searchsorted(t, due[ins], side="right")
+        ts = np.insert(t, at, due[ins])
+        pos = vidx + np.searchsorted(at, vidx, side="right")
+    else:
+        ts = t.copy()
+        pos = vidx
+    return _Stream(ts, pos, vidx, tv, s, len(ts))
+
+
+def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
+                        out: list[dict[str, Any]]) -> None:
+    rule = cfg.rules[kind]
+    if not rule.enabled:
+        return
+    for r, e, o in zip(seg.raised.tolist(), seg.ended.tolist(), seg.onset.tolist(),
+                       strict=True):
+        out.append(_alarm(kind, cfg, float(ts[o]), float(ts[r]),
+                          None if e < 0 else float(ts[e])))
+
+
+def _alarm(kind: str, cfg: AlarmConfig, onset: float, start: float,
+           end: float | None) -> dict[str, Any]:
+    rule = cfg.rules[kind]
+    return {"kind": kind, "priority": rule.priority.label, "technical": rule.technical,
+            "onset_s": onset, "start_s": start, "end_s": end}
+
+
+def _gap_alarms(kind: str, cfg: AlarmConfig, refs: np.ndarray, nxt: np.ndarray, after: float,
+                t_end: float, out: list[dict[str, Any]]) -> None:
+    """Raised `after` seconds past each ref when the next clearing sample came later (or, for
+    the last ref, when anything at all came later); ended by that next sample."""
+    if not cfg.rules[kind].enabled or len(refs) == 0:
+        return
+    due = refs + after
+    has_next = ~np.isnan(nxt)
+    fire = np.where(has_next, nxt > due, t_end > due)
+    for d, e, h in zip(due[fire].tolist(), nxt[fire].tolist(), has_next[fire].tolist(),
+                       strict=True):
+        out.append(_alarm(kind, cfg, d, d, e if h else None))
+
+
+def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None:
+    if not tr.links or not cfg.rules["link_lost"].enabled:
+        return
+    reads = np.sort(np.concatenate([tr.t, tr.other_t]))
+
+    def next_read(after: float) -> float | None:
+        i = int(np.searchsorted(reads, after, side="right"))
+        return float(reads[i]) if i < len(reads) else None
+
+    start: float | None = None
+    clear_at: float | None = None
+    for t, state in tr.links:
+        if start is not None and clear_at is not None and clear_at <= t:
+            out.append(_alarm("link_lost", cfg, start, start, clear_at))
+            start = None
+        if state in (LinkState.LOST, LinkState.RECONNECTING):
+            if start is None:
+                start = t
+                clear_at = next_read(t)
+        elif state is LinkState.CONNECTED and start is not None:
+            out.append(_alarm("link_lost", cfg, start, start, t))
+            start = None
+    if start is not None:
+        out.append(_alarm("link_lost", cfg, start, start, clear_at))
+
+
+# ---------------------------------------------------------------------- the analysis
+
+def analyze(recording: Recording | Trace, config: AlarmConfig | None = None) -> Analysis:
+    tr = recording if isinstance(recording, Trace) else Trace.from_recording(recording)
+    return analyze_trace(tr, config)
+
+
+def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
+    cfg = config or AlarmConfig.default()
+    th = thresholds(cfg)
+    t = tr.t
+    n = len(t)
+    t_end = tr.t_end
+    if n == 0 or t_end is None:
+        alarms: list[dict[str, Any]] = []
+        _link_alarms(tr, cfg, alarms)
+        return Analysis(0.0, 0, 0.0, 0.0, None, None, None, None,
+                        {f"{b:g}": 0.0 for b in cfg.time_below}, [], None, None, alarms,
+                        tr.dropped, cfg.source)
+    st = tr.status
+    spo2, pulse, pi = tr.spo2, tr.pulse, tr.pi
+    has_s = np.isfinite(spo2)
+    has_p = np.isfinite(pulse)
+    with np.errstate(invalid="ignore"):
+        plaus = ((~has_s | ((spo2 >= th.spo2_lo[0]) & (spo2 <= th.spo2_lo[1])))
+                 & (~has_p | ((pulse >= th.pulse_lo[0]) & (pulse <= th.pulse_lo[1]))))
+        low_pi = np.isfinite(pi) & (pi < th.pi_low)
+    ok = plaus & ((st & _INVALID) == 0)
+    alarms = []
+
+    # technical conditions, one class per vitals reading
+    fo = (st & _FO) != 0
+    sf = (st & _SF) != 0
+    poor = ~fo & ~sf & (((st & _POOR) != 0) | low_pi | ~plaus)
+    for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
+        c = np.where(on, ON, OFF).astype(np.int8)
+        _segments_to_alarms(kind, cfg, t, solve(t, c, cfg.rules[kind].delay_s), alarms)
+
+    # gaps
+    nxt = np.empty(n)
+    nxt[:-1] = t[1:]
+    nxt[-1] = np.nan
+    _gap_alarms("no_data", cfg, t, nxt, th.no_data_s, t_end, alarms)
+    sv = ok & has_s
+    S = _stream(t, sv, spo2, th, t_end)
+    refs = S.tv
+    rnext = np.empty(len(refs))
+    if len(refs):
+        rnext[:-1] = refs[1:]
+        rnext[-1] = np.nan
+    if not sv[0]:
+        refs = np.concatenate([[t[0]], refs])
+        rnext = np.concatenate([[S.tv[0] if len(S.tv) else np.nan], rnext])
+    _gap_alarms("stale", cfg, refs, rnext, th.stale_s, t_end, alarms)
+    _link_alarms(tr, cfg, alarms)
+
+    # SpO2 rules
+    s, tv = S.s, S.tv
+    for kind in ("spo2_low", "spo2_severe"):
+        on, clear = th.limits[kind]
+        cv = np.where(s < on, ON, np.where(s >= clear, OFF, MID)).astype(np.int8)
+        byp = None
+        if kind in th.rapid and len(tv):
+            drop, win = th.rapid[kind]
+            k = np.searchsorted(tv, tv - win, side="left")
+            byp = S.scatter_bool(s[k] - s >= drop)
+        seg = solve(S.ts, S.classes(cv), cfg.rules[kind].delay_s, byp)
+        _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
+    if len(tv):
+        k = np.searchsorted(tv, tv - th.trend_s, side="left")
+        span = tv - tv[k]
+        okt = span >= th.trend_half_s
+        trend = np.full(len(tv), np.nan)
+        trend[okt] = (s[okt] - s[k][okt]) * 60.0 / span[okt] / 10.0
+        on, clear = th.limits["falling_fast"]
+        with np.errstate(invalid="ignore"):
+            cv = np.where(trend <= on, ON, np.where(trend > clear, OFF, MID)).astype(np.int8)
+        cv[~okt] = UNK
+    else:
+        cv = np.zeros(0, dtype=np.int8)
+    seg = solve(S.ts, S.classes(cv), cfg.rules["falling_fast"].delay_s)
+    _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
+
+    # pulse rules
+    P = _stream(t, ok & has_p, pulse, th, t_end)
+    on, clear = th.limits["pulse_low"]
+    cv = np.where(P.s < on, ON, np.where(P.s >= clear, OFF, MID)).astype(np.int8)
+    _segments_to_alarms("pulse_low", cfg, P.ts,
+                        solve(P.ts, P.classes(cv), cfg.rules["pulse_low"].delay_s), alarms)
+    on, clear = th.limits["pulse_high"]
+    cv = np.where(P.s > on, ON, np.where(P.s <= clear, OFF, MID)).astype(np.int8)
+    _segments_to_alarms("pulse_high", cfg, P.ts,
+                        solve(P.ts, P.classes(cv), cfg.rules["pulse_high"].delay_s), alarms)
+
+    # desaturations against the sliding baseline
+    desats: list[dict[str, Any]] = []
+    n_by_level: dict[float, int] = {}
+    if len(tv):
+        base = _window_max(tv, s, th.baseline_s)
+        drop_v = base - s
+        s_stream = np.full(S.n + 1, _BIG, dtype=np.int64)
+        s_stream[S.pos] = s
+        b_stream = np.zeros(S.n, dtype=np.int64)
+        b_stream[S.pos] = base
+        for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
+            cv = np.where(drop_v >= d, ON, np.where(drop_v <= rec, OFF, MID)).astype(np.int8)
+            seg = solve(S.ts, S.classes(cv), cfg.desat_min_duration_s)
+            n_by_level[level] = len(seg.raised)
+            if not len(seg.raised):
+                continue
+            ends = np.where(seg.ended < 0, S.n, seg.ended)
+            bounds = np.empty(2 * len(ends), dtype=np.int64)
+            bounds[0::2] = seg.onset
+            bounds[1::2] = ends
+            nadir = np.minimum.reduceat(s_stream, bounds)[0::2]
+            for o, e, nd in zip(seg.onset.tolist(), seg.ended.tolist(), nadir.tolist(),
+                                strict=True):
+                b0 = int(b_stream[o])
+                start = float(S.ts[o])
+                end = None if e < 0 else float(S.ts[e])
+                desats.append({"level": level, "start_s": start, "nadir": nd / 10.0,
+                               "baseline": b0 / 10.0, "depth": round((b0 - nd) / 10.0, 4),
+                               "duration_s": None if end is None else end - start,
+                               "end_s": end})
+    desats.sort(key=lambda d: (d["start_s"], d["level"]))
+
+    # time below thresholds: each valid value holds until the next reading, at most stale_after
+    dt = np.zeros(n)
+    dt[:-1] = np.minimum(t[1:] - t[:-1], th.stale_s)
+    sfull = np.full(n, _BIG, dtype=np.int64)
+    sfull[S.vidx] = s
+    dtv = dt[S.vidx]
+    valid_time = float(dtv.sum())
+    time_below = {f"{b:g}": float(dtv[s < b10].sum())
+                  for b, b10 in zip(cfg.time_below, th.below, strict=True)}
+
+    alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))
+    hours = valid_time / 3600.0
+    levels = list(cfg.desat_drops)
+
+    def odi(level: float) -> float | None:
+        if level not in levels or hours <= 0:
+            return None
+        return round(n_by_level.get(level, 0) / hours, 2)
+
+    duration = float(t[-1] - t[0]) + (tr.interval or 0.0)
+    return Analysis(
+        duration_s=duration, samples=n, valid_fraction=float(sv.mean()),
+        valid_time_s=valid_time,
+        min_spo2=float(s.min()) / 10.0 if len(s) else None,
+        mean_spo2=round(float(s.mean()) / 10.0, 2) if len(s) else None,
+        pulse_min=float(P.s.min()) / 10.0 if len(P.s) else None,
+        pulse_max=float(P.s.max()) / 10.0 if len(P.s) else None,
+        time_below=time_below, desaturations=desats,
+        odi3_per_h=odi(3.0), odi4_per_h=odi(4.0), alarms=alarms, dropped=tr.dropped,
+        config=cfg.source,
+    )
+
+
+_ORDER = {k: i for i, k in enumerate((*PHYSIOLOGICAL, *TECHNICAL))}
