@@ -201,6 +201,7 @@ def _pulse_shape(n: int = 512) -> np.ndarray:
 
 
 PULSE_SHAPE = _pulse_shape()
+_SINE = np.sin(2.0 * np.pi * np.arange(len(PULSE_SHAPE)) / len(PULSE_SHAPE))
 
 
 class PlethGenerator:
@@ -223,23 +224,32 @@ class PlethGenerator:
         that started in each second. Per-second inputs: heart rate at the start and end,
         breathing rate, amplitude 0–1, finger-out (flat) and motion masks.
 
-        The result does not depend on how the seconds are split into blocks (random draws
-        are consumed sample by sample), so a live run and a headless run agree."""
+        Heart rate is linear within a second, so the beat phase is its exact integral: no
+        per-sample cumulative sum, and the random draws are consumed sample by sample, so how
+        the seconds are split into blocks changes nothing but float rounding."""
         n, secs = self.n, len(hr0)
         if n == 0 or secs == 0:
             return np.empty(0), np.zeros(secs, dtype=np.int64)
-        frac = np.tile(self._frac, secs)
-        h0 = np.repeat(hr0, n)
-        hr = h0 + (np.repeat(hr1, n) - h0) * frac
-        phase = self.beat_phase + np.cumsum(hr) / (60.0 * n)
-        r = self.resp_phase + np.cumsum(np.repeat(rr, n)) / (60.0 * n)
-        fl0 = math.floor(self.beat_phase)
-        self.beat_phase = float(phase[-1])
-        self.resp_phase = float(r[-1] % 1.0)
-        idx = ((phase % 1.0) * len(PULSE_SHAPE)).astype(np.intp)
-        a = np.repeat(amp, n) * 70.0
-        wave = 15.0 + a * PULSE_SHAPE[idx] + 0.06 * a * np.sin(2.0 * np.pi * r)
-        wave += self.rng.standard_normal(n * secs) * (0.6 + 0.01 * a)
+        frac = self._frac[None, :]
+        dh = (hr1 - hr0)[:, None]
+        # beat phase (in beats) at the start of each second, then within the second
+        inc = (hr0 + hr1) / 120.0
+        starts = np.empty(secs + 1)
+        starts[0] = self.beat_phase
+        np.cumsum(inc, out=starts[1:])
+        starts[1:] += self.beat_phase
+        phase = starts[:-1, None] + (hr0[:, None] * frac + 0.5 * dh * frac * frac) / 60.0
+        rstart = self.resp_phase + np.concatenate(([0.0], np.cumsum(rr[:-1]))) / 60.0
+        resp = rstart[:, None] + rr[:, None] * frac / 60.0
+        self.beat_phase = float(starts[-1])
+        self.resp_phase = float((rstart[-1] + rr[-1] / 60.0) % 1.0)
+        size = len(PULSE_SHAPE)
+        idx = (phase * size).astype(np.int64) & (size - 1)
+        ridx = (resp * size).astype(np.int64) & (size - 1)
+        a = amp[:, None] * 70.0
+        wave = 15.0 + a * (PULSE_SHAPE[idx] + 0.06 * _SINE[ridx])
+        wave += self.rng.standard_normal((secs, n)) * (0.6 + 0.01 * a)
+        wave = wave.ravel()
         start = self.sample
         self.sample += n * secs
         if motion.any():
@@ -250,9 +260,9 @@ class PlethGenerator:
         if flat.any():
             wave[np.repeat(flat, n)] = 0.0
         np.clip(wave, 0.0, 100.0, out=wave)
-        beats_end = np.floor(phase[n - 1::n]).astype(np.int64)
-        beats = np.diff(beats_end, prepend=fl0)
-        return np.rint(wave), beats
+        np.rint(wave, out=wave)
+        fl = np.floor(starts).astype(np.int64)
+        return wave, np.diff(fl)
 
 
 def beat_flags(beats: np.ndarray) -> np.ndarray:

@@ -79,6 +79,8 @@ class DrugProfile:
     about: str = ""
     #: phases for a route that differs (a smoked puff is a small, quickly redistributed bolus)
     route_phases: dict[str, tuple[tuple[float, float], ...]] | None = None
+    #: minutes before absorption starts (nasal naloxone must cross the mucosa first)
+    route_lag_min: dict[str, float] | None = None
 
     def phases_for(self, route: str) -> tuple[tuple[float, float], ...]:
         if self.route_phases and route in self.route_phases:
@@ -119,7 +121,8 @@ DRUGS: dict[str, DrugProfile] = {
         about="alpha-2 sedative: sedation ~4 h, bradycardia, hypotension, not reversed"),
     "naloxone": DrugProfile(
         "naloxone", "naloxone",
-        routes={"im": (0.55, 1.0), "nasal": (0.12, 0.5), "iv": (4.0, 1.0)},
+        routes={"im": (0.55, 1.0), "nasal": (0.06, 0.5), "iv": (4.0, 1.0)},
+        route_lag_min={"nasal": 1.5},
         phases=((0.5, 8.0), (0.5, 40.0)), default_route="im", potency=50.0,
         default_dose={"im": 0.4, "nasal": 4.0, "iv": 0.4},
         about="IM onset 2–5 min, nasal slower; effect 20–90 min (DOMAIN §3.2, §11.5)"),
@@ -129,14 +132,22 @@ DRUGS: dict[str, DrugProfile] = {
 class _Kinetics:
     """Amounts in absorption depots and effect compartments, grouped by (kind, ka, ke)."""
 
-    __slots__ = ("_pools", "dt")
+    __slots__ = ("_delayed", "_pools", "dt")
 
     def __init__(self, dt: float) -> None:
         self.dt = dt
         # each pool: [kind, depot, conc, fa, fe, gain]
         self._pools: dict[tuple[str, float, float], list] = {}
+        self._delayed: list[list] = []  # [steps left, drug, route, amount]
 
     def give(self, drug: DrugProfile, route: str, amount_effect: float) -> None:
+        lag = (drug.route_lag_min or {}).get(route, 0.0)
+        if lag > 0.0:
+            self._delayed.append([round(lag * 60.0 / self.dt), drug, route, amount_effect])
+            return
+        self._absorb(drug, route, amount_effect)
+
+    def _absorb(self, drug: DrugProfile, route: str, amount_effect: float) -> None:
         ka, _ = drug.routes[route]
         for frac, half_life in drug.phases_for(route):
             ke = math.log(2.0) / half_life
@@ -152,8 +163,14 @@ class _Kinetics:
             pool[1] += amount_effect * frac
 
     def step(self) -> dict[str, float]:
+        if self._delayed:
+            for item in self._delayed:
+                item[0] -= 1
+                if item[0] <= 0:
+                    self._absorb(item[1], item[2], item[3])
+            self._delayed = [d for d in self._delayed if d[0] > 0]
         out = {"opioid": 0.0, "benzo": 0.0, "xylazine": 0.0, "naloxone": 0.0}
-        for pool in self._pools.values():
+        for pool in self._pools.values():  # a handful at most
             depot, conc = pool[1], pool[2]
             conc = conc * pool[4] + depot * pool[5]
             pool[1] = depot * pool[3]
@@ -273,6 +290,8 @@ class PatientModel:
         self._fr = 1.0 - math.exp(-dt / 8.0)  # heart-rate relaxation per step
         self._fresp_down = 1.0 - math.exp(-dt / 10.0)
         self._fresp_up = 1.0 - math.exp(-dt / 40.0)
+        self._fload = math.exp(-dt / 600.0)
+        self._k = self._constants()
 
     # -- interventions -------------------------------------------------------------------
 
@@ -298,9 +317,17 @@ class PatientModel:
         fio2 = self.p.oxygen_fio2 if self.oxygen_on else self.p.fio2
         return fio2 * (self.p.barometric - PH2O)
 
+    def _constants(self) -> tuple[float, ...]:
+        """Per-step constants, computed once (the step runs millions of times in a soak)."""
+        p = self.p
+        span = p.barometric - PH2O
+        return (p.dead_space_l, p.rescue_rate * max(0.0, p.rescue_tidal_l - p.dead_space_l),
+                span, p.frc_l / span, BTPS * p.blood_l * self._o2cap,
+                BTPS * p.vo2_ml / 1000.0, 0.863 * self._vco2, self.dt / 60.0)
+
     def step(self) -> None:
         p = self.p
-        dt_min = self.dt / 60.0
+        dead, va_resc, span, lung_cap, blood_cap, vo2b, k_co2, dt_min = self._k
         c = self.conc = self.kin.step()
         x = c["opioid"] / p.opioid_tolerance
         n = c["naloxone"]
@@ -316,67 +343,73 @@ class PatientModel:
         pao2_art = self.pAo2 - p.aa_gradient
         sa = severinghaus(pao2_art)
         sa_pct = 100.0 * sa
+        paco2 = self.paco2
 
         # breathing drive: opioid occupancy down to apnea at 0.9; sedatives add a little
         r = theta / 0.9
         d = 1.0 - r * r * r
         if d < 0.0 or self.arrested:
             d = 0.0
-        d *= (1.0 - 0.4 * tb) * (1.0 - 0.2 * tx)
+        if tb or tx:
+            d *= (1.0 - 0.4 * tb) * (1.0 - 0.2 * tx)
         chem = 1.0
         if d > 0.0:
             blunt = 1.0 - theta
-            dco2 = self.paco2 - self.paco2_set
+            dco2 = paco2 - self.paco2_set
             if dco2 > 0.0:
                 chem += p.co2_sensitivity * blunt * dco2
             if pao2_art < 60.0:
                 chem += p.hypoxic_sensitivity * blunt * (60.0 - pao2_art)
             if chem > 4.0:
                 chem = 4.0
-            drive = d * chem
-        else:
-            drive = 0.0
-        if drive < 0.06 or self.forced_apnea:
+        if d * chem < 0.06 or self.forced_apnea:
             rr = vt = 0.0
+        elif d == 1.0 and chem == 1.0:
+            rr, vt = p.rr, p.tidal_volume_l
         else:
             # opioids slow the rate most; the chemoreflex mainly deepens the breaths
-            rr = min(40.0, p.rr * d ** 0.7 * chem ** 0.3)
-            vt = min(2.0, p.tidal_volume_l * d ** 0.3 * chem ** 0.7)
+            rr = p.rr * d ** 0.7 * chem ** 0.3
+            vt = p.tidal_volume_l * d ** 0.3 * chem ** 0.7
+            if rr > 40.0:
+                rr = 40.0
+            if vt > 2.0:
+                vt = 2.0
         depth = 1.0 - self.responsive
         airway = 1.0 - (0.1 if self.recovery_position else 0.35) * depth
-        va_spont = rr * max(0.0, vt - p.dead_space_l) * airway
+        va = rr * (vt - dead) * airway if vt > dead else 0.0
         if self.breaths_on:
-            va_resc = p.rescue_rate * max(0.0, p.rescue_tidal_l - p.dead_space_l)
-            va = max(va_spont, va_resc) + 0.25 * min(va_spont, va_resc)
-        else:
-            va = va_spont
+            va = va_resc + 0.25 * va if va_resc >= va else va + 0.25 * va_resc
         self.rr, self.vt, self.va = rr, vt, va
 
         # O2: lung store plus the blood O2 that moves with PO2 on the steep part of the curve
-        span = p.barometric - PH2O
-        u = self.pAo2 / 40.0 if self.pAo2 < 40.0 else 1.0  # extraction fails as stores run out
-        cap = p.frc_l / span + BTPS * p.blood_l * self._o2cap * severinghaus_slope(pao2_art)
-        d_o2 = (va * (self._pio2() - self.pAo2) / span - BTPS * p.vo2_ml / 1000.0 * u) / cap
-        self.pAo2 = max(1.0, self.pAo2 + d_o2 * dt_min)
+        pA = self.pAo2
+        u = pA / 40.0 if pA < 40.0 else 1.0  # extraction fails as stores run out
+        cap = lung_cap + blood_cap * severinghaus_slope(pao2_art)
+        pio2 = (p.oxygen_fio2 if self.oxygen_on else p.fio2) * span
+        pA += (va * (pio2 - pA) / span - vo2b * u) / cap * dt_min
+        self.pAo2 = pA if pA > 1.0 else 1.0
         # CO2: large slow store
-        self.paco2 += (0.863 * self._vco2 - va * self.paco2) / p.co2_store_l * dt_min
+        self.paco2 = paco2 + (k_co2 - va * paco2) / p.co2_store_l * dt_min
 
         # heart
         if sa_pct < 65.0:
-            self.hypoxic_load += self.dt * min(1.5, 0.5 + (65.0 - sa_pct) / 30.0)
+            load = 0.5 + (65.0 - sa_pct) / 30.0
+            self.hypoxic_load += self.dt * (load if load < 1.5 else 1.5)
         elif sa_pct > 85.0 and self.hypoxic_load > 0.0 and not self.arrested:
-            self.hypoxic_load *= math.exp(-self.dt / 600.0)
+            self.hypoxic_load *= self._fload
         if self.hypoxic_load >= p.arrest_after_s:
             self.arrested = True
         if self.arrested:
-            hr_target = 0.0
             self.hr = 0.0
         else:
-            base = p.hr * (1.0 - 0.12 * theta) * (1.0 - 0.6 * tx)
-            symp = 0.8 * min(30.0, max(0.0, 92.0 - sa_pct))
-            symp += 0.5 * min(30.0, max(0.0, self.paco2 - self.paco2_set - 5.0))
-            withdrawal = 28.0 * (theta_unopposed - theta) * min(1.0, x)
-            hr_target = base + symp + withdrawal
+            hr_target = p.hr * (1.0 - 0.12 * theta) * (1.0 - 0.6 * tx)
+            if sa_pct < 92.0:
+                hr_target += 0.8 * (92.0 - sa_pct if sa_pct > 62.0 else 30.0)
+            hc = paco2 - self.paco2_set - 5.0
+            if hc > 0.0:
+                hr_target += 0.5 * (hc if hc < 30.0 else 30.0)
+            if x > 0.0:
+                hr_target += 28.0 * (theta_unopposed - theta) * (x if x < 1.0 else 1.0)
             over = self.hypoxic_load - p.brady_after_s
             if over > 0.0:
                 frac = _clamp01(over / (p.arrest_after_s - p.brady_after_s))
@@ -387,21 +420,34 @@ class PatientModel:
         if self.arrested:
             self.perf = 0.0
         else:
-            perf = p.perfusion * (1.0 - 0.45 * tx) * (1.0 - 0.5 * _clamp01((88.0 - sa_pct) / 40.0))
-            perf *= min(1.0, self.hr / 45.0)
+            perf = p.perfusion
+            if tx:
+                perf *= 1.0 - 0.45 * tx
+            if sa_pct < 88.0:
+                perf *= 1.0 - 0.5 * _clamp01((88.0 - sa_pct) / 40.0)
+            if self.hr < 45.0:
+                perf *= self.hr / 45.0
             self.perf = perf
 
         # responsiveness
-        s_op = _clamp01((theta - 0.35) / 0.4)
-        s_b = 0.8 * _clamp01((tb - 0.15) / 0.55)
-        s_x = 0.8 * _clamp01((tx - 0.15) / 0.55)
-        s_h = _clamp01((80.0 - sa_pct) / 30.0)
-        s_c = _clamp01((self.paco2 - 75.0) / 40.0)
-        target = (1.0 - s_op) * (1.0 - s_b) * (1.0 - s_x) * (1.0 - s_h) * (1.0 - s_c)
         if self.arrested:
             target = 0.0
-        f = self._fresp_up if target > self.responsive else self._fresp_down
-        self.responsive += (target - self.responsive) * f
+        else:
+            target = 1.0
+            if theta > 0.35:
+                target *= 1.0 - _clamp01((theta - 0.35) / 0.4)
+            if tb > 0.15:
+                target *= 1.0 - 0.8 * _clamp01((tb - 0.15) / 0.55)
+            if tx > 0.15:
+                target *= 1.0 - 0.8 * _clamp01((tx - 0.15) / 0.55)
+            if sa_pct < 80.0:
+                target *= 1.0 - _clamp01((80.0 - sa_pct) / 30.0)
+            if paco2 > 75.0:
+                target *= 1.0 - _clamp01((paco2 - 75.0) / 40.0)
+        resp = self.responsive
+        if target != resp:
+            f = self._fresp_up if target > resp else self._fresp_down
+            self.responsive = resp + (target - resp) * f
         self.t += self.dt
 
     @property

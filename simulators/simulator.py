@@ -23,6 +23,15 @@ from simulators.physiology import PatientModel, PatientState
 from simulators.scenario import Scenario
 
 _WAVE_FLAGS = int(Status.FINGER_OUT | Status.SEARCHING | Status.LOW_PERFUSION | Status.MOTION)
+_STATUS: dict[int, Status] = {}
+
+
+def _status(bits: int) -> Status:
+    """Status objects are made once per combination (building an IntFlag is slow)."""
+    st = _STATUS.get(bits)
+    if st is None:
+        st = _STATUS[bits] = Status(bits)
+    return st
 
 
 @dataclass
@@ -58,23 +67,23 @@ class Block:
             st = self.status[k]
             if per == 1:
                 pl = tuple(plist[k * rate:(k + 1) * rate]) if plist is not None else ()
-                yield Reading(t=t, spo2=self.spo2[k], pulse=self.pulse[k], pi=self.pi[k],
-                              pleth=pl, pleth_rate=pr, status=Status(st | beat[k]))
+                yield Reading(t, self.spo2[k], self.pulse[k], self.pi[k], pl, pr,
+                              _status(st | beat[k]))
                 continue
             base = k * rate
-            wave_st = Status(st & _WAVE_FLAGS)
+            wave_st = _status(st & _WAVE_FLAGS)
             prev = 0
             for j in range(1, per + 1):
                 end = round(j * rate / per)
                 pl = tuple(plist[base + prev:base + end])
                 prev = end
-                tj = t - 1.0 + j / per
+                tj = round(t - 1.0 + j / per, 6)
                 if j < per:
                     yield Reading(t=tj, pleth=pl, pleth_rate=pr, status=wave_st,
                                   wave_only=True)
                 else:
                     yield Reading(t=t, spo2=self.spo2[k], pulse=self.pulse[k], pi=self.pi[k],
-                                  pleth=pl, pleth_rate=pr, status=Status(st | beat[k]))
+                                  pleth=pl, pleth_rate=pr, status=_status(st | beat[k]))
 
 
 class Simulator:

@@ -1,0 +1,189 @@
+"""`sim:SCENARIO` as a live source: the simulator paced on a clock, controllable while it runs.
+
+It yields the same `Reading`s and link events as a real oximeter, so the whole app (Monitor,
+guide, UI, recorder) can be exercised without hardware. Under a `VirtualClock` a test runs a
+30-minute scenario instantly; under the real clock it runs in real time × `speed`.
+
+Reading times are scenario seconds (0 = scenario start): with speed 10 the patient's minute
+passes in 6 s of wall time, and the readings say a minute passed.
+
+URI options: `seed` (integer, default 0), `speed` (1–20, default 1), `chunk` (seconds of pleth
+per reading, 0.02–1, default 0.1: smooth waveform on screen), `pleth` (Hz, 0 = none, default
+100), `duration` (e.g. `30m`; default the scenario's own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+from drivers.clock import Clock
+from drivers.errors import SourceError
+from drivers.reading import LinkEvent, LinkState, SourceItem
+from simulators.physiology import PatientState
+from simulators.scenario import Scenario, load_scenario, parse_duration
+from simulators.simulator import Simulator
+
+OPTIONS = ("seed", "speed", "chunk", "pleth", "duration")
+
+
+class SimSource:
+    """A running scenario. Also `Controllable`: `inject("naloxone", route="im")`."""
+
+    def __init__(self, scenario: Scenario, clock: Clock, *, seed: int = 0, speed: float = 1.0,
+                 chunk: float = 0.1, pleth: float = 100.0,
+                 duration: float | None = None) -> None:
+        if not 0.02 <= chunk <= 1.0:
+            raise ValueError("chunk must be within 0.02–1 s")
+        self.scenario = scenario
+        self.sim = Simulator(scenario, seed=seed, pleth_rate=pleth)
+        self.name = f"sim:{scenario.name}"
+        self.device = f"Simulator ({scenario.name})"
+        self.duration = float(duration if duration is not None else scenario.duration)
+        self._clock = clock
+        self._anchor_clock: float | None = None
+        self._anchor_sim = 0.0
+        self._last_t = 0.0
+        self._speed = 1.0
+        self.set_speed(speed)
+        self._chunk = chunk
+        self._paused = False
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        self._closed = False
+        self._gen: AsyncIterator[SourceItem] | None = None
+
+    # -- control ------------------------------------------------------------------------------
+
+    def inject(self, action: str, **params: Any) -> None:
+        """A responder action or trainer cue; acts from the next simulated second.
+        Unknown actions raise ValueError (the caller logs and carries on)."""
+        self.sim.inject(action, **params)
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def set_speed(self, x: float) -> None:
+        if not (isinstance(x, int | float) and 1.0 <= x <= 20.0):
+            raise ValueError(f"speed must be within 1–20, not {x!r}")
+        self._reanchor()
+        self._speed = float(x)
+
+    def pause(self) -> None:
+        self._paused = True
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._anchor_clock = None  # pacing restarts from now
+            self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def state(self) -> PatientState:
+        """The patient as they truly are (breathing rate, responsiveness…): for the trainer's
+        view and tests; a real oximeter measures none of this."""
+        return self.sim.state()
+
+    @property
+    def t(self) -> float:
+        """Scenario seconds of the last item handed out."""
+        return self._last_t
+
+    async def close(self) -> None:
+        self._closed = True
+        self._resumed.set()
+
+    # -- the stream ---------------------------------------------------------------------------
+
+    def _reanchor(self) -> None:
+        if self._anchor_clock is not None:
+            self._anchor_clock = self._clock.now()
+            self._anchor_sim = self._last_t
+
+    async def _pace(self, t: float) -> None:
+        if self._anchor_clock is None:
+            self._anchor_clock = self._clock.now()
+            self._anchor_sim = self._last_t
+        due = self._anchor_clock + (t - self._anchor_sim) / self._speed
+        delay = due - self._clock.now()
+        if delay > 0:
+            await self._clock.sleep(delay)
+
+    async def _wait_if_paused(self) -> None:
+        while self._paused and not self._closed:
+            await self._resumed.wait()
+
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
+        if self._gen is None:
+            self._gen = self._run()
+        return self._gen
+
+    async def _run(self) -> AsyncIterator[SourceItem]:
+        yield LinkEvent(0.0, LinkState.CONNECTING, device=self.device)
+        yield LinkEvent(0.0, LinkState.CONNECTED, device=self.device)
+        end = math.ceil(self.duration)
+        reason = "scenario ended"
+        while self.sim.t < end and not self._closed:
+            block = self.sim.step(1)
+            for r in block.readings(self._chunk):
+                await self._wait_if_paused()
+                await self._pace(r.t)
+                if self._closed:
+                    break
+                self._last_t = r.t
+                yield r
+            else:
+                await self._wait_if_paused()
+                await self._pace(float(self.sim.t))  # a dropped second still takes its time
+                self._last_t = max(self._last_t, float(self.sim.t))
+        if self._closed:
+            reason = "closed"
+        yield LinkEvent(self._last_t, LinkState.CLOSED, reason=reason, device=self.device)
+
+
+def _num(params: dict[str, str], key: str, default: float, lo: float, hi: float,
+         *, zero_ok: bool = False) -> float:
+    text = params.get(key)
+    if text is None:
+        return default
+    try:
+        x = float(text)
+    except ValueError:
+        raise SourceError(f"sim: bad {key}={text!r}: expected a number") from None
+    if not math.isfinite(x) or not ((zero_ok and x == 0) or lo <= x <= hi):
+        extra = "0 or " if zero_ok else ""
+        raise SourceError(f"sim: bad {key}={text!r}: expected {extra}{lo:g}–{hi:g}")
+    return x
+
+
+def open_sim(target: str, params: dict[str, str], clock: Clock) -> SimSource:
+    """The `sim:` URI opener (see oxi_assist.uris)."""
+    unknown = [k for k in params if k not in OPTIONS]
+    if unknown:
+        raise SourceError(f"sim: unknown option {unknown[0]!r} (known: {', '.join(OPTIONS)})")
+    scenario = load_scenario(target)
+    seed_text = params.get("seed", "0")
+    if not seed_text.isdigit():
+        raise SourceError(f"sim: bad seed={seed_text!r}: expected a whole number ≥ 0")
+    duration = None
+    if "duration" in params:
+        try:
+            duration = parse_duration(params["duration"])
+        except ValueError as e:
+            raise SourceError(f"sim: {e}") from None
+        if duration < 1:
+            raise SourceError("sim: duration must be at least 1 s")
+    return SimSource(scenario, clock, seed=int(seed_text),
+                     speed=_num(params, "speed", 1.0, 1.0, 20.0),
+                     chunk=_num(params, "chunk", 0.1, 0.02, 1.0),
+                     pleth=_num(params, "pleth", 100.0, 1.0, 1000.0, zero_ok=True),
+                     duration=duration)
+
