@@ -28,7 +28,10 @@ What the screen reads (never mutate it):
   arrays, oldest first, NaN where there was no trustworthy value (a gap, never a number).
 - `s.pleth: PlethHistory` — `s.pleth.arrays(seconds=5.0)` → (t, values) of the last samples.
 - `s.elapsed() -> float` seconds since the session began; every time the session stores
-  (history `t`, recorded `t`) is on this base: t = source/clock time − `s.t0`.
+  (history `t`, log `t`, recorded `t`) is on this base.
+- `s.now() -> float` the same instant on the clock's scale (`s.t0 + s.elapsed()`): the time
+  the Monitor and the guide are given, so compare `vitals.paused_until`, `vitals.t` and
+  `guide_state.t` with `s.now()`, not with `clock.now()`.
 - `s.link: LinkState | None`, `s.device: str`, `s.source_label`, `s.recording_path`
   (Path | None), `s.actions` (list of `ActionRecord`), `s.doses` (naloxone doses recorded),
   `s.readings` (count), `s.running`, `s.closed`, `s.error` (last source failure text or ""),
@@ -39,8 +42,13 @@ What the screen reads (never mutate it):
 - `s.log`: a bounded deque of `LogLine(t, kind, text)` — the timeline as it happens, newest
   last; kind is "action", "trainer", "alarm", "link", "guide" or "event".
 
-Times: sources stamp readings on the same clock the session runs on (the simulator, drivers
-and replay all take the session clock), so a reading's `t` and `clock.now()` share one base.
+Times: each source stamps items on its own timeline (a device on the clock, the simulator in
+scenario seconds, a replay in file seconds). The session maps them onto one session timeline
+(the first item fixes the offset) that runs at the source's pace between items: `speed` ×
+the clock for a sped-up simulation or replay, stopped while a simulation is `paused`, the
+clock itself for a device, for no source, and after the source has gone. So a 10× training
+run is recorded in scenario time, and the guide's timers and the Monitor's alarm delays run
+in that same time.
 
 Safety: the guidance never depends on the oximeter. A source that fails only adds a link-lost
 record; the guide and its timers keep going, and `run(None)` runs them with no device at all.
@@ -263,6 +271,11 @@ class Session:
         self._guide_n = 0
         self._flushed_at = self.t0
         self._stop = asyncio.Event()
+        # the session timeline (see `now()`): S seconds since the start, anchored to the clock
+        self._timeline: Any = controllable  # the source whose pace (speed, pause) S follows
+        self._s_anchor = 0.0
+        self._c_anchor = self.t0
+        self._src_off: float | None = None  # S = source time + offset
         self._mem_t: list[float] = []  # the whole session's vitals, for `recording()`
         self._mem_spo2: list[float] = []
         self._mem_pulse: list[float] = []
@@ -277,8 +290,60 @@ class Session:
 
     # -- time -----------------------------------------------------------------------------
 
+    def _pace(self) -> float:
+        """How fast session time runs against the clock: the source's `speed` (a simulation
+        or replay played faster), 0 while it is paused or unpaced (then items alone move
+        time), 1 for a device or no source."""
+        src = self._timeline
+        if src is None:
+            return 1.0
+        if getattr(src, "paused", False) is True:
+            return 0.0
+        sp = getattr(src, "speed", 1.0)
+        if not isinstance(sp, int | float) or isinstance(sp, bool):
+            return 1.0
+        if sp <= 0 or not math.isfinite(sp):
+            return 0.0
+        return float(sp)
+
+    def _s_now(self) -> float:
+        c = self.clock.now()
+        return self._s_anchor + max(0.0, c - self._c_anchor) * self._pace()
+
+    def _reanchor(self) -> float:
+        s_now = self._s_now()
+        self._s_anchor, self._c_anchor = s_now, self.clock.now()
+        return s_now
+
+    def _map(self, t_source: float) -> float:
+        """Session time of an item stamped `t_source` on its source's timeline.
+
+        Sources stamp items on their own timeline (a device on the clock, the simulator in
+        scenario seconds, a replay in file seconds). The first item fixes the offset and
+        session time then follows the source's own stamps (between items it runs on at the
+        source's pace), so the Monitor's data-age rules see the source's real spacing. A source
+        that stalled (items more than two of its seconds behind) is slid forward instead, so
+        session time never runs back by more than a moment; the Monitor and the guide ignore
+        such a moment (their time only moves forward)."""
+        s_now = self._s_now()
+        if self._src_off is None:
+            self._src_off = s_now - t_source
+        s = t_source + self._src_off
+        if s < s_now - 2.0 * max(1.0, self._pace()):
+            self._src_off += s_now - s
+            s = s_now
+        self._s_anchor, self._c_anchor = s, self.clock.now()
+        return s
+
+    def now(self) -> float:
+        """Session time on the clock's scale (`t0` + seconds since the start): what the
+        Monitor and the guide are given, and what `vitals.paused_until` compares with."""
+        return self.t0 + self._s_now()
+
     def elapsed(self) -> float:
-        return self.clock.now() - self.t0
+        """Seconds since the session began (the recorded `t`). Runs with the source's
+        speed in a sped-up simulation or replay, and stops while a simulation is paused."""
+        return self._s_now()
 
     def _rel(self, t: float) -> float:
         return t - self.t0
@@ -293,26 +358,35 @@ class Session:
         """One item from the source. Never raises for odd data: a live session must not crash."""
         if self.closed:
             return
+        try:
+            s = self._map(float(item.t))
+        except (TypeError, ValueError, AttributeError):
+            return  # not an item at all: nothing a live session can use
         if isinstance(item, LinkEvent):
-            self._on_link(item)
-        else:
-            self._on_reading(item)
+            self._on_link(LinkEvent(self.t0 + s, item.state, item.reason, item.device))
+        elif isinstance(item, Reading):
+            self._on_reading(_shift(item, self.t0 + s - item.t))
         self._changed()
 
     def _on_reading(self, r: Reading) -> None:
+        """`r.t` is on the session clock (see `now()`)."""
         self.readings += 1
         self._reading_rec(r)
         rel = self._rel(r.t)
         if r.pleth:
             self.pleth.extend(rel, r.pleth, r.pleth_rate)
         if self.monitor is not None:
-            self._on_vitals(self.monitor.update(r))
+            vs = self.monitor.update(r)
+            # a waveform-only packet (up to 100 a second on some devices) changes no vitals:
+            # the guide hears of it only when the Monitor says something happened
+            self._on_vitals(vs, to_guide=not r.wave_only or bool(vs.events))
         if not r.wave_only:
             v = self.vitals
             self.trend.append(rel, v.spo2 if v else None, v.pulse if v else None,
                               r.spo2 if r.valid else None)
 
     def _on_link(self, e: LinkEvent) -> None:
+        """`e.t` is on the session clock (see `now()`)."""
         self.link = e.state
         self.link_reason = e.reason
         if e.device:
@@ -327,18 +401,18 @@ class Session:
         if self.monitor is not None:
             self._on_vitals(self.monitor.update(e))
 
-    def _on_vitals(self, vs: VitalsState) -> None:
+    def _on_vitals(self, vs: VitalsState, *, to_guide: bool = True) -> None:
         self.vitals = vs
         self._record_alarms(vs)
-        if self.guide is not None:
-            self.guide.on_vitals(vs)
+        if self.guide is not None and to_guide:
+            self.guide.on_vitals(vs, t=vs.t)
             self._refresh_guide()
 
     def on_action(self, action: Action | str, **params: Any) -> None:
         """A responder key (an `Action`) or a trainer cue (a name in `TRAINER_CUES`)."""
         if self.closed:
             return
-        now = self.clock.now()
+        now = self.t0 + self._reanchor()
         rel = self._rel(now)
         if isinstance(action, str) and action in TRAINER_CUES:
             self.actions.append(ActionRecord(rel, action, dict(params), trainer=True))
@@ -358,7 +432,7 @@ class Session:
         self.log.append(LogLine(rel, "action", _describe(action.value, params)))
         self._event(rel, action.value, by="responder", **params)
         if self.guide is not None:
-            self.guide.on_action(action, **params)
+            self.guide.on_action(action, t=now, **params)
             self._refresh_guide()
         sim = SIM_INTERVENTIONS.get(action)
         if sim is not None:
@@ -378,7 +452,7 @@ class Session:
     def acknowledge(self, kind: str | None = None) -> None:
         """The responder acknowledged the alarms (or one kind)."""
         if self.monitor is not None:
-            self._on_vitals(self.monitor.acknowledge(self.clock.now(), kind))
+            self._on_vitals(self.monitor.acknowledge(self.now(), kind))
         self._event(self.elapsed(), "alarms_acknowledged", by="responder_alarm",
                     **({"kind": kind} if kind else {}))
         self._changed()
@@ -386,7 +460,7 @@ class Session:
     def pause_alarms(self, seconds: float = 120.0) -> None:
         """Pauses alarm signals (the Monitor caps it at 2 minutes)."""
         if self.monitor is not None:
-            self._on_vitals(self.monitor.pause(self.clock.now(), seconds))
+            self._on_vitals(self.monitor.pause(self.now(), seconds))
         self._event(self.elapsed(), "alarms_paused", by="responder_alarm", seconds=seconds)
         self._changed()
 
@@ -394,15 +468,16 @@ class Session:
         """Time passes: the Monitor's no-data alarms, the guide's timers, a quiet flush."""
         if self.closed:
             return
-        now = self.clock.now()
+        now = self.t0 + self._reanchor()
         if self.monitor is not None:
             self._on_vitals(self.monitor.tick(now))
         if self.guide is not None:
             self.guide.tick(now)
             self._refresh_guide()
-        if self.writer is not None and now - self._flushed_at >= FLUSH_EVERY:
+        wall = self.clock.now()  # flushing follows the clock: it is about crash loss
+        if self.writer is not None and wall - self._flushed_at >= FLUSH_EVERY:
             self._write("flush")
-            self._flushed_at = now
+            self._flushed_at = wall
         self._changed()
 
     # -- records --------------------------------------------------------------------------
@@ -578,8 +653,21 @@ class Session:
         return why
 
     async def _read(self, source: Any) -> str:
+        self._reanchor()
+        self._timeline = source
+        try:
+            return await self._read_items(source)
+        finally:  # from here on, session time runs with the clock
+            self._reanchor()
+            self._timeline = None
+
+    async def _read_items(self, source: Any) -> str:
         stop_wait = asyncio.ensure_future(self._stop.wait())
-        it = source.__aiter__()
+        try:
+            it = source.__aiter__()
+        except Exception as e:
+            stop_wait.cancel()
+            return self._source_failed(e)
         try:
             while True:
                 nxt = asyncio.ensure_future(it.__anext__())
@@ -598,17 +686,22 @@ class Session:
                 except asyncio.CancelledError:
                     raise
                 except Exception as e:  # any source failure: record it, keep guiding
-                    self.error = f"{type(e).__name__}: {e}" if not str(e) else str(e)
-                    self.on_item(LinkEvent(self.clock.now(), LinkState.LOST,
-                                           reason=f"source failed: {self.error}",
-                                           device=self.device))
+                    why = self._source_failed(e)
                     await _close_quietly(source)
-                    return f"failed: {self.error}"
+                    return why
                 self.on_item(item)
                 if isinstance(item, LinkEvent) and item.state is LinkState.CLOSED:
                     return "closed"
         finally:
             stop_wait.cancel()
+
+    def _source_failed(self, e: Exception) -> str:
+        self.error = str(e) or type(e).__name__
+        if not self.closed:
+            self._on_link(LinkEvent(self.now(), LinkState.LOST,
+                                    reason=f"source failed: {self.error}", device=self.device))
+            self._changed()
+        return f"failed: {self.error}"
 
     async def _tick_loop(self, every: float) -> None:
         while True:
