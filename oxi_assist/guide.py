@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from drivers.errors import OxiError
 from oxi_assist.actions import Action, parse_action
 from oxi_assist.breathing import BreathCount, BreathCounter, CountState
 from oxi_assist.guidance_schema import (
@@ -32,6 +34,7 @@ from oxi_assist.guidance_schema import (
     StepDef,
     Transition,
 )
+from oxi_assist.guidance_schema import load as load_guidance
 from oxi_assist.guide_state import (
     GuideState,
     LogEntry,
@@ -70,6 +73,9 @@ _FALLBACK_WARNING = Prompt("signal-check-person",
                            "No good reading. Check their breathing directly, not the screen.",
                            "warning", (_APP,), "check", False, 3)
 _ROUTES = ("im", "nasal")
+#: A prompt that comes back within this many seconds of going away is not logged again, so an
+#: SpO2 hovering at a threshold does not fill the recorded timeline [app-defined].
+LOG_REPEAT_S = 30.0
 
 TimeSource = Callable[[], float]
 
@@ -88,8 +94,10 @@ class Guide:
     """Walks through `protocol`. Time comes from `clock` (a Clock or a function returning
     seconds) whenever a call gives no explicit `t`."""
 
-    def __init__(self, protocol: Protocol, clock: Any = None, *,
+    def __init__(self, protocol: Protocol | str | Path, clock: Any = None, *,
                  counter: BreathCounter | None = None) -> None:
+        if not isinstance(protocol, Protocol):
+            protocol = load_guidance(protocol)
         self.protocol = protocol
         self._now = _time_source(clock)
         self._t = self._now() if self._now else 0.0
@@ -108,6 +116,7 @@ class Guide:
         self._oxygen = False
         self._ended = False
         self._prompt_ids: set[str] = set()
+        self._prompt_seen: dict[str, float] = {}  # prompt id → last time it was active
         self._alarm_kinds: set[str] = set()
         self._fired: set[tuple[str, int]] = set()
         self._count_state = CountState.IDLE
@@ -187,7 +196,7 @@ class Guide:
         if isinstance(action, str):
             try:
                 return parse_action(action)
-            except Exception:
+            except OxiError:
                 pass
         self._entry(self._t, "ignored", f"unknown action {action!r}")
         return None
@@ -369,8 +378,11 @@ class Guide:
         warnings.sort(key=lambda p: -p.priority)
         ids = {p.id for p in (*warnings, *suggestions)}
         for p in (*warnings, *suggestions):
-            if p.id not in self._prompt_ids and ":" not in p.id:
+            quiet = self._t - self._prompt_seen.get(p.id, -math.inf) <= LOG_REPEAT_S
+            if p.id not in self._prompt_ids and ":" not in p.id and not quiet:
                 self._entry(self._t, "warning" if p.kind == "warning" else "prompt", p.text)
+        for pid in self._prompt_ids | ids:
+            self._prompt_seen[pid] = self._t
         self._prompt_ids = ids
         count = self._counter.count(self._t)
         if count.state is not self._count_state:

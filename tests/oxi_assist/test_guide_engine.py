@@ -36,7 +36,7 @@ def offered(s: GuideState) -> set[A]:
 
 
 def test_starts_on_stimulate_with_sources(bc: guidance_schema.Protocol) -> None:
-    s = Guide(bc, VirtualClock()).state
+    s = Guide("bc-save-me", VirtualClock()).state
     assert s.step.id == "stimulate"
     assert s.step.lines and len(s.step.lines) == len(s.step.line_sources)
     assert "BC-official" in s.step.labels
@@ -222,3 +222,15 @@ def test_resedation_watch_counts_down(bc: guidance_schema.Protocol) -> None:
     s = g.tick(6000.0)
     w = next(t for t in s.timers if t.id == "resedation-watch")
     assert w.remaining == 0.0 and w.due
+
+
+def test_a_hovering_value_does_not_flood_the_log(bc: guidance_schema.Protocol) -> None:
+    g = Guide(bc)
+    for t in range(1, 41):  # 89 / 91 alternating for 40 s
+        g.on_vitals(vitals(float(t), 89 if t % 2 else 91))
+    s = g.on_vitals(vitals(41.0, 96))
+    low = [e for e in s.log if e.kind == "prompt" and "Oxygen is low" in e.text]
+    assert len(low) == 1
+    s = g.on_vitals(vitals(120.0, 85))  # back after more than the quiet time
+    low = [e for e in s.log if e.kind == "prompt" and "Oxygen is low" in e.text]
+    assert [e.t for e in low] == [1.0, 120.0]
