@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import sys
 import threading
@@ -72,7 +73,7 @@ class SerialPort:
                                     stopbits=1, timeout=READ_TIMEOUT, write_timeout=1.0,
                                     xonxoff=False, rtscts=False, dsrdtr=False)
         except (OSError, ValueError) as e:
-            raise SourceError(f"serial:{path}: cannot open ({_reason(e)})") from None
+            raise SourceError(f"serial:{path}: cannot open ({_open_reason(e)})") from None
         self.path = path
 
     def read(self, timeout: float) -> bytes:
@@ -95,6 +96,18 @@ class SerialPort:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._s.close()
+
+
+def _open_reason(e: BaseException) -> str:
+    code = getattr(e, "errno", None)
+    if code == errno.ENOENT:
+        return "no such port"
+    if code in (errno.EACCES, errno.EPERM):
+        return ("permission denied; on Linux add yourself to the 'dialout' group"
+                if sys.platform.startswith("linux") else "permission denied")
+    if code == errno.EBUSY:
+        return "port busy (another program has it open)"
+    return _reason(e)
 
 
 def _reason(e: BaseException) -> str:
@@ -497,5 +510,8 @@ def download_v7(path: str, *, timeout: float = 1.0,
                     s.next_packet({cms50_v7.PKG_FREE})
                 out.append(StoredRecording(user, seg, start, samples[:length], length))
         return out
+    except OSError as e:  # pyserial's SerialException too: unplugged mid-transfer
+        raise SourceError(f"serial:{path}: connection lost during the download "
+                          f"({_reason(e)})") from None
     finally:
         port.close()
