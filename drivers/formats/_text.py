@@ -526,3 +526,156 @@ def device_from_name(name: str) -> str:
     if "_" in stem and stamp_from_name(stem.rsplit("_", 1)[1]) is not None:
         return stem.rsplit("_", 1)[0].strip(" _")
     return ""
+
+
+# ------------------------------------------------------------------------------------------
+# The fast path: a block of rows parsed column-wise. Splitting stays in Python (str.split is
+# C code), but values go through one C-level `map(float, …)` per column and time stamps of a
+# fixed layout are decoded with numpy from their code points, instead of a regex and a few
+# int() calls per row. Anything unusual in a block returns None and the caller re-reads that
+# block row by row, which also finds the exact line of a real error.
+
+_REPL = {m: "nan" for m in MISSING} | {m.upper(): "nan" for m in MISSING} | {
+    "NaN": "nan", " --": "nan", " - -": "nan", "-- ": "nan"}
+_MONTH_KEYS = np.array(sorted((ord(m[0]) << 16) | (ord(m[1]) << 8) | ord(m[2]) for m in MONTHS))
+_MONTH_OF_KEY = {(ord(m[0]) << 16) | (ord(m[1]) << 8) | ord(m[2]): i for m, i in MONTHS.items()}
+_MONTH_NUM = np.array([_MONTH_OF_KEY[int(k)] for k in _MONTH_KEYS])
+
+
+def floats(col: list[str]) -> np.ndarray:
+    """A column of numeric cells; missing markers → NaN. ValueError for anything else."""
+    return np.fromiter(map(float, map(_REPL.get, col, col)), dtype=np.float64, count=len(col))
+
+
+def _digits(cp: np.ndarray, template: str, letter: str) -> np.ndarray | None:
+    pos = [i for i, c in enumerate(template) if c == letter]
+    if not pos:
+        return None
+    d = cp[:, pos].astype(np.int64) - 48
+    if np.any((d < 0) | (d > 9)):
+        raise ValueError("not a digit")
+    out = np.zeros(len(cp), dtype=np.int64)
+    for k in range(len(pos)):
+        out = out * 10 + d[:, k]
+    return out
+
+
+def vec_stamps(strings: list[str], template: str) -> np.ndarray | None:
+    """Naive seconds for time stamps that all follow `template` exactly, else None.
+
+    Letters: h hour, m minute, s second, d day, o month number, y year, n month name
+    (3 letters), a A/P of AM/PM, x any character; anything else must match literally. Without
+    a date (no y) the result is seconds of the day.
+    """
+    n = len(strings)
+    if n == 0:
+        return None
+    arr = np.array(strings)
+    width = len(template)
+    if arr.dtype.kind != "U" or arr.dtype.itemsize // 4 != width:
+        return None
+    cp = arr.view(np.uint32).reshape(n, width)
+    try:
+        for i, ch in enumerate(template):
+            if ch not in "hmsdoynax" and not np.all(cp[:, i] == ord(ch)):
+                return None
+        h = _digits(cp, template, "h")
+        mi = _digits(cp, template, "m")
+        s = _digits(cp, template, "s")
+        if h is None or mi is None:
+            return None
+        s = np.zeros(n, dtype=np.int64) if s is None else s
+        if "a" in template:
+            ap = cp[:, template.index("a")] | 0x20
+            if np.any((ap != ord("a")) & (ap != ord("p"))) or np.any((h < 1) | (h > 12)):
+                return None
+            h = h % 12 + np.where(ap == ord("p"), 12, 0)
+        if np.any((h > 23) | (mi > 59) | (s > 60)):
+            return None
+        secs = (h * 3600 + mi * 60 + s).astype(np.float64)
+        y = _digits(cp, template, "y")
+        if y is None:
+            return secs
+        d = _digits(cp, template, "d")
+        if d is None:
+            return None
+        if "n" in template:
+            i0 = template.index("n")
+            low = cp[:, i0:i0 + 3].astype(np.int64) | 0x20
+            key = (low[:, 0] << 16) | (low[:, 1] << 8) | low[:, 2]
+            j = np.clip(np.searchsorted(_MONTH_KEYS, key), 0, 11)
+            if np.any(_MONTH_KEYS[j] != key):
+                return None
+            mo = _MONTH_NUM[j]
+        else:
+            mo = _digits(cp, template, "o")
+            if mo is None:
+                return None
+        if np.any((mo < 1) | (mo > 12) | (d < 1) | (d > 31) | (y < 1900) | (y > 2999)):
+            return None
+        ym = ((y - 1970) * 12 + (mo - 1)).astype("datetime64[M]")
+        days = ym.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
+        if np.any(days.astype("datetime64[M]") != ym):  # 31 June and the like
+            return None
+        return days.astype(np.int64).astype(np.float64) * 86400.0 + secs
+    except ValueError:
+        return None
+
+
+Fast = Callable[[list[str]], tuple[np.ndarray, list[np.ndarray]] | None]
+Slow = Callable[[str], tuple[float, float, float, float]]
+
+
+def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None,
+              slow: Slow, fast: Fast | None) -> bool:
+    """Feeds every data row of `tl` into `cols`: block-wise through `fast` when it can,
+    row by row through `slow` otherwise. `header(line)` checks line 1 (raising FormatError).
+    Returns True when a half-written last line was dropped (the file was cut mid-write)."""
+    path = tl.path
+    prev = -np.inf
+    bad: FormatError | None = None
+    seen = False
+    for first, lines in tl:
+        start = 0
+        if not seen:
+            seen = True
+            if header is not None:
+                if not lines:
+                    continue
+                header(lines[0])
+                start = 1
+        body = lines[start:] if start else lines
+        if bad is None and fast is not None and body:
+            res = fast(body)
+            if res is not None:
+                ts, vals = res
+                if ts[0] >= prev and (len(ts) < 2 or bool(np.all(np.diff(ts) >= 0))):
+                    cols.ts.frombytes(ts.tobytes())
+                    cols.spo2.frombytes(vals[0].tobytes())
+                    cols.pulse.frombytes(vals[1].tobytes())
+                    if cols.pi is not None:
+                        pi = vals[2] if len(vals) > 2 else np.full(len(ts), np.nan)
+                        cols.pi.frombytes(pi.tobytes())
+                    prev = float(ts[-1])
+                    continue
+        for i, line in enumerate(body):
+            if bad is not None:
+                raise bad
+            if not line.strip():
+                continue
+            try:
+                ts_, s, p, pi_ = slow(line)
+                if ts_ < prev:
+                    raise ValueError("time goes backwards")
+                cols.add(ts_, s, p, pi_)
+                prev = ts_
+            except (ValueError, IndexError) as e:
+                bad = FormatError(path, f"bad row: {e or 'missing field'}",
+                                  line=first + start + i)
+    if not seen:
+        raise FormatError(path, "empty file")
+    if bad is not None:
+        if tl.complete:
+            raise bad
+        return True
+    return False

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import (
+    NAN,
     Columns,
     Progress,
     TextLines,
     TimeParser,
     finish,
+    floats,
     head_lines,
     number,
     parse_date,
+    read_rows,
+    vec_stamps,
 )
 
 NAME = "contec-csv"
@@ -37,44 +43,43 @@ def read(path: Path, progress: Progress = None) -> Recording:
     path = Path(path)
     tl = TextLines(path, progress)
     tp = TimeParser()
-    cols: Columns | None = None
     pi_col = -1
-    prev = -float("inf")
-    bad: FormatError | None = None
-    for first, lines in tl:
-        for i, line in enumerate(lines):
-            ln = first + i
-            if bad is not None:
-                raise bad
-            if cols is None:
-                hdr = _header(line)
-                if hdr is None:
-                    raise FormatError(path, "not a Contec CSV (first line is not "
-                                            "DATE,TIME,SPO2,PULSE)", line=ln)
-                pi_col = hdr.index("PI") if "PI" in hdr else -1
-                cols = Columns(with_pi=pi_col >= 0)
-                continue
-            if not line.strip():
-                continue
-            f = line.split(",")
-            try:
-                if len(f) < 4:
-                    raise ValueError(f"expected 4 fields, found {len(f)}")
-                ts = parse_date(f[0], tp) + tp(f[1])
-                if ts < prev:
-                    raise ValueError("time goes backwards")
-                pi = number(f[pi_col]) if 0 <= pi_col < len(f) else float("nan")
-                cols.add(ts, number(f[2]), number(f[3]), pi)
-                prev = ts
-            except ValueError as e:
-                bad = FormatError(path, f"bad row: {e}", line=ln)
-    interrupted = False
-    if bad is not None:
-        if tl.complete:
-            raise bad
-        interrupted = True
-    if cols is None:
-        raise FormatError(path, "empty file")
+
+    def header(line: str) -> None:
+        nonlocal pi_col
+        hdr = _header(line)
+        if hdr is None:
+            raise FormatError(path, "not a Contec CSV (first line is not "
+                                    "DATE,TIME,SPO2,PULSE)", line=1)
+        pi_col = hdr.index("PI") if "PI" in hdr else -1
+
+    def fast(lines: list[str]) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        try:
+            fields = [ln.split(",") for ln in lines]
+            if min(map(len, fields)) < max(4, pi_col + 1):
+                return None
+            stamps = vec_stamps([f[0] + f[1] for f in fields], "yyyy-oo-dd hh:mm:ss")
+            if stamps is None:
+                return None
+            vals = [floats([f[2] for f in fields]), floats([f[3] for f in fields])]
+            if pi_col >= 0:
+                vals.append(floats([f[pi_col] for f in fields]))
+            return stamps, vals
+        except (ValueError, IndexError):
+            return None
+
+    def slow(line: str) -> tuple[float, float, float, float]:
+        f = line.split(",")
+        if len(f) < 4:
+            raise ValueError(f"expected 4 fields, found {len(f)}")
+        ts = parse_date(f[0], tp) + tp(f[1])
+        pi = number(f[pi_col]) if 0 <= pi_col < len(f) else NAN
+        return ts, number(f[2]), number(f[3]), pi
+
+    cols = Columns(with_pi=True)
+    interrupted = read_rows(tl, cols, header, slow, fast)
+    if pi_col < 0:
+        cols.pi = None
     return finish(path, NAME, cols, "naive", interval=1.0, device="Contec CMS50",
                   interrupted=interrupted)
 

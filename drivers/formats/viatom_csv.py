@@ -11,18 +11,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import (
+    NAN,
     Columns,
     Progress,
     TextLines,
     TimeParser,
     device_from_name,
     finish,
+    floats,
     head_lines,
     number,
+    read_rows,
     split_row,
+    vec_stamps,
 )
 
 NAME = "viatom-csv"
@@ -41,50 +47,61 @@ def sniff(head: bytes, name: str) -> int:
     return 90 if lines and _is_header(lines[0]) else 0
 
 
+#: fixed layouts of the time column, for the column-wise fast path
+TEMPLATES = ("hh:mm:ss nnn dd yyyy", "hh:mm:ss dd/oo/yyyy", "dd/oo/yyyy hh:mm:ss")
+QUOTED_TEMPLATES = ("hh:mm:ssax nnn dd, yyyy",)
+
+
+def _fast(lines: list[str]) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    try:
+        fields = [ln.split(",") for ln in lines]
+        quoted = lines[0].startswith('"')
+        shift = 1 if quoted else 0
+        if min(map(len, fields)) < 3 + shift:
+            return None
+        if quoted:  # "11:20:29PM Jun 19, 2026" was cut in two at its comma
+            times = [f[0][1:] + "," + f[1][:-1] for f in fields]
+            templates = QUOTED_TEMPLATES
+        else:
+            times = [f[0] for f in fields]
+            templates = TEMPLATES
+        ts = None
+        for tpl in templates:
+            ts = vec_stamps(times, tpl)
+            if ts is not None:
+                break
+        if ts is None:
+            return None
+        return ts, [floats([f[1 + shift] for f in fields]),
+                    floats([f[2 + shift] for f in fields])]
+    except (ValueError, IndexError):
+        return None
+
+
 def read(path: Path, progress: Progress = None) -> Recording:
     path = Path(path)
     tl = TextLines(path, progress)
     cols = Columns()
     tp = TimeParser(dayfirst=True)  # ViHealth's slash dialect is DD/MM/YYYY
-    prev = -float("inf")
-    dialect = ""
-    bad: FormatError | None = None
-    for first, lines in tl:
-        for i, line in enumerate(lines):
-            ln = first + i
-            if bad is not None:
-                raise bad
-            if ln == 1:
-                if not _is_header(line):
-                    raise FormatError(path, "not a Viatom/Wellue CSV export (first line is "
-                                            "not a Time,Oxygen Level/SpO2,Pulse Rate,Motion "
-                                            "header)", line=1)
-                n = len(line.split(","))
-                dialect = {4: "ViHealth 4-column", 6: "ViHealth 6-column",
-                           7: "O2 Insight Pro"}.get(n, f"{n}-column")
-                continue
-            if not line.strip():
-                continue
-            f = split_row(line, ",")
-            try:
-                if len(f) < 3:
-                    raise ValueError(f"expected at least 3 fields, found {len(f)}")
-                ts = tp(f[0])
-                if ts < prev:
-                    raise ValueError("time goes backwards")
-                cols.add(ts, number(f[1]), number(f[2]))
-                prev = ts
-            except ValueError as e:
-                bad = FormatError(path, f"bad row: {e}", line=ln)
-    interrupted = False
-    if bad is not None:
-        if tl.complete:
-            raise bad
-        interrupted = True  # a half-written last line: keep everything before it
-    if not dialect:
-        raise FormatError(path, "empty file")
-    return finish(path, NAME, cols, tp.kind, device=device_from_name(path.name),
-                  interrupted=interrupted, header={"dialect": dialect})
+    dialect: list[str] = []
+
+    def header(line: str) -> None:
+        if not _is_header(line):
+            raise FormatError(path, "not a Viatom/Wellue CSV export (first line is not a "
+                                    "Time,Oxygen Level/SpO2,Pulse Rate,Motion header)", line=1)
+        n = len(line.split(","))
+        dialect.append({4: "ViHealth 4-column", 6: "ViHealth 6-column",
+                        7: "O2 Insight Pro"}.get(n, f"{n}-column"))
+
+    def slow(line: str) -> tuple[float, float, float, float]:
+        f = split_row(line, ",")
+        if len(f) < 3:
+            raise ValueError(f"expected at least 3 fields, found {len(f)}")
+        return tp(f[0]), number(f[1]), number(f[2]), NAN
+
+    interrupted = read_rows(tl, cols, header, slow, _fast)
+    return finish(path, NAME, cols, "naive", device=device_from_name(path.name),
+                  interrupted=interrupted, header={"dialect": dialect[0]})
 
 
 FORMAT = FormatInfo(
