@@ -40,6 +40,8 @@ from drivers.reading import Reading, Status
 
 #: Payload bytes per notification with the default ATT MTU of 23.
 CHUNK = 20
+#: Seconds between advertisements of a virtual peripheral.
+ADV_INTERVAL = 0.1
 
 #: Advertised names the virtual devices use (shaped like the real ones).
 DEFAULT_NAMES = {
@@ -320,6 +322,7 @@ class VirtualBleakScanner(BaseBleakScanner):
                  scanning_mode: str = "active", **kwargs: Any) -> None:
         super().__init__(detection_callback, service_uuids)
         self._scanning = False
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.air._check_adapter()
@@ -328,9 +331,20 @@ class VirtualBleakScanner(BaseBleakScanner):
         self.air.scanners.append(self)
         for p in list(self.air.peripherals.values()):
             self._see(p)
+        self._task = asyncio.create_task(self._advertising())
+
+    async def _advertising(self) -> None:
+        """Peripherals advertise again and again, as real ones do (every ADV_INTERVAL s)."""
+        while self._scanning:
+            await self.air.clock.sleep(ADV_INTERVAL)
+            for p in list(self.air.peripherals.values()):
+                self._see(p)
 
     async def stop(self) -> None:
         self._scanning = False
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
         if self in self.air.scanners:
             self.air.scanners.remove(self)
 
