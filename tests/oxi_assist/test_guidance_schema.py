@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.errors import ConfigError
 from oxi_assist import guidance_schema
@@ -256,3 +258,32 @@ def test_every_source_of_the_bc_file_is_labelled_and_bc_numbers_cite_bc() -> Non
         assert all(line.sources for line in step.lines)
     es = proto.steps["evaluate-support"]
     assert any(proto.sources[s].label == "BC-official" for s in es.lines[0].sources)
+
+
+_BC_LINES = BC.read_text(encoding="utf-8").splitlines()
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_BC_LINES) - 1),
+                          st.sampled_from(["drop", "dup", "garble", "type"])),
+                min_size=1, max_size=4))
+def test_edited_files_never_crash_the_checker(edits: list[tuple[int, str]]) -> None:
+    lines = list(_BC_LINES)
+    for i, how in edits:
+        i %= len(lines)
+        if how == "drop":
+            del lines[i]
+        elif how == "dup":
+            lines.insert(i, lines[i])
+        elif how == "garble":
+            lines[i] = lines[i].replace("=", "= 1 +", 1)
+        else:
+            lines[i] = re.sub(r'"[^"]*"', "7", lines[i], count=1)
+        if not lines:
+            lines = [""]
+    text = "\n".join(lines)
+    proto, probs = guidance_schema.validate_text(text, "edited.toml")
+    assert (proto is None) == bool(probs)
+    for p in probs:
+        assert 1 <= p.line <= len(lines) + 1
+        assert p.message and "\n" not in p.message
