@@ -1,0 +1,149 @@
+"""The oximeter on top of the patient: lag, averaging, quantisation, artefacts, pleth,
+determinism (DOMAIN §1 rule 2, §7, §11.3)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from drivers.reading import INVALIDATING, Status
+from simulators.oximeter_model import Oximeter, OximeterParams, PlethGenerator
+from simulators.scenario import load_scenario
+from simulators.simulator import Simulator
+
+
+def quiet(**kw: float) -> Oximeter:
+    p = OximeterParams(spo2_noise=0.0, pulse_noise=0.0, **kw)
+    return Oximeter(p, np.random.default_rng(0), 97.0, 75.0)
+
+
+def test_step_change_shows_after_the_probe_lag_and_averaging() -> None:
+    ox = quiet(lag_s=15, averaging_s=8)
+    shown = []
+    for t in range(1, 61):
+        sao2 = 97.0 if t <= 10 else 80.0
+        spo2, *_ = ox.update(float(t), sao2, 75.0, 1.0)
+        shown.append(spo2)
+    # nothing moves for the lag after the change at 11 s
+    assert all(v == 97.0 for v in shown[:25])
+    first_move = next(i for i, v in enumerate(shown, 1) if v < 97.0)
+    assert first_move == 11 + 15
+    settled = next(i for i, v in enumerate(shown, 1) if v == 80.0)
+    assert settled == first_move + 8 - 1
+    assert all(isinstance(v, float) and v == int(v) for v in shown)  # whole numbers
+
+
+def test_finger_out_then_searching_then_values() -> None:
+    ox = quiet(searching_s=6)
+    out = []
+    for t in range(1, 60):
+        if t == 10:
+            ox.finger_out(float(t), 20)
+        out.append(ox.update(float(t), 97.0, 75.0, 1.0))
+    fo = out[9:29]  # t = 10 … 29
+    assert all(o[0] is None and o[1] is None and o[2] is None and o[3] == Status.FINGER_OUT
+               for o in fo)
+    search = out[29:35]
+    assert all(o[0] is None and o[3] == Status.SEARCHING for o in search)
+    assert out[35][0] == 97.0 and out[35][3] == 0
+
+
+def test_no_perfusion_gives_no_reading() -> None:
+    ox = quiet()
+    spo2, pulse, pi, st, amp = ox.update(1.0, 40.0, 0.0, 0.0)
+    assert (spo2, pulse, pi, amp) == (None, None, None, 0.0)
+    assert st & Status.SEARCHING and st & Status.LOW_PERFUSION
+
+
+def test_motion_and_low_perfusion_are_flagged() -> None:
+    ox = Oximeter(OximeterParams(), np.random.default_rng(3), 97.0, 75.0)
+    ox.motion(0.0, 30)
+    vals = [ox.update(float(t), 97.0, 75.0, 1.0) for t in range(1, 30)]
+    assert all(v[3] & Status.MOTION and v[0] is not None for v in vals)
+    assert np.std([v[0] for v in vals]) > 1.0  # motion makes the numbers jump
+    ox.low_perfusion(30.0, 10)
+    v = ox.update(31.0, 97.0, 75.0, 1.0)
+    assert v[3] & Status.LOW_PERFUSION and v[2] is not None and v[2] < 0.5
+
+
+def test_pleth_beats_at_the_pulse_rate_with_amplitude_from_perfusion() -> None:
+    gen = PlethGenerator(100, np.random.default_rng(0), np.random.default_rng(1))
+    secs = 60
+    hr = np.full(secs, 72.0)
+    wave, beats = gen.generate(hr, hr, np.full(secs, 14.0), np.full(secs, 0.6),
+                               np.zeros(secs, bool), np.zeros(secs, bool))
+    assert wave.shape == (6000,) and wave.min() >= 0 and wave.max() <= 100
+    assert beats.sum() in (71, 72, 73)
+    # dominant frequency of the wave is the pulse rate
+    spec = np.abs(np.fft.rfft(wave - wave.mean()))
+    f = np.fft.rfftfreq(len(wave), 1 / 100)[spec.argmax()]
+    assert f == pytest.approx(1.2, abs=0.05)
+    gen2 = PlethGenerator(100, np.random.default_rng(0), np.random.default_rng(1))
+    weak, _ = gen2.generate(hr, hr, np.full(secs, 14.0), np.full(secs, 0.06),
+                            np.zeros(secs, bool), np.zeros(secs, bool))
+    assert np.ptp(weak) < 0.3 * np.ptp(wave)
+
+
+def test_pleth_is_flat_while_finger_out() -> None:
+    sc = load_scenario("artifacts")
+    sim = Simulator(sc, seed=2, pleth_rate=100)
+    rs = list(sim.run(200))
+    fo = [r for r in rs if r.status & Status.FINGER_OUT]
+    assert fo and all(r.pleth == (0.0,) * 100 for r in fo)
+    ok = [r for r in rs if not r.status & INVALIDATING]
+    assert all(len(r.pleth) == 100 and r.pleth_rate == 100 for r in ok)
+    assert sum(1 for r in ok if r.status & Status.BEAT) > 0.8 * len(ok)
+
+
+def _vitals(rs):
+    return [(r.t, r.spo2, r.pulse, r.pi, int(r.status)) for r in rs if not r.wave_only]
+
+
+def test_same_seed_same_readings_other_seed_differs() -> None:
+    sc = load_scenario("opioid-overdose")
+
+    def run(seed: int):
+        sim = Simulator(sc, seed=seed, pleth_rate=50)
+        sim.schedule(120, "naloxone")
+        return list(sim.run(600))
+
+    a, b, c = run(5), run(5), run(6)
+    assert a == b
+    assert _vitals(a) != _vitals(c)
+
+
+def test_chunked_stream_matches_whole_seconds() -> None:
+    sc = load_scenario("artifacts")
+    whole = list(Simulator(sc, seed=4, pleth_rate=100).run(400))
+    sim = Simulator(sc, seed=4, pleth_rate=100)
+    chunked = list(itertools.chain.from_iterable(sim.step(1).readings(0.1)
+                                                 for _ in range(400)))
+    assert _vitals(whole) == _vitals(chunked)
+    wave_only = [r for r in chunked if r.wave_only]
+    assert wave_only and all(r.spo2 is None and len(r.pleth) == 10 for r in wave_only)
+    w1 = np.concatenate([r.pleth for r in whole])
+    w2 = np.concatenate([r.pleth for r in chunked if r.t <= whole[-1].t and r.t > 0])
+    n = min(len(w1), len(w2))
+    assert np.mean(np.abs(w1[:n] - w2[:n]) <= 1) > 0.999
+
+
+def test_inject_vocabulary() -> None:
+    sim = Simulator(load_scenario("baseline"), seed=0)
+    for action in ("breaths", "breaths_stop", "breaths_on", "breaths_off", "oxygen",
+                   "oxygen_off", "recovery", "finger_out", "finger_in", "low_perfusion"):
+        sim.inject(action)
+    sim.inject("motion", seconds=5)
+    sim.inject("naloxone", route="nasal", dose="2")
+    sim.inject("naloxone", route="IM")
+    with pytest.raises(ValueError, match="unknown simulator action"):
+        sim.inject("defibrillate")
+    with pytest.raises(ValueError, match="unknown route"):
+        sim.inject("naloxone", route="oral")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        sim.inject("motion", minutes=3)
+    with pytest.raises(ValueError, match="number"):
+        sim.inject("motion", seconds="long")
+    list(sim.run(5))
+    assert [name for _, name, _ in sim.log][:2] == ["breaths_on", "breaths_off"]
