@@ -263,7 +263,7 @@ def test_every_source_of_the_bc_file_is_labelled_and_bc_numbers_cite_bc() -> Non
 _BC_LINES = BC.read_text(encoding="utf-8").splitlines()
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(_BC_LINES) - 1),
                           st.sampled_from(["drop", "dup", "garble", "type"])),
                 min_size=1, max_size=4))
