@@ -438,3 +438,93 @@ class VirtualBleakClient(BaseBleakClient):
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         self._need().unsubscribe(characteristic.uuid)
+
+
+# -- loopback: the virtual device and the real BLE driver in one process ----------------------
+def _line(item: Reading | Any) -> str:
+    if isinstance(item, Reading):
+        def num(v: float | None) -> str:
+            return "--" if v is None else f"{v:g}"
+        flags = ",".join(item.status.names) or "-"
+        return (f"{item.t:8.1f}  SpO2 {num(item.spo2):>4}  PR {num(item.pulse):>4}  "
+                f"PI {num(item.pi):>5}  {flags}")
+    return f"{item.t:8.1f}  link {item.state.value}: {item.reason} [{item.device}]"
+
+
+async def run_loopback(profile: str, readings: Iterable[Reading], *, clock: Clock | None = None,
+                       duration: float | None = None, cues: asyncio.Queue[str] | None = None,
+                       out: Callable[[str], None] = print) -> int:
+    """Run a virtual `profile` oximeter and connect to it with the real BLE transport
+    (`drivers.ble_transport`, over this module's bleak backend), printing what arrives: a
+    check of the whole driver path without a radio. Cues (`drop [S]`, `silent [S]`, `quit`)
+    come from `cues`. Returns the number of vitals readings received."""
+    from drivers.ble_transport import open_ble
+
+    clock = clock or RealClock()
+    air = VirtualAir(clock)
+    dev = air.add(VirtualPeripheral(profile, readings, clock=clock))
+    src = open_ble("auto", {"scan": "1"}, clock, scanner_backend=air.scanner_backend(),
+                   client_backend=air.client_backend())
+    count = 0
+    last_print = -1.0
+
+    async def consume() -> None:
+        nonlocal count, last_print
+        async for item in src:
+            if isinstance(item, Reading):
+                if item.wave_only:
+                    continue
+                count += 1
+                if item.t - last_print < 0.99:
+                    continue  # one line a second is enough to read
+                last_print = item.t
+            out(_line(item))
+
+    async def cue_loop() -> None:
+        while cues is not None:
+            words = (await cues.get()).split()
+            if not words:
+                continue
+            arg = float(words[1]) if len(words) > 1 else None
+            if words[0] == "quit":
+                return
+            if words[0] == "drop":
+                dev.drop_link(arg or 0.0)
+            elif words[0] == "silent":
+                dev.go_silent(arg or 8.0)
+            else:
+                out(f"unknown cue {words[0]!r} (drop [S], silent [S], quit)")
+        await asyncio.Event().wait()
+
+    tasks = [asyncio.create_task(consume()), asyncio.create_task(dev.run()),
+             asyncio.create_task(cue_loop())]
+    stop = [tasks[2], asyncio.create_task(dev.finished.wait())]
+    if duration is not None:
+        stop.append(asyncio.create_task(clock.sleep(duration)))
+    try:
+        await asyncio.wait([*stop, tasks[0]], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await src.close()
+        for t in tasks + stop:
+            t.cancel()
+        await asyncio.gather(*tasks, *stop, return_exceptions=True)
+    return count
+
+
+def main(profile: str, readings: Iterable[Reading], duration: float | None = None) -> int:
+    """Blocking entry point for the command line: loopback on the real clock, cues on stdin."""
+    import sys
+    import threading
+
+    async def go() -> int:
+        loop = asyncio.get_running_loop()
+        cues: asyncio.Queue[str] = asyncio.Queue()
+
+        def read_stdin() -> None:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(cues.put_nowait, line.strip().lower())
+        threading.Thread(target=read_stdin, daemon=True).start()
+        return await run_loopback(profile, readings, duration=duration, cues=cues,
+                                  out=lambda s: print(s, flush=True))
+
+    return asyncio.run(go())
