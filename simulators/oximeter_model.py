@@ -174,10 +174,12 @@ class Oximeter:
             bias -= 3.0
         self._err = 0.8 * self._err + 0.6 * sd * self._normal()
         spo2 = avg + bias + self._err
-        spo2 = float(round(100.0 if spo2 > 100.0 else 0.0 if spo2 < 0.0 else spo2))
-        pulse = float(round(max(0.0, self._pulse + psd * self._normal())))
+        # whole numbers like a real display (values are ≥ 0 here, so floor(x + 0.5) rounds)
+        spo2 = 100.0 if spo2 >= 99.5 else 0.0 if spo2 < 0.5 else float(int(spo2 + 0.5))
+        pulse = self._pulse + psd * self._normal()
+        pulse = float(int(pulse + 0.5)) if pulse > 0.0 else 0.0
         self.last_status = status
-        return spo2, pulse, round(pi, 1), status, amp
+        return spo2, pulse, int(pi * 10.0 + 0.5) / 10.0, status, amp
 
     def dropped(self, t: float) -> bool:
         """True while a dropout hides this second (no reading reaches the app at all)."""

@@ -23,6 +23,8 @@ from simulators.physiology import PatientModel, PatientState
 from simulators.scenario import Scenario
 
 _WAVE_FLAGS = int(Status.FINGER_OUT | Status.SEARCHING | Status.LOW_PERFUSION | Status.MOTION)
+_FINGER_OUT = int(Status.FINGER_OUT)
+_MOTION = int(Status.MOTION)
 _STATUS: dict[int, Status] = {}
 
 
@@ -156,48 +158,34 @@ class Simulator:
     def step(self, seconds: int) -> Block:
         """Advances whole seconds and returns what the oximeter produced in them."""
         pm, ox, q = self.patient, self.oximeter, self._queue
-        ts: list[float] = []
-        spo2: list[float | None] = []
-        pulse: list[float | None] = []
-        pis: list[float | None] = []
-        status: list[int] = []
-        dropped: list[bool] = []
-        hr0: list[float] = []
-        hr1: list[float] = []
-        rrs: list[float] = []
-        amps: list[float] = []
-        flat: list[bool] = []
-        motion: list[bool] = []
+        update, pstep = ox.update, pm.step
+        rows: list[tuple[float, float | None, float | None, float | None, int, bool]] = []
+        wave_in: list[tuple[float, float, float, float, int]] = []
         states: list[PatientState] = []
-        fo_flag = int(Status.FINGER_OUT)
-        mo_flag = int(Status.MOTION)
+        want_wave = self.rate > 0
+        record = self.record_states
+        last_hr = self._last_hr
         for _ in range(seconds):
             while q and q[0][0] <= self.t:
                 _, _, name, p = heapq.heappop(q)
                 self._apply(name, p)
-            pm.step()
+            pstep()
             self.t += 1
             t = float(self.t)
-            s, pr, pi, st, amp = ox.update(t, pm.sao2, pm.hr, pm.perf)
-            ts.append(t)
-            spo2.append(s)
-            pulse.append(pr)
-            pis.append(pi)
-            status.append(st)
-            dropped.append(ox.dropped(t))
-            hr0.append(self._last_hr)
-            hr1.append(pm.hr)
-            self._last_hr = pm.hr
-            rrs.append(pm.rr)
-            amps.append(amp)
-            flat.append(bool(st & fo_flag))
-            motion.append(bool(st & mo_flag))
-            if self.record_states:
+            hr = pm.hr
+            s, pr, pi, st, amp = update(t, pm.sao2, hr, pm.perf)
+            rows.append((t, s, pr, pi, st, t < ox.dropout_until))
+            if want_wave:
+                wave_in.append((last_hr, hr, pm.rr, amp, st))
+            last_hr = hr
+            if record:
                 states.append(pm.state())
-        if self.rate:
-            wave, beats = self.pleth.generate(np.asarray(hr0), np.asarray(hr1), np.asarray(rrs),
-                                              np.asarray(amps), np.asarray(flat, dtype=bool),
-                                              np.asarray(motion, dtype=bool))
+        self._last_hr = last_hr
+        ts, spo2, pulse, pis, status, dropped = (list(c) for c in zip(*rows, strict=True))
+        if want_wave:
+            hr0, hr1, rrs, amps, sts = (np.asarray(c) for c in zip(*wave_in, strict=True))
+            wave, beats = self.pleth.generate(hr0, hr1, rrs, amps,
+                                              (sts & _FINGER_OUT) != 0, (sts & _MOTION) != 0)
         else:
             wave, beats = np.empty(0), np.zeros(seconds, dtype=np.int64)
         return Block(ts, spo2, pulse, pis, status, dropped, wave, beats, self.rate, states)
