@@ -13,9 +13,12 @@ API (stable; the UI codes against it)::
     s.on_action("finger_out")    # a trainer cue (TRAINER_CUES) → recorder and simulator only
     s.acknowledge(); s.pause_alarms()          # alarm keys → Monitor, recorded
     s.tick()                     # time passes: no-data alarms, guide timers, writer flush
-    await s.run(source)          # feed from an async source; `run(None)` = guidance only
-    s.stop()                     # ends `run()`; then
-    s.close()                    # writes the `end` record (idempotent)
+    await s.run(source, tick_every=0.25, stay=False)
+                                 # feed from an async source, ticking meanwhile; returns
+                                 # "closed" | "ended" | "stopped" | "failed: …";
+                                 # `run(None)` = guidance only, until stop()
+    s.stop()                     # ends `run()` (also interrupts a silent source); then
+    s.close(reason="")           # writes the `end` record (idempotent)
 
 What the screen reads (never mutate it):
 
@@ -42,13 +45,13 @@ What the screen reads (never mutate it):
 - `s.log`: a bounded deque of `LogLine(t, kind, text)` — the timeline as it happens, newest
   last; kind is "action", "trainer", "alarm", "link", "guide" or "event".
 
-Times: each source stamps items on its own timeline (a device on the clock, the simulator in
-scenario seconds, a replay in file seconds). The session maps them onto one session timeline
-(the first item fixes the offset) that runs at the source's pace between items: `speed` ×
-the clock for a sped-up simulation or replay, stopped while a simulation is `paused`, the
-clock itself for a device, for no source, and after the source has gone. So a 10× training
-run is recorded in scenario time, and the guide's timers and the Monitor's alarm delays run
-in that same time.
+Times: each source stamps items on its own timeline (a device and a replay on the clock, the
+simulator in scenario seconds). The session maps them onto one session timeline: the first
+item fixes the offset, each item then sets the time, and between items time runs as fast as
+the source's stamps have been running (10× for a simulation at 10× speed, the clock's pace
+for a device), stops while a simulation is `paused`, and follows the clock with no source
+and once the source has gone. So a 10× training run is recorded in scenario time, and the
+guide's timers and the Monitor's alarm delays run in that same time.
 
 Safety: the guidance never depends on the oximeter. A source that fails only adds a link-lost
 record; the guide and its timers keep going, and `run(None)` runs them with no device at all.
@@ -96,6 +99,10 @@ INJECT_PARAMS: dict[str, tuple[str, ...]] = {
     "finger_out": ("seconds",), "motion": ("seconds",), "low_perfusion": ("seconds",),
     "dropout": ("seconds",),
 }
+
+#: The fastest a source's timeline is believed to run against the clock (the simulator's top
+#: speed is 20×); an unpaced replay is faster, but then its items alone move session time.
+MAX_PACE = 50.0
 
 #: How often `tick()` makes the writer flush when no data arrives: the native format promises
 #: that a crash loses at most the last second.
@@ -271,11 +278,15 @@ class Session:
         self._guide_n = 0
         self._flushed_at = self.t0
         self._stop = asyncio.Event()
+        self._read_task: asyncio.Task[str] | None = None
+        self._last_internal = ""
         # the session timeline (see `now()`): S seconds since the start, anchored to the clock
         self._timeline: Any = controllable  # the source whose pace (speed, pause) S follows
         self._s_anchor = 0.0
         self._c_anchor = self.t0
         self._src_off: float | None = None  # S = source time + offset
+        self._pace_est = 1.0
+        self._pace_ref: tuple[float, float] | None = None  # (clock, S) of an earlier item
         self._mem_t: list[float] = []  # the whole session's vitals, for `recording()`
         self._mem_spo2: list[float] = []
         self._mem_pulse: list[float] = []
@@ -291,20 +302,27 @@ class Session:
     # -- time -----------------------------------------------------------------------------
 
     def _pace(self) -> float:
-        """How fast session time runs against the clock: the source's `speed` (a simulation
-        or replay played faster), 0 while it is paused or unpaced (then items alone move
-        time), 1 for a device or no source."""
+        """How fast session time runs against the clock between items: as fast as the
+        source's own stamps ran over the last second or so (10 for a simulation at 10×
+        speed, 1 for a device or a replay stamped on the clock), 0 while a simulation is
+        `paused`, 1 with no source and once the source has gone. Measured, not taken from a
+        `speed` setting, because sources differ in what they stamp."""
         src = self._timeline
         if src is None:
             return 1.0
         if getattr(src, "paused", False) is True:
+            self._pace_ref = None
             return 0.0
-        sp = getattr(src, "speed", 1.0)
-        if not isinstance(sp, int | float) or isinstance(sp, bool):
-            return 1.0
-        if sp <= 0 or not math.isfinite(sp):
-            return 0.0
-        return float(sp)
+        return self._pace_est
+
+    def _measure_pace(self, s: float) -> None:
+        c = self.clock.now()
+        ref = self._pace_ref
+        if ref is None or s < ref[1]:
+            self._pace_ref = (c, s)
+        elif c - ref[0] >= 1.0:
+            self._pace_est = min(max((s - ref[1]) / (c - ref[0]), 0.0), MAX_PACE)
+            self._pace_ref = (c, s)
 
     def _s_now(self) -> float:
         c = self.clock.now()
@@ -333,6 +351,7 @@ class Session:
             self._src_off += s_now - s
             s = s_now
         self._s_anchor, self._c_anchor = s, self.clock.now()
+        self._measure_pace(s)
         return s
 
     def now(self) -> float:
@@ -636,13 +655,13 @@ class Session:
         self._stop.clear()
         ticker = (asyncio.create_task(self._tick_loop(tick_every))
                   if tick_every is not None else None)
-        why = "stopped"
+        why = ""
         try:
             if source is not None:
                 why = await self._read(source)
-            if source is None or stay:
+            if (source is None or stay) and why != "stopped":
                 await self._stop.wait()
-                why = why if source is not None else "stopped"
+                why = why or "stopped"
         finally:
             if ticker is not None:
                 ticker.cancel()
@@ -653,47 +672,49 @@ class Session:
         return why
 
     async def _read(self, source: Any) -> str:
+        """Reads in its own task so that `stop()` can interrupt a source that waits forever;
+        items are taken with a plain `async for`, so no sample waits on extra loop turns."""
         self._reanchor()
         self._timeline = source
+        self._pace_est, self._pace_ref = 1.0, None
+        task = asyncio.create_task(self._read_items(source))
+        self._read_task = task
         try:
-            return await self._read_items(source)
-        finally:  # from here on, session time runs with the clock
-            self._reanchor()
+            return await task
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # the caller cancelled run(): not ours to swallow
+            await _close_quietly(source)
+            return "stopped"
+        finally:
+            self._read_task = None
+            self._reanchor()  # from here on, session time runs with the clock
             self._timeline = None
 
     async def _read_items(self, source: Any) -> str:
-        stop_wait = asyncio.ensure_future(self._stop.wait())
         try:
-            it = source.__aiter__()
-        except Exception as e:
-            stop_wait.cancel()
-            return self._source_failed(e)
-        try:
-            while True:
-                nxt = asyncio.ensure_future(it.__anext__())
-                done, _ = await asyncio.wait({nxt, stop_wait},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if nxt not in done:
-                    nxt.cancel()
-                    with contextlib.suppress(BaseException):
-                        await nxt
-                    await _close_quietly(source)
-                    return "stopped"
-                try:
-                    item = nxt.result()
-                except StopAsyncIteration:
-                    return "ended"
-                except asyncio.CancelledError:
-                    raise
-                except Exception as e:  # any source failure: record it, keep guiding
-                    why = self._source_failed(e)
-                    await _close_quietly(source)
-                    return why
-                self.on_item(item)
+            async for item in source:
+                self._feed(item)
                 if isinstance(item, LinkEvent) and item.state is LinkState.CLOSED:
                     return "closed"
-        finally:
-            stop_wait.cancel()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # any source failure: record it, keep guiding
+            why = self._source_failed(e)
+            await _close_quietly(source)
+            return why
+        return "ended"
+
+    def _feed(self, item: Any) -> None:
+        try:
+            self.on_item(item)
+        except Exception as e:  # a fault of ours must not end the response either
+            text = f"internal error on an item: {type(e).__name__}: {e}"
+            if text != self._last_internal:
+                self._last_internal = text
+                self.log.append(LogLine(self.elapsed(), "event", text))
+                self._event(self.elapsed(), "internal_error", text=text)
 
     def _source_failed(self, e: Exception) -> str:
         self.error = str(e) or type(e).__name__
@@ -711,13 +732,15 @@ class Session:
     def stop(self) -> None:
         """Ends `run()` (at its next turn of the event loop)."""
         self._stop.set()
+        if self._read_task is not None and not self._read_task.done():
+            self._read_task.cancel()
 
     def close(self, reason: str = "") -> None:
         """Writes the `end` record and closes the file. Idempotent."""
         if self.closed:
             return
         self.closed = True
-        self._stop.set()
+        self.stop()
         self._event(self.elapsed(), "session_end", reason=reason or "closed")
         self._write("close", t=self.elapsed(), reason=reason)
         self.version += 1

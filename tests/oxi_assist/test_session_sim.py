@@ -91,3 +91,36 @@ async def test_paused_simulation_pauses_session_time(tmp_path, protocol):
     s.close()
     rec = load(w.path)
     assert not any(a["kind"] == "no_data" for a in rec.alarms)
+
+
+async def test_replay_of_a_real_capture_records_every_reading(tmp_path, vectors):
+    clock = VirtualClock()
+    path = vectors / "contec-cms50e-live.SpO2"
+    uri = f"replay:{path}?speed=20"
+    src = open_source(uri, clock)
+    w = open_writer(uri, clock, base=tmp_path)
+    s = Session(clock=clock, monitor=Monitor(), writer=w, source_label=uri)
+    task = asyncio.create_task(s.run(src, tick_every=0.25))
+    await clock.run_for(15.0)
+    assert await asyncio.wait_for(task, 1.0) == "closed"
+    s.close()
+    orig, rec = load(path), load(w.path)
+    t0, spo2_0, pulse_0 = orig.arrays()
+    t1, spo2_1, pulse_1 = rec.arrays()
+    assert len(t1) == len(t0)
+    np.testing.assert_array_equal(spo2_1, spo2_0)
+    np.testing.assert_array_equal(pulse_1, pulse_0)
+    # a replay is stamped like a device, on the clock: 20× faster than the file
+    np.testing.assert_allclose(np.diff(t1), np.diff(t0) / 20, atol=1e-6)
+
+
+async def test_cancelling_run_is_not_swallowed(tmp_path, protocol):
+    clock = VirtualClock()
+    s, src, _ = _start(tmp_path, protocol, "sim:baseline?pleth=0", clock)
+    task = asyncio.create_task(s.run(src, tick_every=0.25))
+    await clock.run_for(2.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not s.running
+    s.close()
