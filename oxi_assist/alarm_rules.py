@@ -66,37 +66,63 @@ class Segments:
     onset: np.ndarray  # index of the first sample of the ON run that raised
 
 
+def _first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarray,
+                    hi: np.ndarray) -> np.ndarray:
+    """Per run [lo, hi): the first index i with t[i] - run_t >= delay (the live comparison,
+    float for float), or hi when none. A search on run_t + delay lands within a rounding
+    step of it; the loops below move each guess onto the exact predicate."""
+    n = len(t)
+    j = np.searchsorted(t, run_t + delay, side="left")
+    np.clip(j, lo, hi, out=j)
+    while True:  # step back while the previous sample already reaches
+        m = (j > lo) & (t[np.maximum(j - 1, 0)] - run_t >= delay)
+        if not m.any():
+            break
+        j[m] -= 1
+    while True:  # step on while this sample does not reach
+        m = (j < hi) & ~(t[np.minimum(j, n - 1)] - run_t >= delay)
+        if not m.any():
+            break
+        j[m] += 1
+    return j
+
+
 def solve(t: np.ndarray, c: np.ndarray, delay: float,
           bypass: np.ndarray | None = None) -> Segments:
-    """Offline side of the rule above, O(n) array work plus a search per trigger."""
+    """Offline side of the rule above: a few passes over the samples, then work per run."""
     n = len(t)
+    e = np.zeros(0, dtype=np.int64)
     if n == 0:
-        e = np.zeros(0, dtype=np.int64)
         return Segments(e, e, e)
-    on = c == ON
-    starts = on.copy()
-    starts[1:] &= ~on[:-1]
-    idx = np.arange(n)
-    run_start = np.maximum.accumulate(np.where(starts, idx, 0))
-    trig = on & (t - t[run_start] >= delay)
+    on = (c == ON).view(np.int8)
+    d = np.diff(on, prepend=0, append=0)
+    lo = np.flatnonzero(d == 1)  # ON runs [lo, hi)
+    if len(lo) == 0:
+        return Segments(e, e, e)
+    hi = np.flatnonzero(d == -1)
+    trig = _first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
     if bypass is not None:
-        trig |= on & bypass
-    trig_idx = np.flatnonzero(trig)
+        bidx = np.flatnonzero(bypass & (c == ON))
+        if len(bidx):
+            p = np.searchsorted(bidx, lo, side="left")
+            first_b = bidx[np.minimum(p, len(bidx) - 1)]
+            has = (p < len(bidx)) & (first_b < hi)
+            trig = np.where(has & (first_b < trig), first_b, trig)
+    fire = trig < hi
+    trig_idx, onset = trig[fire], lo[fire]
     if len(trig_idx) == 0:
-        e = np.zeros(0, dtype=np.int64)
         return Segments(e, e, e)
     brk_idx = np.flatnonzero(c <= OFF)
     nb = np.searchsorted(brk_idx, trig_idx, side="right")
     keep = np.empty(len(nb), dtype=bool)
     keep[0] = True
     keep[1:] = nb[1:] != nb[:-1]
-    raised = trig_idx[keep]
-    nbk = nb[keep]
+    raised, onset, nbk = trig_idx[keep], onset[keep], nb[keep]
     if len(brk_idx):
         ended = np.where(nbk < len(brk_idx), brk_idx[np.minimum(nbk, len(brk_idx) - 1)], -1)
     else:
         ended = np.full(len(raised), -1, dtype=np.int64)
-    return Segments(raised, ended, run_start[raised])
+    return Segments(raised, ended, onset)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
 from oxi_assist.alarm_config import PHYSIOLOGICAL, TECHNICAL, AlarmConfig
 from oxi_assist.alarm_rules import MID, OFF, ON, UNK, Thresholds, solve, thresholds
+from oxi_assist.smoothing import smooth, window_start
 
 _POOR = int(DOUBTFUL | Status.SEARCHING)
 _INVALID = int(INVALIDATING)
@@ -130,12 +131,14 @@ def _r(x: float | None, nd: int = 3) -> float | None:
 def _window_max(tv: np.ndarray, s: np.ndarray, span: float) -> np.ndarray:
     """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for integer `s` in [0, _BIG)."""
     n = len(s)
-    k = np.searchsorted(tv, tv - span, side="left")
-    # block starts such that every window [k_i, i] holds exactly one: greedy, one step per block
+    k = window_start(tv, span, "left")
+    # block starts such that every window [k_i, i] holds exactly one: greedy, one step per
+    # block. nxt[b] = first i with k_i > b (k is sorted), by counting instead of searching.
+    nxt = np.cumsum(np.bincount(k, minlength=n))
     starts = [0]
     b = 0
     while True:
-        b = int(np.searchsorted(k, b, side="right"))
+        b = int(nxt[b])
         if b >= n:
             break
         starts.append(b)
@@ -176,8 +179,6 @@ class _Stream:
 
 def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds,
             t_end: float) -> _Stream:
-    from oxi_assist.smoothing import smooth
-
     vidx = np.flatnonzero(valid)
     tv = t[vidx]
     x = np.rint(values[vidx] * 10.0).astype(np.int64)
@@ -190,8 +191,12 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
         nxt[-1] = t_end
         ins = nxt > due
         at = np.searchsorted(t, due[ins], side="right")
-        ts = np.insert(t, at, due[ins])
-        pos = vidx + np.searchsorted(at, vidx, side="right")
+        if len(at):
+            ts = np.insert(t, at, due[ins])
+            shift = np.cumsum(np.bincount(at, minlength=len(t) + 1))  # virtuals at or before
+            pos = vidx + shift[vidx]
+        else:
+            ts, pos = t, vidx
     else:
         ts = t.copy()
         pos = vidx
@@ -320,12 +325,12 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         byp = None
         if kind in th.rapid and len(tv):
             drop, win = th.rapid[kind]
-            k = np.searchsorted(tv, tv - win, side="left")
+            k = window_start(tv, win, "left")
             byp = S.scatter_bool(s[k] - s >= drop)
         seg = solve(S.ts, S.classes(cv), cfg.rules[kind].delay_s, byp)
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
     if len(tv):
-        k = np.searchsorted(tv, tv - th.trend_s, side="left")
+        k = window_start(tv, th.trend_s, "left")
         span = tv - tv[k]
         okt = span >= th.trend_half_s
         trend = np.full(len(tv), np.nan)
