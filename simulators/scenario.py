@@ -6,10 +6,25 @@ Loading validates everything — unknown keys, wrong types, unknown actions, bad
 problem is reported as `FILE:LINE: message` (tomllib gives no line numbers for values, so the
 key's line is found by scanning the text).
 
-The `[expected]` table is machine-readable: each course (`[expected.untreated]`,
-`[expected.treated]`, …) names the responder `actions` script it assumes and checks such as
-`min_spo2_below = {value = 85, to_s = 600}`; `check_course()` evaluates them on generated
-readings (and, for the true-state quantities, the simulator's per-second states).
+The `[expected]` table is machine-readable. `summary` says the course in words; each course
+table (`[expected.untreated]`, `[expected.treated]`, …) holds:
+
+* `actions`: the responder script it assumes, in the `--actions` syntax of
+  `oxi-assist simulate` (`""` = nobody responds);
+* `duration` (optional): how long to run it, if not the scenario's length;
+* `alarm_priority`: the highest alarm priority the Monitor should raise on it
+  ("none", "low", "medium", "high");
+* checks, each a number or a table `{value = V, from_s = A, to_s = B}` (times in seconds or
+  "2m30s"; no `to_s` = to the end), or an array of such tables:
+  - `min_Q_below` / `min_Q_at_least` / `max_Q_below` / `max_Q_at_least`: the minimum or
+    maximum of Q over the window is below V / at least V. Q is `spo2` or `pulse` (trusted
+    readings only: valid and without a doubtful flag) or, from the simulator's true state,
+    `sao2`, `hr`, `breathing` (breaths/min) or `responsive` (0–1);
+  - `no_reading = {from_s, to_s}`: every reading in the window has no SpO2 and no pulse and an
+    invalidating flag (finger out, searching); a gap (dropout) also counts as no reading;
+  - `dips_below = {value = V, count = N}`: at least N separate episodes of trusted SpO2 < V.
+
+`check_course()` evaluates the checks on generated readings (and states, when given).
 """
 
 from __future__ import annotations

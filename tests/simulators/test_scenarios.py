@@ -3,6 +3,7 @@ files with FILE:LINE messages."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ REQUIRED = {"baseline", "opioid-overdose", "fentanyl-benzo", "resedation", "xyla
             "smoking-desaturations", "artifacts"}
 
 
+@functools.lru_cache(maxsize=64)
 def run_course(name: str, course_name: str, seed: int = 1):
+    """Readings and states are immutable, so a course is simulated once per test session."""
     sc = load_scenario(name)
     course = sc.courses[course_name]
     sim = Simulator(sc, seed=seed, record_states=True)
@@ -35,8 +38,8 @@ def run_course(name: str, course_name: str, seed: int = 1):
         if inj:
             sim.schedule(a.t, inj[0], **inj[1])
     states: list[PatientState] = []
-    readings = list(sim.run(course.duration or sc.duration, states=states))
-    return course, readings, states
+    readings = tuple(sim.run(course.duration or sc.duration, states=states))
+    return course, readings, tuple(states)
 
 
 def test_all_required_scenarios_exist() -> None:
