@@ -20,6 +20,8 @@ SPECIAL = frozenset({NAN, NRES, POS_INF, NEG_INF, RESERVED})
 def decode(raw: int) -> float | None:
     """u16 → value, or None for any special value."""
     raw &= 0xFFFF
+    if raw < 0x07FE:  # exponent 0, positive mantissa: the common case (SpO2 %, bpm)
+        return float(raw)
     if raw in SPECIAL:
         return None
     mant = raw & 0x0FFF

@@ -48,7 +48,7 @@ class BerryMedCodec:
             if i + 5 > n:
                 break
             p = bytes(buf[i:i + 5])
-            if any(b & 0x80 for b in p[1:]):
+            if (p[1] | p[2] | p[3] | p[4]) & 0x80:
                 # a sync byte inside: this packet was cut short; restart from that byte
                 self.stats.frames_bad += 1
                 self.stats.bytes_skipped += 1

@@ -9,6 +9,7 @@ characteristic: `plx` → continuous, `plx-spot` → spot-check.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from drivers.protocols import _sfloat
@@ -53,21 +54,25 @@ _DSS_TO_STATUS: dict[int, Status] = {
 
 
 def _bits_to_status(value: int, table: dict[int, Status]) -> Status:
-    out = Status.NONE
-    for bit, flag in table.items():
-        if value & (1 << bit):
-            out |= flag
-    return out
+    out = 0
+    while value:
+        low = value & -value
+        out |= table.get(low.bit_length() - 1, 0)
+        value ^= low
+    return Status(out)
 
 
+@functools.lru_cache(maxsize=512)
 def measurement_status_flags(ms: int) -> Status:
     return _bits_to_status(ms, _MS_TO_STATUS)
 
 
+@functools.lru_cache(maxsize=512)
 def sensor_status_flags(dss: int) -> Status:
     return _bits_to_status(dss, _DSS_TO_STATUS)
 
 
+@functools.lru_cache(maxsize=64)
 def _kind(char: str | None, default: str) -> str:
     if char is None:
         return default
