@@ -191,13 +191,14 @@ class Oximeter:
 
 
 def _pulse_shape(n: int = 512) -> np.ndarray:
-    """One beat, 0–1: a sharp systolic upstroke, a notch and a dicrotic wave, then run-off."""
+    """One beat, 0–1: a quick systolic upstroke, a rounded peak, the dicrotic notch and wave,
+    then the diastolic run-off back to the foot of the next beat."""
     ph = np.arange(n) / n
-    w = (np.exp(-((ph - 0.16) / 0.07) ** 2)
-         + 0.42 * np.exp(-((ph - 0.42) / 0.09) ** 2)
-         + 0.25 * np.exp(-ph / 0.35) * (ph > 0.16))
-    rise = ph < 0.16
-    w[rise] = np.exp(-((ph[rise] - 0.16) / 0.07) ** 2)
+    up = np.exp(-((ph - 0.2) / 0.085) ** 2)
+    down = (np.exp(-((ph - 0.2) / 0.14) ** 2)
+            + 0.38 * np.exp(-((ph - 0.5) / 0.09) ** 2)
+            + 0.22 * np.exp(-((ph - 0.2) / 0.45) ** 2))
+    w = np.where(ph < 0.2, up * down[int(0.2 * n)], down)  # joined at the peak
     w -= w.min()
     return w / w.max()
 
@@ -257,8 +258,8 @@ class PlethGenerator:
         if motion.any():
             m = np.repeat(motion, n)
             t = (start + np.flatnonzero(m)) / self.rate
-            jolt = 25.0 * np.sin(2.0 * np.pi * 1.7 * t + 3.0 * np.sin(2.0 * np.pi * 0.4 * t))
-            wave[m] += jolt + self.motion_rng.standard_normal(len(t)) * 8.0
+            jolt = 14.0 * np.sin(2.0 * np.pi * 1.7 * t + 3.0 * np.sin(2.0 * np.pi * 0.4 * t))
+            wave[m] += jolt + self.motion_rng.standard_normal(len(t)) * 5.0
         if flat.any():
             wave[np.repeat(flat, n)] = 0.0
         np.clip(wave, 0.0, 100.0, out=wave)
