@@ -211,3 +211,27 @@ def test_o2ring_s_bad(tmp_path):
     p.write_bytes(b"\x01\x03\x00")
     with pytest.raises(FormatError, match="byte 3: truncated"):
         load(p, "o2ring-s")
+
+
+def test_fast_and_row_by_row_paths_agree(tmp_path, monkeypatch):
+    """The column-wise fast path and the per-row parser give the same recording."""
+    import random
+
+    from drivers.formats import viatom_csv
+
+    rnd = random.Random(3)
+    rows = ["Time,SpO2(%),Pulse Rate(bpm),Motion,SpO2 Reminder,PR Reminder,"]
+    t = dt.datetime(2024, 1, 14, 23, 59, 0)
+    for i in range(40_000):  # > 1 MB: several blocks, across midnight, 12-hour clock
+        stamp = (t + dt.timedelta(seconds=i)).strftime("%I:%M:%S%p %b %d, %Y")
+        v = "255,65535" if rnd.random() < 0.05 else f"{rnd.randint(85, 99)},{rnd.randint(50, 99)}"
+        rows.append(f'"{stamp}",{v},0,0,0,')
+    p = tmp_path / "long.csv"
+    p.write_text("\n".join(rows) + "\n")
+    fast = load(p)
+    monkeypatch.setattr(viatom_csv, "_fast", lambda lines: None)
+    slow = load(p)
+    assert len(fast.readings) == 40_000
+    assert fast.readings == slow.readings and fast.start_wall == slow.start_wall
+    assert sum(r.spo2 is None for r in fast.readings) == sum(
+        v.startswith("255") for v in (r.split(",", 2)[2] for r in rows[1:]))
