@@ -24,7 +24,9 @@ ACTIONS: dict[str, dict[str, str]] = {
     "finger_out": {"seconds": "num"},
     "finger_in": {},
     "motion": {"seconds": "num"},
+    "motion_off": {},
     "low_perfusion": {"seconds": "num"},
+    "low_perfusion_off": {},
     "dropout": {"seconds": "num"},
 }
 
@@ -36,8 +38,9 @@ ALIASES: dict[str, str] = {
     "o2": "oxygen",
 }
 
-#: default length of a trainer artefact when no `seconds=` is given
-DEFAULT_SECONDS = {"motion": 10.0, "low_perfusion": 30.0, "dropout": 5.0}
+#: default length of a dropout when no `seconds=` is given; motion and low perfusion without
+#: `seconds=` last until `motion_off` / `low_perfusion_off`, like finger_out until finger_in
+DEFAULT_SECONDS = {"dropout": 5.0}
 
 
 def known_actions() -> str:

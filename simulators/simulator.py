@@ -143,9 +143,13 @@ class Simulator:
         elif name == "finger_in":
             ox.finger_in(t)
         elif name == "motion":
-            ox.motion(t, p.get("seconds", interventions.DEFAULT_SECONDS["motion"]))
+            ox.motion(t, p.get("seconds", math.inf))
+        elif name == "motion_off":
+            ox.motion_until = min(ox.motion_until, t)
         elif name == "low_perfusion":
-            ox.low_perfusion(t, p.get("seconds", interventions.DEFAULT_SECONDS["low_perfusion"]))
+            ox.low_perfusion(t, p.get("seconds", math.inf))
+        elif name == "low_perfusion_off":
+            ox.lowperf_until = min(ox.lowperf_until, t)
         elif name == "dropout":
             ox.dropout(t, p.get("seconds", interventions.DEFAULT_SECONDS["dropout"]))
         self.log.append((t, name, p))

@@ -147,3 +147,17 @@ def test_inject_vocabulary() -> None:
         sim.inject("motion", seconds="long")
     list(sim.run(5))
     assert [name for _, name, _ in sim.log][:2] == ["breaths_on", "breaths_off"]
+
+
+def test_motion_without_seconds_lasts_until_motion_off() -> None:
+    sim = Simulator(load_scenario("baseline"), seed=0)
+    list(sim.run(30))
+    sim.inject("motion")
+    sim.inject("low_perfusion")
+    during = list(sim.run(90))
+    assert all(r.status & Status.MOTION and r.status & Status.LOW_PERFUSION
+               for r in during[1:])
+    sim.inject("motion_off")
+    sim.inject("low_perfusion_off")
+    after = list(sim.run(100))
+    assert not any(r.status & (Status.MOTION | Status.LOW_PERFUSION) for r in after[1:])
