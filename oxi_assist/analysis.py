@@ -128,10 +128,13 @@ def _r(x: float | None, nd: int = 3) -> float | None:
 
 # ---------------------------------------------------------------------- building blocks
 
-def _window_max(tv: np.ndarray, s: np.ndarray, span: float) -> np.ndarray:
-    """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for integer `s` in [0, _BIG)."""
+def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
+                k: np.ndarray | None = None) -> np.ndarray:
+    """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for integer `s` in [0, _BIG).
+    `k` is `window_start(tv, span, "left")` when the caller has it."""
     n = len(s)
-    k = window_start(tv, span, "left")
+    if k is None:
+        k = window_start(tv, span, "left")
     # block starts such that every window [k_i, i] holds exactly one: greedy, one step per
     # block. nxt[b] = first i with k_i > b (k is sorted), by counting instead of searching.
     nxt = np.cumsum(np.bincount(k, minlength=n))
@@ -154,6 +157,23 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float) -> np.ndarray:
     return np.where(k < bstart, np.maximum(suf[k], pre), pre)
 
 
+class _Windows:
+    """Window starts over all vitals readings, computed once per (span, side) and shared by
+    the channels: a device's own timestamps are usually regular even where values are
+    missing, so the fast path of `window_start` applies to them."""
+
+    def __init__(self, t: np.ndarray) -> None:
+        self.t = t
+        self._cache: dict[tuple[float, str], np.ndarray] = {}
+
+    def full(self, span: float, side: str) -> np.ndarray:
+        key = (span, side)
+        k = self._cache.get(key)
+        if k is None:
+            k = self._cache[key] = window_start(self.t, span, side)
+        return k
+
+
 @dataclass
 class _Stream:
     """One channel's sample stream: the vitals readings plus the virtual 'unknown' samples at
@@ -165,6 +185,13 @@ class _Stream:
     tv: np.ndarray
     s: np.ndarray  # smoothed integer tenths at the valid samples
     n: int
+    cv: np.ndarray  # cv[m] = number of valid samples before vitals index m
+    win: _Windows
+
+    def k(self, span: float, side: str) -> np.ndarray:
+        """`np.searchsorted(tv, tv - span, side)`, from the shared full-trace starts: the
+        first reading past the window edge, counted in valid samples."""
+        return self.cv[self.win.full(span, side)[self.vidx]]
 
     def classes(self, cv: np.ndarray) -> np.ndarray:
         c = np.full(self.n, UNK, dtype=np.int8)
@@ -178,29 +205,28 @@ class _Stream:
 
 
 def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds,
-            t_end: float) -> _Stream:
+            t_end: float, win: _Windows) -> _Stream:
     vidx = np.flatnonzero(valid)
     tv = t[vidx]
     x = np.rint(values[vidx] * 10.0).astype(np.int64)
-    s = smooth(tv, x, th.window_s)
+    cv = np.zeros(len(t) + 1, dtype=np.int64)
+    np.cumsum(valid, out=cv[1:])
+    k = cv[win.full(th.window_s, "right")[vidx]]
+    s = smooth(tv, x, th.window_s, k)
     nv = len(tv)
+    ts, pos = t, vidx
     if nv:
         due = tv + th.stale_s
         nxt = np.empty(nv)
         nxt[:-1] = tv[1:]
         nxt[-1] = t_end
         ins = nxt > due
-        at = np.searchsorted(t, due[ins], side="right")
-        if len(at):
+        if ins.any():
+            at = np.searchsorted(t, due[ins], side="right")
             ts = np.insert(t, at, due[ins])
             shift = np.cumsum(np.bincount(at, minlength=len(t) + 1))  # virtuals at or before
             pos = vidx + shift[vidx]
-        else:
-            ts, pos = t, vidx
-    else:
-        ts = t.copy()
-        pos = vidx
-    return _Stream(ts, pos, vidx, tv, s, len(ts))
+    return _Stream(ts, pos, vidx, tv, s, len(ts), cv, win)
 
 
 def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
@@ -208,10 +234,14 @@ def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
     rule = cfg.rules[kind]
     if not rule.enabled:
         return
-    for r, e, o in zip(seg.raised.tolist(), seg.ended.tolist(), seg.onset.tolist(),
-                       strict=True):
-        out.append(_alarm(kind, cfg, float(ts[o]), float(ts[r]),
-                          None if e < 0 else float(ts[e])))
+    if not len(seg.raised):
+        return
+    pr, tech = rule.priority.label, rule.technical
+    end = ts[np.maximum(seg.ended, 0)].tolist()
+    for o, r, e, has in zip(ts[seg.onset].tolist(), ts[seg.raised].tolist(), end,
+                            (seg.ended >= 0).tolist(), strict=True):
+        out.append({"kind": kind, "priority": pr, "technical": tech, "onset_s": o,
+                    "start_s": r, "end_s": e if has else None})
 
 
 def _alarm(kind: str, cfg: AlarmConfig, onset: float, start: float,
@@ -305,7 +335,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     nxt[-1] = np.nan
     _gap_alarms("no_data", cfg, t, nxt, th.no_data_s, t_end, alarms)
     sv = ok & has_s
-    S = _stream(t, sv, spo2, th, t_end)
+    win = _Windows(t)
+    S = _stream(t, sv, spo2, th, t_end, win)
     refs = S.tv
     rnext = np.empty(len(refs))
     if len(refs):
@@ -324,13 +355,13 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         cv = np.where(s < on, ON, np.where(s >= clear, OFF, MID)).astype(np.int8)
         byp = None
         if kind in th.rapid and len(tv):
-            drop, win = th.rapid[kind]
-            k = window_start(tv, win, "left")
+            drop, win_s = th.rapid[kind]
+            k = S.k(win_s, "left")
             byp = S.scatter_bool(s[k] - s >= drop)
         seg = solve(S.ts, S.classes(cv), cfg.rules[kind].delay_s, byp)
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
     if len(tv):
-        k = window_start(tv, th.trend_s, "left")
+        k = S.k(th.trend_s, "left")
         span = tv - tv[k]
         okt = span >= th.trend_half_s
         trend = np.full(len(tv), np.nan)
@@ -345,7 +376,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
 
     # pulse rules
-    P = _stream(t, ok & has_p, pulse, th, t_end)
+    P = _stream(t, ok & has_p, pulse, th, t_end, win)
     on, clear = th.limits["pulse_low"]
     cv = np.where(P.s < on, ON, np.where(P.s >= clear, OFF, MID)).astype(np.int8)
     _segments_to_alarms("pulse_low", cfg, P.ts,
@@ -359,7 +390,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     desats: list[dict[str, Any]] = []
     n_by_level: dict[float, int] = {}
     if len(tv):
-        base = _window_max(tv, s, th.baseline_s)
+        base = _window_max(tv, s, th.baseline_s, S.k(th.baseline_s, "left"))
         drop_v = base - s
         s_stream = np.full(S.n + 1, _BIG, dtype=np.int64)
         s_stream[S.pos] = s
@@ -376,15 +407,18 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
             bounds[0::2] = seg.onset
             bounds[1::2] = ends
             nadir = np.minimum.reduceat(s_stream, bounds)[0::2]
-            for o, e, nd in zip(seg.onset.tolist(), seg.ended.tolist(), nadir.tolist(),
-                                strict=True):
-                b0 = int(b_stream[o])
-                start = float(S.ts[o])
-                end = None if e < 0 else float(S.ts[e])
-                desats.append({"level": level, "start_s": start, "nadir": nd / 10.0,
-                               "baseline": b0 / 10.0, "depth": round((b0 - nd) / 10.0, 4),
-                               "duration_s": None if end is None else end - start,
-                               "end_s": end})
+            b0 = b_stream[seg.onset]
+            t0 = S.ts[seg.onset]
+            t1 = S.ts[np.maximum(seg.ended, 0)]
+            depth = (b0 - nadir) / 10.0
+            for start, end, has, nd, bb, dp in zip(
+                    t0.tolist(), t1.tolist(), (seg.ended >= 0).tolist(),
+                    (nadir / 10.0).tolist(), (b0 / 10.0).tolist(), depth.tolist(),
+                    strict=True):
+                desats.append({"level": level, "start_s": start, "nadir": nd,
+                               "baseline": bb, "depth": dp,
+                               "duration_s": end - start if has else None,
+                               "end_s": end if has else None})
     desats.sort(key=lambda d: (d["start_s"], d["level"]))
 
     # time below thresholds: each valid value holds until the next reading, at most stale_after

@@ -95,7 +95,7 @@ class DesatRecord:
 
     @property
     def depth(self) -> float:
-        return round((self.baseline10 - self.nadir10) / 10.0, 4)
+        return (self.baseline10 - self.nadir10) / 10.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "start_s": self.start, "nadir": self.nadir,
