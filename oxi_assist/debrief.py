@@ -24,6 +24,7 @@ import numpy as np
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
 from oxi_assist.actions import Action
+from oxi_assist.analysis import analyze
 from oxi_assist.vitals import BANDS, Band
 
 #: The BC anchor (BCCDC / Toward the Heart handout) and the labelled non-BC line.
@@ -66,17 +67,25 @@ class DebriefSummary:
     t_breaths: float | None = None
     t_naloxone: float | None = None
     naloxone_times: list[float] = field(default_factory=list)
-    lowest_spo2: float | None = None
+    lowest_spo2: float | None = None  # the device's lowest valid reading
     lowest_at: float | None = None
-    first_below_90: float | None = None
+    lowest_shown: float | None = None  # the lowest smoothed value (what the screen showed)
+    first_below_90: float | None = None  # first device reading below 90 %
+    # time below the lines, from the smoothed values as the Monitor showed them (the offline
+    # analysis applies the live rules); each value holds until the next, at most the stale limit
     time_below_90: float = 0.0
     time_below_85: float = 0.0
+    # the same from the device's readings, each holding until the next (capped at 3 intervals)
+    raw_time_below_90: float = 0.0
+    raw_time_below_85: float = 0.0
     valid_seconds: float = 0.0  # time covered by a trustworthy SpO2 value
     reading_seconds: float = 0.0  # time covered by readings at all (valid or not)
-    pulse_min: float | None = None
+    pulse_min: float | None = None  # smoothed, like the screen
     pulse_max: float | None = None
+    desaturations: int = 0  # drops of 3 % or more below the recent baseline
     alarms_raised: int = 0
     alarms_by_kind: dict[str, int] = field(default_factory=dict)
+    alarms_computed: bool = False  # no alarm record in the file: computed with the live rules
     timeline: list[TimelineItem] = field(default_factory=list)
     has_responder_events: bool = False
 
@@ -133,7 +142,7 @@ def sample_weights(t: np.ndarray, interval: float | None) -> tuple[np.ndarray, f
 
 def summarize(rec: Recording) -> DebriefSummary:
     t0 = start_time(rec)
-    t, spo2, pulse = rec.arrays()
+    t, spo2, _pulse = rec.arrays()
     w, _step = sample_weights(t, rec.interval)
     valid = np.isfinite(spo2)
     s = DebriefSummary(path=rec.path, format=rec.format, source=rec.source,
@@ -145,16 +154,19 @@ def summarize(rec: Recording) -> DebriefSummary:
         s.lowest_spo2 = float(spo2[i])
         s.lowest_at = float(t[i]) - t0
         low = valid & (spo2 < LOW_LINE)
-        s.time_below_90 = float(w[low].sum())
-        s.time_below_85 = float(w[valid & (spo2 < SEVERE_LINE)].sum())
+        s.raw_time_below_90 = float(w[low].sum())
+        s.raw_time_below_85 = float(w[valid & (spo2 < SEVERE_LINE)].sum())
         if low.any():
             s.first_below_90 = float(t[np.argmax(low)]) - t0
         s.valid_seconds = float(w[valid].sum())
     s.reading_seconds = float(w.sum())
-    pv = np.isfinite(pulse)
-    if pv.any():
-        s.pulse_min = float(np.nanmin(pulse))
-        s.pulse_max = float(np.nanmax(pulse))
+
+    an = analyze(rec)
+    s.lowest_shown = an.min_spo2
+    s.time_below_90 = float(an.time_below.get(f"{LOW_LINE:g}", s.raw_time_below_90))
+    s.time_below_85 = float(an.time_below.get(f"{SEVERE_LINE:g}", s.raw_time_below_85))
+    s.pulse_min, s.pulse_max = an.pulse_min, an.pulse_max
+    s.desaturations = sum(1 for d in an.desaturations if d.get("level") == 3.0)
 
     items: list[TimelineItem] = []
     for e in rec.events:
@@ -187,7 +199,12 @@ def summarize(rec: Recording) -> DebriefSummary:
             items.append(TimelineItem(rel, "event", name.replace("_", " "), name=name))
     if s.naloxone_times:
         s.t_naloxone = min(s.naloxone_times)
-    for a in rec.alarms:
+    alarm_records = rec.alarms
+    live = any(e.get("name") == "session_start" for e in rec.events)
+    if not alarm_records and not live:  # an imported file: what the live rules would say
+        alarm_records = _computed_alarms(an.alarms)
+        s.alarms_computed = True
+    for a in alarm_records:
         at = _t(a)
         if at is None:
             continue
@@ -212,6 +229,25 @@ def summarize(rec: Recording) -> DebriefSummary:
     ends += [i.t for i in items]
     s.duration = max([0.0, *ends])
     return s
+
+
+def _computed_alarms(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The analysis's alarm spans as alarm records (raised, and cleared when they ended)."""
+    from oxi_assist.alarm_config import AlarmConfig
+
+    rules = AlarmConfig.default().rules
+    out: list[dict[str, Any]] = []
+    for a in found:
+        kind = str(a.get("kind", "?"))
+        rule = rules.get(kind)
+        msg = str(getattr(rule, "message", "")) if rule is not None else ""
+        pr = str(a.get("priority", ""))
+        out.append({"t": a["start_s"], "kind": kind, "priority": pr, "state": "raised",
+                    "message": msg, "computed": True})
+        if a.get("end_s") is not None:
+            out.append({"t": a["end_s"], "kind": kind, "priority": pr, "state": "cleared",
+                        "computed": True})
+    return out
 
 
 def _action_text(name: str, params: dict[str, Any]) -> str:
@@ -325,20 +361,28 @@ def summary_text(s: DebriefSummary) -> str:
     if s.lowest_spo2 is None:
         lines.append("  No trustworthy SpO2 reading in this recording.")
     else:
-        lines.append(f"  Lowest SpO2         {_num(s.lowest_spo2)} % at {fmt_time(s.lowest_at)}")
+        shown = (f" (smoothed, as on screen: {_num(s.lowest_shown)} %)"
+                 if s.lowest_shown is not None and s.lowest_shown != s.lowest_spo2 else "")
+        lines.append(f"  Lowest SpO2         {_num(s.lowest_spo2)} % at {fmt_time(s.lowest_at)}"
+                     + shown)
         lines.append(f"  First below 90 %    {_at(s.first_below_90)}")
         lines.append(f"  Time below 90 %     {fmt_time(s.time_below_90)}   "
                      f"[{LOW_SOURCE}: below 90 % may not be getting enough oxygen]")
         lines.append(f"  Time below 85 %     {fmt_time(s.time_below_85)}   "
                      f"[{SEVERE_SOURCE}]")
+        lines.append(f"  Dips of 3 % or more {s.desaturations}   [a sleep-medicine measure "
+                     "(ODI), for training; not BC guidance]")
     if s.reading_seconds > 0:
         lines.append(f"  With a reading      {fmt_time(s.valid_seconds)} of "
                      f"{fmt_time(s.reading_seconds)} "
                      "(the rest: no reading — finger out, searching or poor signal)")
     if s.pulse_min is not None and s.pulse_max is not None:
-        lines.append(f"  Pulse               {_num(s.pulse_min)}–{_num(s.pulse_max)} bpm")
+        lines.append(f"  Pulse               {s.pulse_min:.0f}–{s.pulse_max:.0f} bpm")
     kinds = ", ".join(f"{k.replace('_', ' ')} ×{n}" for k, n in sorted(s.alarms_by_kind.items()))
     lines.append(f"Alarms: {s.alarms_raised} raised" + (f" ({kinds})" if kinds else ""))
+    if s.alarms_computed:
+        lines.append("  (this file holds no alarm record: these are the alarms the live alarm "
+                     "rules give for its readings)")
     return "\n".join(lines)
 
 
