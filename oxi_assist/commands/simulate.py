@@ -1,5 +1,7 @@
 """`oxi-assist simulate SCENARIO --output FILE`: a scenario generated headless, as fast as the
-machine goes, into a native session file (readings, plus responder actions as `event` records).
+machine goes, into a native session file: readings, link events, and `event` records for the
+responder actions (`by: "responder"`) and the scenario's own events (`by: "scenario"`: drugs
+taken, artefacts played).
 
 Runs synchronously (no event loop): the simulator is stepped directly and the writer is given
 a virtual clock, so nothing waits on real time.
@@ -123,16 +125,22 @@ def run(args: argparse.Namespace) -> int:
         raise OxiError(f"{args.output}: cannot write ({e.strerror or e})") from None
     try:
         writer.link(LinkEvent(0.0, LinkState.CONNECTED, device=device))
-        pending = [a for a in script if a.t <= duration]
+        # responder actions (by="responder", as the live session records them) and the
+        # scenario's own events (drugs taken, trainer artefacts: by="scenario"), in time order
+        events: list[tuple[float, str, dict[str, Any]]] = [
+            (a.t, a.action.value, {"by": "responder", **a.params})
+            for a in script if a.t <= duration]
+        events += [(e.at, e.action, {"by": "scenario", **e.params})
+                   for e in scenario.events if e.at <= duration]
+        events.sort(key=lambda e: e[0])
         i = 0
         for r in sim.run(duration):
-            while i < len(pending) and pending[i].t <= r.t:
-                a = pending[i]
-                writer.event(a.t, a.action.value, source="responder", **a.params)
+            while i < len(events) and events[i][0] <= r.t:
+                writer.event(events[i][0], events[i][1], **events[i][2])
                 i += 1
             writer.reading(r)
-        for a in pending[i:]:
-            writer.event(a.t, a.action.value, source="responder", **a.params)
+        for t, name, data in events[i:]:
+            writer.event(t, name, **data)
         writer.link(LinkEvent(float(sim.t), LinkState.CLOSED, reason="scenario ended",
                               device=device))
         writer.close(t=float(sim.t), reason="scenario ended")

@@ -38,9 +38,11 @@ def test_simulate_writes_a_native_session(tmp_path: Path) -> None:
     assert rec.header["seed"] == 3
     assert len(rec.readings) == 600 and rec.readings[-1].t == 600.0
     assert all(r.pleth == () for r in rec.readings)  # default --rate 0
-    names = [(e["t"], e["name"]) for e in rec.events]
-    assert names == [(60.0, "911"), (120.0, "breaths"), (120.0, "naloxone")]
-    assert rec.events[2]["route"] == "nasal" and rec.events[2]["source"] == "responder"
+    names = [(e["t"], e["name"], e["by"]) for e in rec.events]
+    assert names == [(30.0, "drug", "scenario"), (60.0, "911", "responder"),
+                     (120.0, "breaths", "responder"), (120.0, "naloxone", "responder")]
+    assert rec.events[0]["drug"] == "fentanyl"
+    assert rec.events[3]["route"] == "nasal"
     assert min(r.spo2 for r in rec.readings if r.valid) < 90
     assert rec.readings[-1].spo2 >= 90
 
