@@ -6,7 +6,8 @@ bytes; decoding, keep-alives, stale detection and reconnecting happen in the eve
 the injected `Clock`. The loop itself (`LinkSource`) is shared with the USB-HID transport.
 
 URI forms: `serial:auto`, `serial:/dev/ttyUSB0`, `serial:COM3`, with options
-`?protocol=cms50-v7|cms50-legacy` (skip detection), `stale=SECONDS`, `lost=SECONDS`.
+`?protocol=cms50-v7|cms50-legacy` (skip detection), `parity=O|N|E` (5-byte protocol),
+`stale=SECONDS`, `lost=SECONDS`, `probe=SECONDS` (how long detection listens per try).
 """
 
 from __future__ import annotations
@@ -399,6 +400,11 @@ def open_serial(target: str, params: dict[str, str], clock: Clock) -> LinkSource
         raise SourceError(f"serial: parity {parity!r} must be O, N or E")
     stale = float_option(params, "stale", 3.0)
     lost = float_option(params, "lost", max(10.0, stale * 2))
+    probe = float_option(params, "probe", PROBE_TIMEOUT)
+    unknown = sorted(set(params) - {"protocol", "parity", "stale", "lost", "probe"})
+    if unknown:
+        raise SourceError(f"serial: unknown option {unknown[0]!r} "
+                          "(known: protocol, parity, stale, lost, probe)")
     path = resolve_port(target)
     if target != "auto" and sys.platform != "win32" and not os.path.exists(path):
         raise SourceError(f"serial:{path}: no such port (see oxi-assist scan)")
@@ -406,7 +412,7 @@ def open_serial(target: str, params: dict[str, str], clock: Clock) -> LinkSource
 
     def connect() -> Link:
         p = resolve_port(target) if target == "auto" else path
-        link = connect_serial(p, state["protocol"], parity)
+        link = connect_serial(p, state["protocol"], parity, probe)
         state["protocol"] = link.protocol  # a replugged device speaks what it spoke before
         return link
 

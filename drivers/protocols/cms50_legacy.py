@@ -7,6 +7,8 @@ byte 3 bit 6. Sentinels (PR 0xFF, SpO2 0x7F) and the probe-error bit become "no 
 
 from __future__ import annotations
 
+from typing import Any
+
 from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
     pulse_value,
@@ -23,11 +25,17 @@ BAUDRATE = 19200
 FRAME = 5
 
 
-def decode_frame(f: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
-    """5 wire bytes → (Reading, ok); ok False when a range check fails."""
+Fields = tuple[float | None, float | None, float | None, tuple[float, ...], float | None,
+               Status]
+_MISS: Any = object()
+_MEMO_MAX = 8192
+
+
+def frame_fields(f: bytes | bytearray) -> Fields | None:
+    """5 wire bytes → the Reading's fields after `t`, or None when a range check fails."""
     b1, b2, b3, b4, b5 = f[0], f[1], f[2], f[3], f[4]
     if (b1 & 0x0F) > 8:
-        return None, False
+        return None
     status = Status.NONE
     if b3 & 0x10:
         status |= Status.FINGER_OUT
@@ -37,12 +45,17 @@ def decode_frame(f: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
         status |= Status.BEAT
     spo2, status, bad = spo2_value(b5, status)
     if bad:
-        return None, False
+        return None
     pulse, status = pulse_value(((b3 & 0x40) << 1) | b4, status)
     if status & Status.FINGER_OUT:
-        return Reading(t=t, status=status), True
-    return Reading(t=t, spo2=spo2, pulse=pulse, pleth=(scale_pleth(b2),),
-                   pleth_rate=NOMINAL_RATE, status=status), True
+        return None, None, None, (), None, status
+    return spo2, pulse, None, (scale_pleth(b2),), NOMINAL_RATE, status
+
+
+def decode_frame(f: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
+    """5 wire bytes → (Reading, ok); ok False when a range check fails."""
+    fields = frame_fields(f)
+    return (None, False) if fields is None else (Reading(t, *fields), True)
 
 
 class CMS50LegacyCodec:
@@ -53,6 +66,7 @@ class CMS50LegacyCodec:
         self.stats = CodecStats()
         self._buf = bytearray()
         self.frames = 0
+        self._memo: dict[bytes, Fields | None] = {}
 
     @property
     def pending(self) -> bytes:
@@ -66,7 +80,19 @@ class CMS50LegacyCodec:
         i = 0
         skipped = 0
         stats = self.stats
+        memo = self._memo
+        frames = self.frames
         while i < n:
+            if buf[i] & 0x80 and i + FRAME <= n:  # fast path: a frame seen before
+                f = memo.get(bytes(buf[i:i + FRAME]), _MISS)
+                if f is not _MISS:
+                    i += FRAME
+                    if f is None:
+                        stats.frames_bad += 1
+                    else:
+                        out.append(Reading(frames / NOMINAL_RATE, *f))
+                        frames += 1
+                    continue
             if not buf[i] & 0x80:
                 skipped += 1
                 i += 1
@@ -83,17 +109,24 @@ class CMS50LegacyCodec:
                 continue
             if end > n:
                 break
-            r, ok = decode_frame(buf[i:end], self.frames / NOMINAL_RATE)
+            wire = bytes(buf[i:end])
             i = end
-            if not ok or r is None:
+            f = memo.get(wire, _MISS)
+            if f is _MISS:
+                f = frame_fields(wire)
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[wire] = f
+            if f is None:
                 stats.frames_bad += 1
                 continue
-            self.frames += 1
-            stats.frames_good += 1
-            out.append(r)
+            out.append(Reading(frames / NOMINAL_RATE, *f))
+            frames += 1
         if i:
             del buf[:i]
         stats.bytes_skipped += skipped
+        stats.frames_good += frames - self.frames
+        self.frames = frames
         return out
 
     @staticmethod

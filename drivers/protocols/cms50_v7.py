@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
@@ -141,12 +142,17 @@ class V7Framer:
         return out
 
 
-def decode_live(data: bytes, t: float) -> tuple[Reading | None, bool]:
-    """A live package's real data bytes → (Reading, ok). `ok` False means the frame failed a
-    range check and must be counted as bad (the protocol has no checksum to do it for us)."""
+#: Fields of a live frame after the time: (spo2, pulse, pi, pleth, pleth_rate, status).
+LiveFields = tuple[float | None, float | None, float | None, tuple[float, ...], float | None,
+                   Status]
+
+
+def live_fields(data: bytes | bytearray) -> LiveFields | None:
+    """A live package's real data bytes → the Reading's fields, or None when a range check
+    fails (the protocol has no checksum, so range checks are what reject corrupt frames)."""
     b2, b3, b4, pr, sp, pil, pih = data[0], data[1], data[2], data[3], data[4], data[5], data[6]
     if (b2 & 0x0F) > 8 or b4 & 0xE0:
-        return None, False
+        return None
     status = Status.NONE
     if b2 & 0x80:
         status |= Status.FINGER_OUT
@@ -156,18 +162,19 @@ def decode_live(data: bytes, t: float) -> tuple[Reading | None, bool]:
         status |= Status.BEAT
     spo2, status, bad = spo2_value(sp, status)
     if bad:
-        return None, False
+        return None
     pulse, status = pulse_value(pr, status)
     raw_pi = pil | (pih << 8)
     pi = None if (b4 & 0x10 or raw_pi in (0, 0xFFFF) or raw_pi > 2200) else raw_pi / 100.0
-    pleth_raw = b3 & 0x7F
     if status & Status.FINGER_OUT:
-        spo2 = pulse = pi = None
-        pleth: tuple[float, ...] = ()
-    else:
-        pleth = (scale_pleth(pleth_raw),)
-    return Reading(t=t, spo2=spo2, pulse=pulse, pi=pi, pleth=pleth,
-                   pleth_rate=NOMINAL_RATE if pleth else None, status=status), True
+        return None, None, None, (), None, status
+    return spo2, pulse, pi, (scale_pleth(b3 & 0x7F),), NOMINAL_RATE, status
+
+
+def decode_live(data: bytes, t: float) -> tuple[Reading | None, bool]:
+    """A live package's real data bytes → (Reading, ok); ok False = count as a bad frame."""
+    f = live_fields(data)
+    return (None, False) if f is None else (Reading(t, *f), True)
 
 
 def decode_storage(pkt: Packet) -> list[tuple[float | None, float | None, float | None]]:
@@ -207,6 +214,10 @@ STOP_LIVE = command(CMD_STOP_LIVE)
 STOP_STORAGE = command(CMD_STOP_STORAGE)
 
 
+_MISS: Any = object()
+_MEMO_MAX = 8192
+
+
 class CMS50V7Codec:
     """Device → host bytes to Readings (live package 0x01); other packages are kept in
     `packets` for the transport and the storage download. `encode` builds live frames."""
@@ -219,25 +230,71 @@ class CMS50V7Codec:
         self._framer = V7Framer(UPLINK_LENGTHS, self.stats)
         self.packets: deque[Packet] = deque(maxlen=4096)
         self.live_frames = 0
+        self._memo: dict[bytes, LiveFields | None] = {}
 
     @property
     def pending(self) -> bytes:
         return self._framer.pending
 
     def feed(self, data: bytes) -> list[Reading]:
+        """Live frames take a fast path: identical wire frames (most of a steady stream,
+        except the pleth byte) are decoded once and looked up afterwards."""
+        framer = self._framer
+        buf = framer._buf
+        buf += data
+        stats = self.stats
+        memo = self._memo
         out: list[Reading] = []
-        for pkt in self._framer.feed(data):
-            if pkt.type == PKG_LIVE:
-                r, ok = decode_live(pkt.data, self.live_frames / NOMINAL_RATE)
-                if not ok or r is None:
-                    self.stats.frames_bad += 1
+        append = out.append
+        lengths = UPLINK_LENGTHS
+        n = len(buf)
+        i = 0
+        skipped = 0
+        frames = self.live_frames
+        while i < n:
+            b = buf[i]
+            if b == PKG_LIVE and i + 9 <= n:
+                wire = bytes(buf[i:i + 9])
+                f = memo.get(wire, _MISS)
+                if f is _MISS and min(wire[1:]) >= 0x80:
+                    f = live_fields(v7_unpack(wire)[2:])
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[wire] = f
+                if f is not _MISS:
+                    i += 9
+                    if f is None:
+                        stats.frames_bad += 1
+                    else:
+                        append(Reading(frames / NOMINAL_RATE, *f))
+                        frames += 1
                     continue
-                self.live_frames += 1
-                self.stats.frames_good += 1
-                out.append(r)
-            else:
-                self.stats.frames_good += 1
-                self.packets.append(pkt)
+            length = lengths.get(b) if b < 0x80 else None
+            if length is None:
+                skipped += 1
+                i += 1
+                continue
+            end = i + length
+            avail = buf[i + 1:min(end, n)]
+            if avail and min(avail) < 0x80:  # a new type byte inside: this frame is broken
+                j = i + 1
+                while buf[j] & 0x80:
+                    j += 1
+                stats.frames_bad += 1
+                skipped += j - i
+                i = j
+                continue
+            if end > n:
+                break  # truncated tail: keep for the next feed
+            real = v7_unpack(buf[i:end])
+            self.packets.append(Packet(b, real[2:]))
+            stats.frames_good += 1
+            i = end
+        if i:
+            del buf[:i]
+        stats.bytes_skipped += skipped
+        stats.frames_good += frames - self.live_frames
+        self.live_frames = frames
         return out
 
     # --- encode side (simulators) ---------------------------------------------------------

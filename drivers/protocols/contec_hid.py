@@ -9,6 +9,8 @@ PI) a second, so amplitude messages become wave-only Readings and measurements v
 
 from __future__ import annotations
 
+from typing import Any
+
 from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
     eb_checksum,
@@ -41,15 +43,23 @@ STOP_LIVE = eb_message(0x9B, 0x7F)  # 9B 7F 1A → EB 7F 6A
 MODEL_NAME = eb_message(0x81)  # 81 01 → F1 + 8 chars + checksum
 
 
-def decode_measurement(m: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
-    """`EB 01 F PR SPO2 PIL PIH chk` → (Reading, ok)."""
+Fields = tuple[float | None, float | None, float | None, tuple[float, ...], float | None,
+               Status, bool]
+_MISS: Any = object()
+_MEMO_MAX = 8192
+_FINGER_OUT_WAVE: Fields = (None, None, None, (), None, Status.FINGER_OUT, True)
+
+
+def measurement_fields(m: bytes | bytearray) -> Fields | None:
+    """`EB 01 F PR SPO2 PIL PIH chk` → the Reading's fields after `t`, or None when the SpO2
+    is out of range (a bad frame)."""
     flags, pr7, sp, pil, pih = m[2], m[3], m[4], m[5], m[6]
     status = Status.NONE
     if sp == 0x7F:
         status |= Status.FINGER_OUT
     spo2, status, bad = spo2_value(sp, status)
     if bad:
-        return None, False
+        return None
     pulse, status = pulse_value(pr7 | (0x80 if flags & 0x02 else 0), status)
     pi = None
     if not (pil == 0x7F and pih == 0):
@@ -57,7 +67,20 @@ def decode_measurement(m: bytes | bytearray, t: float) -> tuple[Reading | None, 
         pi = raw / 100.0 if 0 < raw <= 2200 else None
     if status & Status.FINGER_OUT:
         spo2 = pulse = pi = None
-    return Reading(t=t, spo2=spo2, pulse=pulse, pi=pi, status=status), True
+    return spo2, pulse, pi, (), None, status, False
+
+
+def wave_fields(m: bytes | bytearray) -> Fields:
+    pleth, bar = m[3], m[4]
+    if pleth == PLETH_FINGER_OUT and bar == BAR_FINGER_OUT:
+        return _FINGER_OUT_WAVE
+    return None, None, None, (scale_pleth(pleth),), NOMINAL_RATE, Status.NONE, True
+
+
+def decode_measurement(m: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
+    """`EB 01 F PR SPO2 PIL PIH chk` → (Reading, ok)."""
+    f = measurement_fields(m)
+    return (None, False) if f is None else (Reading(t, *f), True)
 
 
 class ContecHidCodec:
@@ -70,6 +93,7 @@ class ContecHidCodec:
         self._buf = bytearray()
         self.wave_frames = 0
         self.replies: list[bytes] = []
+        self._memo: dict[bytes, Fields | None] = {}
 
     @property
     def pending(self) -> bytes:
@@ -84,6 +108,7 @@ class ContecHidCodec:
         i = 0
         skipped = 0
         padding = 0
+        memo = self._memo
         while i < n:
             b = buf[i]
             if b < 0x80:
@@ -97,6 +122,18 @@ class ContecHidCodec:
                 if i + 1 >= n:
                     break
                 length = LIVE_LENGTHS.get(buf[i + 1])
+                if length is not None and i + length <= n:  # fast path: seen before
+                    f = memo.get(bytes(buf[i:i + length]), _MISS)
+                    if f is not _MISS:
+                        i += length
+                        if f is None:
+                            stats.frames_bad += 1
+                            continue
+                        stats.frames_good += 1
+                        out.append(Reading(self.wave_frames / NOMINAL_RATE, *f))
+                        if f[6]:
+                            self.wave_frames += 1
+                        continue
             elif b >= 0xF0:
                 length = REPLY_LENGTHS.get(b)
                 if length is None:
@@ -136,26 +173,21 @@ class ContecHidCodec:
                 self.replies.append(bytes(msg))
                 continue
             kind = msg[1]
-            t = self.wave_frames / NOMINAL_RATE
-            if kind == 0x00:
-                pleth, bar = msg[3], msg[4]
-                stats.frames_good += 1
-                self.wave_frames += 1
-                if pleth == PLETH_FINGER_OUT and bar == BAR_FINGER_OUT:
-                    out.append(Reading(t=t, status=Status.FINGER_OUT, wave_only=True))
-                else:
-                    out.append(Reading(t=t, pleth=(scale_pleth(pleth),),
-                                       pleth_rate=NOMINAL_RATE, wave_only=True))
-            elif kind == 0x01:
-                r, ok = decode_measurement(msg, t)
-                if not ok or r is None:
-                    stats.frames_bad += 1
-                    continue
-                stats.frames_good += 1
-                out.append(r)
-            else:
+            if kind == 0x7F:
                 stats.frames_good += 1
                 self.replies.append(bytes(msg))
+                continue
+            f = wave_fields(msg) if kind == 0x00 else measurement_fields(msg)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[bytes(msg)] = f
+            if f is None:
+                stats.frames_bad += 1
+                continue
+            stats.frames_good += 1
+            out.append(Reading(self.wave_frames / NOMINAL_RATE, *f))
+            if f[6]:
+                self.wave_frames += 1
         if i:
             del buf[:i]
         stats.bytes_skipped += skipped
