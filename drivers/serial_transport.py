@@ -143,6 +143,15 @@ def _probe(port: SerialPort, codec: Any, need: int, timeout: float) -> bool:
     return False
 
 
+def device_id(codec: Any) -> str:
+    """The device identifier from a 0x04 reply the codec has framed, if one arrived."""
+    for pkt in codec.packets:
+        if pkt.type == cms50_v7.PKG_DEVICE_ID:
+            text = pkt.data.split(b"\0")[0].decode("ascii", "replace").strip()
+            return "".join(ch for ch in text if ch.isprintable())
+    return ""
+
+
 def connect_serial(path: str, protocol: str | None, parity: str | None = None,
                    probe_timeout: float = PROBE_TIMEOUT) -> Link:
     """Open `path` and make the device stream: V7.0 if it answers the start command, else the
@@ -154,10 +163,13 @@ def connect_serial(path: str, protocol: str | None, parity: str | None = None,
         port = SerialPort(path, cms50_v7.BAUDRATE, "N")
         try:
             port.reset_input()
-            port.write(cms50_v7.STOP_STORAGE + cms50_v7.START_LIVE)
-            if protocol == cms50_v7.NAME or _probe(port, cms50_v7.CMS50V7Codec(), 2,
-                                                   probe_timeout):
-                return Link(port, cms50_v7.CMS50V7Codec(), f"CMS50 V7.0 on {path}",
+            port.write(cms50_v7.STOP_STORAGE + cms50_v7.START_LIVE
+                       + cms50_v7.command(cms50_v7.CMD_DEVICE_ID))
+            probe = cms50_v7.CMS50V7Codec()
+            if protocol == cms50_v7.NAME or _probe(port, probe, 2, probe_timeout):
+                ident = device_id(probe)
+                label = f"CMS50 V7.0 {ident} on {path}" if ident else f"CMS50 V7.0 on {path}"
+                return Link(port, cms50_v7.CMS50V7Codec(), label,
                             cms50_v7.NOMINAL_RATE, keepalive=cms50_v7.KEEP_ALIVE,
                             stop=cms50_v7.STOP_LIVE, protocol=cms50_v7.NAME)
         except BaseException:
@@ -297,7 +309,7 @@ class LinkSource:
                 # ---- connect, with backoff ----
                 try:
                     self.link = await asyncio.to_thread(self._connect)
-                except (OSError, SourceError) as e:
+                except Exception as e:  # any failure to open is retried, never fatal
                     if not announced:
                         announced = True
                         yield self._event(LinkState.LOST, _reason(e))

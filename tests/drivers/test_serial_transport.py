@@ -99,6 +99,11 @@ async def test_detects_protocol_and_monitor_sees_pulse_above_127(protocol: str, 
         assert c.states()[:2] == [LinkState.CONNECTING, LinkState.CONNECTED]
         assert c.states()[-1] == LinkState.CLOSED
         assert src.link is None or src.link.protocol == protocol
+        connected = next(i for i in c.items if isinstance(i, LinkEvent)
+                         and i.state == LinkState.CONNECTED)
+        assert connected.reason == protocol
+        if protocol == "cms50-v7":  # the identity query answered during detection
+            assert connected.device.startswith("CMS50 V7.0 CMS50E on ")
         good = [r for r in c.readings if r.valid]
         assert len(good) >= 10
         assert {(r.spo2, r.pulse) for r in good} == {(96.0, 140.0)}

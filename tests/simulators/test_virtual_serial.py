@@ -68,6 +68,21 @@ def test_frames_expand_pleth_and_mark_beats() -> None:
     assert (a.spo2, pa, b.spo2, pb) == (91, 10.0, 91, 20.0)
 
 
+def test_device_plays_the_scenario_engine_patient() -> None:
+    from oxi_assist.commands.virtual_device import patient
+
+    gen = patient("opioid-overdose", seed=1)
+    seconds = [next(gen) for _ in range(3)]
+    codec = CMS50V7Codec()
+    decoded = codec.feed(b"".join(CMS50V7Codec.encode(r, p)
+                                  for r, p in frames(iter(seconds))))
+    assert len(decoded) == sum(max(1, len(r.pleth)) for r in seconds) == 180
+    for k, r in enumerate(seconds):
+        got = decoded[k * 60 + 30]
+        assert got.spo2 == (round(r.spo2) if r.spo2 is not None else None)
+        assert got.pulse == (round(r.pulse) if r.pulse is not None else None)
+
+
 def test_v7_device_waits_for_start_answers_identity_and_stops(tmp_path: Path) -> None:
     with VirtualSerialOximeter("cms50-v7", steady_patient(spo2=93, pulse=131),
                                device_id="OXIV7") as dev:
