@@ -170,14 +170,15 @@ class Oximeter:
         if t < self.motion_until:
             status |= _MOTION
             sd = sd * 2.0 + 4.0
-            psd = psd * 2.0 + 10.0
+            psd = psd * 2.0 + 0.12 * self._pulse
             bias -= 3.0
         self._err = 0.8 * self._err + 0.6 * sd * self._normal()
         spo2 = avg + bias + self._err
         # whole numbers like a real display (values are ≥ 0 here, so floor(x + 0.5) rounds)
         spo2 = 100.0 if spo2 >= 99.5 else 0.0 if spo2 < 0.5 else float(int(spo2 + 0.5))
         pulse = self._pulse + psd * self._normal()
-        pulse = float(int(pulse + 0.5)) if pulse > 0.0 else 0.0
+        # the device's pulse-rate range (25–240 bpm, DOMAIN §7)
+        pulse = 25.0 if pulse < 25.0 else 240.0 if pulse > 240.0 else float(int(pulse + 0.5))
         self.last_status = status
         return spo2, pulse, int(pi * 10.0 + 0.5) / 10.0, status, amp
 

@@ -36,7 +36,7 @@ def test_no_reading_is_never_a_number(scenario: str, seed: int, evs, rate: int) 
         assert (r.spo2 is None) == invalid and (r.pulse is None) == invalid
         if not invalid:
             assert r.spo2 == int(r.spo2) and 0 <= r.spo2 <= 100
-            assert r.pulse == int(r.pulse) and r.pulse >= 15
+            assert r.pulse == int(r.pulse) and 25 <= r.pulse <= 240
             assert r.pi is not None and r.pi > 0
         if rate:
             assert len(r.pleth) == rate and all(0 <= v <= 100 for v in r.pleth)
