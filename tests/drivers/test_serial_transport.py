@@ -17,7 +17,7 @@ from drivers.catalogue_serial import Candidate
 from drivers.clock import RealClock, VirtualClock
 from drivers.errors import ProtocolError, SourceError
 from drivers.reading import LinkEvent, LinkState, Reading, Status
-from drivers.serial_transport import connect_serial, download_v7, open_serial
+from drivers.serial_transport import connect_serial, download_v7, open_serial, resolve_port
 from simulators.virtual_serial import (
     VirtualSerialOximeter,
     pty_supported,
@@ -230,3 +230,44 @@ def test_download_pulls_stored_recordings(link: Path) -> None:
             for s, p in storage[0].samples]
     assert [(s, p) for s, p, _ in rec.samples] == want
     assert max(p for _, p, _ in rec.samples if p is not None) == 135.0  # PR above 127
+
+
+def test_catalogue_finds_contec_ports_and_hidraw_nodes(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from serial.tools.list_ports_common import ListPortInfo
+
+    from drivers import catalogue_serial as cat
+
+    def port(dev: str, vid: int | None, pid: int | None) -> ListPortInfo:
+        p = ListPortInfo(dev, skip_link_detection=True)
+        p.vid, p.pid, p.description = vid, pid, "CP2102 USB to UART"
+        return p
+
+    ports = [port("/dev/ttyUSB1", 0x10C4, 0xEA60), port("/dev/ttyS0", None, None),
+             port("/dev/ttyACM0", 0x2341, 0x0043)]
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
+    (c,) = cat.serial_candidates()
+    assert (c.uri, c.protocols) == ("serial:/dev/ttyUSB1", ("cms50-v7", "cms50-legacy"))
+    assert resolve_port("auto") == "/dev/ttyUSB1"
+    for name, hid_id in (("hidraw0", "0003:0000046D:0000C52B"),
+                         ("hidraw3", "0003:000028E9:0000028A")):
+        d = tmp_path / name / "device"
+        d.mkdir(parents=True)
+        (d / "uevent").write_text(f"DRIVER=hid-generic\nHID_ID={hid_id}\nHID_NAME=CMS50E\n")
+    (h,) = cat._hidraw_candidates(tmp_path)
+    assert (h.uri, h.protocols, h.description) == ("hid:/dev/hidraw3", ("contec-hid",), "CMS50E")
+
+
+def test_scan_lists_wired_candidates(monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from oxi_assist.cli import main
+
+    two = [Candidate("serial", p, 0x10C4, 0xEA60, ("cms50-v7", "cms50-legacy"), "CP2102")
+           for p in ("/dev/ttyUSB0", "/dev/ttyUSB1")]
+    monkeypatch.setattr("oxi_assist.commands.scan.serial_candidates", lambda: two)
+    monkeypatch.setattr("oxi_assist.commands.scan.hid_backend", lambda: None)
+    assert main(["scan", "--no-ble"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:3] == ["serial:/dev/ttyUSB0", "USB", "10C4:EA60"]
+    assert out[2].startswith("  serial:/dev/ttyUSB1")
+    assert "unavailable" in out[4] and "hidapi" in out[4]
