@@ -11,15 +11,17 @@ notifications where the protocol is a byte stream), answers the host's writes (O
 PC-60F info requests), and drops the link on cue (`drop_link`), optionally staying out of reach
 for a while, or goes silent (`go_silent`) while staying connected.
 
-What this does not model: the radio itself (ATT MTU exchange, connection intervals, packet
-loss), pairing, and the BlueZ/CoreBluetooth/WinRT quirks. Manual use with a real central (a
-phone app or another computer) needs a real peripheral stack, e.g. bumble driving a USB dongle;
-that path is not implemented here.
+What the bleak backend does not model: the radio itself (ATT MTU exchange, connection
+intervals, packet loss), pairing, and the BlueZ/CoreBluetooth/WinRT quirks. `BumbleServer`
+serves the same peripheral through bumble's real ATT/GATT stack: over bumble's in-process link
+in tests, or over a USB dongle / HCI socket for manual use with a real central (a phone app or
+another computer running `oxi-assist monitor ble:auto`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -112,6 +114,9 @@ class VirtualPeripheral:
         self._requests = o2ring.RequestParser()
         self._counter = 0
         self.finished = asyncio.Event()
+        #: set by a real GATT server (BumbleServer): notifications go there instead
+        self.sink: Callable[[str, bytes], None] | None = None
+        self.sink_connected = False
 
     # -- advertising ------------------------------------------------------------------------
     @property
@@ -134,8 +139,11 @@ class VirtualPeripheral:
     def attach(self, client: VirtualBleakClient) -> None:
         self.clients.append(client)
         self.connections += 1
-        if self.profile.key == "o2ring":
-            self._requests = o2ring.RequestParser()
+        self.reset_requests()
+
+    def reset_requests(self) -> None:
+        """A new connection starts with an empty request buffer."""
+        self._requests = o2ring.RequestParser()
 
     def detach(self, client: VirtualBleakClient) -> None:
         if client in self.clients:
@@ -209,11 +217,18 @@ class VirtualPeripheral:
         else:
             self._notify_stream(o2ring.response(b"", status=1))
 
+    @property
+    def connected(self) -> bool:
+        return bool(self.clients) or (self.sink is not None and self.sink_connected)
+
     def notify(self, uuid: str, data: bytes) -> None:
         """Deliver one notification to the subscribers (at the event loop's next turn)."""
-        if self.clock.now() < self.silent_until or not self.clients:
+        if self.clock.now() < self.silent_until or not self.connected:
             return
         self.sent.append((self.clock.now(), uuid, bytes(data)))
+        if self.sink is not None:
+            self.sink(uuid, bytes(data))
+            return
         loop = asyncio.get_running_loop()
         for cb in list(self.subscriptions.get(uuid, ())):
             loop.call_soon(cb, bytearray(data))
@@ -272,7 +287,7 @@ class VirtualPeripheral:
                 elif last_t is not None:
                     await self.clock.sleep(max(0.0, r.t - last_t))
                 last_t = r.t
-                if self.clients:
+                if self.connected:
                     self.emit(r)
                 else:
                     self._latest = r
@@ -440,6 +455,139 @@ class VirtualBleakClient(BaseBleakClient):
         self._need().unsubscribe(characteristic.uuid)
 
 
+
+# -- a real GATT server: the same peripheral served by the bumble stack --------------------------
+class BumbleServer:
+    """Serves a `VirtualPeripheral` through bumble: real advertising PDUs, a real ATT/GATT
+    server (CCCD subscriptions, 20-byte notifications at the default MTU, write requests).
+    With `open(..., transport="usb:0")` a USB Bluetooth dongle becomes the oximeter, so another
+    machine (or this one, through its own adapter) can connect with `oxi-assist ... ble:auto`;
+    tests run two bumble devices over bumble's in-process link. Needs the `bumble` package
+    (the `virtual-ble` extra)."""
+
+    def __init__(self, peripheral: VirtualPeripheral, device: Any) -> None:
+        from bumble.att import Attribute
+        from bumble.gatt import Characteristic, CharacteristicValue, Service
+
+        self.peripheral = peripheral
+        self.device = device
+        self.chars: dict[str, Any] = {}
+        self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._sender: asyncio.Task[None] | None = None
+        props_map = {"read": Characteristic.Properties.READ,
+                     "write": Characteristic.Properties.WRITE,
+                     "write-without-response": Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+                     "notify": Characteristic.Properties.NOTIFY,
+                     "indicate": Characteristic.Properties.INDICATE}
+        services = []
+        for suuid, chars in peripheral.gatt.items():
+            cs = []
+            for ch in chars.values():
+                props = Characteristic.Properties(0)
+                for name in ch.props:
+                    props |= props_map[name]
+                perms = Attribute.Permissions(0)
+                if "read" in ch.props or {"notify", "indicate"} & set(ch.props):
+                    perms |= Attribute.Permissions.READABLE
+                if {"write", "write-without-response"} & set(ch.props):
+                    perms |= Attribute.Permissions.WRITEABLE
+                value = CharacteristicValue(
+                    read=lambda _conn, u=ch.uuid: self._read(u),
+                    write=lambda _conn, data, u=ch.uuid: self.peripheral.write(u, bytes(data)))
+                c = Characteristic(ch.uuid, props, perms, value)
+                self.chars[ch.uuid] = c
+                cs.append(c)
+            services.append(Service(suuid, cs))
+        device.add_services(services)
+        device.on("connection", self._on_connection)
+        peripheral.sink = self._queue_notify
+
+    def _read(self, uuid: str) -> bytes:
+        ch = self.peripheral._char(uuid)
+        return ch.value
+
+    def _on_connection(self, connection: Any) -> None:
+        self.peripheral.sink_connected = True
+        self.peripheral.connections += 1
+        self.peripheral.reset_requests()
+        connection.on("disconnection", self._on_disconnection)
+
+    def _on_disconnection(self, *_: Any) -> None:
+        self.peripheral.sink_connected = False
+
+    def _queue_notify(self, uuid: str, data: bytes) -> None:
+        self._queue.put_nowait((uuid, data))
+
+    async def _send(self) -> None:
+        """Notifications in order; indications wait for the central's confirmation."""
+        while True:
+            uuid, data = await self._queue.get()
+            c = self.chars[uuid]
+            try:
+                if c.properties & c.Properties.INDICATE and not c.properties & c.Properties.NOTIFY:
+                    await self.device.indicate_subscribers(c, data)
+                else:
+                    await self.device.notify_subscribers(c, data)
+            except Exception:  # a central gone mid-send: drop the value, keep serving
+                continue
+
+    def advertising_data(self) -> tuple[bytes, bytes]:
+        """(advertising data, scan response). The name goes in the advertisement, as the
+        fingertip units do (it is what identifies most of them); service UUIDs follow when
+        they fit in the 31-byte PDU, else they go in the scan response."""
+        from bumble.core import UUID, AdvertisingData
+
+        name = self.peripheral.name.encode()[:26]
+        ad: list[tuple[int, bytes]] = [(AdvertisingData.FLAGS, bytes([0x06])),
+                                       (AdvertisingData.COMPLETE_LOCAL_NAME, name)]
+        scan: list[tuple[int, bytes]] = []
+        uuids = [UUID(u) for u in self.peripheral.advertised_services]
+        for kind, group in (
+                (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+                 [u.to_bytes() for u in uuids if len(u.to_bytes()) == 2]),
+                (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                 [u.to_bytes(force_128=True) for u in uuids if len(u.to_bytes()) != 2])):
+            if not group:
+                continue
+            field = (kind, b"".join(group))
+            used = sum(2 + len(v) for _, v in ad)
+            (ad if used + 2 + len(field[1]) <= 31 else scan).append(field)
+        return bytes(AdvertisingData(ad)), bytes(AdvertisingData(scan))
+
+    async def start(self, advertising_interval_ms: float = 100.0) -> None:
+        await self.device.power_on()
+        adv, scan = self.advertising_data()
+        await self.device.start_advertising(
+            advertising_data=adv, scan_response_data=scan, auto_restart=True,
+            advertising_interval_min=advertising_interval_ms,
+            advertising_interval_max=advertising_interval_ms)
+        self._sender = asyncio.create_task(self._send())
+
+    async def stop(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+        self.peripheral.sink = None
+
+    async def drop_link(self) -> None:
+        """Disconnect every central (the oximeter switched off or out of range)."""
+        for conn in list(self.device.connections.values()):
+            with contextlib.suppress(Exception):
+                await conn.disconnect()
+
+    @classmethod
+    async def open(cls, peripheral: VirtualPeripheral, transport: str) -> tuple[Any, Any]:
+        """A server on a bumble transport (e.g. `usb:0`, `hci-socket:0`, `tcp-client:...`);
+        returns (server, transport) — close the transport when done."""
+        from bumble.device import Device
+        from bumble.hci import Address
+        from bumble.transport import open_transport
+
+        t = await open_transport(transport)
+        device = Device.with_hci(peripheral.name, Address("F0:F1:F2:F3:F4:F5"), t.source,
+                                 t.sink)
+        return cls(peripheral, device), t
+
+
 # -- loopback: the virtual device and the real BLE driver in one process ----------------------
 def _line(item: Reading | Any) -> str:
     if isinstance(item, Reading):
@@ -511,8 +659,64 @@ async def run_loopback(profile: str, readings: Iterable[Reading], *, clock: Cloc
     return count
 
 
-def main(profile: str, readings: Iterable[Reading], duration: float | None = None) -> int:
-    """Blocking entry point for the command line: loopback on the real clock, cues on stdin."""
+async def serve_bumble(profile: str, readings: Iterable[Reading], transport: str, *,
+                       duration: float | None = None, cues: asyncio.Queue[str] | None = None,
+                       out: Callable[[str], None] = print) -> int:
+    """Be the oximeter on a real Bluetooth controller driven by bumble (`usb:0`,
+    `hci-socket:0`, ...) until `duration` or a `quit` cue; `drop` disconnects the central,
+    `silent [S]` stops notifications. Returns the number of connections seen."""
+    from drivers.errors import SourceError
+
+    clock = RealClock()
+    dev = VirtualPeripheral(profile, readings, clock=clock)
+    try:
+        server, t = await BumbleServer.open(dev, transport)
+    except ImportError as e:
+        raise SourceError(f"virtual-device ble --hci needs the bumble package ({e.name} "
+                          "missing; pip install bumble)") from None
+    except Exception as e:
+        raise SourceError(f"virtual-device ble: cannot open Bluetooth transport "
+                          f"{transport!r}: {e}") from None
+    try:
+        await server.start()
+        out(f"advertising as {dev.name!r} ({dev.profile.label}) on {transport}; "
+            "connect with: oxi-assist monitor ble:auto")
+        runner = asyncio.create_task(dev.run())
+        waiters = [asyncio.create_task(dev.finished.wait())]
+        if duration is not None:
+            waiters.append(asyncio.create_task(asyncio.sleep(duration)))
+
+        async def cue_loop() -> None:
+            while cues is not None:
+                words = (await cues.get()).split()
+                if not words:
+                    continue
+                if words[0] == "quit":
+                    return
+                if words[0] == "drop":
+                    await server.drop_link()
+                elif words[0] == "silent":
+                    dev.go_silent(float(words[1]) if len(words) > 1 else 8.0)
+                else:
+                    out(f"unknown cue {words[0]!r} (drop, silent [S], quit)")
+            await asyncio.Event().wait()
+
+        waiters.append(asyncio.create_task(cue_loop()))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for w in [runner, *waiters]:
+            w.cancel()
+    finally:
+        await server.stop()
+        with contextlib.suppress(Exception):
+            await t.close()
+    return dev.connections
+
+
+def main(profile: str, readings: Iterable[Reading], duration: float | None = None,
+         hci: str | None = None) -> int:
+    """Blocking entry point for the command line, cues on stdin: loopback through the real
+    driver on the real clock, or with `hci` a bumble-driven controller that other machines
+    connect to."""
     import sys
     import threading
 
@@ -521,9 +725,15 @@ def main(profile: str, readings: Iterable[Reading], duration: float | None = Non
         cues: asyncio.Queue[str] = asyncio.Queue()
 
         def read_stdin() -> None:
-            for line in sys.stdin:
-                loop.call_soon_threadsafe(cues.put_nowait, line.strip().lower())
+            try:
+                for line in sys.stdin:
+                    loop.call_soon_threadsafe(cues.put_nowait, line.strip().lower())
+            except (OSError, ValueError, RuntimeError):
+                return  # no usable stdin (closed, captured, loop gone): no cues
         threading.Thread(target=read_stdin, daemon=True).start()
+        if hci:
+            return await serve_bumble(profile, readings, hci, duration=duration, cues=cues,
+                                      out=lambda s: print(s, flush=True))
         return await run_loopback(profile, readings, duration=duration, cues=cues,
                                   out=lambda s: print(s, flush=True))
 

@@ -1,8 +1,10 @@
 """`oxi-assist virtual-device ble`: a virtual Bluetooth LE oximeter.
 
-It runs in-process against the real BLE driver (bleak's API over a virtual backend), so the
-whole path (scan, connect, subscribe, decode, drops and reconnects) can be watched without a
-radio. Advertising to other machines over a real adapter is not part of this mode.
+By default it runs in-process against the real BLE driver (bleak's API over a virtual
+backend), so the whole path (scan, connect, subscribe, decode, drops and reconnects) can be
+watched without a radio. With `--hci usb:0` (or `hci-socket:0`, any bumble transport) the bumble
+stack drives a Bluetooth controller and the virtual oximeter advertises for real, so another
+machine can connect with `oxi-assist monitor ble:auto`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ def register_mode(modes: Any) -> None:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--duration", type=float, metavar="S",
                    help="stop after S seconds (default: until quit or Ctrl-C)")
+    b.add_argument("--hci", metavar="TRANSPORT",
+                   help="serve over a real controller with bumble, e.g. usb:0 or hci-socket:0 "
+                        "(needs the bumble package; the controller must not be in use by the "
+                        "system's own Bluetooth stack)")
     b.set_defaults(func=run)
 
 
@@ -39,5 +45,6 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and not args.duration > 0:
         raise OxiError("--duration must be a positive number of seconds")
     with contextlib.suppress(KeyboardInterrupt):
-        main(args.profile, patient(args.scenario, args.seed), duration=args.duration)
+        main(args.profile, patient(args.scenario, args.seed), duration=args.duration,
+             hci=args.hci)
     return 0

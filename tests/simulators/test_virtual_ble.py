@@ -187,3 +187,160 @@ async def test_readings_reach_the_signal_monitor() -> None:
     await src.close()
     await consumer
     runner.cancel()
+
+
+# -- the same peripheral behind a real ATT/GATT server (bumble, in-process link) --------------
+class BumblePair:
+    """A bumble device serving the virtual oximeter and a bumble central, on bumble's
+    in-process link (real HCI, link-layer and ATT PDUs; real time, no radio)."""
+
+    def __init__(self, profile: str, readings: list[Reading]) -> None:
+        from bumble.controller import Controller
+        from bumble.device import Device
+        from bumble.hci import Address
+        from bumble.host import Host
+        from bumble.link import LocalLink
+        from bumble.transport.common import AsyncPipeSink
+
+        from drivers.clock import RealClock
+        from simulators.virtual_ble import BumbleServer
+
+        link = LocalLink()
+        addrs = ("F0:F0:F0:F0:F0:F0", "F1:F1:F1:F1:F1:F1")
+        ctrl = [Controller(f"c{i}", link=link, public_address=a) for i, a in enumerate(addrs)]
+        self.dev_p, self.dev_c = (Device(address=Address(a), host=Host(c, AsyncPipeSink(c)))
+                                  for a, c in zip(addrs, ctrl, strict=True))
+        self.peripheral = VirtualPeripheral(profile, readings, clock=RealClock(),
+                                            interval=0.01)
+        self.server = BumbleServer(self.peripheral, self.dev_p)
+
+    async def connect(self) -> tuple[object, object]:
+        from bumble.device import Peer
+
+        await self.server.start(advertising_interval_ms=20)
+        await self.dev_c.power_on()
+        conn = await asyncio.wait_for(self.dev_c.connect(self.dev_p.random_address), 5)
+        peer = Peer(conn)
+        await peer.discover_services()
+        for s in peer.services:
+            await s.discover_characteristics()
+        return conn, peer
+
+
+def _char(peer: object, uuid: str) -> object:
+    from bumble.core import UUID
+
+    (c,) = peer.get_characteristics_by_uuid(UUID(uuid))  # type: ignore[attr-defined]
+    return c
+
+
+async def test_bumble_advertises_name_and_service() -> None:
+    pytest.importorskip("bumble")
+    from bumble.core import UUID, AdvertisingData
+
+    pair = BumblePair("pc60f", steady())
+    await pair.server.start(advertising_interval_ms=20)
+    await pair.dev_c.power_on()
+    seen: list[object] = []
+    pair.dev_c.on("advertisement", seen.append)
+    await pair.dev_c.start_scanning(scan_interval=20, scan_window=20)
+    for _ in range(100):
+        if any(a.data.get(AdvertisingData.COMPLETE_LOCAL_NAME) for a in seen):
+            break
+        await asyncio.sleep(0.02)
+    await pair.dev_c.stop_scanning()
+    names = {a.data.get(AdvertisingData.COMPLETE_LOCAL_NAME) for a in seen} - {None}
+    assert names == {"PC-60FW 1234"}
+    # the name alone identifies the profile in the catalogue (NUS is generic)
+    from drivers.catalogue_ble import match
+    assert match("PC-60FW 1234", []).key == "pc60f"
+    # a 128-bit UUID does not fit beside the name: it goes in the scan response
+    adv, scan = pair.server.advertising_data()
+    assert len(adv) <= 31 and len(scan) <= 31
+    parsed = AdvertisingData.from_bytes(scan)
+    assert parsed.get(AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS) == [
+        UUID("6e400001-b5a3-f393-e0a9-e50e24dcca9e")]
+
+
+async def test_bumble_gatt_notifications_decode() -> None:
+    pytest.importorskip("bumble")
+    pair = BumblePair("pc60f", steady(40))
+    _conn, peer = await pair.connect()
+    got: list[bytes] = []
+    await peer.subscribe(_char(peer, PROFILES["pc60f"].notify[0]),  # type: ignore[attr-defined]
+                         lambda v: got.append(bytes(v)))
+    runner = asyncio.create_task(pair.peripheral.run())
+    await asyncio.wait_for(pair.peripheral.finished.wait(), 5)
+    for _ in range(200):  # the last notifications may still be on the link
+        out = codec_for("pc60f").feed(b"".join(got))
+        vitals = [r for r in out if not r.wave_only]
+        if len(vitals) >= 40:
+            break
+        await asyncio.sleep(0.005)
+    runner.cancel()
+    assert max(len(g) for g in got) <= 20  # ATT_MTU 23: 20 bytes of value per notification
+    assert len(vitals) == 40 and all((r.spo2, r.pulse, r.pi) == (96, 72, 3.0) for r in vitals)
+
+
+async def test_bumble_o2ring_poll_and_drop() -> None:
+    pytest.importorskip("bumble")
+    pair = BumblePair("o2ring", steady())
+    conn, peer = await pair.connect()
+    got: list[bytes] = []
+    await peer.subscribe(_char(peer, o2ring.NOTIFY),  # type: ignore[attr-defined]
+                         lambda v: got.append(bytes(v)))
+    runner = asyncio.create_task(pair.peripheral.run())
+    codec = o2ring.O2RingCodec()
+    replies: list[Reading] = []
+    for _ in range(50):  # poll as a host does, until the ring has a value to report
+        await peer.write_value(_char(peer, o2ring.WRITE), codec.poll(),  # type: ignore[attr-defined]
+                               with_response=False)
+        before = len(replies)
+        for _ in range(100):
+            replies += codec.feed(b"".join(got))
+            got.clear()
+            if len(replies) > before:
+                break
+            await asyncio.sleep(0.005)
+        if replies and replies[-1].valid:
+            break
+    r = replies[-1]
+    assert (r.spo2, r.pulse) == (96, 72)
+    assert codec.stats.frames_bad == 0 and codec.stats.bytes_skipped == 0
+    gone = asyncio.get_running_loop().create_future()
+    conn.on("disconnection", lambda *_: gone.done() or gone.set_result(True))  # type: ignore[attr-defined]
+    await pair.server.drop_link()
+    assert await asyncio.wait_for(gone, 2)
+    runner.cancel()
+    assert not pair.peripheral.connected
+
+
+async def test_loopback_runner_with_drop_cue() -> None:
+    from simulators.virtual_ble import run_loopback
+
+    clock = VirtualClock()
+    cues: asyncio.Queue[str] = asyncio.Queue()
+    lines: list[str] = []
+    task = asyncio.create_task(run_loopback("fs20f", steady(100), clock=clock, duration=12,
+                                            cues=cues, out=lines.append))
+    await clock.run_for(5)
+    cues.put_nowait("drop")
+    await clock.run_for(8)
+    count = await asyncio.wait_for(task, 2)
+    assert count >= 8
+    text = "\n".join(lines)
+    assert "link connected: Wellue FS20F / Yuwell [FS20F (00:01)]" in text
+    assert "link lost: link dropped [FS20F (00:01)]" in text
+    assert text.count("link connected") == 2
+    assert "SpO2   96  PR   72" in text
+
+
+def test_cli_bad_transport_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("bumble")
+    from oxi_assist.cli import main
+
+    rc = main(["virtual-device", "ble", "--profile", "plx", "--hci", "bogus:1", "--duration",
+               "1", "steady"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "cannot open Bluetooth transport 'bogus:1'" in err
