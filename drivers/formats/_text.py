@@ -221,6 +221,10 @@ class TimeParser:
         self.kind: str | None = None
         self.dayfirst = dayfirst
         self._f: Callable[[str], float] | None = None
+        #: how the column-wise fast path may decode this column: "number" (times `scale`),
+        #: "iso" / "isoz" (fixed-width ISO 8601 without zone / with Z), "clock" (hh:mm:ss)
+        self.layout: str | None = None
+        self.scale = 1.0
 
     def __call__(self, s: str) -> float:
         s = s.strip().strip('"').strip()
@@ -235,6 +239,8 @@ class TimeParser:
             assert m is not None
             self.kind = "abs" if m.group(8) else "naive"
             self._f = self._iso
+            if len(s) == 19 or (len(s) == 20 and s.endswith("Z")):
+                self.layout = "isoz" if s.endswith("Z") else "iso"
         elif _RE_TIME_MON.match(s):
             self.kind, self._f = "naive", self._time_mon
         elif _RE_MON_TIME.match(s):
@@ -250,10 +256,13 @@ class TimeParser:
                 self.kind, self._f = "elapsed", self._mmss
             else:
                 self.kind, self._f = "clock", self._clock
+                if len(s) == 8 and not m.group(5):
+                    self.layout = "clock"
         elif _RE_NUM.match(s):
             v = float(s)
+            self.layout = "number"
             if v >= 1e11:
-                self.kind, self._f = "abs", lambda x: float(x) / 1000.0
+                self.kind, self._f, self.scale = "abs", lambda x: float(x) / 1000.0, 0.001
             elif v >= 1e9:
                 self.kind, self._f = "abs", float
             else:

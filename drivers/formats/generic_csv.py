@@ -15,6 +15,8 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
+
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import (
@@ -23,10 +25,12 @@ from drivers.formats._text import (
     TextLines,
     TimeParser,
     finish,
+    floats,
     head_lines,
     number,
     parse_date,
     split_row,
+    vec_stamps,
 )
 
 NAME = "generic-csv"
@@ -147,6 +151,7 @@ def read(path: Path, progress: Progress = None, columns: str | None = None) -> R
     bad: FormatError | None = None
     header_line = 0
     for first, lines in tl:
+        fast_ok = cols is not None and bad is None and not dec_comma
         for i, line in enumerate(lines):
             ln = first + i
             if bad is not None:
@@ -166,7 +171,7 @@ def read(path: Path, progress: Progress = None, columns: str | None = None) -> R
                         continue  # a header row the mapping overrides
                 else:
                     if ln > HEADER_SCAN:
-                        break
+                        continue
                     hm = _header_map(line)
                     if hm is None:
                         continue
@@ -174,6 +179,18 @@ def read(path: Path, progress: Progress = None, columns: str | None = None) -> R
                     header_line = ln
                     cols = Columns(with_pi="pi" in roles)
                     continue
+            if fast_ok and i == 0 and len(lines) > 1:
+                res = _fast(lines, d, roles, tp, index, prev, day_offset)
+                if res is not None:
+                    ts_arr, vals, day_offset = res
+                    cols.ts.frombytes(ts_arr.tobytes())  # type: ignore[union-attr]
+                    cols.spo2.frombytes(vals[0].tobytes())  # type: ignore[union-attr]
+                    cols.pulse.frombytes(vals[1].tobytes())  # type: ignore[union-attr]
+                    if cols.pi is not None:  # type: ignore[union-attr]
+                        cols.pi.frombytes(vals[2].tobytes())  # type: ignore[union-attr]
+                    index += len(ts_arr)
+                    prev = float(ts_arr[-1])
+                    break
             if not line.strip():
                 continue
             f = _split(line, d)
@@ -205,9 +222,8 @@ def read(path: Path, progress: Progress = None, columns: str | None = None) -> R
                 index += 1
             except ValueError as e:
                 bad = FormatError(path, f"bad row: {e}", line=ln)
-        else:
-            continue
-        break  # no header within the scan window
+        if cols is None and mapping is None and first + len(lines) > HEADER_SCAN:
+            break  # no header within the scan window
     interrupted = False
     if bad is not None:
         if tl.complete:
@@ -228,12 +244,63 @@ def read(path: Path, progress: Progress = None, columns: str | None = None) -> R
         interval = interval or 1.0
         if not (mapping and mapping.interval):
             hdr["note"] = "no time column: one sample a second assumed"
-        ts_scale = interval
-        cols.ts = type(cols.ts)("d", (x * ts_scale for x in cols.ts))
+        np.frombuffer(cols.ts, dtype=np.float64)[:] *= interval
     if tp.dayfirst is None and kind == "naive":
         hdr["date_order"] = "DD/MM assumed (no day above 12 to tell)"
     return finish(path, NAME, cols, kind, interval=interval, interrupted=interrupted,
                   header=hdr)
+
+
+def _fast(lines: list[str], d: str, roles: dict[str, int], tp: TimeParser, index: int,
+          prev: float, day_offset: float) -> tuple[np.ndarray, list[np.ndarray], float] | None:
+    """A whole block column-wise, for the common plain layouts; None → row by row."""
+    try:
+        if any('"' in ln or not ln.strip() for ln in lines):
+            return None
+        fields = [ln.split() for ln in lines] if d == " " else [ln.split(d) for ln in lines]
+        width = max(roles.values()) + 1
+        if min(map(len, fields)) < width:
+            return None
+
+        def col(role: str) -> np.ndarray:
+            j = roles.get(role)
+            if j is None:
+                return np.full(len(fields), np.nan)
+            return floats([f[j] for f in fields])
+
+        vals = [col("spo2"), col("pulse"), col("pi")]
+        if "time" not in roles:
+            return np.arange(index, index + len(fields), dtype=np.float64), vals, day_offset
+        times = [f[roles["time"]].strip() for f in fields]
+        if tp.layout == "number":
+            ts = floats(times) * tp.scale
+            if np.any(np.isnan(ts)):
+                return None
+        elif tp.layout in ("iso", "isoz"):
+            tpl = "yyyy-oo-ddxhh:mm:ss" + ("Z" if tp.layout == "isoz" else "")
+            ts = vec_stamps(times, tpl)
+        elif tp.layout == "clock":
+            ts = vec_stamps(times, "hh:mm:ss")
+            if ts is not None and "date" in roles:
+                dates = [f[roles["date"]].strip() for f in fields]
+                day = vec_stamps([x + " 00:00:00" for x in dates], "yyyy-oo-dd hh:mm:ss")
+                if day is None and tp.dayfirst is not None:
+                    tpl = "dd/oo/yyyy hh:mm:ss" if tp.dayfirst else "oo/dd/yyyy hh:mm:ss"
+                    day = vec_stamps([x + " 00:00:00" for x in dates], tpl)
+                ts = None if day is None else ts + day
+            elif ts is not None:  # clock times only: roll over at midnight
+                ts = ts + day_offset
+                steps = np.diff(np.concatenate(([prev if prev > -np.inf else ts[0]], ts)))
+                wraps = np.cumsum(steps < -43200) * 86400.0
+                ts = ts + wraps
+                day_offset += float(wraps[-1])
+        else:
+            return None
+        if ts is None or ts[0] < prev or (len(ts) > 1 and np.any(np.diff(ts) < 0)):
+            return None
+        return ts, vals, day_offset
+    except (ValueError, IndexError):
+        return None
 
 
 def _cell(f: list[str], j: int | None) -> float:

@@ -113,3 +113,49 @@ def test_bad_generic_input(tmp_path):
     p.write_text("Time,SpO2\n5,97\n3,96\n")
     with pytest.raises(FormatError, match=":3: bad row: time goes backwards"):
         load(p)
+
+
+@pytest.mark.parametrize("layout", ["elapsed", "epoch_ms", "iso", "isoz", "clock", "clock_date",
+                                    "none"])
+def test_fast_and_row_by_row_paths_agree(tmp_path, monkeypatch, layout):
+    """Large files go through the column-wise path; it must equal the per-row parser."""
+    import random
+
+    from drivers.formats import _text, generic_csv
+
+    monkeypatch.setattr(_text, "CHUNK", 32768)  # many blocks from a small file
+    rnd = random.Random(5)
+    t0 = dt.datetime(2024, 1, 14, 23, 0, 0)
+    head = {"elapsed": "Time [s]", "epoch_ms": "Timestamp", "iso": "Time", "isoz": "Time",
+            "clock": "Time", "clock_date": "Date,Time", "none": None}[layout]
+    rows = [("Oximeter log\n\n" + (head + ",SpO2,Pulse") if head else "Clock,SpO2,Pulse")]
+    k = 0
+    for _ in range(20_000):
+        k += 1 if rnd.random() > 0.001 else 30  # now and then a hole in the recording
+        when = t0 + dt.timedelta(seconds=k)
+        stamp = {"elapsed": str(k), "epoch_ms": str(int(when.replace(tzinfo=dt.UTC)
+                                                             .timestamp() * 1000)),
+                 "iso": when.isoformat(), "isoz": when.isoformat() + "Z",
+                 "clock": when.strftime("%H:%M:%S"),
+                 "clock_date": when.strftime("%Y-%m-%d,%H:%M:%S"), "none": "x"}[layout]
+        v = "--,--" if rnd.random() < 0.03 else f"{rnd.randint(85, 99)},{rnd.randint(50, 99)}"
+        rows.append(f"{stamp},{v}")
+    p = tmp_path / "big.csv"
+    p.write_text("\n".join(rows) + "\n")
+    cols = "spo2=2,pulse=3" if layout == "none" else None
+    real, hits = generic_csv._fast, []
+
+    def spy(*a):
+        res = real(*a)
+        hits.append(res is not None)
+        return res
+
+    monkeypatch.setattr(generic_csv, "_fast", spy)
+    fast = load(p, "generic-csv", columns=cols)
+    assert sum(hits) >= max(3, len(hits) - 2), "the fast path was not taken"
+    monkeypatch.setattr(generic_csv, "_fast", lambda *a: None)
+    slow = load(p, "generic-csv", columns=cols)
+    assert len(fast.readings) == len(slow.readings) >= 20_000
+    assert fast.readings.t.tolist() == slow.readings.t.tolist()
+    assert fast.readings == slow.readings
+    assert fast.start_wall == slow.start_wall
