@@ -104,6 +104,9 @@ INJECT_PARAMS: dict[str, tuple[str, ...]] = {
 #: speed is 20×); an unpaced replay is faster, but then its items alone move session time.
 MAX_PACE = 50.0
 
+#: How often the guide's log is looked at while samples stream in (ticks look every time).
+GUIDE_SYNC_EVERY = 0.2
+
 #: How often `tick()` makes the writer flush when no data arrives: the native format promises
 #: that a crash loses at most the last second.
 FLUSH_EVERY = 1.0
@@ -261,7 +264,6 @@ class Session:
         self.trend = TrendHistory(history_seconds)
         self.pleth = PlethHistory(pleth_seconds)
         self.vitals: VitalsState | None = None
-        self.guide_state: Any = getattr(guide, "state", None) if guide is not None else None
         self.version = 0
         self.on_change: Callable[[], None] | None = None
         self.link: LinkState | None = None
@@ -276,6 +278,7 @@ class Session:
         self.error = ""
         self._guide_last: Any = None  # the last guide LogEntry already recorded
         self._guide_n = 0
+        self._guide_synced = -math.inf
         self._flushed_at = self.t0
         self._stop = asyncio.Event()
         self._read_task: asyncio.Task[str] | None = None
@@ -425,7 +428,7 @@ class Session:
         self._record_alarms(vs)
         if self.guide is not None and to_guide:
             self.guide.on_vitals(vs, t=vs.t)
-            self._refresh_guide()
+            self._refresh_guide(throttle=True)
 
     def on_action(self, action: Action | str, **params: Any) -> None:
         """A responder key (an `Action`) or a trainer cue (a name in `TRAINER_CUES`)."""
@@ -558,12 +561,23 @@ class Session:
         rule = rules.get(kind)
         return str(getattr(rule, "message", "")) if rule is not None else ""
 
-    def _refresh_guide(self) -> None:
+    @property
+    def guide_state(self) -> Any:
+        """The guide's current `GuideState` (built when asked: the guide builds it lazily, and
+        the screen asks at most a few times a second); None without a guide."""
+        return self.guide.state if self.guide is not None else None
+
+    def _refresh_guide(self, *, throttle: bool = False) -> None:
+        """Records the guide's new log entries (each keeps its own time). With `throttle`
+        (per sample) at most every `GUIDE_SYNC_EVERY` s of the clock; ticks, actions and
+        `close()` always look."""
         if self.guide is None:
             return
-        st = self.guide.state
-        self.guide_state = st
-        log = tuple(getattr(st, "log", ()) or ())
+        c = self.clock.now()
+        if throttle and c - self._guide_synced < GUIDE_SYNC_EVERY:
+            return
+        self._guide_synced = c
+        log = self.guide.log
         if not log or log[-1] is self._guide_last:
             return
         start = min(self._guide_n, len(log))  # entries after the last one recorded
@@ -739,6 +753,7 @@ class Session:
         """Writes the `end` record and closes the file. Idempotent."""
         if self.closed:
             return
+        self._refresh_guide()
         self.closed = True
         self.stop()
         self._event(self.elapsed(), "session_end", reason=reason or "closed")
