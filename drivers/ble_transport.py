@@ -33,7 +33,7 @@ from drivers.catalogue_ble import PROFILES, BleProfile, match_gatt
 from drivers.catalogue_ble import profile as profile_named
 from drivers.clock import Clock
 from drivers.errors import SourceError
-from drivers.protocols import codec_for
+from drivers.protocols import codec_for, plx
 from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
 
 #: Reconnect back-off (ours): seconds before attempt 1, 2, 3...; the last value repeats.
@@ -112,6 +112,7 @@ class BleSource:
         self._forced = False
         self._last_data = 0.0
         self._stale = False
+        self._watch = True
         self.candidate: Candidate | None = None
         self.profile: BleProfile | None = None
         self.codec: Any = None
@@ -263,11 +264,13 @@ class BleSource:
         self.codec = codec_for(prof.protocol)
         self._feed = _feeder(self.codec)
         present = {ch for chars in services.values() for ch in chars}
-        subscribed = 0
+        subscribed = []
         for uuid in prof.notify:
             if uuid in present:
-                await client.start_notify(uuid, self._on_notify)
-                subscribed += 1
+                # StartNotify, not AcquireNotify: the latter broke some devices on BlueZ
+                await client.start_notify(uuid, self._on_notify,
+                                          bluez={"use_start_notify": True})
+                subscribed.append(uuid)
         if not subscribed:
             raise SourceError(f"ble: {self.device} lacks the {prof.label} data characteristic")
         for uuid in prof.read_on_connect:
@@ -278,6 +281,9 @@ class BleSource:
             await self._write(client, cmd)
         self._last_data = self.clock.now()
         self._stale = False
+        # a spot-check-only PLX device (e.g. MightySat) indicates once per measurement, so
+        # silence is normal there and no reason to reconnect
+        self._watch = not (prof.key == "plx" and subscribed == [plx.SPOT_CHECK])
 
     async def _write(self, client: BleakClient, data: bytes) -> None:
         assert self.profile is not None and self.profile.write is not None
@@ -292,7 +298,7 @@ class BleSource:
     async def _session(self, client: BleakClient) -> None:
         """Until the link is lost, stale or closed: feed notifications, poll, watch."""
         self._lost = lost = asyncio.Event()
-        tasks = [asyncio.create_task(self._watchdog(client))]
+        tasks = [asyncio.create_task(self._watchdog(client))] if self._watch else []
         prof = self.profile
         assert prof is not None
         if prof.poll is not None:

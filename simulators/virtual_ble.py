@@ -63,8 +63,10 @@ class _Char:
     value: bytes = b""
 
 
-def _gatt_layout(p: BleProfile) -> dict[str, list[tuple[str, list[str]]]]:
+def _gatt_layout(p: BleProfile, variant: str) -> dict[str, list[tuple[str, list[str]]]]:
     """service → [(characteristic, properties)] for a profile."""
+    if p.key == "plx" and variant == "spot":  # spot-check only, like the MightySat
+        return {plx.SERVICE: [(plx.SPOT_CHECK, ["indicate"]), (plx.FEATURES, ["read"])]}
     if p.key == "plx":
         return {plx.SERVICE: [(plx.CONTINUOUS, ["notify"]), (plx.SPOT_CHECK, ["indicate"]),
                               (plx.FEATURES, ["read"])]}
@@ -81,12 +83,14 @@ def _gatt_layout(p: BleProfile) -> dict[str, list[tuple[str, list[str]]]]:
 class VirtualPeripheral:
     """One simulated oximeter. `readings` is any iterable of Readings (a patient model's output
     or a fixed list); each is sent `interval` s after the previous one, or at the spacing of
-    their `t` when `interval` is None."""
+    their `t` when `interval` is None. `variant="spot"` makes a PLX device that only has the
+    spot-check characteristic (one indication per measurement)."""
 
     def __init__(self, profile: str, readings: Iterable[Reading], *, clock: Clock,
                  address: str = "C0:FF:EE:00:00:01", name: str | None = None,
-                 rssi: int = -60, interval: float | None = 1.0) -> None:
+                 rssi: int = -60, interval: float | None = 1.0, variant: str = "") -> None:
         self.profile = PROFILES[profile]
+        self.variant = variant
         self.name = name or DEFAULT_NAMES.get(profile, profile)
         self.address = address
         self.rssi = rssi
@@ -96,7 +100,7 @@ class VirtualPeripheral:
         self.codec: Any = codec_for(self.profile.protocol)
         self._handles = itertools.count(1)
         self.gatt: dict[str, dict[str, _Char]] = {}
-        for service, chars in _gatt_layout(self.profile).items():
+        for service, chars in _gatt_layout(self.profile, variant).items():
             next(self._handles)
             self.gatt[service] = {u: _Char(u, props, next(self._handles)) for u, props in chars}
         if self.profile.key == "plx":
@@ -259,7 +263,10 @@ class VirtualPeripheral:
             return  # answers polls only
         if key == "plx":
             if not r.wave_only:
-                self.notify(plx.CONTINUOUS, self.codec.encode(r))
+                if self.variant == "spot":
+                    self.notify(plx.SPOT_CHECK, self.codec.encode_spot(r))
+                else:
+                    self.notify(plx.CONTINUOUS, self.codec.encode(r))
             return
         if key == "nonin":
             if not r.wave_only:

@@ -279,3 +279,36 @@ async def test_close_before_iteration_and_twice() -> None:
     await src.close()
     items = [i async for i in src]
     assert [i.state for i in items] == [LinkState.CLOSED]
+
+
+async def test_spot_check_only_plx_is_not_reconnected_for_silence() -> None:
+    clock = VirtualClock()
+    h, p = setup("plx", clock, params={"scan": "1"}, interval=30.0, variant="spot")
+    runner = asyncio.create_task(p.run())
+    await clock.run_for(95)
+    await h.finish()
+    runner.cancel()
+    assert h.events(LinkState.STALE) == [] and p.connections == 1
+    vit = h.vitals()
+    assert len(vit) == 3 and all(r.spo2 == 97 - i for i, r in enumerate(vit))
+
+
+async def test_contec_ble_by_address_gets_start_commands_and_keepalives() -> None:
+    from drivers.protocols.contec_hid import KEEP_ALIVE, START_MEASUREMENTS, START_WAVE
+
+    clock = VirtualClock()
+    air = VirtualAir(clock)
+    p = air.add(VirtualPeripheral("contec", patient(), clock=clock))
+    src = open_ble(p.address, {"scan": "1", "profile": "contec"}, clock,
+                   scanner_backend=air.scanner_backend(), client_backend=air.client_backend())
+    h = Harness(clock, air, src)
+    runner = asyncio.create_task(p.run())
+    await clock.run_for(21.5)
+    await h.finish()
+    runner.cancel()
+    writes = [w for _, w in p.writes]
+    assert writes[:2] == [START_WAVE, START_MEASUREMENTS]
+    assert writes[2:] == [KEEP_ALIVE] * 5  # at 1, 6, 11, 16, 21 s
+    vit = h.vitals()
+    assert len(vit) >= 15 and any(r.valid and r.spo2 == 97 for r in vit)
+    assert h.events(LinkState.CONNECTED)[0].device == "CMS50D-BT (00:01)"
