@@ -312,3 +312,46 @@ async def test_contec_ble_by_address_gets_start_commands_and_keepalives() -> Non
     vit = h.vitals()
     assert len(vit) >= 15 and any(r.valid and r.spo2 == 97 for r in vit)
     assert h.events(LinkState.CONNECTED)[0].device == "CMS50D-BT (00:01)"
+
+
+# -- the remembered choice (oxi_assist.device_choice) feeding `prefer` --------------------------
+def test_device_choice_remember_get_forget(tmp_path: Any) -> None:
+    from oxi_assist.device_choice import Chosen, DeviceChoice
+
+    dc = DeviceChoice(tmp_path / "cfg")
+    assert dc.get() is None and dc.apply({"scan": "2"}) == {"scan": "2"}
+    dc.remember("AA:00:00:00:11:11", "PC-60FW 1234")
+    assert DeviceChoice(tmp_path / "cfg").get() == Chosen("AA:00:00:00:11:11", "PC-60FW 1234")
+    assert dc.apply({}) == {"prefer": "AA:00:00:00:11:11"}
+    assert dc.apply({"address": "X"}) == {"address": "X"}  # a choice in the URI wins
+    dc.path.write_text("{not json")
+    assert dc.get() is None  # a damaged file never stops a session
+    dc.path.write_text('{"address": 5}')
+    assert dc.get() is None
+    dc.forget()
+    dc.forget()
+    assert dc.get() is None
+
+
+async def test_remembered_choice_picks_among_several(tmp_path: Any) -> None:
+    from oxi_assist.device_choice import DeviceChoice
+
+    dc = DeviceChoice(tmp_path)
+    clock = VirtualClock()
+    air = two_oximeters(clock)
+    # first run: two in range, nothing remembered → the responder is asked
+    src = open_ble("auto", dc.apply({"scan": "1"}), clock,
+                   scanner_backend=air.scanner_backend(), client_backend=air.client_backend())
+    h = Harness(clock, air, src)
+    await clock.run_for(2)
+    assert isinstance(h.error, ChooseDevice)
+    pick = h.error.candidates[1]
+    dc.remember(pick.address, pick.name)
+    # next run on this machine: connects to the remembered one on its own
+    src = open_ble("auto", dc.apply({"scan": "1"}), clock,
+                   scanner_backend=air.scanner_backend(), client_backend=air.client_backend())
+    h = Harness(clock, air, src)
+    await clock.run_for(2)
+    await h.finish()
+    assert h.error is None
+    assert h.events(LinkState.CONNECTED)[0].device == pick.label == "PC-60FW 1234 (11:11)"
