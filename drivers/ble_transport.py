@@ -110,6 +110,7 @@ class BleSource:
         self._client: BleakClient | None = None
         self._lost: asyncio.Event | None = None
         self._forced = False
+        self._dropped = False
         self._last_data = 0.0
         self._stale = False
         self._watch = True
@@ -245,6 +246,7 @@ class BleSource:
         if self._client_backend is not None:
             kwargs["backend"] = self._client_backend
         self._forced = False
+        self._dropped = False
         client = await establish_connection(
             BleakClient, c.device, c.label, disconnected_callback=self._on_disconnect,
             max_attempts=self.attempts, **kwargs)
@@ -298,6 +300,9 @@ class BleSource:
     async def _session(self, client: BleakClient) -> None:
         """Until the link is lost, stale or closed: feed notifications, poll, watch."""
         self._lost = lost = asyncio.Event()
+        if self._dropped:  # the link went while subscribing
+            self._link_down("link dropped")
+            return
         tasks = [asyncio.create_task(self._watchdog(client))] if self._watch else []
         prof = self.profile
         assert prof is not None
@@ -351,6 +356,7 @@ class BleSource:
     def _on_disconnect(self, client: BleakClient) -> None:
         if self._closed or self._forced or client is not self._client:
             return
+        self._dropped = True
         self._link_down("link dropped")
 
     def _on_notify(self, char: BleakGATTCharacteristic, data: bytearray) -> None:
