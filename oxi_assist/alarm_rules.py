@@ -94,8 +94,9 @@ def solve(t: np.ndarray, c: np.ndarray, delay: float,
     e = np.zeros(0, dtype=np.int64)
     if n == 0:
         return Segments(e, e, e)
-    on = (c == ON).view(np.int8)
-    d = np.diff(on, prepend=0, append=0)
+    pad = np.zeros(n + 2, dtype=np.int8)
+    np.equal(c, ON, out=pad[1:-1].view(bool))
+    d = pad[1:] - pad[:-1]
     lo = np.flatnonzero(d == 1)  # ON runs [lo, hi)
     if len(lo) == 0:
         return Segments(e, e, e)

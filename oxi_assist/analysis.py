@@ -23,7 +23,7 @@ import numpy as np
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
 from oxi_assist.alarm_config import PHYSIOLOGICAL, TECHNICAL, AlarmConfig
-from oxi_assist.alarm_rules import MID, OFF, ON, UNK, Thresholds, solve, thresholds
+from oxi_assist.alarm_rules import ON, UNK, Thresholds, solve, thresholds
 from oxi_assist.smoothing import smooth, window_start
 
 _POOR = int(DOUBTFUL | Status.SEARCHING)
@@ -187,32 +187,45 @@ class _Stream:
     n: int
     cv: np.ndarray  # cv[m] = number of valid samples before vitals index m
     win: _Windows
+    unknown: np.ndarray | None  # stream samples without a value (None: there are none)
 
     def k(self, span: float, side: str) -> np.ndarray:
         """`np.searchsorted(tv, tv - span, side)`, from the shared full-trace starts: the
         first reading past the window edge, counted in valid samples."""
         return self.cv[self.win.full(span, side)[self.vidx]]
 
-    def classes(self, cv: np.ndarray) -> np.ndarray:
-        c = np.full(self.n, UNK, dtype=np.int8)
-        c[self.pos] = cv
-        return c
-
-    def scatter_bool(self, b: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.n, dtype=bool)
-        out[self.pos] = b
+    def put(self, v: np.ndarray, fill: Any) -> np.ndarray:
+        """Per-valid-sample values laid out on the stream, `fill` elsewhere."""
+        if self.unknown is None:
+            return v
+        out = np.full(self.n, fill, dtype=v.dtype)
+        out[self.pos] = v
         return out
+
+    def classes(self, weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
+        """Stream classes from two stream-aligned conditions: `strong` (past the limit: ON)
+        implies `weak` (not clear of the hysteresis band: at least MID); unknown → UNK."""
+        c = np.add(weak, strong, dtype=np.int8)
+        if self.unknown is not None:
+            c[self.unknown] = UNK
+        return c
 
 
 def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds,
-            t_end: float, win: _Windows) -> _Stream:
-    vidx = np.flatnonzero(valid)
-    tv = t[vidx]
-    x = np.rint(values[vidx] * 10.0).astype(np.int64)
-    cv = np.zeros(len(t) + 1, dtype=np.int64)
-    np.cumsum(valid, out=cv[1:])
+            t_end: float, win: _Windows, like: _Stream | None = None) -> _Stream:
+    """`like`: a stream over exactly the same valid samples, whose layout is reused."""
+    if like is not None:
+        vidx, tv, cv = like.vidx, like.tv, like.cv
+    else:
+        vidx = np.flatnonzero(valid)
+        tv = t[vidx]
+        cv = np.zeros(len(t) + 1, dtype=np.int64)
+        np.cumsum(valid, out=cv[1:])
+    x = np.rint(values[vidx] * 10.0).astype(np.int32)  # tenths: 32 bits are plenty
     k = cv[win.full(th.window_s, "right")[vidx]]
     s = smooth(tv, x, th.window_s, k)
+    if like is not None:
+        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, cv, win, like.unknown)
     nv = len(tv)
     ts, pos = t, vidx
     if nv:
@@ -226,7 +239,12 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
             ts = np.insert(t, at, due[ins])
             shift = np.cumsum(np.bincount(at, minlength=len(t) + 1))  # virtuals at or before
             pos = vidx + shift[vidx]
-    return _Stream(ts, pos, vidx, tv, s, len(ts), cv, win)
+    n = len(ts)
+    unknown = None
+    if nv != n:
+        unknown = np.ones(n, dtype=bool)
+        unknown[pos] = False
+    return _Stream(ts, pos, vidx, tv, s, n, cv, win, unknown)
 
 
 def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
@@ -320,14 +338,16 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         low_pi = np.isfinite(pi) & (pi < th.pi_low)
     ok = plaus & ((st & _INVALID) == 0)
     alarms = []
+    rules = cfg.rules
 
-    # technical conditions, one class per vitals reading
+    # technical conditions, one class per vitals reading (ON or OFF)
     fo = (st & _FO) != 0
     sf = (st & _SF) != 0
-    poor = ~fo & ~sf & (((st & _POOR) != 0) | low_pi | ~plaus)
+    poor = ~(fo | sf) & (((st & _POOR) != 0) | low_pi | ~plaus)
     for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
-        c = np.where(on, ON, OFF).astype(np.int8)
-        _segments_to_alarms(kind, cfg, t, solve(t, c, cfg.rules[kind].delay_s), alarms)
+        if rules[kind].enabled:
+            c = np.multiply(on, ON, dtype=np.int8)
+            _segments_to_alarms(kind, cfg, t, solve(t, c, rules[kind].delay_s), alarms)
 
     # gaps
     nxt = np.empty(n)
@@ -350,55 +370,58 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     # SpO2 rules
     s, tv = S.s, S.tv
+    s_st = S.put(s, _BIG)
+    rapid: dict[tuple[float, float], np.ndarray] = {}
     for kind in ("spo2_low", "spo2_severe"):
+        if not rules[kind].enabled:
+            continue
         on, clear = th.limits[kind]
-        cv = np.where(s < on, ON, np.where(s >= clear, OFF, MID)).astype(np.int8)
         byp = None
         if kind in th.rapid and len(tv):
-            drop, win_s = th.rapid[kind]
-            k = S.k(win_s, "left")
-            byp = S.scatter_bool(s[k] - s >= drop)
-        seg = solve(S.ts, S.classes(cv), cfg.rules[kind].delay_s, byp)
+            key = th.rapid[kind]
+            if key not in rapid:
+                drop, win_s = key
+                k = S.k(win_s, "left")
+                rapid[key] = S.put(s[k] - s >= drop, False)
+            byp = rapid[key]
+        seg = solve(S.ts, S.classes(s_st < clear, s_st < on), rules[kind].delay_s, byp)
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
-    if len(tv):
+    if rules["falling_fast"].enabled and len(tv):
         k = S.k(th.trend_s, "left")
         span = tv - tv[k]
-        okt = span >= th.trend_half_s
-        trend = np.full(len(tv), np.nan)
-        trend[okt] = (s[okt] - s[k][okt]) * 60.0 / span[okt] / 10.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            trend = (s - s[k]) * 60.0 / span / 10.0  # the live expression, term for term
         on, clear = th.limits["falling_fast"]
-        with np.errstate(invalid="ignore"):
-            cv = np.where(trend <= on, ON, np.where(trend > clear, OFF, MID)).astype(np.int8)
-        cv[~okt] = UNK
-    else:
-        cv = np.zeros(0, dtype=np.int8)
-    seg = solve(S.ts, S.classes(cv), cfg.rules["falling_fast"].delay_s)
-    _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
+        cv = np.add(trend <= clear, trend <= on, dtype=np.int8)
+        cv[span < th.trend_half_s] = UNK
+        seg = solve(S.ts, S.put(cv, np.int8(UNK)), rules["falling_fast"].delay_s)
+        _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
 
     # pulse rules
-    P = _stream(t, ok & has_p, pulse, th, t_end, win)
+    pv = ok & has_p
+    P = _stream(t, pv, pulse, th, t_end, win, like=S if np.array_equal(pv, sv) else None)
+    p_st = P.put(P.s, _BIG)
     on, clear = th.limits["pulse_low"]
-    cv = np.where(P.s < on, ON, np.where(P.s >= clear, OFF, MID)).astype(np.int8)
-    _segments_to_alarms("pulse_low", cfg, P.ts,
-                        solve(P.ts, P.classes(cv), cfg.rules["pulse_low"].delay_s), alarms)
+    if rules["pulse_low"].enabled:
+        seg = solve(P.ts, P.classes(p_st < clear, p_st < on), rules["pulse_low"].delay_s)
+        _segments_to_alarms("pulse_low", cfg, P.ts, seg, alarms)
     on, clear = th.limits["pulse_high"]
-    cv = np.where(P.s > on, ON, np.where(P.s <= clear, OFF, MID)).astype(np.int8)
-    _segments_to_alarms("pulse_high", cfg, P.ts,
-                        solve(P.ts, P.classes(cv), cfg.rules["pulse_high"].delay_s), alarms)
+    if rules["pulse_high"].enabled:
+        p_hi = P.put(P.s, -1)
+        seg = solve(P.ts, P.classes(p_hi > clear, p_hi > on), rules["pulse_high"].delay_s)
+        _segments_to_alarms("pulse_high", cfg, P.ts, seg, alarms)
 
     # desaturations against the sliding baseline
     desats: list[dict[str, Any]] = []
     n_by_level: dict[float, int] = {}
     if len(tv):
         base = _window_max(tv, s, th.baseline_s, S.k(th.baseline_s, "left"))
-        drop_v = base - s
-        s_stream = np.full(S.n + 1, _BIG, dtype=np.int64)
-        s_stream[S.pos] = s
-        b_stream = np.zeros(S.n, dtype=np.int64)
-        b_stream[S.pos] = base
+        drop_st = S.put(base - s, -_BIG)
+        s_nadir = np.empty(S.n + 1, dtype=np.int32)  # one spare slot for reduceat's last end
+        s_nadir[:-1] = s_st
+        s_nadir[-1] = _BIG
         for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
-            cv = np.where(drop_v >= d, ON, np.where(drop_v <= rec, OFF, MID)).astype(np.int8)
-            seg = solve(S.ts, S.classes(cv), cfg.desat_min_duration_s)
+            seg = solve(S.ts, S.classes(drop_st > rec, drop_st >= d), cfg.desat_min_duration_s)
             n_by_level[level] = len(seg.raised)
             if not len(seg.raised):
                 continue
@@ -406,8 +429,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
             bounds = np.empty(2 * len(ends), dtype=np.int64)
             bounds[0::2] = seg.onset
             bounds[1::2] = ends
-            nadir = np.minimum.reduceat(s_stream, bounds)[0::2]
-            b0 = b_stream[seg.onset]
+            nadir = np.minimum.reduceat(s_nadir, bounds)[0::2]
+            b0 = s_nadir[seg.onset] + drop_st[seg.onset]  # baseline = value + drop
             t0 = S.ts[seg.onset]
             t1 = S.ts[np.maximum(seg.ended, 0)]
             depth = (b0 - nadir) / 10.0
@@ -423,12 +446,10 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     # time below thresholds: each valid value holds until the next reading, at most stale_after
     dt = np.zeros(n)
-    dt[:-1] = np.minimum(t[1:] - t[:-1], th.stale_s)
-    sfull = np.full(n, _BIG, dtype=np.int64)
-    sfull[S.vidx] = s
+    np.minimum(t[1:] - t[:-1], th.stale_s, out=dt[:-1])
     dtv = dt[S.vidx]
     valid_time = float(dtv.sum())
-    time_below = {f"{b:g}": float(dtv[s < b10].sum())
+    time_below = {f"{b:g}": float(np.sum(dtv, where=s < b10))
                   for b, b10 in zip(cfg.time_below, th.below, strict=True)}
 
     alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))

@@ -222,7 +222,8 @@ class Monitor:
         elif self._last_t is not None and t < self._last_t:
             self.dropped += 1
         else:
-            self._clear("link_lost", t)
+            if self._open:
+                self._clear("link_lost", t)
             self._on_reading(item)
         self._state = self._make(self._now if self._now is not None else t)
         return self._state
@@ -323,10 +324,13 @@ class Monitor:
         self._last_t = t
         if self._spo2_ref is None:
             self._spo2_ref = t
-        self._clear("no_data", t)
+        if self._open:
+            self._clear("no_data", t)
         # time below thresholds: the previous valid value held until now (at most stale_after)
         if self._prev_s10 is not None and prev_t is not None:
-            dt = min(t - prev_t, th.stale_s)
+            dt = t - prev_t
+            if dt > th.stale_s:
+                dt = th.stale_s
             self.valid_time += dt
             ps = self._prev_s10
             for b, b10 in zip(self.time_below, th.below, strict=True):
@@ -392,6 +396,8 @@ class Monitor:
 
     def _phys(self, kind: str, t: float, c: int, bypass: bool = False) -> None:
         m = self._m[kind]
+        if c != ON and not m.active and m.pending is None:
+            return  # the common case: nothing to do
         res = m.step(t, c, bypass)
         if res == 1:
             self._raise(kind, m.onset if m.onset is not None else t, t)

@@ -41,7 +41,9 @@ class Channel:
         p1, p2 = self._p1, self._p2
         if p2 is not None and p1 is not None and p2[0] > lo:
             a, b = p2[1], p1[1]
-            m = max(min(a, b), min(max(a, b), x))
+            if a > b:
+                a, b = b, a
+            m = a if x < a else (b if x > b else x)  # median of three, no calls
         else:
             m = x
         self._p2 = p1
@@ -85,10 +87,10 @@ def window_start(t: np.ndarray, span: float, side: str) -> np.ndarray:
 def smooth(t: np.ndarray, x: np.ndarray, window: float,
            k: np.ndarray | None = None) -> np.ndarray:
     """Offline smoother over the valid samples only: `t` sorted, `x` integer tenths; returns
-    int64 tenths. `k` is `window_start(t, window, "right")` when the caller has it."""
+    int32 tenths. `k` is `window_start(t, window, "right")` when the caller has it."""
     n = len(t)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int32)
     if k is None:
         k = window_start(t, window, "right")
     idx = np.arange(n)
@@ -100,5 +102,5 @@ def smooth(t: np.ndarray, x: np.ndarray, window: float,
         m[2:] = np.where(use, med, c)
     cs = np.empty(n + 1, dtype=np.int64)
     cs[0] = 0
-    np.cumsum(m, out=cs[1:])
-    return np.rint((cs[idx + 1] - cs[k]) / (idx + 1 - k)).astype(np.int64)
+    np.cumsum(m, out=cs[1:], dtype=np.int64)
+    return np.rint((cs[idx + 1] - cs[k]) / (idx + 1 - k)).astype(np.int32)
