@@ -418,7 +418,8 @@ def write_output(path: str | os.PathLike[str], text: str) -> Path:
         raise OxiError(f"{p}: is a folder; give a file name to write")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise OxiError(f"{p}: folder {parent} does not exist")
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise OxiError(f"{p}: folder {parent} {what}")
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
                      0o600)

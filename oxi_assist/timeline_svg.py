@@ -33,8 +33,9 @@ WIDTH = 1000
 LEFT, RIGHT = 64, 24
 SPO2_TOP, SPO2_H = 66, 222
 PULSE_TOP, PULSE_H = 318, 110
-ALARM_TOP, ALARM_H = 452, 18
-EVENTS_TOP = 494
+ALARM_TOP = 452
+ALARM_ROW_H = 14  # one row per alarm kind, so overlapping alarms stay readable
+ALARM_ROWS_MAX = 6
 EVENT_ROW_H = 16
 EVENT_ROWS = 4
 
@@ -153,7 +154,21 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
         p_lo = min(p_lo, math.floor((s.pulse_min - 10) / 10) * 10)
         p_hi = max(p_hi, math.ceil((s.pulse_max + 10) / 10) * 10)
     sp = _Scale(max(0.0, p_lo), p_hi, PULSE_TOP + PULSE_H, PULSE_TOP)
-    height = EVENTS_TOP + EVENT_ROWS * EVENT_ROW_H + 40
+    open_alarms: dict[str, TimelineItem] = {}
+    bars: list[tuple[float, float, str]] = []
+    for it in s.timeline:
+        if it.kind != "alarm":
+            continue
+        if it.state == "raised" and it.name not in open_alarms:
+            open_alarms[it.name] = it
+        elif it.state == "cleared" and it.name in open_alarms:
+            bars.append((open_alarms.pop(it.name).t, it.t, it.name))
+    bars += [(it.t, t_end, k) for k, it in open_alarms.items()]
+    kinds = list(dict.fromkeys(k for _, _, k in sorted(bars)))
+    alarm_rows = min(max(1, len(kinds)), ALARM_ROWS_MAX)
+    alarm_h = alarm_rows * ALARM_ROW_H
+    events_top = ALARM_TOP + alarm_h + 24
+    height = events_top + EVENT_ROWS * EVENT_ROW_H + 40
     max_gap = 3.0 * step
 
     el: list[str] = []
@@ -176,8 +191,8 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
     while k <= t_end + 1e-9:
         x = sx(k)
         el.append(f'<line x1="{x:.1f}" y1="{SPO2_TOP}" x2="{x:.1f}" '
-                  f'y2="{ALARM_TOP + ALARM_H}" stroke="{COL_GRID}" stroke-width="0.5"/>')
-        el.append(_text(x, ALARM_TOP + ALARM_H + 14, fmt_time(k), size=10, anchor="middle",
+                  f'y2="{ALARM_TOP + alarm_h}" stroke="{COL_GRID}" stroke-width="0.5"/>')
+        el.append(_text(x, ALARM_TOP + alarm_h + 14, fmt_time(k), size=10, anchor="middle",
                         fill="#57606a"))
         k += tick
     el.append("</g>")
@@ -250,38 +265,29 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
 
     # alarms: a lane of raised→cleared bars
     el.append(_text(8, ALARM_TOP + 13, "Alarms", size=11, weight="bold"))
-    open_alarms: dict[str, TimelineItem] = {}
-    bars: list[tuple[float, float, str]] = []
-    for it in s.timeline:
-        if it.kind != "alarm":
-            continue
-        if it.state == "raised" and it.name not in open_alarms:
-            open_alarms[it.name] = it
-        elif it.state == "cleared" and it.name in open_alarms:
-            bars.append((open_alarms.pop(it.name).t, it.t, it.name))
-    bars += [(it.t, t_end, k) for k, it in open_alarms.items()]
     if not bars:
         el.append(_text(LEFT + 4, ALARM_TOP + 13, "no alarms recorded", size=10,
                         fill="#57606a"))
     for a, b, kind in sorted(bars):
         x0, x1 = sx(a), sx(b)
+        ytop = ALARM_TOP + (kinds.index(kind) % alarm_rows) * ALARM_ROW_H
         el.append(f'<g class="alarm" data-kind={quoteattr(kind)}>'
-                  f'<rect x="{x0:.1f}" y="{ALARM_TOP}" width="{max(x1 - x0, 2.0):.1f}" '
-                  f'height="{ALARM_H}" fill="{COL_ALARM}" fill-opacity="0.35" '
+                  f'<rect x="{x0:.1f}" y="{ytop}" width="{max(x1 - x0, 2.0):.1f}" '
+                  f'height="{ALARM_ROW_H - 2}" fill="{COL_ALARM}" fill-opacity="0.35" '
                   f'stroke="{COL_ALARM}" stroke-width="0.5"><title>alarm '
                   f'{escape(kind)} {fmt_time(a)}–{fmt_time(b)}</title></rect>')
-        el.append(f'<line x1="{x0:.1f}" y1="{SPO2_TOP}" x2="{x0:.1f}" y2="{ALARM_TOP}" '
+        el.append(f'<line x1="{x0:.1f}" y1="{SPO2_TOP}" x2="{x0:.1f}" y2="{ytop}" '
                   f'stroke="{COL_ALARM}" stroke-width="0.6" stroke-dasharray="2 3"/>')
         if x1 - x0 > 40:
-            el.append(_text(x0 + 3, ALARM_TOP + 13, kind.replace("_", " "), size=9,
+            el.append(_text(x0 + 3, ytop + 10, kind.replace("_", " "), size=9,
                             fill="#82071e"))
         el.append("</g>")
 
     # responder actions and trainer cues: a vertical mark and a label in staggered rows
-    el.append(_text(8, EVENTS_TOP + 12, "Actions", size=11, weight="bold"))
+    el.append(_text(8, events_top + 12, "Actions", size=11, weight="bold"))
     row_end = [-1e9] * EVENT_ROWS
     if not any(it.kind in ("action", "trainer") for it in s.timeline):
-        el.append(_text(LEFT + 4, EVENTS_TOP + 12, "no responder actions recorded", size=10,
+        el.append(_text(LEFT + 4, events_top + 12, "no responder actions recorded", size=10,
                         fill="#57606a"))
     for it in s.timeline:
         if it.kind not in ("action", "trainer"):
@@ -289,18 +295,22 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
         x = sx(it.t)
         label = f"{fmt_time(it.t)} {it.text}"
         est = 5.6 * len(label)
-        row = next((r for r in range(EVENT_ROWS) if row_end[r] < x), None)
+        left = x - est - 6 if x + 3 + est > width - 4 else x
+        row = next((r for r in range(EVENT_ROWS) if row_end[r] < left), None)
         if row is None:
             row = min(range(EVENT_ROWS), key=lambda r: row_end[r])
-        row_end[row] = x + est + 6
-        y = EVENTS_TOP + row * EVENT_ROW_H + 12
+        row_end[row] = max(x, left + est) + 6
+        y = events_top + row * EVENT_ROW_H + 12
         col = COL_ACTION if it.kind == "action" else COL_TRAINER
         el.append(f'<g class={quoteattr(it.kind)} data-name={quoteattr(it.name)}>'
                   f'<title>{escape(label)}</title>')
         el.append(f'<line x1="{x:.1f}" y1="{SPO2_TOP}" x2="{x:.1f}" y2="{y - 9:.1f}" '
                   f'stroke="{col}" stroke-width="1" stroke-opacity="0.7"/>')
         el.append(f'<path d="M{x:.1f},{y - 9:.1f}l-4,-6h8z" fill="{col}"/>')
-        el.append(_text(x + 3, y, label, size=10, fill=col))
+        if x + 3 + est > width - 4:  # near the right edge: the label goes to the left
+            el.append(_text(x - 3, y, label, size=10, fill=col, anchor="end"))
+        else:
+            el.append(_text(x + 3, y, label, size=10, fill=col))
         el.append("</g>")
 
     # legend

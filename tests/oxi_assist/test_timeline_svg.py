@@ -94,3 +94,13 @@ def test_write_svg_file(tmp_path):
 def test_empty_recording_renders():
     rec = Recording(path="empty.jsonl", format="native")
     ET.fromstring(render_svg(rec))
+
+
+def test_label_of_a_late_action_stays_on_the_canvas():
+    rec = _rec()
+    rec.events.append({"k": "event", "t": 119, "name": "ems", "by": "responder"})
+    root = ET.fromstring(render_svg(rec))
+    (g,) = [g for g in root.findall(".//s:g[@class='action']", NS) if g.get("data-name") == "ems"]
+    label = g.find("s:text", NS)
+    assert label.get("text-anchor") == "end"
+    assert float(label.get("x")) <= float(root.get("width"))
