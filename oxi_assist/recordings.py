@@ -25,6 +25,8 @@ from drivers.formats.native import SessionWriter
 from drivers.formats.native import read as read_native
 
 ENV_DATA_DIR = "OXI_ASSIST_DATA_DIR"
+#: A file without an end record that changed this recently is shown as still recording.
+RECENT_S = 5.0
 SUFFIX = ".jsonl"
 
 
@@ -107,6 +109,13 @@ class SessionInfo:
     actions: int  # responder actions recorded
     interrupted: bool
     error: str = ""  # the file could not be read (the listing still shows it)
+    modified: float | None = None  # the file's mtime (epoch seconds)
+
+    def recording_now(self, now: float, within: float = RECENT_S) -> bool:
+        """No end record yet, but written within the last few seconds: most likely a session
+        that is still running (a live recording is flushed every second)."""
+        return (self.interrupted and not self.error and self.modified is not None
+                and now - self.modified <= within)
 
 
 def session_span(rec: Recording) -> float:
@@ -127,13 +136,16 @@ def lowest_spo2(rec: Recording) -> float | None:
 
 
 def info_from_recording(rec: Recording, path: Path) -> SessionInfo:
+    mtime: float | None = None
+    with contextlib.suppress(OSError):
+        mtime = path.stat().st_mtime
     return SessionInfo(
         path=path, start_wall=rec.start_wall, duration=session_span(rec),
         source=rec.source, device=rec.device or _first_device(rec),
         lowest_spo2=lowest_spo2(rec),
         alarms=sum(1 for a in rec.alarms if a.get("state") == "raised"),
         actions=sum(1 for e in rec.events if e.get("by") == "responder"),
-        interrupted=rec.interrupted,
+        interrupted=rec.interrupted, modified=mtime,
     )
 
 

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"No recorded sessions yet in {d}.")
         return 0
     print(f"{len(infos)} session{'s' if len(infos) != 1 else ''} in {d}")
+    now = time.time()  # only to tell a running recording from an interrupted one
     rows = [("started", "length", "source / device", "lowest SpO2", "alarms", "file")]
     for i in infos:
         when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(i.start_wall))
@@ -38,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         src = i.source + (f" / {i.device}" if i.device else "")
         low = f"{i.lowest_spo2:.0f} %" if i.lowest_spo2 is not None else "no reading"
         name = str(i.path) if args.paths else i.path.name
-        if i.interrupted:
+        if i.recording_now(now):
+            name += "  recording now"
+        elif i.interrupted:
             name += "  interrupted"
         rows.append((when, fmt_time(i.duration), src, low, str(i.alarms), name))
     widths = [max(len(r[c]) for r in rows) for c in range(5)]

@@ -166,6 +166,8 @@ def test_sessions_command_lists_newest_first(tmp_path, monkeypatch, capsys):
         '{"k":"r","t":0,"spo2":81,"pulse":80}\n',
         '{"k":"alarm","t":5,"kind":"spo2_low","priority":"high","state":"raised"}\n',
         '{"k":"r","t":65,"spo2":90,"pulse":80}\n'], end=False)
+    for f in d.iterdir():  # written an hour ago: not a session that is still running
+        os.utime(f, (f.stat().st_mtime - 3600, f.stat().st_mtime - 3600))
     assert main(["sessions"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("2 sessions in")
@@ -192,3 +194,16 @@ def test_sessions_command_dir_that_is_a_file_is_exit_2(tmp_path, capsys):
     assert main(["sessions", "--dir", str(f)]) == 2
     err = capsys.readouterr().err
     assert "not a folder" in err and err.count("\n") == 1
+
+
+def test_a_recording_in_progress_is_not_called_interrupted(tmp_path):
+    clock = VirtualClock()
+    w = open_writer("sim:x", clock, base=tmp_path)
+    w.reading(Reading(t=0.0, spo2=97, pulse=80))
+    w.flush()
+    info = scan(w.path)
+    assert info.interrupted and info.modified is not None
+    assert info.recording_now(info.modified + 1.0)
+    assert not info.recording_now(info.modified + 60.0)  # a crash a minute ago
+    w.close()
+    assert not scan(w.path).recording_now(info.modified + 1.0)
