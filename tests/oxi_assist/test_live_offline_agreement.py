@@ -5,6 +5,7 @@ and with extra `tick` calls between items (time passing must not change the hist
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import replace
 from typing import Any
@@ -144,7 +145,8 @@ def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConf
         assert abs(off.time_below[b] - v) < 1e-6
 
 
-@settings(settings.get_profile("oxi-agreement"))
+# OXI_AGREEMENT_PROFILE=oxi-agreement-soak runs 3000 traces instead of 200
+@settings(settings.get_profile(os.environ.get("OXI_AGREEMENT_PROFILE", "oxi-agreement")))
 @given(traces(), configs())
 def test_live_and_offline_agree(trace: tuple[list, list[float]], cfg: AlarmConfig) -> None:
     items, ticks = trace
