@@ -37,7 +37,8 @@ What the screen reads (never mutate it):
   `guide_state.t` with `s.now()`, not with `clock.now()`.
 - `s.link: LinkState | None`, `s.device: str`, `s.source_label`, `s.recording_path`
   (Path | None), `s.actions` (list of `ActionRecord`), `s.doses` (naloxone doses recorded),
-  `s.readings` (count), `s.running`, `s.closed`, `s.error` (last source failure text or ""),
+  `s.readings` (count), `s.dropped` (items without a usable time), `s.running`, `s.closed`,
+  `s.error` (last source failure text or ""),
   `s.link_reason` (text of the last link event), `s.start_wall` (epoch seconds at t0),
   `s.record_error` ("" unless writing the recording failed; the session itself goes on).
 - `s.recording() -> Recording`: the session so far (vitals up to 4/s, links, alarms, events,
@@ -273,6 +274,7 @@ class Session:
         self.actions: list[ActionRecord] = []
         self.doses = 0
         self.readings = 0
+        self.dropped = 0  # items that were not items or had no usable time
         self.running = False
         self.closed = False
         self.error = ""
@@ -380,10 +382,17 @@ class Session:
         """One item from the source. Never raises for odd data: a live session must not crash."""
         if self.closed:
             return
+        if not isinstance(item, Reading | LinkEvent):
+            self.dropped += 1
+            return
         try:
-            s = self._map(float(item.t))
-        except (TypeError, ValueError, AttributeError):
-            return  # not an item at all: nothing a live session can use
+            t = float(item.t)
+        except (TypeError, ValueError):
+            t = math.nan
+        if not math.isfinite(t):  # a time that cannot be placed: never let it move the clock
+            self.dropped += 1
+            return
+        s = self._map(t)
         if isinstance(item, LinkEvent):
             self._on_link(LinkEvent(self.t0 + s, item.state, item.reason, item.device))
         elif isinstance(item, Reading):

@@ -329,3 +329,16 @@ def test_a_failing_disk_stops_the_recording_not_the_session(tmp_path):
     assert "No space left" in s.record_error
     assert s.readings == 1 and s.actions[-1].name == "911"
     s.close()
+
+
+def test_items_without_a_usable_time_are_dropped_not_fatal():
+    clock = VirtualClock()
+    s = Session(clock=clock)
+    clock.advance(1)
+    s.on_item(Reading(t=clock.now(), spo2=95, pulse=70))
+    s.on_item(Reading(t=float("nan"), spo2=95, pulse=70))
+    s.on_item("not an item")  # type: ignore[arg-type]
+    clock.advance(1)
+    s.on_item(Reading(t=clock.now(), spo2=94, pulse=70))
+    assert s.dropped == 2 and s.readings == 2
+    assert s.elapsed() == pytest.approx(2.0)
