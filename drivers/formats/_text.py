@@ -175,7 +175,10 @@ _EPOCH_ORD = _dt.date(1970, 1, 1).toordinal()
 @lru_cache(maxsize=4096)
 def day_seconds(y: int, m: int, d: int) -> float:
     """Naive seconds of midnight of a calendar date (ValueError for an impossible date)."""
-    return float((_dt.date(y, m, d).toordinal() - _EPOCH_ORD) * 86400)
+    try:
+        return float((_dt.date(y, m, d).toordinal() - _EPOCH_ORD) * 86400)
+    except OverflowError:
+        raise ValueError(f"year {y} out of range") from None
 
 
 _HMS = r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*([AaPp][Mm])?"

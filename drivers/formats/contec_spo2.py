@@ -112,10 +112,12 @@ def read(path: Path) -> Recording:
         hdr["note"] = "device has no clock (year 0): start date unknown"
     else:
         try:
+            if hh > 23 or mi > 59 or ss > 60:
+                raise ValueError
             start = naive_to_epoch(day_seconds(y, mo, d) + hh * 3600 + mi * 60 + ss)
             hdr["time_zone"] = "local wall clock of the device (no zone in the file)"
         except ValueError:
-            raise FormatError(path, f"impossible start date {y}-{mo}-{d}",
+            raise FormatError(path, f"impossible start time {y}-{mo}-{d} {hh}:{mi}:{ss}",
                               offset=h + 200) from None
     return _recording(path, NAME, spo2, pulse, start, hdr)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,26 @@ def _physical(sig: Any, path: Path) -> np.ndarray:
 
 
 def read(path: Path) -> Recording:
+    """Any damage edfio trips over (its header fields are parsed lazily, so anywhere) becomes
+    a one-line FormatError; its warnings about a truncated file go into the header."""
     path = Path(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rec = _read(path)
+        except FormatError:
+            raise
+        except Exception as e:
+            raise FormatError(path, f"not a readable EDF file: {_msg(e)}") from None
+    notes = [str(w.message) for w in caught]
+    if notes:
+        rec.header["warnings"] = notes
+        rec.interrupted = any("truncated" in n.lower() or "incomplete" in n.lower()
+                              for n in notes)
+    return rec
+
+
+def _read(path: Path) -> Recording:
     import edfio
 
     try:
