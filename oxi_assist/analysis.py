@@ -57,29 +57,32 @@ class Trace:
     def from_items(cls, items: list[Reading | LinkEvent] | list[Reading],
                    links: list[LinkEvent] | None = None,
                    interval: float | None = None) -> Trace:
+        fin = math.isfinite
         readings = [x for x in items if isinstance(x, Reading)]
-        lk = [x for x in items if isinstance(x, LinkEvent)] + list(links or [])
-        vit = [r for r in readings if not r.wave_only]
+        lk = [x for x in items if isinstance(x, LinkEvent) and fin(x.t)]
+        lk += [x for x in links or [] if fin(x.t)]
+        vit_all = [r for r in readings if not r.wave_only]
+        vit = [r for r in vit_all if fin(r.t)]  # the Monitor drops these too
+        bad_t = len(vit_all) - len(vit)
         n = len(vit)
         nan = math.nan
-
-        def f(x: float | None) -> float:
-            return nan if x is None else x
-
         t = np.fromiter((r.t for r in vit), dtype=float, count=n)
-        spo2 = np.fromiter((f(r.spo2) for r in vit), dtype=float, count=n)
-        pulse = np.fromiter((f(r.pulse) for r in vit), dtype=float, count=n)
-        pi = np.fromiter((f(r.pi) for r in vit), dtype=float, count=n)
-        st = np.fromiter((int(r.status) for r in vit), dtype=np.int64, count=n)
-        dropped = 0
+        spo2 = np.fromiter((nan if r.spo2 is None else r.spo2 for r in vit), dtype=float,
+                           count=n)
+        pulse = np.fromiter((nan if r.pulse is None else r.pulse for r in vit), dtype=float,
+                            count=n)
+        pi = np.fromiter((nan if r.pi is None else r.pi for r in vit), dtype=float, count=n)
+        st = np.fromiter((r.status.value for r in vit), dtype=np.int64, count=n)
+        dropped = bad_t
         if n > 1:
             prev_max = np.maximum.accumulate(t)[:-1]
             keep = np.ones(n, dtype=bool)
             keep[1:] = t[1:] >= prev_max
-            dropped = int(n - keep.sum())
-            if dropped:
+            dropped += int(n - keep.sum())
+            if dropped > bad_t:
                 t, spo2, pulse, pi, st = t[keep], spo2[keep], pulse[keep], pi[keep], st[keep]
-        other = np.sort(np.fromiter((r.t for r in readings if r.wave_only), dtype=float))
+        other = np.sort(np.fromiter((r.t for r in readings if r.wave_only and fin(r.t)),
+                                    dtype=float))
         links_sorted = sorted(((e.t, e.state) for e in lk), key=lambda x: x[0])
         return cls(t, spo2, pulse, pi, st, other, links_sorted, dropped, interval)
 

@@ -212,6 +212,10 @@ class Monitor:
     def update(self, item: Reading | LinkEvent) -> VitalsState:
         t = item.t
         self._events = []
+        if not isfinite(t):  # a broken timestamp must not poison every later comparison
+            if isinstance(item, Reading) and not item.wave_only:
+                self.dropped += 1
+            return self._state
         self._advance(t)
         if isinstance(item, LinkEvent):
             self._on_link(item)

@@ -224,3 +224,12 @@ def test_disabled_alarm_never_raises() -> None:
     m = Monitor(replace(cfg, rules=rules))
     feed(m, [None] * 10)
     assert all(a.kind != "finger_out" for a in m.history)
+
+
+def test_a_broken_timestamp_is_dropped_not_poisoning() -> None:
+    m = Monitor()
+    feed(m, [97] * 5)
+    st = m.update(Reading(t=float("nan"), spo2=80.0, pulse=70.0))
+    assert m.dropped == 1 and st.spo2 == 97.0
+    st = m.update(Reading(t=5.0, spo2=97.0, pulse=70.0))
+    assert st.spo2 == 97.0 and st.t == 5.0
