@@ -105,7 +105,7 @@ def from_session(session: Any, *, simulated: bool = False, replay: bool = False,
     alarm = v.top_alarm if v is not None else None
     paused_for = None
     if v is not None and v.paused_until is not None:
-        left = v.paused_until - session.clock.now()
+        left = v.paused_until - session.now()
         paused_for = left if left > 0 else None
     breath_rate = None
     breath_text = ""
@@ -121,6 +121,7 @@ def from_session(session: Any, *, simulated: bool = False, replay: bool = False,
         link_reason=session.link_reason,
         simulated=simulated, replay=replay,
         recording=str(session.recording_path) if session.recording_path else None,
+        recording_error=str(getattr(session, "record_error", "") or ""),
         vitals=v, breath_rate=breath_rate, breath_text=breath_text,
         trend_t=trend_t, trend_spo2=trend_v, trend_window=trend_window, pleth=pleth,
         alarm=alarm, alarm_paused_for=paused_for, guide=guide_view(st, now), log=log,

@@ -8,10 +8,10 @@ DOMAIN.md §10.1). Priority is also written as `***`/`**`/`*` and in words, not 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
+from oxi_assist.ui.panel import Panel
 from oxi_assist.vitals import Priority
 
 FLASH_HZ = 2.0
@@ -33,7 +33,7 @@ def banner_text(model: ScreenModel) -> tuple[Text, str]:
     mark = theme.PRIORITY_MARK[a.priority]
     t = Text(no_wrap=True, overflow="ellipsis")
     if model.alarm_paused_for is not None and model.alarm_paused_for > 0:
-        t.append(f"⏸ ALARM PAUSED {theme.fmt_clock(model.alarm_paused_for)}  ", style="bold")
+        t.append(f"‖ ALARM PAUSED {theme.fmt_clock(model.alarm_paused_for)}  ", style="bold")
         t.append(f"{mark} {a.message}")
         return t, "alarm-paused"
     t.append(f"{mark} {a.priority.label.upper()} {kind}: {a.message}", style="bold")
@@ -51,12 +51,12 @@ def banner_text(model: ScreenModel) -> tuple[Text, str]:
     return t, cls
 
 
-class AlarmBanner(Static):
+class AlarmBanner(Panel):
     _CLASSES = ("alarm-none", "alarm-high", "alarm-high-off", "alarm-medium", "alarm-low",
                 "alarm-paused")
 
     def show(self, model: ScreenModel) -> None:
         text, cls = banner_text(model)
-        self.update(text)
+        self.set_text(text)
         for c in self._CLASSES:
             self.set_class(c == cls, c)

@@ -22,6 +22,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -30,7 +31,7 @@ from oxi_assist.actions import Action
 from oxi_assist.ui.adapter import doubtful, from_session
 from oxi_assist.ui.alarm_banner import AlarmBanner
 from oxi_assist.ui.event_log import EventLog
-from oxi_assist.ui.guidance_panel import GuidancePanel
+from oxi_assist.ui.guidance_panel import ActionKeys, GuidancePanel
 from oxi_assist.ui.help_screen import HelpScreen
 from oxi_assist.ui.link_status import StatusBar
 from oxi_assist.ui.model import ScreenModel
@@ -74,6 +75,23 @@ class DrawStats:
 
 
 class MainScreen(Screen[None]):
+    """The live screen. Its keys send responder actions to the app (and so to the session)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(k, f"app.act('{a.value}')", w, show=False) for k, a, w in RESPONDER_BINDINGS),
+        Binding("b", "app.breaths", "Breaths on/off", show=False),
+        Binding("k", "app.acknowledge", "Ack alarm"),
+        Binding("p", "app.pause_alarms", "Pause 2 min"),
+        Binding("question_mark", "app.help", "Help"),
+        Binding("q", "app.end", "End"),
+        Binding("P", "app.sim_pause", "Sim pause", show=False),
+        Binding("plus,equals_sign", "app.sim_speed(1)", "Faster", show=False),
+        Binding("minus", "app.sim_speed(-1)", "Slower", show=False),
+        Binding("S", "app.pick_scenario", "Scenario", show=False),
+        Binding("F", "app.finger", "Finger out/in", show=False),
+        Binding("M", "app.motion", "Motion on/off", show=False),
+    ]
+
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield AlarmBanner(id="alarm")
@@ -84,12 +102,16 @@ class MainScreen(Screen[None]):
                 yield PlethView(id="pleth")
             with Vertical(id="right"):
                 yield GuidancePanel(id="guidance")
+                yield ActionKeys(id="keys")
                 yield TimersPanel(id="timers")
                 yield EventLog(id="log")
         yield TrainerBar(id="trainer")
         yield Footer()
 
+    ready = False
+
     def on_mount(self) -> None:
+        self.call_after_refresh(self._ready)
         self.query_one("#trend").border_title = "SpO₂ trend"
         self.query_one("#pleth").border_title = "Pleth"
         self.query_one("#guidance").border_title = "Guidance"
@@ -97,33 +119,22 @@ class MainScreen(Screen[None]):
         self.query_one("#log").border_title = "Event log"
         self.query_one("#trainer").display = False
 
+    def _ready(self) -> None:
+        self.ready = True
+
 
 class OxiApp(App[int]):
     CSS_PATH = "oxi.tcss"
     TITLE = "oxi-assist"
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(k, f"act('{a.value}')", w, show=False) for k, a, w in RESPONDER_BINDINGS),
-        Binding("b", "breaths", "Breaths on/off", show=False),
-        Binding("k", "acknowledge", "Ack alarm"),
-        Binding("p", "pause_alarms", "Pause 2 min"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "end", "End"),
-        Binding("P", "sim_pause", "Sim pause", show=False),
-        Binding("plus,equals_sign", "sim_speed(1)", "Faster", show=False),
-        Binding("minus", "sim_speed(-1)", "Slower", show=False),
-        Binding("S", "pick_scenario", "Scenario", show=False),
-        Binding("F", "finger", "Finger out/in", show=False),
-        Binding("M", "motion", "Motion on/off", show=False),
-    ]
 
     def __init__(self, *, make_session: SessionMaker, uri: str = "", source: Any = None,
                  clock: Clock | None = None, open_source: SourceOpener | None = None,
                  simulated: bool = False, replay: bool = False,
                  scenarios: Sequence[str] = (), scenario_uri: Callable[[str], str] | None = None,
                  debrief_on_end: bool = True, redraw_hz: float = 10.0,
-                 measure_latency: bool = False) -> None:
+                 tick_every: float = 0.25, measure_latency: bool = False) -> None:
         super().__init__()
         self.clock: Clock = clock or RealClock()
         self._make_session = make_session
@@ -136,6 +147,7 @@ class OxiApp(App[int]):
         self._scenario_uri = scenario_uri or (lambda name: f"sim:{name}")
         self.debrief_on_end = debrief_on_end
         self.redraw_hz = max(0.5, min(redraw_hz, 10.0))
+        self.tick_every = tick_every
         self.session: Any = None
         self.model: ScreenModel | None = None
         self.stats = DrawStats(latencies=[] if measure_latency else None)
@@ -168,7 +180,7 @@ class OxiApp(App[int]):
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _drive(self, session: Any, source: Any) -> None:
         """Feeds the session until it is stopped; guidance keeps ticking after a source ends."""
-        await session.run(source, stay=True)
+        await session.run(source, tick_every=self.tick_every, stay=True)
 
     # -- drawing --------------------------------------------------------------------------
 
@@ -192,7 +204,6 @@ class OxiApp(App[int]):
         virtual clock; the timer calls it when something changed)."""
         if self.session is None:
             return
-        self._drawn_version = self.session.version
         screen = self.screen if isinstance(self.screen, MainScreen) else None
         if screen is None:
             for s in self.screen_stack:
@@ -200,16 +211,15 @@ class OxiApp(App[int]):
                     screen = s
             if screen is None:
                 return
-        m = self.model = self.build_model()
-        screen.query_one(StatusBar).show(m)
-        screen.query_one(AlarmBanner).show(m)
-        screen.query_one(VitalsPanel).show(m)
-        screen.query_one(TrendChart).show(m.trend_t, m.trend_spo2, m.elapsed, m.trend_window)
-        screen.query_one(PlethView).show(m.pleth, doubtful(m))
-        screen.query_one(GuidancePanel).show(m.guide)
-        screen.query_one(TimersPanel).show(m.guide)
-        screen.query_one(EventLog).show(m.log)
-        screen.query_one(TrainerBar).show(m.trainer)
+        if not screen.ready:
+            return  # still composing; the next poll draws
+        m = self.build_model()
+        try:
+            self._paint(screen, m)
+        except NoMatches:
+            return  # a widget is still being mounted; the next poll draws
+        self.model = m
+        self._drawn_version = self.session.version
         self._maybe_bell(m)
         self.stats.redraws += 1
         if self.stats.latencies is not None and self._pending_since is not None:
@@ -218,6 +228,18 @@ class OxiApp(App[int]):
                 lambda: self.stats.latencies.append(time.perf_counter() - since)  # type: ignore[union-attr]
             )
         self._pending_since = None
+
+    def _paint(self, screen: MainScreen, m: ScreenModel) -> None:
+        screen.query_one(StatusBar).show(m)
+        screen.query_one(AlarmBanner).show(m)
+        screen.query_one(VitalsPanel).show(m)
+        screen.query_one(TrendChart).show(m.trend_t, m.trend_spo2, m.elapsed, m.trend_window)
+        screen.query_one(PlethView).show(m.pleth, doubtful(m))
+        screen.query_one(GuidancePanel).show(m.guide)
+        screen.query_one(ActionKeys).show(m.guide)
+        screen.query_one(TimersPanel).show(m.guide)
+        screen.query_one(EventLog).show(m.log)
+        screen.query_one(TrainerBar).show(m.trainer)
 
     def _maybe_bell(self, m: ScreenModel) -> None:
         a = m.alarm
@@ -328,7 +350,11 @@ class OxiApp(App[int]):
         old.close("trainer switched scenario")
         self.uri = self._scenario_uri(name)
         self._finger_out = self._motion = False
-        self._start(self._open_source(self.uri, self.clock))
+        speed = getattr(self.source, "speed", None)
+        new = self._open_source(self.uri, self.clock)
+        if isinstance(speed, int | float) and callable(getattr(new, "set_speed", None)):
+            new.set_speed(float(speed))  # the trainer keeps the speed they chose
+        self._start(new)
         self.redraw()
 
     # -- command palette ------------------------------------------------------------------

@@ -27,32 +27,12 @@ from oxi_assist import debrief
 from oxi_assist.ui import theme
 from oxi_assist.ui.trend_chart import AXIS, render_trend
 
+#: Samples closer than this are joined by a line; a longer gap stays a gap (no reading).
+JOIN_GAP = 5.0
+
 #: Marker letters for the chart's event row (also listed in the legend under the chart).
 MARKS: dict[str, str] = {"911": "9", "breaths": "B", "naloxone": "N", "ems": "E",
                          "awake": "A", "recovery": "R", "oxygen": "O"}
-
-
-def recording_from_session(session: Any) -> Recording:
-    """An in-memory Recording of a session that was not written to disk (--no-record), so the
-    same summary functions apply. Holds what the session kept: the trend window, the responder
-    actions and the alarm lines of its log."""
-    t, spo2, pulse, _raw = session.trend.arrays()
-    events: list[dict[str, Any]] = [{"t": 0.0, "name": "session_start", "by": "session"}]
-    for a in session.actions:
-        events.append({"t": a.t, "name": a.name, "by": "trainer" if a.trainer else "responder",
-                       **a.params})
-    alarms: list[dict[str, Any]] = []
-    for ln in session.log:
-        if ln.kind != "alarm":
-            continue
-        head, _, msg = ln.text.partition(": ")
-        parts = head.split()
-        if len(parts) >= 3:
-            alarms.append({"t": ln.t, "priority": parts[0], "kind": parts[1],
-                           "state": parts[2], "message": msg})
-    return Recording.from_arrays("(not recorded)", "memory", t, spo2, pulse,
-                                 events=events, alarms=alarms, source=session.source_label,
-                                 device=session.device)
 
 
 def _marks_row(items: list[debrief.TimelineItem], duration: float, cols: int) -> Text:
@@ -88,12 +68,13 @@ class DebriefChart(Widget):
     def render(self) -> Text:
         w, h = self.content_size.width, self.content_size.height
         dur = max(self._summary.duration, 1.0)
-        chart = render_trend(self._t, self._v, dur, dur, w, max(h - 2, 3))
+        chart = render_trend(self._t, self._v, dur, dur, w, max(h - 2, 3),
+                             ends=("0:00", debrief.fmt_time(dur)), join_gap=JOIN_GAP)
         chart.append("\n")
         chart.append_text(_marks_row(self._summary.timeline, dur, w))
         chart.append("\n")
-        chart.append(" " * AXIS + "marks: 9 = 911  B = breaths  N = naloxone  E = EMS  "
-                     "A = awake  R = recovery  ! = alarm", style="dim")
+        chart.append(" " * AXIS + "9 911 · B breaths · N naloxone · E EMS · A awake · "
+                     "R recovery · O oxygen · ! alarm", style="dim")
         return chart
 
 
@@ -119,7 +100,7 @@ class DebriefScreen(Screen[None]):
                 return cls(_load(path))
             except OxiError:
                 pass  # fall back to what the session still holds in memory
-        return cls(recording_from_session(session), out_dir=Path.cwd())
+        return cls(session.recording(), out_dir=Path.cwd())
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="debrief"):
@@ -139,8 +120,9 @@ class DebriefScreen(Screen[None]):
             return (self.out_dir or Path.cwd()) / f"oxi-assist-debrief{suffix}"
         return base.with_name(base.stem + ".debrief" + suffix)
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, error: bool = False) -> None:
         self.query_one("#debrief-status", Static).update(Text(text, style="bold"))
+        self.notify(text, severity="error" if error else "information", timeout=6)
 
     def action_export_svg(self) -> None:
         from oxi_assist.timeline_svg import write_svg
@@ -148,7 +130,7 @@ class DebriefScreen(Screen[None]):
         try:
             p = write_svg(self.rec, self._target(".svg"), self.summary)
         except OxiError as e:
-            self._say(f"export failed: {e}")
+            self._say(f"export failed: {e}", error=True)
             return
         self.exported.append(p)
         self._say(f"SVG chart written: {p}")
@@ -158,7 +140,7 @@ class DebriefScreen(Screen[None]):
             p = debrief.write_output(self._target(".txt"),
                                      debrief.debrief_text(self.rec, self.summary))
         except OxiError as e:
-            self._say(f"export failed: {e}")
+            self._say(f"export failed: {e}", error=True)
             return
         self.exported.append(p)
         self._say(f"Text written: {p}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import Static
 
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import LogLine
+from oxi_assist.ui.panel import Panel
 
 KIND_STYLE = {
     "alarm": theme.VERMILLION,
@@ -32,20 +32,18 @@ def log_text(lines: Sequence[LogLine], rows: int) -> Text:
     return t
 
 
-class EventLog(Static):
+class EventLog(Panel):
     DEFAULT_CSS = """
     EventLog { height: 1fr; }
     """
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
-        self._lines: Sequence[LogLine] = ()
+        self._log: Sequence[LogLine] = ()
 
     def show(self, lines: Sequence[LogLine]) -> None:
-        if lines is self._lines:
-            return
-        self._lines = lines
-        self.update(log_text(lines, self.content_size.height or 5))
+        self._log = lines
+        self.set_text(log_text(lines, self.content_size.height or 5))
 
     def on_resize(self) -> None:
-        self.update(log_text(self._lines, self.content_size.height or 5))
+        self.set_text(log_text(self._log, self.content_size.height or 5))

@@ -4,11 +4,11 @@ when lost), recording indicator and session time."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from drivers.reading import LinkState
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
+from oxi_assist.ui.panel import Panel
 
 
 def status_text(model: ScreenModel) -> tuple[Text, bool]:
@@ -28,22 +28,25 @@ def status_text(model: ScreenModel) -> tuple[Text, bool]:
         words, colour = theme.LINK_WORDS[model.link]
         lost = model.link in (LinkState.LOST, LinkState.RECONNECTING)
         t.append(" ")
-        t.append(words, style=f"bold reverse {colour}" if lost else colour)
+        # when lost the whole bar turns vermillion (CSS); the words go black-on-colour inverted
+        t.append(f" {words} " if lost else words, style="bold reverse" if lost else colour)
         if model.link_reason and model.link is not LinkState.CONNECTED:
-            t.append(f" ({model.link_reason})", style=colour)
+            t.append(f" ({model.link_reason})", style="bold" if lost else colour)
         dev = model.device or model.source_label
         if dev:
             t.append(f"  {dev}")
     t.append("  ")
-    if model.recording:
+    if model.recording_error:
+        t.append("✖ RECORDING FAILED", style=f"bold reverse {theme.YELLOW}")
+    elif model.recording:
         t.append("● REC", style=f"bold {theme.VERMILLION}")
     else:
         t.append("○ not recording", style="dim")
     return t, lost
 
 
-class StatusBar(Static):
+class StatusBar(Panel):
     def show(self, model: ScreenModel) -> None:
         text, lost = status_text(model)
-        self.update(text)
+        self.set_text(text)
         self.set_class(lost, "link-lost")

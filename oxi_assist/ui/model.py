@@ -72,6 +72,7 @@ class ScreenModel:
     simulated: bool = False
     replay: bool = False
     recording: str | None = None  # path being written, None when not recording
+    recording_error: str = ""  # writing the recording failed (the session goes on)
     vitals: VitalsState | None = None
     breath_rate: float | None = None  # breaths/min from the responder's taps, when current
     breath_text: str = ""  # the counter's state in words ("counting… (3 taps)")

@@ -29,9 +29,9 @@ BAND_STYLE: dict[Band, str] = {
 BAND_CLASS: dict[Band, str] = {b: f"band-{b.value}" for b in Band}
 
 QUALITY_WORDS: dict[Quality, tuple[str, str, str]] = {
-    Quality.GOOD: ("▮▮▮", "signal good", GREEN),
-    Quality.POOR: ("▮▯▯", "SIGNAL POOR", YELLOW),
-    Quality.NONE: ("▯▯▯", "NO SIGNAL", GREY),
+    Quality.GOOD: ("▮▮▮", "good", GREEN),
+    Quality.POOR: ("▮▯▯", "POOR", YELLOW),
+    Quality.NONE: ("▯▯▯", "NONE", GREY),
 }
 
 LINK_WORDS: dict[LinkState, tuple[str, str]] = {

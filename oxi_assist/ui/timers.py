@@ -4,10 +4,10 @@ dose timers and time since 911. Counted on the session clock, so they run on wit
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import GuideView, TimerView
+from oxi_assist.ui.panel import Panel
 
 BREATH_INTERVAL = 5.0
 
@@ -15,8 +15,7 @@ BREATH_INTERVAL = 5.0
 def metronome_text(g: GuideView) -> Text:
     t = Text()
     if not g.breaths_on:
-        t.append("Breaths off", style="dim")
-        t.append("  [b] start: 1 breath every 5 s", style="dim")
+        t.append("Breaths off · b starts the 5 s metronome", style="dim")
         return t
     due = g.breath_due_in if g.breath_due_in is not None else BREATH_INTERVAL
     beat = due <= 1.0 or due >= BREATH_INTERVAL - 0.25
@@ -31,13 +30,13 @@ def metronome_text(g: GuideView) -> Text:
 
 
 def timer_line(tv: TimerView) -> Text:
+    """`value label — note` on one line: the number first so it survives a narrow screen."""
     t = Text()
-    style = f"bold reverse {theme.ORANGE}" if tv.urgent else "bold"
-    t.append(f"{tv.label:<18}", style=style)
-    val = theme.fmt_clock(tv.seconds)
-    t.append(f" {'⏳' if tv.countdown else '⏱'} {val:>7}")
+    val = theme.fmt_clock(tv.seconds) + (" left" if tv.countdown else "")
+    t.append(f"{val:>9} ", style=f"bold reverse {theme.ORANGE}" if tv.urgent else "bold")
+    t.append(tv.label, style="bold" if tv.urgent else "")
     if tv.note:
-        t.append(f"  {tv.note}", style=theme.ORANGE if tv.urgent else "dim")
+        t.append(f" — {tv.note}", style=f"bold {theme.ORANGE}" if tv.urgent else "dim")
     return t
 
 
@@ -51,6 +50,6 @@ def timers_text(g: GuideView) -> Text:
     return t
 
 
-class TimersPanel(Static):
+class TimersPanel(Panel):
     def show(self, g: GuideView) -> None:
-        self.update(timers_text(g))
+        self.set_text(timers_text(g))

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import TrainerView
+from oxi_assist.ui.panel import Panel
 
 SPEEDS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0)
 
@@ -32,18 +33,19 @@ def next_speed(current: float, step: int) -> float:
 def trainer_text(tv: TrainerView) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" TRAINER ", style=f"bold reverse {theme.ORANGE}")
-    t.append(" ⏸ PAUSED " if tv.paused else " ▶ running ", style="bold")
+    t.append(" ‖ PAUSED " if tv.paused else " ▶ running ", style="bold")
     t.append(f"{tv.speed:g}×", style="bold")
     t.append(f"  {tv.scenario}  ", style="dim")
-    t.append("[P]ause [+/-]speed [S]cenario  inject: [F]inger out [M]otion", style="")
+    t.append("P pause · +/- speed · S scenario · F finger out · M motion")
     return t
 
 
-class TrainerBar(Static):
+class TrainerBar(Panel):
     def show(self, tv: TrainerView | None) -> None:
-        self.display = tv is not None
+        if self.display != (tv is not None):
+            self.display = tv is not None
         if tv is not None:
-            self.update(trainer_text(tv))
+            self.set_text(trainer_text(tv))
 
 
 class ScenarioPicker(ModalScreen[str | None]):

@@ -27,8 +27,12 @@ def _colour(value: float) -> str:
 
 
 def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float,
-                 window: float, cols: int, rows: int) -> Text:
-    """The chart as rich Text of `rows` lines and `cols` columns (axis and time line included)."""
+                 window: float, cols: int, rows: int,
+                 ends: tuple[str, str] | None = None, join_gap: float = 5.0) -> Text:
+    """The chart as rich Text of `rows` lines and `cols` columns (axis and time line included).
+
+    Valid samples less than `join_gap` seconds apart are joined by a line; a longer stretch
+    without a trustworthy value is left blank."""
     rows = max(rows, 2)
     plot_rows = rows - 1
     plot_cols = max(cols - AXIS, 4)
@@ -43,13 +47,25 @@ def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float
     xmax = canvas.width - 1
     col_min: list[float | None] = [None] * canvas.width
     col_max: list[float | None] = [None] * canvas.width
+    last: tuple[int, float, float] | None = None  # (x, t, value) of the previous valid sample
     for t, v in zip(ts, values, strict=False):
-        if v is None or t < t0 or t > now:
+        if t < t0 or t > now:
+            continue
+        if v is None:
+            last = None  # an invalid sample breaks the line, whatever the time between
             continue
         x = round((t - t0) / window * xmax)
+        if last is not None and x - last[0] > 1 and t - last[1] <= join_gap:
+            x0, v0 = last[0], last[2]
+            for xi in range(x0 + 1, x):  # a short step between sparse samples: a line
+                vi = v0 + (v - v0) * (xi - x0) / (x - x0)
+                lo, hi = col_min[xi], col_max[xi]
+                col_min[xi] = vi if lo is None or vi < lo else lo
+                col_max[xi] = vi if hi is None or vi > hi else hi
         lo, hi = col_min[x], col_max[x]
         col_min[x] = v if lo is None or v < lo else lo
         col_max[x] = v if hi is None or v > hi else hi
+        last = (x, t, v)
     cell_min: list[float | None] = [None] * plot_cols
     prev: float | None = None
     for x in range(canvas.width):
@@ -87,8 +103,11 @@ def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float
         out.append("\n")
     mins = window / 60
     left = f"-{mins:.0f} min" if mins >= 1 else f"-{window:.0f} s"
+    right = "now"
+    if ends is not None:
+        left, right = ends
     legend = "╌90 BC ┈85 other"
-    room = plot_cols - len(left) - 3
+    room = plot_cols - len(left) - len(right)
     out.append(" " * AXIS + left, style="dim")
     if room >= len(legend) + 2:
         pad = room - len(legend)
@@ -99,7 +118,7 @@ def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float
         out.append(" " * (pad - pad // 2))
     else:
         out.append(" " * max(room, 1))
-    out.append("now", style="dim")
+    out.append(right, style="dim")
     return out
 
 
@@ -114,11 +133,17 @@ class TrendChart(Widget):
         super().__init__(**kw)  # type: ignore[arg-type]
         self._data: tuple[Sequence[float], Sequence[float | None], float, float] = ((), (), 0.0,
                                                                                   300.0)
+        self._key: tuple[object, ...] = ()
 
     def show(self, ts: Sequence[float], values: Sequence[float | None], now: float,
              window: float) -> None:
+        # at most once a second (a dot column spans several seconds): a 100 Hz source must
+        # not redraw the chart 10 times a second
+        key = (bool(len(ts)), int(now), window)
         self._data = (ts, values, now, window)
-        self.refresh()
+        if key != self._key:
+            self._key = key
+            self.refresh()
 
     def render(self) -> Text:
         ts, vs, now, window = self._data

@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
-from drivers.reading import LinkState, Status
+from drivers.reading import INVALIDATING, LinkState, Status
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
+from oxi_assist.ui.panel import Panel
 from oxi_assist.vitals import Band, Quality, VitalsState
 
 _FLAG_WORDS = (
@@ -38,6 +39,8 @@ def no_value_state(model: ScreenModel) -> tuple[str, str] | None:
         return ("NO READING", why)
     if v is None:
         return ("NO READING", "waiting for the oximeter")
+    if v.flags & INVALIDATING:
+        return ("NO READING", flag_words(v))
     if v.stale or model.link is LinkState.STALE:
         return ("DATA OLD", _ago(model, v))
     if v.quality is Quality.NONE or v.spo2 is None:
@@ -68,8 +71,8 @@ class VitalsPanel(Vertical):
             with Vertical(id="pulse-box", classes="figure-box"):
                 yield Static("Pulse /min", classes="figure-title")
                 yield Digits("--", id="pulse-digits", classes="state-none")
-        yield Static("", id="band-line")
-        yield Static("", id="quality-line")
+        yield Panel("", id="band-line")
+        yield Panel("", id="quality-line")
 
     def show(self, model: ScreenModel) -> None:
         v = model.vitals
@@ -102,7 +105,7 @@ class VitalsPanel(Vertical):
             if v.pi is not None:
                 band.append(f"  PI {v.pi:.1f}", style="dim")
             band.append(f"\nsource: {theme.band_source(v.band)}", style="dim")
-        self.query_one("#band-line", Static).update(band)
+        self.query_one("#band-line", Panel).set_text(band)
 
         q = Text(no_wrap=True, overflow="ellipsis")
         quality = v.quality if (v is not None and model.link is not None) else Quality.NONE
@@ -111,16 +114,21 @@ class VitalsPanel(Vertical):
         bars, words, colour = theme.QUALITY_WORDS[quality]
         q.append("Signal ", style="bold")
         q.append(f"{bars} {words}", style=colour)
-        q.append("  Breaths ", style="bold")
+        q.append(" │ Breaths ", style="bold")
         if model.breath_rate is None:
-            q.append(model.breath_text or "not counted", style=theme.GREY)
-            q.append(" (tap ␣)", style="dim")
+            q.append(_short_count(model.breath_text), style=theme.GREY)
         else:
             slow = model.breath_rate < 10
             q.append(f"{model.breath_rate:.0f}/min",
                      style=f"bold {theme.VERMILLION}" if slow else "bold")
             q.append(" SLOW ▼" if slow else " (taps)", style=theme.VERMILLION if slow else "dim")
-        self.query_one("#quality-line", Static).update(q)
+        self.query_one("#quality-line", Panel).set_text(q)
+
+
+def _short_count(text: str) -> str:
+    if not text or text == "not counted":
+        return "tap ␣ at each breath"
+    return text
 
 
 def _show_digits(widget: Digits, value: str) -> None:
@@ -129,6 +137,9 @@ def _show_digits(widget: Digits, value: str) -> None:
 
 
 def _set_class(widget: Digits, cls: str) -> None:
+    if widget.has_class(cls) and not any(
+            c != cls and c.startswith(("band-", "state-")) for c in widget.classes):
+        return
     for c in list(widget.classes):
         if c.startswith(("band-", "state-")) and c != cls:
             widget.remove_class(c)

@@ -1,0 +1,35 @@
+"""`oxi-assist replay FILE [--speed X]`: a recorded trace played back as a live source, with
+the guidance, alarms and timers as they would have run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from drivers.errors import OxiError
+from oxi_assist.ui.launch import add_common_options, options_from, run_app, with_params
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("replay", help="play a recorded file on the live screen",
+                       description="Plays any supported recording as if it were live.")
+    p.add_argument("file", metavar="FILE", help="a recorded session or oximeter file")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="playback speed (default 1; e.g. 10 for ten times faster)")
+    add_common_options(p)
+    p.set_defaults(func=run)
+
+
+def replay_uri(path: str, speed: float) -> str:
+    return with_params(f"replay:{path}", speed=f"{speed:g}")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.speed > 0:
+        raise OxiError(f"--speed {args.speed:g}: must be above 0")
+    p = Path(args.file)
+    if not p.exists():
+        raise OxiError(f"{p}: no such file")
+    if p.is_dir():
+        raise OxiError(f"{p}: is a directory")
+    return run_app(replay_uri(args.file, args.speed), options_from(args))

@@ -1,0 +1,28 @@
+"""A Static that repaints only when its text really changed.
+
+The redraw loop hands every widget fresh text several times a second; most of it is the same
+as last time. Comparing first (Rich `Text` compares text and styles) and asking for a layout
+pass only when the number of lines changes keeps an idle screen nearly free to redraw.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class Panel(Static):
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self._last: Text | None = None
+        self._lines = -1
+
+    def set_text(self, text: Text) -> bool:
+        """Shows `text`; returns False when nothing changed."""
+        if self._last is not None and text == self._last:
+            return False
+        lines = text.plain.count("\n")
+        self._last = text
+        self.update(text, layout=lines != self._lines)
+        self._lines = lines
+        return True

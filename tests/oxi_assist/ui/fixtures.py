@@ -1,0 +1,112 @@
+"""Scripted sources and app builders for the UI tests: every screen state from a few lines,
+on a VirtualClock, so snapshots and walkthroughs are the same on every run."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from drivers.clock import VirtualClock
+from drivers.reading import LinkEvent, LinkState, Reading, Status
+from oxi_assist.ui.app import OxiApp
+from oxi_assist.ui.launch import LiveOptions, session_maker
+
+DEVICE = "Test CMS50D+ (AA:BB)"
+
+
+def steady(value: float) -> Callable[[float], float]:
+    return lambda t: value
+
+
+def falling(start: float, at: float, per_s: float, floor: float = 70.0) -> Callable[[float], float]:
+    """Steady at `start`, then falling `per_s` % a second from `at` s, down to `floor`."""
+    return lambda t: max(floor, start - max(0.0, t - at) * per_s)
+
+
+@dataclass
+class ScriptedSource:
+    """Readings once a second (with a 50 Hz pleth) from simple functions of time.
+
+    `finger_out` and `lost` are (start, end) windows in seconds since the source started;
+    during `lost` the source sends LOST then RECONNECTING-free silence, then CONNECTED;
+    `fail_at` makes the iterator raise, as a broken device driver would.
+    """
+
+    clock: VirtualClock
+    spo2: Callable[[float], float] = field(default_factory=lambda: steady(97.0))
+    pulse: Callable[[float], float] = field(default_factory=lambda: steady(72.0))
+    finger_out: tuple[float, float] | None = None
+    lost: tuple[float, float] | None = None
+    fail_at: float | None = None
+    pleth_rate: float = 50.0
+    rate: float = 1.0
+    name: str = "scripted"
+    injected: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    closed: bool = False
+
+    async def __aiter__(self) -> AsyncIterator[Reading | LinkEvent]:
+        c = self.clock
+        t0 = c.now()
+        yield LinkEvent(c.now(), LinkState.CONNECTED, device=DEVICE)
+        was_lost = False
+        k = 0
+        while not self.closed:
+            await c.sleep(1.0 / self.rate)
+            t = c.now() - t0
+            if self.fail_at is not None and t >= self.fail_at:
+                raise OSError("device unplugged")
+            if self.lost and self.lost[0] <= t < self.lost[1]:
+                if not was_lost:
+                    was_lost = True
+                    yield LinkEvent(c.now(), LinkState.LOST, "no data from device", DEVICE)
+                continue
+            if was_lost:
+                was_lost = False
+                yield LinkEvent(c.now(), LinkState.CONNECTED, device=DEVICE)
+            n = int(self.pleth_rate / self.rate)
+            if self.finger_out and self.finger_out[0] <= t < self.finger_out[1]:
+                yield Reading(c.now(), status=Status.FINGER_OUT)
+                continue
+            wave = tuple(50 + 40 * math.sin(2 * math.pi * (k * n + i) / 40) for i in range(n))
+            k += 1
+            yield Reading(c.now(), spo2=round(self.spo2(t)), pulse=round(self.pulse(t)), pi=2.4,
+                          pleth=wave, pleth_rate=self.pleth_rate)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class ControllableScript(ScriptedSource):
+    """A scripted source that records trainer calls (for the trainer-bar tests only; the real
+    simulator is tested through `sim:` URIs)."""
+
+    speed: float = 1.0
+    paused: bool = False
+
+    def inject(self, action: str, **params: object) -> None:
+        self.injected.append((action, dict(params)))
+
+    def set_speed(self, x: float) -> None:
+        self.speed = x
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+
+def make_app(source_factory: Callable[[VirtualClock], ScriptedSource | None], *,
+             uri: str = "serial:test", simulated: bool = False, debrief_on_end: bool = True,
+             record: bool = False, sessions_dir: str | None = None,
+             measure_latency: bool = False, tick_every: float = 0.5
+             ) -> tuple[OxiApp, VirtualClock]:
+    clock = VirtualClock()
+    src = source_factory(clock)
+    opts = LiveOptions(record=record, sessions_dir=sessions_dir)
+    app = OxiApp(make_session=session_maker(opts), uri=uri if src is not None else "",
+                 source=src, clock=clock, simulated=simulated, debrief_on_end=debrief_on_end,
+                 measure_latency=measure_latency, tick_every=tick_every)
+    return app, clock

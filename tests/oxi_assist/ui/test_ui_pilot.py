@@ -1,0 +1,165 @@
+"""Key-by-key walkthroughs on a VirtualClock through the real Session, Monitor and Guide."""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import Digits
+
+from drivers.reading import LinkState
+from oxi_assist.ui.alarm_banner import AlarmBanner
+from oxi_assist.ui.app import MainScreen, OxiApp
+from oxi_assist.ui.debrief_screen import DebriefScreen
+from oxi_assist.ui.help_screen import HelpScreen
+from oxi_assist.ui.vitals_panel import VitalsPanel
+from tests.oxi_assist.ui.fixtures import ScriptedSource, falling, make_app
+
+
+def spo2_text(app: OxiApp) -> str:
+    return app.screen.query_one(VitalsPanel).query_one("#spo2-digits", Digits).value
+
+
+def band_text(app: OxiApp) -> str:
+    return str(app.screen.query_one("#band-line").render())
+
+
+async def step(app: OxiApp, clock, pilot, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    await clock.run_for(seconds)
+    app.redraw()
+    await pilot.pause()
+
+
+async def test_whole_walkthrough_by_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app, clock = make_app(lambda c: ScriptedSource(c, spo2=falling(97, 30, 0.5)),
+                          record=True, sessions_dir=str(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 5)
+        assert spo2_text(app) == "97"
+        assert "Normal range" in band_text(app) and "✓" in band_text(app)
+
+        await pilot.press("9")
+        await step(app, clock, pilot, 1)
+        assert app.session.guide_state.called_911
+        await pilot.press("b")
+        await step(app, clock, pilot, 1)
+        assert app.session.guide_state.breaths_on
+        assert app.model is not None and app.model.guide.breaths_on
+        await pilot.press("n")
+        await step(app, clock, pilot, 1)
+        assert app.session.doses == 1
+        assert any("naloxone" in tv.label.lower() for tv in app.model.guide.timers)
+        for _ in range(5):  # the person's breaths, one every 6 s → about 10/min
+            await pilot.press("space")
+            await step(app, clock, pilot, 6)
+        assert app.model.breath_rate is not None and 8 <= app.model.breath_rate <= 13
+
+        await step(app, clock, pilot, 40)  # SpO2 has fallen well below 90
+        assert app.model.alarm is not None
+        assert int(spo2_text(app)) < 90
+        banner = app.screen.query_one(AlarmBanner)
+        assert "HIGH" in str(banner.render()) or "MEDIUM" in str(banner.render())
+        await pilot.press("k")
+        await step(app, clock, pilot, 1)
+        await pilot.press("p")
+        await step(app, clock, pilot, 5)
+        left = app.model.alarm_paused_for
+        assert left is not None and 100 < left <= 120
+        assert "ALARM PAUSED" in str(app.screen.query_one(AlarmBanner).render())
+        await step(app, clock, pilot, 120)
+        assert app.model.alarm_paused_for is None  # a pause never outlasts 2 minutes
+
+        for key in ("u", "y", "a", "r", "e"):
+            await pilot.press(key)
+            await step(app, clock, pilot, 1)
+        names = [a.name for a in app.session.actions]
+        for want in ("911", "breaths", "naloxone", "tap", "breathing_not_normal",
+                     "breathing_normal", "awake", "recovery", "ems"):
+            assert want in names
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, DebriefScreen)
+        assert app.session.closed
+        text = str(app.screen.query_one("#debrief-summary").render())
+        assert "911 called" in text and "Naloxone doses      1" in text
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.exported and app.screen.exported[0].read_text().startswith(
+            "oxi-assist debrief")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_source_failure_mid_response_keeps_guidance_going() -> None:
+    app, clock = make_app(lambda c: ScriptedSource(c, fail_at=20.0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 10)
+        assert spo2_text(app) == "97"
+        await pilot.press("b")
+        await step(app, clock, pilot, 15)
+        assert app.session.link is LinkState.LOST
+        assert spo2_text(app) == "--"
+        assert "NO READING" in band_text(app)
+        assert "LINK LOST" in str(app.screen.query_one("#status").render())
+        before = app.model.guide.breath_due_in
+        await pilot.press("n")
+        await step(app, clock, pilot, 2)
+        assert app.session.doses == 1  # actions still work with the device gone
+        await step(app, clock, pilot, 60)
+        timers = {tv.label: tv.seconds for tv in app.model.guide.timers}
+        assert any("naloxone" in k.lower() and v >= 60 for k, v in timers.items())
+        assert app.model.guide.breaths_on and before is not None
+
+
+async def test_link_lost_then_back() -> None:
+    app, clock = make_app(lambda c: ScriptedSource(c, lost=(10.0, 30.0)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 15)
+        assert spo2_text(app) == "--"
+        assert app.screen.query_one("#status").has_class("link-lost")
+        await step(app, clock, pilot, 20)
+        assert spo2_text(app) == "97"
+        assert not app.screen.query_one("#status").has_class("link-lost")
+
+
+async def test_finger_out_is_no_reading() -> None:
+    app, clock = make_app(lambda c: ScriptedSource(c, finger_out=(10.0, 60.0)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 20)
+        assert spo2_text(app) == "--"
+        assert "NO READING" in band_text(app) and "finger out" in band_text(app)
+
+
+async def test_guidance_only_without_any_source() -> None:
+    app, clock = make_app(lambda c: None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 3)
+        assert "NO OXIMETER" in band_text(app)
+        await pilot.press("9")
+        await pilot.press("b")
+        await step(app, clock, pilot, 31)
+        g = app.model.guide
+        assert g.breaths_on and any("911" in tv.label for tv in g.timers)
+        assert app.model.elapsed >= 34
+
+
+async def test_redraw_rate_is_bounded_whatever_the_sample_rate() -> None:
+    app, clock = make_app(lambda c: ScriptedSource(c, rate=100.0, pleth_rate=100.0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        start = time.perf_counter()
+        redraws0 = app.stats.redraws
+        await clock.run_for(5.0)
+        await pilot.pause()
+        real = time.perf_counter() - start
+        assert app.session.readings >= 495  # the session saw every sample
+        # redraws come only from the ≤10 Hz poll (plus one per key, none here)
+        assert app.stats.redraws - redraws0 <= real * 10 + 2
+        assert app.stats.redraws - redraws0 < app.session.readings / 10

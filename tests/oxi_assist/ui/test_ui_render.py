@@ -1,0 +1,114 @@
+"""The widgets' drawing functions on hand-made screen models: no reading is never a number,
+colour is never the only cue, gaps stay gaps, the core actions are always offered."""
+
+from __future__ import annotations
+
+from drivers.reading import LinkState, Status
+from oxi_assist.ui.alarm_banner import banner_text, flash_on
+from oxi_assist.ui.guidance_panel import actions_text
+from oxi_assist.ui.model import GuideView, ScreenModel, TimerView
+from oxi_assist.ui.pleth import render_pleth
+from oxi_assist.ui.timers import metronome_text, timer_line
+from oxi_assist.ui.trainer import next_speed
+from oxi_assist.ui.trend_chart import render_trend
+from oxi_assist.ui.vitals_panel import no_value_state
+from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
+
+
+def vs(spo2: float | None = 96, quality: Quality = Quality.GOOD, band: Band = Band.NORMAL,
+       **kw: object) -> VitalsState:
+    return VitalsState(t=10.0, spo2=spo2, pulse=70, pi=2.0, band=band, quality=quality,
+                       trend=0.0, **kw)  # type: ignore[arg-type]
+
+
+def model(**kw: object) -> ScreenModel:
+    base: dict[str, object] = {"elapsed": 10.0, "link": LinkState.CONNECTED, "vitals": vs()}
+    base.update(kw)
+    return ScreenModel(**base)  # type: ignore[arg-type]
+
+
+def test_good_reading_is_shown() -> None:
+    assert no_value_state(model()) is None
+
+
+def test_every_no_value_state_has_its_own_word() -> None:
+    cases = {
+        "finger": model(vitals=vs(None, Quality.NONE, Band.UNKNOWN, flags=Status.FINGER_OUT)),
+        "poor": model(vitals=vs(93, Quality.POOR, Band.WATCH, flags=Status.MOTION)),
+        "stale": model(vitals=vs(96, stale=True, last_valid_t=-25.0)),
+        "lost": model(link=LinkState.LOST),
+        "closed": model(link=LinkState.CLOSED),
+        "none": model(link=None, vitals=None),
+        "waiting": model(vitals=None),
+    }
+    words = {k: no_value_state(m) for k, m in cases.items()}
+    assert words["finger"] == ("NO READING", "finger out / probe off")
+    assert words["poor"] is not None and words["poor"][0] == "SIGNAL POOR"
+    assert words["stale"] is not None and words["stale"][0] == "DATA OLD"
+    assert "0:35" in words["stale"][1]
+    assert words["lost"] == ("NO READING", "link lost")
+    assert words["closed"] == ("NO READING", "source ended")
+    assert words["none"] is not None and words["none"][0] == "NO OXIMETER"
+    assert words["waiting"] is not None and words["waiting"][0] == "NO READING"
+
+
+def test_trend_gap_draws_nothing_and_lines_are_labelled() -> None:
+    ts = [float(t) for t in range(0, 300)]
+    vals: list[float | None] = [None if 100 <= t < 200 else 97.0 for t in range(300)]
+    text = render_trend(ts, vals, now=300.0, window=300.0, cols=44, rows=8).plain
+    lines = text.split("\n")
+    assert lines[0].startswith("100")
+    assert any(ln.startswith(" 90") for ln in lines) and any(ln.startswith(" 85") for ln in lines)
+    top = lines[0][4:]  # 97 % lies in the top row; the gap's columns stay blank there
+    third = len(top) // 3
+    assert top[third + 2:2 * third - 2].strip() == ""
+    assert top[:third - 2].replace("⠀", "").strip() != ""
+    assert "90 BC" in lines[-1] and "85 other" in lines[-1]
+
+
+def test_pleth_without_samples_says_so() -> None:
+    assert "no waveform" in render_pleth([], 30, 2).plain
+    wave = render_pleth([float(i % 10) for i in range(200)], 30, 2).plain
+    assert len(wave.split("\n")) == 2 and all(len(r) == 30 for r in wave.split("\n"))
+
+
+def test_alarm_banner_words_and_flash() -> None:
+    high = Alarm("spo2_low", Priority.HIGH, "SpO2 low", 0.0)
+    text, cls = banner_text(model(alarm=high, elapsed=0.0))
+    assert text.plain.startswith("*** HIGH PATIENT") and cls == "alarm-high"
+    _, cls_off = banner_text(model(alarm=high, elapsed=0.3))
+    assert cls_off == "alarm-high-off"  # flashing at 2 Hz from the session clock
+    assert flash_on(0.0) and not flash_on(0.25) and flash_on(0.5)
+    med = Alarm("finger_out", Priority.MEDIUM, "Finger out", 0.0, technical=True)
+    text, cls = banner_text(model(alarm=med))
+    assert text.plain.startswith("** MEDIUM TECHNICAL") and cls == "alarm-medium"
+    text, cls = banner_text(model(alarm=high, alarm_paused_for=95.0))
+    assert "ALARM PAUSED 1:35" in text.plain and cls == "alarm-paused"
+    text, cls = banner_text(model())
+    assert cls == "alarm-none" and "No active alarm" in text.plain
+
+
+def test_core_actions_always_offered() -> None:
+    plain = actions_text(GuideView(title="x"), 38).plain
+    for key, word in (("9", "911"), ("b", "breaths"), ("n", "naloxone")):
+        assert f" {key} " in plain and word in plain
+
+
+def test_metronome_and_timers() -> None:
+    off = metronome_text(GuideView()).plain
+    assert "Breaths off" in off
+    now = metronome_text(GuideView(breaths_on=True, breath_due_in=0.2)).plain
+    assert "BREATHE NOW" in now
+    wait = metronome_text(GuideView(breaths_on=True, breath_due_in=3.0)).plain
+    assert "next breath" in wait and "3 s" in wait
+    line = timer_line(TimerView("Since naloxone dose 1", 185.0, urgent=True,
+                                note="re-evaluate")).plain
+    assert "3:05" in line and "naloxone" in line and "re-evaluate" in line
+    assert "left" in timer_line(TimerView("Observation", 60.0, countdown=True)).plain
+
+
+def test_speed_steps_clamp_to_1_and_20() -> None:
+    assert next_speed(1.0, -1) == 1.0
+    assert next_speed(1.0, 1) == 2.0
+    assert next_speed(10.0, 1) == 20.0
+    assert next_speed(20.0, 1) == 20.0
