@@ -332,6 +332,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
                         {f"{b:g}": 0.0 for b in cfg.time_below}, [], None, None, alarms,
                         tr.dropped, cfg.source)
     st = tr.status
+    if st.dtype != np.uint8 and (not len(st) or (st.min() >= 0 and st.max() < 256)):
+        st = st.astype(np.uint8)  # all flags fit: small temporaries below
     spo2, pulse, pi = tr.spo2, tr.pulse, tr.pi
     has_s = np.isfinite(spo2)
     has_p = np.isfinite(pulse)

@@ -93,14 +93,15 @@ def smooth(t: np.ndarray, x: np.ndarray, window: float,
         return np.zeros(0, dtype=np.int32)
     if k is None:
         k = window_start(t, window, "right")
-    idx = np.arange(n)
+    cnt = np.arange(1, n + 1) - k  # samples in each window, the current one included
     m = x.copy()
     if n >= 3:
         a, b, c = x[:-2], x[1:-1], x[2:]
-        med = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
-        use = (idx[2:] - k[2:]) >= 2
-        m[2:] = np.where(use, med, c)
+        lo = np.minimum(a, b)
+        med = np.maximum(lo, np.minimum(np.maximum(a, b), c))
+        np.copyto(m[2:], med, where=cnt[2:] >= 3)
     cs = np.empty(n + 1, dtype=np.int64)
     cs[0] = 0
     np.cumsum(m, out=cs[1:], dtype=np.int64)
-    return np.rint((cs[idx + 1] - cs[k]) / (idx + 1 - k)).astype(np.int32)
+    mean = cs[1:] - cs[k]
+    return np.rint(mean / cnt).astype(np.int32)
