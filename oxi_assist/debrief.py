@@ -193,6 +193,8 @@ def summarize(rec: Recording) -> DebriefSummary:
                 continue  # the guide's echo of an alarm or action recorded in its own right
             items.append(TimelineItem(rel, "guide", str(e.get("text", "")),
                                       name=str(e.get("kind", "guide"))))
+        elif name == "session_summary":
+            continue  # bookkeeping for the sessions list
         elif name in ("session_start", "session_end"):
             items.append(TimelineItem(rel, "event", name.replace("_", " "), name=name))
         else:

@@ -10,19 +10,23 @@ by default there).
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 from drivers.clock import Clock
 from drivers.errors import ConfigError, FormatError, OxiError
 from drivers.formats._base import Recording
-from drivers.formats.native import SessionWriter
+from drivers.formats.native import MAGIC, VERSION, SessionWriter
 from drivers.formats.native import read as read_native
+from drivers.reading import INVALIDATING
 
 ENV_DATA_DIR = "OXI_ASSIST_DATA_DIR"
 #: A file without an end record that changed this recently is shown as still recording.
@@ -157,15 +161,145 @@ def _first_device(rec: Recording) -> str:
 
 
 def scan(path: str | os.PathLike[str]) -> SessionInfo:
-    """Summarises one recorded session; an unreadable file gives an `error`, never raises."""
+    """Summarises one recorded session; an unreadable file gives an `error`, never raises.
+
+    A listing must stay quick with many long recordings (an 8-hour session with a waveform is
+    hundreds of thousands of lines), so: a cleanly closed session is summarised from the
+    `session_summary` event the session writes just before its end record (the file's last
+    few kilobytes); any other file is scanned once without building readings; a file that
+    does not look like what the writer writes is read by the full reader, which also names
+    the line of any problem."""
     p = Path(path)
     try:
+        info = _from_tail(p) or _fast_scan(p)
+        if info is not None:
+            return info
         rec = read_native(p)
     except OxiError as e:
         return _broken(p, str(e))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
         return _broken(p, f"{p}: {e}")
     return info_from_recording(rec, p)
+
+
+_RE_T = re.compile(r'"t":(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)[,}]')
+_RE_SPO2 = re.compile(r'"spo2":(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)[,}]')
+_RE_ST = re.compile(r'"st":\[([^\]]*)\]')
+_INVALID_NAMES = tuple(f'"{n}"' for n in INVALIDATING.names)
+SUMMARY_EVENT = "session_summary"
+
+
+def _header(p: Path, f: IO[str]) -> dict[str, Any] | None:
+    line = f.readline()
+    try:
+        h = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(h, dict) or h.get("format") != MAGIC:
+        return None
+    v = h.get("version")
+    if not isinstance(v, int) or v > VERSION:
+        return None
+    return h
+
+
+def _info(p: Path, h: dict[str, Any], **kw: Any) -> SessionInfo:
+    sw = h.get("start_wall")
+    mtime: float | None = None
+    with contextlib.suppress(OSError):
+        mtime = p.stat().st_mtime
+    return SessionInfo(path=p, start_wall=float(sw) if isinstance(sw, int | float) else None,
+                       source=str(h.get("source", "")), modified=mtime, **kw)
+
+
+def _from_tail(p: Path) -> SessionInfo | None:
+    with open(p, "rb") as fb:
+        size = fb.seek(0, os.SEEK_END)
+        fb.seek(max(0, size - 4096))
+        tail = fb.read().decode("utf-8", errors="replace").splitlines()
+    if len(tail) < 2:
+        return None
+    try:
+        end, summ = json.loads(tail[-1]), json.loads(tail[-2])
+    except ValueError:
+        return None
+    if not (isinstance(end, dict) and end.get("k") == "end" and isinstance(summ, dict)
+            and summ.get("k") == "event" and summ.get("name") == SUMMARY_EVENT):
+        return None
+    with open(p, encoding="utf-8", newline="") as f:
+        h = _header(p, f)
+    if h is None:
+        return None
+    low = summ.get("lowest_spo2")
+    return _info(p, h, duration=float(summ.get("duration") or 0.0),
+                 device=str(summ.get("device") or h.get("device") or ""),
+                 lowest_spo2=float(low) if isinstance(low, int | float) else None,
+                 alarms=int(summ.get("alarms") or 0), actions=int(summ.get("actions") or 0),
+                 interrupted=False)
+
+
+def _fast_scan(p: Path) -> SessionInfo | None:
+    """One pass over the lines; reading lines are picked apart with patterns that match what
+    the writer writes. None when something does not fit (the full reader then decides)."""
+    tmin, tmax = math.inf, -math.inf
+    low = math.inf
+    alarms = actions = 0
+    ended = False
+    device = ""
+    with open(p, encoding="utf-8", newline="") as f:
+        h = _header(p, f)
+        if h is None:
+            return None
+        device = str(h.get("device") or "")
+        for line in f:
+            complete = line.endswith("\n")
+            if complete and line.startswith('{"k":"r",'):
+                m = _RE_T.search(line)
+                if m is None:
+                    return None
+                t = float(m.group(1))
+                tmin, tmax = min(tmin, t), max(tmax, t)
+                if '"w":1' in line:
+                    continue
+                ms = _RE_SPO2.search(line)
+                if ms is not None:
+                    st = _RE_ST.search(line)
+                    if st is None or not any(n in st.group(1) for n in _INVALID_NAMES):
+                        low = min(low, float(ms.group(1)))
+                continue
+            if not line.strip():
+                continue
+            try:
+                o = json.loads(line)
+            except ValueError:
+                if complete:
+                    return None  # a bad line inside the file: the reader names it
+                break  # a half-written last line (a crash mid-write)
+            if not isinstance(o, dict):
+                return None
+            k = o.get("k")
+            if k == "end":
+                ended = True
+                continue
+            t = o.get("t")
+            if isinstance(t, int | float) and not isinstance(t, bool):
+                tmin, tmax = min(tmin, float(t)), max(tmax, float(t))
+            if k == "r":  # a reading written some other way
+                v = o.get("spo2")
+                bad = any(n.strip('"') in (o.get("st") or ()) for n in _INVALID_NAMES)
+                if isinstance(v, int | float) and not o.get("w") and not bad:
+                    low = min(low, float(v))
+            elif k == "alarm" and o.get("state") == "raised":
+                alarms += 1
+            elif k == "event" and o.get("by") == "responder":
+                actions += 1
+            elif k == "link" and not device and o.get("device"):
+                device = str(o["device"])
+            elif k not in ("alarm", "event", "link"):
+                return None
+    return _info(p, h, duration=(tmax - tmin) if tmax >= tmin else 0.0, device=device,
+                 lowest_spo2=low if math.isfinite(low) else None, alarms=alarms,
+                 actions=actions, interrupted=not ended)
 
 
 def _broken(p: Path, msg: str) -> SessionInfo:

@@ -275,6 +275,8 @@ class Session:
         self.doses = 0
         self.readings = 0
         self.dropped = 0  # items that were not items or had no usable time
+        self._lowest = math.inf  # the lowest valid SpO2 reading, for the summary record
+        self._s_lo, self._s_hi = math.inf, -math.inf  # span of the readings' session times
         self.running = False
         self.closed = False
         self.error = ""
@@ -615,8 +617,11 @@ class Session:
     def _reading_rec(self, r: Reading) -> None:
         rel = _shift(r, -self.t0)
         self._write("reading", rel)
+        self._s_lo, self._s_hi = min(self._s_lo, rel.t), max(self._s_hi, rel.t)
         if r.wave_only:
             return
+        if r.valid and r.spo2 is not None:
+            self._lowest = min(self._lowest, float(r.spo2))
         # the in-memory copy keeps vitals only, thinned to 4 a second unless the value changes,
         # so a 60-frame/s device cannot grow it without bound over a long night
         spo2 = math.nan if r.spo2 is None else float(r.spo2)
@@ -765,7 +770,15 @@ class Session:
         self._refresh_guide()
         self.closed = True
         self.stop()
-        self._event(self.elapsed(), "session_end", reason=reason or "closed")
+        end = self.elapsed()
+        self._event(end, "session_end", reason=reason or "closed")
+        # what `oxi-assist sessions` lists, so a long recording is listed without reading it
+        self._event(end, "session_summary",
+                    duration=round(max(end, self._s_hi) - min(0.0, self._s_lo), 4),
+                    lowest_spo2=None if math.isinf(self._lowest) else round(self._lowest, 1),
+                    alarms=sum(1 for a in self._mem_alarms if a.get("state") == "raised"),
+                    actions=sum(1 for e in self._mem_events if e.get("by") == "responder"),
+                    readings=self.readings, device=self.device)
         self._write("close", t=self.elapsed(), reason=reason)
         self.version += 1
 

@@ -207,3 +207,66 @@ def test_a_recording_in_progress_is_not_called_interrupted(tmp_path):
     assert not info.recording_now(info.modified + 60.0)  # a crash a minute ago
     w.close()
     assert not scan(w.path).recording_now(info.modified + 1.0)
+
+
+def _full(path):
+    from drivers.formats.native import read
+
+    return recordings.info_from_recording(read(path), path)
+
+
+def _same(a, b):
+    assert (a.start_wall, a.source, a.device, a.lowest_spo2, a.alarms, a.actions,
+            a.interrupted) == (b.start_wall, b.source, b.device, b.lowest_spo2, b.alarms,
+                               b.actions, b.interrupted)
+    assert a.duration == pytest.approx(b.duration)
+
+
+def test_quick_listing_agrees_with_the_full_reader(tmp_path):
+    from oxi_assist.actions import Action
+    from oxi_assist.session import Session
+    from oxi_assist.signal import Monitor
+
+    clock = VirtualClock()
+    w = open_writer("sim:x", clock, base=tmp_path)
+    s = Session(clock=clock, monitor=Monitor(), writer=w, source_label="sim:x")
+    for i in range(200):
+        clock.advance(0.5)
+        st = Status.FINGER_OUT if 100 <= i < 110 else Status.NONE
+        s.on_item(Reading(t=clock.now(), spo2=None if st else 97 - (i % 50) / 3,
+                          pulse=70, status=st, pleth=(1.0, 2.0), pleth_rate=4.0))
+        s.on_item(Reading(t=clock.now() + 0.25, pleth=(3.0,), pleth_rate=4.0, wave_only=True))
+        if i == 60:
+            s.on_action(Action.NALOXONE)
+        s.tick()
+    s.close()
+    full = _full(w.path)
+    assert full.alarms >= 1 and full.actions == 1 and full.lowest_spo2 is not None
+    _same(scan(w.path), full)  # from the summary at the end
+    assert recordings._from_tail(w.path) is not None
+    _same(recordings._fast_scan(w.path), full)  # and the one-pass scan agrees too
+    # the same file killed mid-write: no summary, no end, a half line
+    text = w.path.read_text()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(text[: text.index('"name":"session_end"') - 30])
+    assert recordings._from_tail(cut) is None
+    _same(scan(cut), _full(cut))
+    assert scan(cut).interrupted
+
+
+def test_hand_written_file_with_spaces_still_lists(tmp_path):
+    p = tmp_path / "spaced.jsonl"
+    p.write_text(HEADER % 1_700_000_000
+                 + '{"k": "r", "t": 0, "spo2": 88, "pulse": 60}\n'
+                 + '{"k": "r", "t": 2, "spo2": 70, "st": ["finger_out"]}\n'
+                 + '{"k": "end"}\n')
+    _same(scan(p), _full(p))
+    assert scan(p).lowest_spo2 == 88
+
+
+def test_bad_line_inside_a_file_is_reported_with_its_line(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    p.write_text(HEADER % 1_700_000_000 + '{"k":"r","t":0,"spo2":88}\n{"k":"zz","t":1}\n'
+                 '{"k":"end"}\n')
+    info = scan(p)
+    assert info.error and "bad.jsonl:3" in info.error
