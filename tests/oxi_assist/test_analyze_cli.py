@@ -106,3 +106,12 @@ def test_bad_config(session: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     cfg.write_text("[monitor]\nstale_after_s = 60\n", encoding="utf-8")
     assert main(["analyze", str(session), "--config", str(cfg)]) == 2
     assert f"{cfg}:2:" in one_line_error(capsys)
+
+
+def test_real_capture_through_format_detection(vectors: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A real Contec CMS50E export, detected by content: a calm 3.5 minutes."""
+    assert main(["analyze", str(vectors / "contec-cms50e-live.SpO2"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["samples"] == 212 and d["valid_fraction"] == 1.0
+    assert 95.0 <= d["min_spo2"] <= 97.0 and d["alarms"] == [] and d["desaturations"] == []
