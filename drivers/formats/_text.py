@@ -430,10 +430,12 @@ def typical_step(d: np.ndarray) -> float:
 
 def timeline(ts: np.ndarray, spo2: np.ndarray, pulse: np.ndarray, status: np.ndarray,
              pi: np.ndarray | None = None, interval: float | None = None,
-             max_fill: int | None = None) -> tuple[np.ndarray, ...]:
+             max_fill: int | None = None,
+             long_gap: float | None = None) -> tuple[np.ndarray, ...]:
     """Evens out a timestamped series: a jump in time longer than 1.5 intervals is filled with
     gap samples (no values, GAP flag) so the timeline keeps its length and statistics see the
-    hole. Returns (t from 0, spo2, pulse, status, pi, interval, t0)."""
+    hole. A jump of `long_gap` seconds or more (a new session in the same file) gets a single
+    gap sample instead. Returns (t from 0, spo2, pulse, status, pi, interval, t0)."""
     n = len(ts)
     if n == 0:
         return (ts, spo2, pulse, status, pi, interval or 1.0, 0.0)
@@ -449,6 +451,8 @@ def timeline(ts: np.ndarray, spo2: np.ndarray, pulse: np.ndarray, status: np.nda
         return (t, spo2, pulse, status, pi, interval, t0)
     k = np.zeros(n, dtype=np.int64)
     k[big] = np.rint((ts[big + 1] - ts[big]) / interval).astype(np.int64) - 1
+    if long_gap is not None:
+        k[big] = np.where(ts[big + 1] - ts[big] >= long_gap, 1, k[big])
     cap = max_fill if max_fill is not None else max(1_000_000, 4 * n)
     if int(k.sum()) > cap:  # an absurd jump (a wrong date): mark it, don't fill days of it
         k = np.minimum(k, 1)

@@ -15,7 +15,8 @@ from drivers.formats import detect, format_modules, load
 
 def test_every_format_registered():
     assert {"native", "csv", "edf", "generic-csv", "viatom-csv", "viatom-bin", "o2ring-s",
-            "contec-spo2", "contec-spor", "contec-csv", "wfdb"} <= set(format_modules())
+            "contec-spo2", "contec-spor", "contec-csv", "wfdb", "pod2", "md300w1",
+            "rad8"} <= set(format_modules())
 
 
 def test_content_wins_over_extension(tmp_path, vectors):

@@ -53,8 +53,21 @@ def _native(tmp_path) -> bytes:
     return p.read_bytes()
 
 
+def _md300() -> bytes:
+    out = bytes([7]) + struct.pack("<H", 12)
+    for i in range(12):
+        out += bytes([0, 0, 7, 24, 1, 14, 23, 0, i * 4, 97, 70])
+    return out
+
+
+def _rad8() -> bytes:
+    return b"".join(b"02/22/16 22:47:%02d SN=0000056661 SPO2=098%% BPM=097 PI=03.60%% "
+                    b"SPCO=--.-%% ALARM=0000 EXC=000000\r\n\r\n" % i for i in range(20))
+
+
 @pytest.mark.parametrize("kind", ["contec-spo2", "contec-csv", "viatom-csv", "viatom-bin",
-                                  "o2ring-s", "edf", "csv", "generic-csv", "native"])
+                                  "o2ring-s", "edf", "csv", "generic-csv", "native", "pod2",
+                                  "md300w1", "rad8"])
 def test_mutations_read_or_fail_cleanly(tmp_path, vectors, kind):
     if kind == "contec-spo2":
         good = (vectors / "contec-cms50e-live.SpO2").read_bytes()
@@ -70,6 +83,12 @@ def test_mutations_read_or_fail_cleanly(tmp_path, vectors, kind):
         good = _edf(tmp_path)
     elif kind == "native":
         good = _native(tmp_path)
+    elif kind == "pod2":
+        good = bytes([97, 70, 0, 14, 0, 0xC0]) * 20
+    elif kind == "md300w1":
+        good = _md300()
+    elif kind == "rad8":
+        good = _rad8()
     else:
         src = tmp_path / "s.csv"
         from drivers.formats import csv_out
@@ -78,7 +97,7 @@ def test_mutations_read_or_fail_cleanly(tmp_path, vectors, kind):
         if kind == "generic-csv":
             good = good.split(b"\n", 1)[1]  # drop our comment line: a plain table
     rnd = random.Random(kind)
-    p = tmp_path / f"mutant.{kind}"
+    p = tmp_path / (f"mutant.{kind}" if kind != "pod2" else "1705273512000")
     outcomes = {"read": 0, "error": 0}
     for case in range(60):
         data = bytearray(good)
@@ -97,7 +116,7 @@ def test_mutations_read_or_fail_cleanly(tmp_path, vectors, kind):
                 rec = load(p, fmt)
             except FormatError as e:
                 msg = str(e)
-                assert "\n" not in msg and "mutant" in msg, msg
+                assert "\n" not in msg and p.name in msg, msg
                 outcomes["error"] += 1
             else:
                 assert isinstance(rec, Recording)

@@ -1,0 +1,111 @@
+"""POD2, MD300W1 and Rad-8 readers on files written from FORMATS.md §4, §6 and §7."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+
+import pytest
+
+from drivers.errors import FormatError
+from drivers.formats import detect, load
+from drivers.reading import Status
+
+
+def test_pod2_records_battery_and_start(tmp_path):
+    d = tmp_path / "28" / "host"
+    d.mkdir(parents=True)
+    p = d / "1705273512000"
+    recs = [(97, 70, 0, 0x0E, 0, 0xC0), (0, 0, 0, 0, 0, 0x80), (0xFF, 66, 0, 0x0C, 0, 0x40),
+            (96, 71, 0, 0xFA, 0, 0x00)]
+    p.write_bytes(b"".join(bytes(r) for r in recs))
+    assert detect(p) == "pod2"
+    rec = load(p)
+    assert rec.start_wall == 1705273512.0
+    assert [(r.t, r.spo2, r.pulse, r.pi) for r in rec.readings] == [
+        (0, 97, 70, 1.4), (1, None, None, None), (2, None, 66, None), (3, 96, 71, None)]
+    assert [bool(r.status & Status.LOW_BATTERY) for r in rec.readings] == [
+        False, False, True, True]
+    assert "flat" in rec.header["warning"]  # PI 25.0 % (0xFA) is not a reading either
+
+
+def test_pod2_bad(tmp_path):
+    p = tmp_path / "1705273512000"
+    p.write_bytes(bytes([97, 70, 0, 14, 0, 0xC0, 96]))
+    with pytest.raises(FormatError, match="byte 6: truncated"):
+        load(p, "pod2")
+    p.write_bytes(bytes([97, 70, 9, 14, 0, 0xC0]))
+    with pytest.raises(FormatError, match="not a POD2"):
+        load(p, "pod2")
+
+
+def _md300(records: list[tuple[dt.datetime, int, int]], count: int | None = None) -> bytes:
+    out = bytes([7]) + struct.pack("<H", len(records) if count is None else count)
+    for when, s, p in records:
+        out += bytes([0, 0, 7, when.year - 2000, when.month, when.day, when.hour, when.minute,
+                      when.second, s, p])
+    return out + b"report title"
+
+
+def test_md300w1_gap_of_359_is_filled_and_360_starts_a_session(tmp_path):
+    t0 = dt.datetime(2024, 1, 14, 23, 0, 0)
+    sec = dt.timedelta(seconds=1)
+    recs = [(t0, 97, 70), (t0 + sec, 96, 71),
+            (t0 + 360 * sec, 95, 72),  # 359 s after the previous one: 358 gap samples
+            (t0 + 720 * sec, 94, 73),  # 360 s later: a new session, one gap sample
+            (t0 + 721 * sec, 0, 0)]
+    p = tmp_path / "md.dat"
+    p.write_bytes(_md300(recs))
+    assert detect(p) == "md300w1"
+    rec = load(p)
+    rs = rec.readings
+    assert len(rs) == 2 + 358 + 1 + 1 + 1 + 1
+    assert [(r.t, r.spo2) for r in rs[:3]] == [(0, 97), (1, 96), (2, None)]
+    assert (rs[360].t, rs[360].spo2) == (360, 95)
+    assert (rs[361].t, rs[361].spo2) == (361, None)  # the marker of the long gap
+    assert (rs[362].t, rs[362].spo2, rs[363].spo2) == (720, 94, None)
+    assert rec.header["sessions_start_s"] == [0.0, 720.0]
+    assert dt.datetime.fromtimestamp(rec.start_wall) == t0
+
+
+def test_md300w1_bad(tmp_path):
+    t0 = dt.datetime(2024, 1, 14, 23, 0, 0)
+    p = tmp_path / "md.dat"
+    p.write_bytes(_md300([(t0, 97, 70)], count=3)[:3 + 11 * 2])
+    with pytest.raises(FormatError, match="header counts 3 records"):
+        load(p, "md300w1")
+    p.write_bytes(_md300([(t0, 97, 70), (t0 - dt.timedelta(seconds=5), 97, 70)]))
+    with pytest.raises(FormatError, match="record 2 goes back in time"):
+        load(p, "md300w1")
+
+
+RAD8 = """
+02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000000
+
+02/22/16 22:47:46 SN=0000056661 SPO2=---% BPM=---- PI=--.--% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000000
+
+02/22/16 22:47:47 SN=0000056661 SPO2=097% BPM=096 PI=03.20% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800
+
+02/22/16 22:47:50 SN=0000056661 SPO2=096% BPM=095 PI=03.10% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000000
+"""  # noqa: E501
+
+
+def test_rad8_values_dashes_exceptions_and_holes(tmp_path):
+    p = tmp_path / "rad8.txt"
+    p.write_text(RAD8)
+    assert detect(p) == "rad8"
+    rec = load(p)
+    rs = rec.readings
+    assert [(r.t, r.spo2, r.pulse, r.pi) for r in rs] == [
+        (0, 98, 97, 3.6), (1, None, None, None), (2, 97, 96, 3.2), (3, None, None, None),
+        (4, None, None, None), (5, 96, 95, 3.1)]
+    assert rs[2].status & Status.POOR_SIGNAL and rs[2].valid  # EXC ≠ 0: doubtful, kept
+    assert not rs[0].status and rec.device == "Masimo Rad-8 SN 0000056661"
+    assert dt.datetime.fromtimestamp(rec.start_wall) == dt.datetime(2016, 2, 22, 22, 47, 45)
+
+
+def test_rad8_bad_line(tmp_path):
+    p = tmp_path / "rad8.txt"
+    p.write_text(RAD8.replace("SPO2=097%", "SPO2=9x7%"))
+    with pytest.raises(FormatError, match=r"rad8\.txt:6: bad line"):
+        load(p)
