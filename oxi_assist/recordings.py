@@ -99,6 +99,18 @@ def open_writer(source_label: str, clock: Clock, *, device: str = "",
         raise ConfigError(f"{path}: cannot record the session ({e.strerror or e})") from None
 
 
+def try_open_writer(source_label: str, clock: Clock, *, device: str = "",
+                    base: str | os.PathLike[str] | None = None
+                    ) -> tuple[SessionWriter | None, str]:
+    """Like `open_writer`, but a recording that cannot start (a full disk, a read-only
+    folder) gives (None, why) instead of an error: the response must start regardless, and
+    the screen says that this session is not being recorded."""
+    try:
+        return open_writer(source_label, clock, device=device, base=base), ""
+    except OxiError as e:
+        return None, str(e)
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     """One line of `oxi-assist sessions`."""

@@ -40,7 +40,9 @@ What the screen reads (never mutate it):
   `s.readings` (count), `s.dropped` (items without a usable time), `s.running`, `s.closed`,
   `s.error` (last source failure text or ""),
   `s.link_reason` (text of the last link event), `s.start_wall` (epoch seconds at t0),
-  `s.record_error` ("" unless writing the recording failed; the session itself goes on).
+  `s.record_error` ("" unless writing the recording failed; the session itself goes on;
+  pass `record_error=` with `writer=None` when `recordings.try_open_writer` could not start
+  one).
 - `s.recording() -> Recording`: the session so far (vitals up to 4/s, links, alarms, events,
   times from the start) for the debrief of an unrecorded session (`--no-record`).
 - `s.log`: a bounded deque of `LogLine(t, kind, text)` — the timeline as it happens, newest
@@ -253,7 +255,8 @@ class Session:
     def __init__(self, *, clock: Clock, monitor: Any = None, guide: Any = None,
                  writer: SessionWriter | None = None, source_label: str = "",
                  controllable: Controllable | None = None, history_seconds: float = 600.0,
-                 pleth_seconds: float = 5.0, log_lines: int = 500) -> None:
+                 pleth_seconds: float = 5.0, log_lines: int = 500,
+                 record_error: str = "") -> None:
         self.clock = clock
         self.monitor = monitor
         self.guide = guide
@@ -301,7 +304,8 @@ class Session:
         self._mem_links: list[LinkEvent] = []
         self._mem_alarms: list[dict[str, Any]] = []
         self._mem_events: list[dict[str, Any]] = []
-        self.record_error = ""  # why recording stopped (disk full, …); the session goes on
+        # why recording stopped or never started (disk full, …); the session goes on
+        self.record_error = record_error
         self._event(0.0, "session_start", source=source_label)
         self._flushed_at = clock.now()
         self._refresh_guide()

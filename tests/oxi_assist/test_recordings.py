@@ -270,3 +270,23 @@ def test_bad_line_inside_a_file_is_reported_with_its_line(tmp_path):
                  '{"k":"end"}\n')
     info = scan(p)
     assert info.error and "bad.jsonl:3" in info.error
+
+
+def test_a_recording_that_cannot_start_does_not_stop_the_session(tmp_path):
+    from oxi_assist.actions import Action
+    from oxi_assist.session import Session
+
+    blocked = tmp_path / "file-where-the-folder-should-be"
+    blocked.write_text("")
+    clock = VirtualClock()
+    w, why = recordings.try_open_writer("sim:x", clock, base=blocked)
+    assert w is None and str(blocked) in why and "sessions folder" in why
+    s = Session(clock=clock, writer=w, record_error=why)
+    s.on_action(Action.CALLED_911)
+    assert s.record_error == why and s.actions[-1].name == "911"
+
+
+def test_try_open_writer_gives_a_writer_when_it_can(tmp_path):
+    w, why = recordings.try_open_writer("sim:x", VirtualClock(), base=tmp_path)
+    assert w is not None and why == ""
+    w.close()
