@@ -112,3 +112,20 @@ def test_huge_text_without_line_ends(tmp_path):
     with pytest.raises(FormatError, match=r"oneline\.csv:2: no line end"):
         load(p)
     assert os.path.getsize(p) > 8_000_000
+
+
+def test_progress_reports_bytes_read(tmp_path, monkeypatch):
+    from drivers.formats import _text
+
+    monkeypatch.setattr(_text, "CHUNK", 4096)
+    p = tmp_path / "p.csv"
+    p.write_text("Time,SpO2,Pulse\n" + "".join(f"{i},97,60\n" for i in range(3000)))
+    calls: list[tuple[int, int]] = []
+    rec = load(p, progress=lambda done, total: calls.append((done, total)))
+    size = p.stat().st_size
+    assert len(rec.readings) == 3000
+    assert len(calls) > 5 and calls[-1] == (size, size)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)  # only ever forward
+    # formats that read in one go simply take no callback
+    from drivers.formats import detect as _detect
+    assert _detect(p) == "generic-csv"
