@@ -134,7 +134,8 @@ class OxiApp(App[int]):
                  simulated: bool = False, replay: bool = False,
                  scenarios: Sequence[str] = (), scenario_uri: Callable[[str], str] | None = None,
                  debrief_on_end: bool = True, redraw_hz: float = 10.0,
-                 tick_every: float = 0.25, measure_latency: bool = False) -> None:
+                 tick_every: float = 0.25, measure_latency: bool = False,
+                 redraw_every_change: bool = False) -> None:
         super().__init__()
         self.clock: Clock = clock or RealClock()
         self._make_session = make_session
@@ -148,6 +149,8 @@ class OxiApp(App[int]):
         self.debrief_on_end = debrief_on_end
         self.redraw_hz = max(0.5, min(redraw_hz, 10.0))
         self.tick_every = tick_every
+        # the naive design, kept only as the benchmark's baseline: a redraw per sample
+        self.redraw_every_change = redraw_every_change
         self.session: Any = None
         self.model: ScreenModel | None = None
         self.stats = DrawStats(latencies=[] if measure_latency else None)
@@ -176,6 +179,8 @@ class OxiApp(App[int]):
     def _on_change(self) -> None:
         if self._pending_since is None:
             self._pending_since = time.perf_counter()
+        if self.redraw_every_change:
+            self.redraw()
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _drive(self, session: Any, source: Any) -> None:
