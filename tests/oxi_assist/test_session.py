@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.clock import VirtualClock
 from drivers.formats import load
@@ -343,3 +345,45 @@ def test_items_without_a_usable_time_are_dropped_not_fatal():
     s.on_item(Reading(t=clock.now(), spo2=94, pulse=70))
     assert s.dropped == 2 and s.readings == 2
     assert s.elapsed() == pytest.approx(2.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=st.lists(st.floats(0.01, 3.0), min_size=0, max_size=120),
+       window=st.floats(1.0, 40.0), cap_rate=st.floats(0.5, 3.0),
+       ask=st.one_of(st.none(), st.floats(0.5, 60.0)))
+def test_trend_ring_matches_a_plain_list(steps, window, cap_rate, ask):
+    h = TrendHistory(seconds=window, max_rate=cap_rate)
+    ref: list[tuple[float, float]] = []
+    t = 0.0
+    for i, dt in enumerate(steps):
+        t += dt
+        v = None if i % 5 == 4 else 80.0 + i % 20
+        h.append(t, v, 70.0, v)
+        ref.append((t, np.nan if v is None else v))
+    kept = ref[-h.capacity:]
+    span = window if ask is None else min(ask, window)
+    if kept:
+        kept = [x for x in kept if x[0] > kept[-1][0] - span]
+    tt, spo2, _pulse, _raw = h.arrays(ask)
+    assert list(tt) == [x[0] for x in kept]
+    np.testing.assert_array_equal(spo2, np.array([x[1] for x in kept]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(chunks=st.lists(st.integers(1, 40), min_size=1, max_size=60),
+       rate=st.sampled_from([25.0, 50.0, 100.0]))
+def test_pleth_ring_matches_a_plain_list(chunks, rate):
+    p = PlethHistory(seconds=2.0, max_rate=100.0)
+    ref: list[tuple[float, float]] = []
+    t, k = 0.0, 0
+    for n in chunks:
+        t += n / rate
+        vals = tuple(float(k + j) for j in range(n))
+        k += n
+        p.extend(t, vals, rate)
+        ref += [(t - (n - 1 - j) / rate, v) for j, v in enumerate(vals)]
+    kept = ref[-p.capacity:]
+    kept = [x for x in kept if x[0] > kept[-1][0] - 2.0]
+    tt, vv = p.arrays()
+    np.testing.assert_allclose(tt, [x[0] for x in kept])
+    assert list(vv) == [x[1] for x in kept]
