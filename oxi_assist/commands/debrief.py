@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from drivers.errors import OxiError
 from drivers.formats import load
 from oxi_assist.debrief import debrief_text, summarize, write_output
+from oxi_assist.recordings import list_sessions, sessions_dir
 from oxi_assist.timeline_svg import write_svg
 
 
@@ -21,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Summarises a recorded session (time to 911, breaths, naloxone, doses, "
                     "lowest SpO2, time below 90 %, alarms), prints its timeline and the ROSE "
                     "debrief prompt, and exports them.")
-    p.add_argument("file", metavar="FILE", help="a recorded session or oximeter file")
+    p.add_argument("file", metavar="FILE",
+                   help="a recorded session or oximeter file; `last` = the newest recorded "
+                        "session (see `oxi-assist sessions`)")
     p.add_argument("--format", metavar="NAME", help="force the file format (default: detect)")
     p.add_argument("--export-text", metavar="OUT", help="write the debrief as text to OUT")
     p.add_argument("--export-svg", metavar="OUT", help="write the timeline chart (SVG) to OUT")
@@ -38,7 +43,18 @@ def _wants_screen(args: argparse.Namespace) -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def resolve(name: str) -> str:
+    """`last` means the newest recorded session, unless a file of that name exists here."""
+    if name != "last" or Path(name).exists():
+        return name
+    infos = [i for i in list_sessions() if not i.error]
+    if not infos:
+        raise OxiError(f"no recorded sessions in {sessions_dir()} to debrief")
+    return str(infos[0].path)
+
+
 def run(args: argparse.Namespace) -> int:
+    args.file = resolve(args.file)
     if _wants_screen(args):
         try:
             from oxi_assist.ui.app import run_debrief

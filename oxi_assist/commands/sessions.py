@@ -47,4 +47,5 @@ def run(args: argparse.Namespace) -> int:
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
     for r in rows:
         print("  ".join(r[c].ljust(widths[c]) for c in range(5)) + "  " + r[5])
+    print("Debrief one with: oxi-assist debrief FILE (or: oxi-assist debrief last)")
     return 0

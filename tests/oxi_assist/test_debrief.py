@@ -255,3 +255,20 @@ def session_file_without_alarms(tmp_path):
                  + "\n".join(json.dumps({"k": "r", "t": t, "spo2": 80, "pulse": 60})
                              for t in range(1, 60)) + "\n")
     return p
+
+
+def test_debrief_last_picks_the_newest_session(tmp_path, monkeypatch, capsys):
+    from oxi_assist.recordings import ENV_DATA_DIR
+
+    monkeypatch.setenv(ENV_DATA_DIR, str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["debrief", "last", "--text"]) == 2
+    assert "no recorded sessions" in capsys.readouterr().err
+    d = tmp_path / "data" / "sessions"
+    d.mkdir(parents=True)
+    (d / "old.jsonl").write_text(HEADER.replace("1700000000", "1600000000")
+                                 + '{"k":"r","t":0,"spo2":99,"pulse":70}\n')
+    (d / "new.jsonl").write_text(HEADER + '{"k":"r","t":0,"spo2":81,"pulse":70}\n')
+    assert main(["debrief", "last", "--text"]) == 0
+    out = capsys.readouterr().out
+    assert "new.jsonl" in out and "Lowest SpO2         81 %" in out
