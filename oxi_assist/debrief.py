@@ -195,10 +195,10 @@ def summarize(rec: Recording) -> DebriefSummary:
                                       name=str(e.get("kind", "guide"))))
         elif name == "session_summary":
             continue  # bookkeeping for the sessions list
-        elif name in ("session_start", "session_end"):
-            items.append(TimelineItem(rel, "event", name.replace("_", " "), name=name))
+        elif name == "alarm:paused":
+            continue  # the Monitor's echo of the responder's pause, recorded as its own event
         else:
-            items.append(TimelineItem(rel, "event", name.replace("_", " "), name=name))
+            items.append(TimelineItem(rel, "event", _event_text(name, e), name=name))
     if s.naloxone_times:
         s.t_naloxone = min(s.naloxone_times)
     alarm_records = rec.alarms
@@ -214,11 +214,14 @@ def summarize(rec: Recording) -> DebriefSummary:
         if state == "raised":
             s.alarms_raised += 1
             s.alarms_by_kind[kind] = s.alarms_by_kind.get(kind, 0) + 1
-        msg = str(a.get("message", "")) if state == "raised" else ""
-        text = f"alarm {kind.replace('_', ' ')} {state}" + (f": {msg}" if msg else "")
+        what = str(a.get("message", "")) or kind.replace("_", " ")
         pr = str(a.get("priority", ""))
-        if pr and state == "raised":
-            text = f"{pr} " + text
+        if state == "raised":
+            text = f"{pr} alarm: {what}" if pr else f"alarm: {what}"
+        elif state == "cleared":
+            text = f"alarm over: {what}"
+        else:
+            text = f"alarm {state}: {what}"
         items.append(TimelineItem(at - t0, "alarm", text, name=kind, state=state))
     for le in rec.links:
         text = f"link {le.state.value}" + (f": {le.reason}" if le.reason else "")
@@ -250,6 +253,26 @@ def _computed_alarms(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append({"t": a["end_s"], "kind": kind, "priority": pr, "state": "cleared",
                         "computed": True})
     return out
+
+
+_EVENT_WORDS: dict[str, str] = {
+    "session_start": "session started", "session_end": "session ended",
+    "alarm:pause_ended": "alarm pause ended",
+    "alarm:pause_broken": "alarm pause ended by a higher alarm",
+    "alarms_acknowledged": "alarms acknowledged", "inject_failed": "simulator refused an action",
+    "internal_error": "internal error (the session went on)",
+}
+
+
+def _event_text(name: str, e: dict[str, Any]) -> str:
+    if name == "alarms_paused":
+        sec = e.get("seconds")
+        return "alarms paused" + (f" ({min(float(sec), 120.0):.0f} s)"
+                                  if isinstance(sec, int | float) else "")
+    if name.startswith("desat") and name.endswith(("_start", "_end")):
+        level, _, edge = name[5:].partition("_")
+        return f"SpO2 dip of {level} % or more {'began' if edge == 'start' else 'ended'}"
+    return _EVENT_WORDS.get(name, name.replace("_", " "))
 
 
 def _action_text(name: str, params: dict[str, Any]) -> str:
@@ -379,7 +402,8 @@ def summary_text(s: DebriefSummary) -> str:
                      f"{fmt_time(s.reading_seconds)} "
                      "(the rest: no reading — finger out, searching or poor signal)")
     if s.pulse_min is not None and s.pulse_max is not None:
-        lines.append(f"  Pulse               {s.pulse_min:.0f}–{s.pulse_max:.0f} bpm")
+        lo, hi = f"{s.pulse_min:.0f}", f"{s.pulse_max:.0f}"
+        lines.append(f"  Pulse               {lo if lo == hi else lo + '–' + hi} bpm")
     kinds = ", ".join(f"{k.replace('_', ' ')} ×{n}" for k, n in sorted(s.alarms_by_kind.items()))
     lines.append(f"Alarms: {s.alarms_raised} raised" + (f" ({kinds})" if kinds else ""))
     if s.alarms_computed:

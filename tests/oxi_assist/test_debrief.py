@@ -132,6 +132,8 @@ def test_text_export_has_summary_timeline_sources_and_rose(session_file):
     assert "other jurisdiction (Ontario paramedics, 2020)" in text
     assert "naloxone given (dose 2, IM)" in text
     assert "trainer: finger out" in text
+    assert "high alarm: low" in text and "alarm over: spo2 low" in text
+    assert "medium alarm: no data" in text
     assert "Keep giving breaths" in text
     for sec in ROSE:
         assert f"{sec.letter} – {sec.title}" in text
