@@ -160,23 +160,6 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
     return np.where(k < bstart, np.maximum(suf[k], pre), pre)
 
 
-class _Windows:
-    """Window starts over all vitals readings, computed once per (span, side) and shared by
-    the channels: a device's own timestamps are usually regular even where values are
-    missing, so the fast path of `window_start` applies to them."""
-
-    def __init__(self, t: np.ndarray) -> None:
-        self.t = t
-        self._cache: dict[tuple[float, str], np.ndarray] = {}
-
-    def full(self, span: float, side: str) -> np.ndarray:
-        key = (span, side)
-        k = self._cache.get(key)
-        if k is None:
-            k = self._cache[key] = window_start(self.t, span, side)
-        return k
-
-
 @dataclass
 class _Stream:
     """One channel's sample stream: the vitals readings plus the virtual 'unknown' samples at
@@ -188,14 +171,16 @@ class _Stream:
     tv: np.ndarray
     s: np.ndarray  # smoothed integer tenths at the valid samples
     n: int
-    cv: np.ndarray  # cv[m] = number of valid samples before vitals index m
-    win: _Windows
     unknown: np.ndarray | None  # stream samples without a value (None: there are none)
+    starts: dict[tuple[float, str], np.ndarray]  # window starts, shared with `like` streams
 
     def k(self, span: float, side: str) -> np.ndarray:
-        """`np.searchsorted(tv, tv - span, side)`, from the shared full-trace starts: the
-        first reading past the window edge, counted in valid samples."""
-        return self.cv[self.win.full(span, side)[self.vidx]]
+        """`np.searchsorted(tv, tv - span, side)`: the first valid sample in the window."""
+        key = (span, side)
+        k = self.starts.get(key)
+        if k is None:
+            k = self.starts[key] = window_start(self.tv, span, side)
+        return k
 
     def put(self, v: np.ndarray, fill: Any) -> np.ndarray:
         """Per-valid-sample values laid out on the stream, `fill` elsewhere."""
@@ -215,20 +200,21 @@ class _Stream:
 
 
 def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds,
-            t_end: float, win: _Windows, like: _Stream | None = None) -> _Stream:
+            t_end: float, like: _Stream | None = None) -> _Stream:
     """`like`: a stream over exactly the same valid samples, whose layout is reused."""
     if like is not None:
-        vidx, tv, cv = like.vidx, like.tv, like.cv
+        vidx, tv, starts = like.vidx, like.tv, like.starts
     else:
         vidx = np.flatnonzero(valid)
         tv = t[vidx]
-        cv = np.zeros(len(t) + 1, dtype=np.int64)
-        np.cumsum(valid, out=cv[1:])
+        starts = {}
     x = np.rint(values[vidx] * 10.0).astype(np.int32)  # tenths: 32 bits are plenty
-    k = cv[win.full(th.window_s, "right")[vidx]]
-    s = smooth(tv, x, th.window_s, k)
+    key = (th.window_s, "right")
+    if key not in starts:
+        starts[key] = window_start(tv, th.window_s, "right")
+    s = smooth(tv, x, th.window_s, starts[key])
     if like is not None:
-        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, cv, win, like.unknown)
+        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.unknown, starts)
     nv = len(tv)
     ts, pos = t, vidx
     if nv:
@@ -247,7 +233,7 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
     if nv != n:
         unknown = np.ones(n, dtype=bool)
         unknown[pos] = False
-    return _Stream(ts, pos, vidx, tv, s, n, cv, win, unknown)
+    return _Stream(ts, pos, vidx, tv, s, n, unknown, starts)
 
 
 def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
@@ -360,8 +346,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     nxt[-1] = np.nan
     _gap_alarms("no_data", cfg, t, nxt, th.no_data_s, t_end, alarms)
     sv = ok & has_s
-    win = _Windows(t)
-    S = _stream(t, sv, spo2, th, t_end, win)
+    S = _stream(t, sv, spo2, th, t_end)
     refs = S.tv
     rnext = np.empty(len(refs))
     if len(refs):
@@ -376,19 +361,19 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     # SpO2 rules
     s, tv = S.s, S.tv
     s_st = S.put(s, _BIG)
-    rapid: dict[tuple[float, float], np.ndarray] = {}
     for kind in ("spo2_low", "spo2_severe"):
         if not rules[kind].enabled:
             continue
         on, clear = th.limits[kind]
         byp = None
         if kind in th.rapid and len(tv):
-            key = th.rapid[kind]
-            if key not in rapid:
-                drop, win_s = key
-                k = S.k(win_s, "left")
-                rapid[key] = S.put(s[k] - s >= drop, False)
-            byp = rapid[key]
+            # a bypass only matters on ON samples: evaluate the fall there only
+            drop, win_s = th.rapid[kind]
+            cand = np.flatnonzero(s < on)
+            k = np.searchsorted(tv, tv[cand] - win_s, side="left")
+            fall = np.zeros(len(tv), dtype=bool)
+            fall[cand] = s[k] - s[cand] >= drop
+            byp = S.put(fall, False)
         seg = solve(S.ts, S.classes(s_st < clear, s_st < on), rules[kind].delay_s, byp)
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
     if rules["falling_fast"].enabled and len(tv):
@@ -404,7 +389,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     # pulse rules
     pv = ok & has_p
-    P = _stream(t, pv, pulse, th, t_end, win, like=S if np.array_equal(pv, sv) else None)
+    P = _stream(t, pv, pulse, th, t_end, like=S if np.array_equal(pv, sv) else None)
     p_st = P.put(P.s, _BIG)
     on, clear = th.limits["pulse_low"]
     if rules["pulse_low"].enabled:

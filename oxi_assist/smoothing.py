@@ -70,16 +70,19 @@ def window_start(t: np.ndarray, span: float, side: str) -> np.ndarray:
         return np.searchsorted(t, q, side=side)  # type: ignore[call-overload]
     probe = np.linspace(n // 8, n - 1, 33).astype(np.intp)
     c = int(np.median(probe - np.searchsorted(t, q[probe], side=side)))  # type: ignore[call-overload]
-    g = np.arange(-c, n - c)
-    np.clip(g, 0, n, out=g)
-    tg = t[np.minimum(g, n - 1)]
-    tp = t[np.maximum(g - 1, 0)]
+    if not 0 <= c < n - 1:
+        return np.searchsorted(t, q, side=side)  # type: ignore[call-overload]
+    # guess i - c; for i > c both neighbours of the guess are plain slices (no gathers)
+    qi = q[c + 1:]
     if side == "right":
-        ok = ((g == n) | (tg > q)) & ((g == 0) | (tp <= q))
+        ok = (t[1:n - c] > qi) & (t[:n - c - 1] <= qi)
     else:
-        ok = ((g == n) | (tg >= q)) & ((g == 0) | (tp < q))
+        ok = (t[1:n - c] >= qi) & (t[:n - c - 1] < qi)
+    g = np.arange(-c, n - c)
+    g[:c + 1] = np.searchsorted(t, q[:c + 1], side=side)  # type: ignore[call-overload]
     bad = np.flatnonzero(~ok)
     if len(bad):
+        bad += c + 1
         g[bad] = np.searchsorted(t, q[bad], side=side)  # type: ignore[call-overload]
     return g
 
