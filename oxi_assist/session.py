@@ -347,8 +347,8 @@ class Session:
     def _map(self, t_source: float) -> float:
         """Session time of an item stamped `t_source` on its source's timeline.
 
-        Sources stamp items on their own timeline (a device on the clock, the simulator in
-        scenario seconds, a replay in file seconds). The first item fixes the offset and
+        Sources stamp items on their own timeline (a device and a replay on the clock, the
+        simulator in scenario seconds). The first item fixes the offset and
         session time then follows the source's own stamps (between items it runs on at the
         source's pace), so the Monitor's data-age rules see the source's real spacing. A source
         that stalled (items more than two of its seconds behind) is slid forward instead, so
@@ -371,8 +371,9 @@ class Session:
         return self.t0 + self._s_now()
 
     def elapsed(self) -> float:
-        """Seconds since the session began (the recorded `t`). Runs with the source's
-        speed in a sped-up simulation or replay, and stops while a simulation is paused."""
+        """Seconds since the session began (the recorded `t`). Runs at the pace of the
+        source's stamps (10× in a simulation at 10× speed) and stops while a simulation is
+        paused."""
         return self._s_now()
 
     def _rel(self, t: float) -> float:
