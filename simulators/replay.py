@@ -146,7 +146,14 @@ def open_replay(target: str, params: dict[str, str], clock: Clock) -> ReplaySour
             raise SourceError(f"replay: start={params['start']!r} is not seconds") from None
         if len(readings):
             t0 = readings[0].t
-            idx = next((i for i, r in enumerate(readings) if r.t - t0 >= start), None)
+            ts = getattr(readings, "t", None)
+            if ts is not None:  # columnar: find the place without building Readings
+                import numpy as np
+
+                i = int(np.searchsorted(ts - t0, start))
+                idx = i if i < len(readings) else None
+            else:
+                idx = next((i for i, r in enumerate(readings) if r.t - t0 >= start), None)
             if idx is None:
                 raise SourceError(f"replay: start={start:g} s is past the end of the recording")
             readings = readings[idx:]

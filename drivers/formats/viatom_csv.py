@@ -39,7 +39,7 @@ def _is_header(line: str) -> bool:
     cells = [c.strip().lower() for c in line.split(",")]
     return (len(cells) >= 4 and cells[0] == "time"
             and any(cells[1].startswith(w) for w in _SPO2_WORDS)
-            and cells[2].startswith("pulse rate") and cells[3] == "motion")
+            and cells[2].startswith(("pulse rate", "pr")) and cells[3].startswith("motion"))
 
 
 def sniff(head: bytes, name: str) -> int:
