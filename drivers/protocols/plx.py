@@ -84,6 +84,12 @@ def _kind(char: str | None, default: str) -> str:
     return "other"
 
 
+def _expected_flags(supported: int) -> int:
+    """0x2A5F flags implied by 0x2A60 Supported Features (Fast, Slow, MS, DSS, PAI)."""
+    return (bool(supported & 0x10) | bool(supported & 0x20) << 1 | bool(supported & 0x01) << 2
+            | bool(supported & 0x02) << 3 | bool(supported & 0x40) << 4)
+
+
 @dataclass(frozen=True)
 class Features:
     supported: int
@@ -132,6 +138,10 @@ class PlxCodec:
             + 3 * bool(flags & 8) + 2 * bool(flags & 16)
         if len(d) < need:
             return None
+        if self.features is not None and _expected_flags(self.features.supported) != flags & 0x1F:
+            # the spec ties optional fields to the feature bits; a mismatch is worth counting
+            self.stats.extra["flags_vs_features"] = \
+                self.stats.extra.get("flags_vs_features", 0) + 1
         spo2 = _sfloat.decode_le(d, 1)
         pr = _sfloat.decode_le(d, 3)
         i = 5 + 4 * bool(flags & 1) + 4 * bool(flags & 2)

@@ -178,6 +178,11 @@ def test_features_parsed_and_encoded() -> None:
     assert c.features.supported == 0x43
     assert c.features.measurement_status_support == 0xF000
     assert c.features.sensor_status_support == 0xFFFE
+    src = Reading(t=0, spo2=97, pulse=64, pi=1.0)
+    c.feed(PlxCodec().encode(src))  # status words + PAI: what 0x43 promises
+    assert "flags_vs_features" not in c.stats.extra
+    c.feed(bytes.fromhex("00 62 00 48 00"))  # no status words although promised
+    assert c.stats.extra["flags_vs_features"] == 1
     c.feed(b"\x01", char=FEATURES)
     assert c.stats.frames_bad == 1
 
