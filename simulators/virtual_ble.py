@@ -37,7 +37,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailabl
 
 from drivers.catalogue_ble import PROFILES, BleProfile, uuid16
 from drivers.clock import Clock, RealClock
-from drivers.protocols import codec_for, o2ring, pc60f, plx
+from drivers.protocols import codec_for, contec_hid, o2ring, pc60f, plx
 from drivers.reading import Reading, Status
 
 #: Payload bytes per notification with the default ATT MTU of 23.
@@ -121,6 +121,7 @@ class VirtualPeripheral:
         #: set by a real GATT server (BumbleServer): notifications go there instead
         self.sink: Callable[[str, bytes], None] | None = None
         self.sink_connected = False
+        self.streaming = False  # Contec: after the host's start command
 
     # -- advertising ------------------------------------------------------------------------
     @property
@@ -146,8 +147,9 @@ class VirtualPeripheral:
         self.reset_requests()
 
     def reset_requests(self) -> None:
-        """A new connection starts with an empty request buffer."""
+        """A new connection starts with an empty request buffer and no stream running."""
         self._requests = o2ring.RequestParser()
+        self.streaming = False
 
     def detach(self, client: VirtualBleakClient) -> None:
         if client in self.clients:
@@ -208,6 +210,12 @@ class VirtualPeripheral:
         if self.profile.key == "o2ring":
             for cmd, _blk, _payload in self._requests.feed(data):
                 self._answer_o2ring(cmd)
+        elif self.profile.key == "contec":
+            # live data flows only after the host asks for it, and stops when told
+            if contec_hid.START_MEASUREMENTS in data or contec_hid.START_WAVE in data:
+                self.streaming = True
+            if contec_hid.STOP_LIVE in data:
+                self.streaming = False
         elif self.profile.key == "pc60f" and bytes(data) == pc60f.ASK_INFO:
             self._notify_stream(pc60f.frame(pc60f.TOKEN_INFO, 0x01,
                                             bytes([1, 0, 1]) + self.name.encode()[:16]))
@@ -278,7 +286,8 @@ class VirtualPeripheral:
             self._notify_stream(data)
             return
         if key == "contec":
-            self._notify_stream(self.codec.encode(r), self.profile.notify[0])
+            if self.streaming:
+                self._notify_stream(self.codec.encode(r), self.profile.notify[0])
             return
         data = self.codec.encode(r)
         if data:
