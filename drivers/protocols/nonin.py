@@ -38,8 +38,11 @@ class NoninCodec:
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
         self._time.start(t)
-        out: list[Reading] = []
         d = bytes(data)
+        if len(d) == 10 and d[0] == 10 and self._plausible(d):  # the usual notification
+            self.stats.frames_good += 1
+            return [self._decode(d)]
+        out: list[Reading] = []
         i = 0
         # Normally exactly one measurement per notification; a concatenated capture is walked
         # in 10-byte steps, and anything that is not a plausible measurement is skipped.
