@@ -65,17 +65,18 @@ def make_monitor(clock: Clock) -> Any:
 
 def session_maker(opts: LiveOptions) -> Callable[[Clock, str, Any], Any]:
     """The function the App calls to start a session on a source (or on none: uri "")."""
-    from oxi_assist.recordings import open_writer
+    from oxi_assist.recordings import try_open_writer
     from oxi_assist.session import Session
 
     new_guide = load_guide_factory(opts.guidance)
 
     def make(clock: Clock, uri: str, source: Any) -> Any:
-        writer = open_writer(uri, clock, base=opts.sessions_dir) if opts.record else None
+        writer, why = (try_open_writer(uri, clock, base=opts.sessions_dir) if opts.record
+                       else (None, ""))  # a recording that cannot start never blocks the response
         ctl = source if callable(getattr(source, "inject", None)) else None
         return Session(clock=clock, monitor=make_monitor(clock) if uri else None,
                        guide=new_guide(clock), writer=writer, source_label=uri,
-                       controllable=ctl)
+                       controllable=ctl, record_error=why)
 
     return make
 

@@ -163,3 +163,16 @@ async def test_redraw_rate_is_bounded_whatever_the_sample_rate() -> None:
         # redraws come only from the ≤10 Hz poll (plus one per key, none here)
         assert app.stats.redraws - redraws0 <= real * 10 + 2
         assert app.stats.redraws - redraws0 < app.session.readings / 10
+
+
+async def test_recording_that_cannot_start_never_blocks_the_response(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    app, clock = make_app(lambda c: ScriptedSource(c), record=True, sessions_dir=str(blocker))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 5)
+        assert spo2_text(app) == "97"
+        assert "RECORDING FAILED" in str(app.screen.query_one("#status").render())
+        await pilot.press("9")
+        await step(app, clock, pilot, 1)
+        assert app.session.guide_state.called_911
