@@ -387,3 +387,47 @@ def test_pleth_ring_matches_a_plain_list(chunks, rate):
     tt, vv = p.arrays()
     np.testing.assert_allclose(tt, [x[0] for x in kept])
     assert list(vv) == [x[1] for x in kept]
+
+
+CHILD = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from drivers.clock import RealClock
+from drivers.reading import Reading
+from oxi_assist.recordings import open_writer
+from oxi_assist.session import Session
+c = RealClock()
+w = open_writer("sim:kill", c, base=sys.argv[2])
+s = Session(clock=c, writer=w, source_label="sim:kill")
+print(w.path, flush=True)
+i = 0
+while True:
+    s.on_item(Reading(t=c.now(), spo2=90 + i % 5, pulse=70))
+    s.tick()
+    i += 1
+    print(f"{s.elapsed():.3f}", flush=True)
+    time.sleep(0.02)
+"""
+
+
+def test_a_killed_session_loses_at_most_the_last_second(tmp_path, repo_root):
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(repo_root), str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        path = proc.stdout.readline().strip()
+        last = 0.0
+        while last < 2.5:  # bounded: the child prints every ~20 ms
+            line = proc.stdout.readline()
+            assert line, "the recording process stopped by itself"
+            last = float(line)
+        proc.kill()  # SIGKILL / TerminateProcess: no cleanup, no end record
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rec = load(path)
+    assert rec.interrupted
+    t = rec.arrays()[0]
+    assert len(t) > 0 and t[-1] >= last - 1.0 - 0.1  # at most the last second is missing
