@@ -6,9 +6,9 @@ value outside the physiological range, becomes a gap. A pulse channel at another
 aligned to the SpO2 samples (nearest sample).
 
 Writing: EDF+C with `SpO2` (%), `Pulse` (bpm) and, when present, `PI` (%) at the recording's
-interval, 0.1 resolution, digital −1 as the gap fill (the ResMed convention, so other tools
-treat it as missing), plus an annotation for every gap so EDFbrowser shows where the oximeter
-had no reading. Samples are placed on the interval grid from the start.
+interval, 0.1 resolution (PI 0.01), digital −1 as the gap fill (the ResMed convention, so
+other tools treat it as missing), plus an annotation for every gap so EDFbrowser shows where
+the oximeter had no reading. Samples are placed on the interval grid from the start.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ PULSE_LABELS = ("pulse.1s", "pulse", "puls", "pouls", "pols", "nabiz", "a-pulse"
                 "pulse rate", "pulserate", "hr", "heart rate")
 PI_LABELS = ("pi", "perfusion index", "perfusion")
 FILL = -1
+_EDF_FIRST = _dt.datetime(1985, 1, 2).timestamp()
+_EDF_LAST = _dt.datetime(2084, 12, 30).timestamp()
 
 
 def sniff(head: bytes, name: str) -> int:
@@ -184,11 +186,11 @@ def _grid(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, fl
 
 
 def _signal(edfio: Any, v: np.ndarray, fs: float, label: str, dim: str, top: float,
-            per_record: int) -> Any:
+            per_record: int, scale: int = 10) -> Any:
+    """`scale` digital steps per unit: 0.1 % / bpm like the session file; 0.01 % for PI."""
     pad = (-len(v)) % per_record
     if pad:
         v = np.concatenate((v, np.full(pad, np.nan)))
-    scale = 10 if top < 1000 else 1
     dig = np.where(np.isnan(v), FILL, np.clip(np.rint(v * scale), 0, top * scale))
     return edfio.EdfSignal.from_digital(dig.astype(np.int16), fs, label=label,
                                         physical_dimension=dim,
@@ -201,23 +203,21 @@ def write(recording: Recording, path: Path) -> None:
 
     path = Path(path)
     s, p, pi, interval = _grid(recording)
-    if interval >= 1:
-        fs, duration, per_record = 1.0 / interval, interval, 1
-    else:
-        per_record = round(1.0 / interval)
-        if abs(per_record * interval - 1.0) > 1e-6:
-            raise FormatError(path, f"cannot write an interval of {interval} s to EDF "
-                                    "(needs a whole number of samples a second)")
-        fs, duration = float(per_record), 1.0
+    # one sample per data record, the record as long as the interval: no padding at the end,
+    # so the file holds exactly the samples of the recording
+    fs, duration, per_record = 1.0 / interval, interval, 1
     sigs = [_signal(edfio, s, fs, "SpO2", "%", 100.0, per_record),
             _signal(edfio, p, fs, "Pulse", "bpm", 300.0, per_record)]
     if pi is not None:
-        sigs.append(_signal(edfio, pi, fs, "PI", "%", 30.0, per_record))
+        sigs.append(_signal(edfio, pi, fs, "PI", "%", 30.0, per_record, scale=100))
     anns = [edfio.EdfAnnotation(round(a * interval, 3), round(n * interval, 3), "SpO2 gap")
             for a, n in _runs(np.isnan(s))]
     start = recording.start_wall
     kw: dict[str, Any] = {}
     equip = re.sub(r"[^A-Za-z0-9.+-]+", "_", recording.device).strip("_")[:30] or "X"
+    if start is not None and not (
+            _EDF_FIRST <= start < _EDF_LAST and math.isfinite(start)):
+        start = None  # EDF dates run 1985–2084: anything else is written as unknown ("X")
     if start is not None:
         dt = _dt.datetime.fromtimestamp(int(start))
         kw["starttime"] = dt.time()
