@@ -89,21 +89,27 @@ def _first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarr
 
 def solve(t: np.ndarray, c: np.ndarray, delay: float,
           bypass: np.ndarray | None = None) -> Segments:
-    """Offline side of the rule above: a few passes over the samples, then work per run."""
-    n = len(t)
+    """Offline side of the rule above, from per-sample classes."""
+    return solve_masks(t, c >= MID, c == ON, delay, bypass)
+
+
+def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: float,
+                bypass: np.ndarray | None = None) -> Segments:
+    """The same, from two masks: `strong` = ON, `weak` = ON or MID (so OFF and UNK are the
+    samples where `weak` is False). Work beyond two passes over the masks is per ON run.
+
+    An active condition lasts exactly to the end of the run of `weak` samples it was raised
+    in, so each weak run raises at most once: at its first trigger."""
     e = np.zeros(0, dtype=np.int64)
-    if n == 0:
+    on_idx = np.flatnonzero(strong)
+    if len(on_idx) == 0:
         return Segments(e, e, e)
-    pad = np.zeros(n + 2, dtype=np.int8)
-    np.equal(c, ON, out=pad[1:-1].view(bool))
-    d = pad[1:] - pad[:-1]
-    lo = np.flatnonzero(d == 1)  # ON runs [lo, hi)
-    if len(lo) == 0:
-        return Segments(e, e, e)
-    hi = np.flatnonzero(d == -1)
+    cut = np.flatnonzero(np.diff(on_idx) != 1) + 1
+    lo = on_idx[np.concatenate(([0], cut))]  # ON runs [lo, hi)
+    hi = on_idx[np.concatenate((cut, [len(on_idx)])) - 1] + 1
     trig = _first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
     if bypass is not None:
-        bidx = np.flatnonzero(bypass & (c == ON))
+        bidx = np.flatnonzero(bypass & strong)
         if len(bidx):
             p = np.searchsorted(bidx, lo, side="left")
             first_b = bidx[np.minimum(p, len(bidx) - 1)]
@@ -113,7 +119,7 @@ def solve(t: np.ndarray, c: np.ndarray, delay: float,
     trig_idx, onset = trig[fire], lo[fire]
     if len(trig_idx) == 0:
         return Segments(e, e, e)
-    brk_idx = np.flatnonzero(c <= OFF)
+    brk_idx = np.flatnonzero(~weak)  # OFF or UNK: what ends an active condition
     nb = np.searchsorted(brk_idx, trig_idx, side="right")
     keep = np.empty(len(nb), dtype=bool)
     keep[0] = True

@@ -2,9 +2,15 @@
 
 Same input → same alarms and desaturation events as oxi_assist.signal.Monitor (a property test
 checks it). Sequential rules are solved without a loop over samples: hysteresis machines via
-oxi_assist.alarm_rules.solve, windows via cumulative sums and searchsorted, the sliding
-baseline maximum via van Herk blocks chosen so that every window holds one block start.
-Python loops run only over blocks of the baseline window, link events and found events.
+oxi_assist.alarm_rules.solve_masks (work per run of samples past a limit), window sums via
+cumulative sums over window starts that are guessed from the sampling rate and checked
+exactly (oxi_assist.smoothing.window_start), the sliding baseline maximum via van Herk blocks
+chosen so that every window holds exactly one block start. Python loops run only over blocks
+of the baseline window, link events and found events.
+
+Each channel (SpO2, pulse) is a "stream": its valid samples, the readings where it had no
+value, and one virtual sample at each instant it went stale — exactly the samples the live
+Monitor's rules see.
 
 The item order matches what a live session sees: readings sorted by file order (a vitals
 reading older than the last one is dropped, as the Monitor drops it), link events after
@@ -23,7 +29,7 @@ import numpy as np
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
 from oxi_assist.alarm_config import PHYSIOLOGICAL, TECHNICAL, AlarmConfig
-from oxi_assist.alarm_rules import ON, UNK, Thresholds, solve, thresholds
+from oxi_assist.alarm_rules import Thresholds, solve_masks, thresholds
 from oxi_assist.smoothing import smooth, window_start
 
 _POOR = int(DOUBTFUL | Status.SEARCHING)
@@ -171,7 +177,7 @@ class _Stream:
     tv: np.ndarray
     s: np.ndarray  # smoothed integer tenths at the valid samples
     n: int
-    unknown: np.ndarray | None  # stream samples without a value (None: there are none)
+    dense: bool  # every stream sample is a valid one (no gaps in values, no virtuals)
     starts: dict[tuple[float, str], np.ndarray]  # window starts, shared with `like` streams
 
     def k(self, span: float, side: str) -> np.ndarray:
@@ -184,19 +190,12 @@ class _Stream:
 
     def put(self, v: np.ndarray, fill: Any) -> np.ndarray:
         """Per-valid-sample values laid out on the stream, `fill` elsewhere."""
-        if self.unknown is None:
+        if self.dense:
             return v
         out = np.full(self.n, fill, dtype=v.dtype)
         out[self.pos] = v
         return out
 
-    def classes(self, weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
-        """Stream classes from two stream-aligned conditions: `strong` (past the limit: ON)
-        implies `weak` (not clear of the hysteresis band: at least MID); unknown → UNK."""
-        c = np.add(weak, strong, dtype=np.int8)
-        if self.unknown is not None:
-            c[self.unknown] = UNK
-        return c
 
 
 def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds,
@@ -214,7 +213,7 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
         starts[key] = window_start(tv, th.window_s, "right")
     s = smooth(tv, x, th.window_s, starts[key])
     if like is not None:
-        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.unknown, starts)
+        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.dense, starts)
     nv = len(tv)
     ts, pos = t, vidx
     if nv:
@@ -229,11 +228,7 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
             shift = np.cumsum(np.bincount(at, minlength=len(t) + 1))  # virtuals at or before
             pos = vidx + shift[vidx]
     n = len(ts)
-    unknown = None
-    if nv != n:
-        unknown = np.ones(n, dtype=bool)
-        unknown[pos] = False
-    return _Stream(ts, pos, vidx, tv, s, n, unknown, starts)
+    return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts)
 
 
 def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
@@ -337,8 +332,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     poor = ~(fo | sf) & (((st & _POOR) != 0) | low_pi | ~plaus)
     for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
         if rules[kind].enabled:
-            c = np.multiply(on, ON, dtype=np.int8)
-            _segments_to_alarms(kind, cfg, t, solve(t, c, rules[kind].delay_s), alarms)
+            seg = solve_masks(t, on, on, rules[kind].delay_s)
+            _segments_to_alarms(kind, cfg, t, seg, alarms)
 
     # gaps
     nxt = np.empty(n)
@@ -374,7 +369,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
             fall = np.zeros(len(tv), dtype=bool)
             fall[cand] = s[k] - s[cand] >= drop
             byp = S.put(fall, False)
-        seg = solve(S.ts, S.classes(s_st < clear, s_st < on), rules[kind].delay_s, byp)
+        # values put on the stream with a filler that fails every test: unknown = not weak
+        seg = solve_masks(S.ts, s_st < clear, s_st < on, rules[kind].delay_s, byp)
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
     if rules["falling_fast"].enabled and len(tv):
         k = S.k(th.trend_s, "left")
@@ -382,9 +378,11 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         with np.errstate(divide="ignore", invalid="ignore"):
             trend = (s - s[k]) * 60.0 / span / 10.0  # the live expression, term for term
         on, clear = th.limits["falling_fast"]
-        cv = np.add(trend <= clear, trend <= on, dtype=np.int8)
-        cv[span < th.trend_half_s] = UNK
-        seg = solve(S.ts, S.put(cv, np.int8(UNK)), rules["falling_fast"].delay_s)
+        trend[span < th.trend_half_s] = np.nan  # too short a span: unknown
+        tr_st = S.put(trend, np.nan)
+        with np.errstate(invalid="ignore"):
+            seg = solve_masks(S.ts, tr_st <= clear, tr_st <= on,
+                              rules["falling_fast"].delay_s)
         _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
 
     # pulse rules
@@ -393,12 +391,12 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     p_st = P.put(P.s, _BIG)
     on, clear = th.limits["pulse_low"]
     if rules["pulse_low"].enabled:
-        seg = solve(P.ts, P.classes(p_st < clear, p_st < on), rules["pulse_low"].delay_s)
+        seg = solve_masks(P.ts, p_st < clear, p_st < on, rules["pulse_low"].delay_s)
         _segments_to_alarms("pulse_low", cfg, P.ts, seg, alarms)
     on, clear = th.limits["pulse_high"]
     if rules["pulse_high"].enabled:
         p_hi = P.put(P.s, -1)
-        seg = solve(P.ts, P.classes(p_hi > clear, p_hi > on), rules["pulse_high"].delay_s)
+        seg = solve_masks(P.ts, p_hi > clear, p_hi > on, rules["pulse_high"].delay_s)
         _segments_to_alarms("pulse_high", cfg, P.ts, seg, alarms)
 
     # desaturations against the sliding baseline
@@ -411,7 +409,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         s_nadir[:-1] = s_st
         s_nadir[-1] = _BIG
         for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
-            seg = solve(S.ts, S.classes(drop_st > rec, drop_st >= d), cfg.desat_min_duration_s)
+            seg = solve_masks(S.ts, drop_st > rec, drop_st >= d, cfg.desat_min_duration_s)
             n_by_level[level] = len(seg.raised)
             if not len(seg.raised):
                 continue
