@@ -63,6 +63,7 @@ class TextLines:
         done = 0
         rest = b""
         first = True
+        cr_only = False
         while True:
             chunk = f.read(CHUNK)  # type: ignore[attr-defined]
             if first:
@@ -70,6 +71,9 @@ class TextLines:
                     chunk = chunk[3:]
                     done += 3
                 first = False
+                cr_only = b"\r" in chunk and b"\n" not in chunk  # classic Mac line ends
+            if cr_only:
+                chunk = chunk.replace(b"\r", b"\n")
             if not chunk:
                 break
             buf = rest + chunk

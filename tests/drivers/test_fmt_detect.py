@@ -129,3 +129,10 @@ def test_progress_reports_bytes_read(tmp_path, monkeypatch):
     # formats that read in one go simply take no callback
     from drivers.formats import detect as _detect
     assert _detect(p) == "generic-csv"
+
+
+def test_classic_mac_line_ends(tmp_path):
+    p = tmp_path / "mac.csv"
+    p.write_bytes(b"DATE,TIME,SPO2,PULSE\r2021-04-30, 11:28:39, 95, 81\r"
+                  b"2021-04-30, 11:28:40, 96, 80\r")
+    assert [(r.spo2, r.pulse) for r in load(p).readings] == [(95, 81), (96, 80)]
