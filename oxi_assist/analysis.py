@@ -300,7 +300,29 @@ def analyze(recording: Recording | Trace, config: AlarmConfig | None = None) -> 
     return analyze_trace(tr, config)
 
 
+_allocator_warm = False
+
+
+def _warm_allocator(n: int) -> None:
+    """Once per process, for long traces: allocate and free one 30 MB block.
+
+    The analysis makes a few dozen trace-sized numpy temporaries. glibc's malloc hands freed
+    memory at the top of its heap back to the kernel once more than twice its adaptive mmap
+    threshold is free, and that threshold only grows after a large block has been freed; until
+    then every temporary is faulted in afresh, page by page, which on some machines doubles
+    the analysis time. Freeing one large (never touched) block moves the threshold up as any
+    program that once used a big array would. Elsewhere this costs two system calls at most.
+    """
+    global _allocator_warm
+    if _allocator_warm or n < 20_000:
+        return
+    _allocator_warm = True
+    block = np.empty(30 * 2**20, dtype=np.uint8)
+    del block
+
+
 def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
+    _warm_allocator(len(tr.t))
     cfg = config or AlarmConfig.default()
     th = thresholds(cfg)
     t = tr.t
