@@ -347,7 +347,7 @@ def test_items_without_a_usable_time_are_dropped_not_fatal():
     assert s.elapsed() == pytest.approx(2.0)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(steps=st.lists(st.floats(0.01, 3.0), min_size=0, max_size=120),
        window=st.floats(1.0, 40.0), cap_rate=st.floats(0.5, 3.0),
        ask=st.one_of(st.none(), st.floats(0.5, 60.0)))
@@ -369,7 +369,7 @@ def test_trend_ring_matches_a_plain_list(steps, window, cap_rate, ask):
     np.testing.assert_array_equal(spo2, np.array([x[1] for x in kept]))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(chunks=st.lists(st.integers(1, 40), min_size=1, max_size=60),
        rate=st.sampled_from([25.0, 50.0, 100.0]))
 def test_pleth_ring_matches_a_plain_list(chunks, rate):
@@ -418,7 +418,7 @@ def test_a_killed_session_loses_at_most_the_last_second(tmp_path, repo_root):
     try:
         path = proc.stdout.readline().strip()
         last = 0.0
-        while last < 2.5:  # bounded: the child prints every ~20 ms
+        while last < 1.8:  # bounded: the child prints every ~20 ms
             line = proc.stdout.readline()
             assert line, "the recording process stopped by itself"
             last = float(line)
