@@ -66,20 +66,23 @@ class BreathCounter:
     """
 
     def __init__(self, window: float = 60.0, min_taps: int = 4, min_span: float = 20.0,
-                 stale_after: float = 20.0) -> None:
+                 stale_after: float = 20.0, debounce: float = 0.5) -> None:
         if window <= 0 or min_taps < 2 or min_span <= 0 or stale_after <= 0:
             raise ValueError("counter window, taps, span and stale limit must be positive")
         self.window = window
         self.min_taps = min_taps
         self.min_span = min_span
         self.stale_after = stale_after
+        self.debounce = debounce
         self._taps: deque[float] = deque()
         self._last_t: float | None = None
 
     def tap(self, t: float) -> None:
-        """One breath at time `t`. A tap earlier than the last one counts at the last time."""
-        if self._last_t is not None and t < self._last_t:
-            t = self._last_t
+        """One breath at time `t`. A tap earlier than the last one counts at the last time; a
+        tap within `debounce` s of the last is a double press (nobody breathes 120 times a
+        minute) and is ignored, which also keeps the rate finite."""
+        if self._last_t is not None and t < self._last_t + self.debounce:
+            return
         self._taps.append(t)
         self._last_t = t
         self._trim(t)

@@ -94,3 +94,12 @@ def test_rate_is_finite_and_bounded(gaps: list[float], after: float) -> None:
     else:
         assert got.per_min is None
     assert got.since_last is not None and got.since_last >= 0.0
+
+
+def test_a_double_press_is_one_breath() -> None:
+    c = BreathCounter()
+    for t in (0.0, 0.1, 5.0, 5.05, 10.0, 15.0, 15.2):
+        c.tap(t)
+    got = c.count(15.0)
+    assert got.taps == 4
+    assert got.per_min == pytest.approx(12.0)
