@@ -119,25 +119,37 @@ class TrendHistory:
     """The last `seconds` of (t, smoothed SpO2, smoothed pulse, raw SpO2) in a numpy ring.
 
     O(1) per sample; reading it out (for a redraw, a few times a second) copies at most
-    `capacity` values. Capacity is by count, sized for the window at `max_rate` samples a second;
-    `arrays(seconds)` trims by time, so a faster source only shortens the window it can hold.
+    `capacity` values. A source faster than `max_rate` vitals a second (some send one with
+    every frame) is binned: the slot of a bin holds its latest sample, except that a gap (NaN)
+    inside the bin stays a gap, so a fast source cannot shorten the window and a moment of no
+    reading is never drawn over.
     """
 
     def __init__(self, seconds: float = 600.0, max_rate: float = 4.0) -> None:
         self.seconds = float(seconds)
         self.capacity = max(16, math.ceil(seconds * max_rate))
+        self._step = 1.0 / max_rate
         self._data = np.full((4, self.capacity), np.nan)
-        self._n = 0  # total samples ever appended
+        self._n = 0  # slots ever filled
+        self._bin_start = -math.inf
 
     def append(self, t: float, spo2: float | None, pulse: float | None,
                raw_spo2: float | None) -> None:
-        i = self._n % self.capacity
         d = self._data
+        vals = (np.nan if spo2 is None else spo2, np.nan if pulse is None else pulse,
+                np.nan if raw_spo2 is None else raw_spo2)
+        if self._n and 0.0 <= t - self._bin_start < self._step:  # same bin: update the slot
+            i = (self._n - 1) % self.capacity
+            d[0, i] = t
+            for k, v in enumerate(vals, start=1):
+                if d[k, i] == d[k, i]:  # not already a gap in this bin
+                    d[k, i] = v
+            return
+        i = self._n % self.capacity
         d[0, i] = t
-        d[1, i] = np.nan if spo2 is None else spo2
-        d[2, i] = np.nan if pulse is None else pulse
-        d[3, i] = np.nan if raw_spo2 is None else raw_spo2
+        d[1, i], d[2, i], d[3, i] = vals
         self._n += 1
+        self._bin_start = t
 
     def __len__(self) -> int:
         return min(self._n, self.capacity)

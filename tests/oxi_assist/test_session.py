@@ -203,6 +203,18 @@ def test_in_memory_copy_is_thinned_for_fast_sources():
     assert 35 <= n <= 45
 
 
+def test_trend_bins_a_fast_source_and_keeps_its_gaps():
+    h = TrendHistory(seconds=60, max_rate=4)
+    for i in range(60 * 60):  # one minute at 60 vitals a second
+        t = i / 60
+        gap = 1000 <= i < 1003  # a 50 ms moment without a reading
+        h.append(t, None if gap else 95.0, 70.0, None if gap else 95.0)
+    t, spo2, _p, _r = h.arrays()
+    assert t[0] < 1.0 and t[-1] == pytest.approx(3599 / 60)  # the whole minute is there
+    assert len(t) <= 4 * 60 + 1
+    assert np.isnan(spo2).sum() == 1  # the moment is still drawn as a gap
+
+
 def test_trend_ring_keeps_the_window_in_order():
     h = TrendHistory(seconds=10, max_rate=2)
     assert h.capacity == 20
@@ -353,13 +365,17 @@ def test_items_without_a_usable_time_are_dropped_not_fatal():
        ask=st.one_of(st.none(), st.floats(0.5, 60.0)))
 def test_trend_ring_matches_a_plain_list(steps, window, cap_rate, ask):
     h = TrendHistory(seconds=window, max_rate=cap_rate)
-    ref: list[tuple[float, float]] = []
-    t = 0.0
+    ref: list[tuple[float, float]] = []  # (t, spo2) per bin, built the plain way
+    t, bin_start = 0.0, -1e9
     for i, dt in enumerate(steps):
         t += dt
-        v = None if i % 5 == 4 else 80.0 + i % 20
-        h.append(t, v, 70.0, v)
-        ref.append((t, np.nan if v is None else v))
+        v = np.nan if i % 5 == 4 else 80.0 + i % 20
+        h.append(t, None if v != v else v, 70.0, None if v != v else v)
+        if ref and t - bin_start < 1.0 / cap_rate:
+            ref[-1] = (t, ref[-1][1] if ref[-1][1] != ref[-1][1] else v)
+        else:
+            ref.append((t, v))
+            bin_start = t
     kept = ref[-h.capacity:]
     span = window if ask is None else min(ask, window)
     if kept:
