@@ -64,12 +64,16 @@ def actions_text(g: GuideView, width: int = 40) -> Text:
 
 
 class GuidancePanel(Panel):
+    RELAYOUT_ON_CHANGE = True
+
     def show(self, g: GuideView) -> None:
         self.set_text(guidance_text(g))
 
 
 class ActionKeys(Panel):
     """The next actions and their keys: always on screen, whatever the guidance text's length."""
+
+    RELAYOUT_ON_CHANGE = True
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]

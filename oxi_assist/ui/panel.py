@@ -12,6 +12,9 @@ from textual.widgets import Static
 
 
 class Panel(Static):
+    #: True for panels whose text wraps inside an auto height: any change may change the height
+    RELAYOUT_ON_CHANGE = False
+
     def __init__(self, *args: object, **kw: object) -> None:
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self._last: Text | None = None
@@ -23,6 +26,6 @@ class Panel(Static):
             return False
         lines = text.plain.count("\n")
         self._last = text
-        self.update(text, layout=lines != self._lines)
+        self.update(text, layout=self.RELAYOUT_ON_CHANGE or lines != self._lines)
         self._lines = lines
         return True

@@ -101,12 +101,15 @@ class ControllableScript(ScriptedSource):
 def make_app(source_factory: Callable[[VirtualClock], ScriptedSource | None], *,
              uri: str = "serial:test", simulated: bool = False, debrief_on_end: bool = True,
              record: bool = False, sessions_dir: str | None = None,
-             measure_latency: bool = False, tick_every: float = 0.5
-             ) -> tuple[OxiApp, VirtualClock]:
+             measure_latency: bool = False, tick_every: float = 0.5,
+             redraw_hz: float = 0.5) -> tuple[OxiApp, VirtualClock]:
+    """The app on a VirtualClock. Tests redraw explicitly after moving the clock, so the
+    real-time redraw poll runs slowly by default (the bounded-rate test sets 10 Hz)."""
     clock = VirtualClock()
     src = source_factory(clock)
     opts = LiveOptions(record=record, sessions_dir=sessions_dir)
     app = OxiApp(make_session=session_maker(opts), uri=uri if src is not None else "",
                  source=src, clock=clock, simulated=simulated, debrief_on_end=debrief_on_end,
-                 measure_latency=measure_latency, tick_every=tick_every)
+                 measure_latency=measure_latency, tick_every=tick_every,
+                 redraw_hz=redraw_hz)
     return app, clock
