@@ -65,6 +65,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ import numpy as np
 from drivers.clock import Clock
 from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
-from drivers.reading import Controllable, LinkEvent, LinkState, Reading
+from drivers.reading import Controllable, LinkEvent, LinkState, Reading, Status
 from oxi_assist.actions import Action
 from oxi_assist.vitals import Alarm, VitalsState
 
@@ -309,10 +310,10 @@ class Session:
         self._src_off: float | None = None  # S = source time + offset
         self._pace_est = 1.0
         self._pace_ref: tuple[float, float] | None = None  # (clock, S) of an earlier item
-        self._mem_t: list[float] = []  # the whole session's vitals, for `recording()`
-        self._mem_spo2: list[float] = []
-        self._mem_pulse: list[float] = []
-        self._mem_status: list[int] = []
+        self._mem_t = array("d")  # the whole session's vitals, for `recording()`
+        self._mem_spo2 = array("d")
+        self._mem_pulse = array("d")
+        self._mem_status = array("q")
         self._mem_links: list[LinkEvent] = []
         self._mem_alarms: list[dict[str, Any]] = []
         self._mem_events: list[dict[str, Any]] = []
@@ -639,13 +640,15 @@ class Session:
             return
         if r.valid and r.spo2 is not None:
             self._lowest = min(self._lowest, float(r.spo2))
-        # the in-memory copy keeps vitals only, thinned to 4 a second unless the value changes,
-        # so a 60-frame/s device cannot grow it without bound over a long night
+        # the in-memory copy keeps vitals only, at most 4 a second (a change of the status
+        # flags, e.g. finger out, always gets its own sample) in compact arrays: a night at
+        # 60 frames a second stays a few megabytes
         spo2 = math.nan if r.spo2 is None else float(r.spo2)
         pulse = math.nan if r.pulse is None else float(r.pulse)
-        st = int(r.status)
-        if self._mem_t and rel.t - self._mem_t[-1] < 0.25 and st == self._mem_status[-1] \
-                and _same(spo2, self._mem_spo2[-1]) and _same(pulse, self._mem_pulse[-1]):
+        st = int(r.status & ~Status.BEAT)
+        if self._mem_t and rel.t - self._mem_t[-1] < 0.25 and st == self._mem_status[-1]:
+            if spo2 < self._mem_spo2[-1]:  # the bin keeps its lowest SpO2: no dip is lost
+                self._mem_spo2[-1], self._mem_pulse[-1] = spo2, pulse
             return
         self._mem_t.append(rel.t)
         self._mem_spo2.append(spo2)
@@ -671,9 +674,9 @@ class Session:
         is not kept."""
         rec = Recording.from_arrays(
             str(self.recording_path) if self.recording_path else "(not recorded)", "memory",
-            np.asarray(self._mem_t, dtype=float), np.asarray(self._mem_spo2, dtype=float),
-            np.asarray(self._mem_pulse, dtype=float),
-            np.asarray(self._mem_status, dtype=np.int32),
+            np.array(self._mem_t, dtype=float), np.array(self._mem_spo2, dtype=float),
+            np.array(self._mem_pulse, dtype=float),
+            np.array(self._mem_status, dtype=np.int32),
             links=list(self._mem_links), alarms=[dict(a) for a in self._mem_alarms],
             events=[dict(e) for e in self._mem_events], source=self.source_label,
             device=self.device, start_wall=self.start_wall)
@@ -804,10 +807,6 @@ def _describe(name: str, params: dict[str, Any]) -> str:
     if not params:
         return name
     return name + " (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
-
-
-def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)
 
 
 def _shift(r: Reading, dt: float) -> Reading:

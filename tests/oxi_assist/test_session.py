@@ -201,6 +201,15 @@ def test_in_memory_copy_is_thinned_for_fast_sources():
         s.on_item(Reading(t=clock.now(), spo2=96, pulse=70))
     n = len(s.recording().readings)
     assert 35 <= n <= 45
+    clock.advance(1.0)
+    s.on_item(Reading(t=clock.now(), spo2=96, pulse=70))  # starts a bin
+    clock.advance(1 / 60)
+    s.on_item(Reading(t=clock.now(), spo2=71, pulse=70))  # one frame's dip inside it
+    clock.advance(1 / 60)
+    s.on_item(Reading(t=clock.now(), spo2=96, pulse=70))
+    rec = s.recording()
+    assert len(rec.readings) == n + 1
+    assert summarize(rec).lowest_spo2 == 71
 
 
 def test_trend_bins_a_fast_source_and_keeps_its_gaps():
