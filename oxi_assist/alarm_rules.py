@@ -198,29 +198,3 @@ def classify_high(v: float, on: float, clear: float) -> int:
     if v <= clear:
         return OFF
     return MID
-
-
-def classify_low_v(v: np.ndarray, known: np.ndarray, on: float, clear: float) -> np.ndarray:
-    """Offline class for a 'too low' condition; NaN-free `v` where `known`."""
-    c = np.where(v < on, ON, np.where(v >= clear, OFF, MID)).astype(np.int8)
-    c[~known] = UNK
-    return c
-
-
-def classify_high_v(v: np.ndarray, known: np.ndarray, on: float, clear: float) -> np.ndarray:
-    c = np.where(v > on, ON, np.where(v <= clear, OFF, MID)).astype(np.int8)
-    c[~known] = UNK
-    return c
-
-
-def band_of(s10: float | None) -> str:
-    """Band name for a smoothed SpO2 in tenths (the bands of oxi_assist.vitals)."""
-    if s10 is None:
-        return "unknown"
-    if s10 >= 950:
-        return "normal"
-    if s10 >= 900:
-        return "watch"
-    if s10 >= 850:
-        return "low"
-    return "severe"

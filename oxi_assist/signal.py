@@ -45,7 +45,6 @@ from oxi_assist.alarm_rules import (
 from oxi_assist.smoothing import Channel
 from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
 
-_BANDS = {"normal": Band.NORMAL, "watch": Band.WATCH, "low": Band.LOW, "severe": Band.SEVERE}
 # plain ints: IntFlag arithmetic costs microseconds per sample
 _POOR_FLAGS = int(DOUBTFUL | Status.SEARCHING)
 _DOUBTFUL = int(DOUBTFUL)
@@ -152,7 +151,14 @@ class _Desat:
 
 
 class Monitor:
-    """Turns readings and link events into `VitalsState`. Not thread-safe; one per source."""
+    """Turns readings and link events into `VitalsState`. Not thread-safe; one per source.
+
+    Besides the state, it keeps what a recorder or debrief needs: `history` (every alarm
+    condition as an `AlarmRecord`: onset, raise and end times), `desaturations`
+    (`DesatRecord`s), `time_below` / `valid_time` (seconds), `dropped` (readings out of time
+    order), `pleth` (the latest waveform chunk), and `summary()` in the offline analysis'
+    terms. Feed items in arrival order; `tick` must not run ahead of the items' own clock.
+    """
 
     def __init__(self, config: AlarmConfig | None = None) -> None:
         self.config = cfg = config or AlarmConfig.default()
@@ -234,6 +240,7 @@ class Monitor:
 
     def tick(self, t: float) -> VitalsState:
         """Time passes without data: raises no_data / stale when they are due."""
+        t = self._sane(t)
         self._events = []
         self._advance(t)
         self._state = self._make(self._now if self._now is not None else t)
@@ -241,6 +248,7 @@ class Monitor:
 
     def acknowledge(self, t: float, kind: str | None = None) -> VitalsState:
         """Silences active alarms (one kind or all) and removes acknowledged latched ones."""
+        t = self._sane(t)
         self._events = []
         self._advance(t)
         for k, a in list(self._active.items()):
@@ -258,6 +266,7 @@ class Monitor:
     def pause(self, t: float, seconds: float = MAX_PAUSE_S) -> VitalsState:
         """Pauses alarm signals for at most 2 minutes; a new higher-priority alarm breaks
         through. With nothing active, a pause holds back medium and low alarms only."""
+        t = self._sane(t)
         self._events = []
         self._advance(t)
         s = min(max(float(seconds), 0.0), MAX_PAUSE_S)
@@ -267,6 +276,12 @@ class Monitor:
         self._events.append("alarm:paused")
         self._state = self._make(self._now if self._now is not None else t)
         return self._state
+
+    def _sane(self, t: float) -> float:
+        """A caller's time that is not a finite number must not stall pauses or delays."""
+        if isinstance(t, int | float) and isfinite(t):
+            return float(t)
+        return self._now if self._now is not None else 0.0
 
     def summary(self) -> dict[str, Any]:
         """The same statistics the offline analysis reports, from what was seen live."""

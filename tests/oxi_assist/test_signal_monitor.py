@@ -233,3 +233,12 @@ def test_a_broken_timestamp_is_dropped_not_poisoning() -> None:
     assert m.dropped == 1 and st.spo2 == 97.0
     st = m.update(Reading(t=5.0, spo2=97.0, pulse=70.0))
     assert st.spo2 == 97.0 and st.t == 5.0
+
+
+def test_a_broken_time_from_the_caller_does_not_stall_a_pause() -> None:
+    m = Monitor()
+    feed(m, [97] * 5)
+    st = m.pause(float("nan"), seconds=30)
+    assert st.paused_until == 34.0  # counted from the Monitor's own latest time
+    st = feed(m, [97] * 40, t0=5.0)
+    assert st.paused_until is None
