@@ -87,3 +87,19 @@ def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys) -> None:  # type
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("oxi-assist: error:") and needle in err
+
+
+async def test_guide_command_path_runs_without_any_source() -> None:
+    clock = VirtualClock()
+    app = build_app("", LiveOptions(record=False), clock=clock, debrief_on_end=False)
+    assert app.source is None and not app.simulated
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("9")
+        await clock.run_for(12.0)
+        app.redraw()
+        await pilot.pause()
+        assert "GUIDE ONLY" in str(app.screen.query_one("#status").render())
+        assert "NO OXIMETER" in str(app.screen.query_one("#band-line").render())
+        assert any("911" in t.label for t in app.model.guide.timers)
+        await pilot.press("q")
+    assert app.return_value == 0
