@@ -236,14 +236,23 @@ def summarize(rec: Recording) -> DebriefSummary:
     return s
 
 
+#: Alarms about a live link (data stopped, data old, device lost). In a file, missing data is
+#: already shown as a gap, and a file sampled less often than these limits (a once-a-minute
+#: export) would raise them between every two samples.
+LINK_ALARMS = frozenset({"no_data", "stale", "link_lost"})
+
+
 def _computed_alarms(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The analysis's alarm spans as alarm records (raised, and cleared when they ended)."""
+    """The analysis's alarm spans as alarm records (raised, and cleared when they ended),
+    without the live-link alarms."""
     from oxi_assist.alarm_config import AlarmConfig
 
     rules = AlarmConfig.default().rules
     out: list[dict[str, Any]] = []
     for a in found:
         kind = str(a.get("kind", "?"))
+        if kind in LINK_ALARMS:
+            continue
         rule = rules.get(kind)
         msg = str(getattr(rule, "message", "")) if rule is not None else ""
         pr = str(a.get("priority", ""))
@@ -408,7 +417,7 @@ def summary_text(s: DebriefSummary) -> str:
     lines.append(f"Alarms: {s.alarms_raised} raised" + (f" ({kinds})" if kinds else ""))
     if s.alarms_computed:
         lines.append("  (this file holds no alarm record: these are the alarms the live alarm "
-                     "rules give for its readings)")
+                     "rules give for its readings; gaps are shown as gaps, not as alarms)")
     return "\n".join(lines)
 
 

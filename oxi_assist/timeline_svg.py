@@ -48,6 +48,10 @@ COL_LINK = "#8c959f"
 COL_GRID = "#d0d7de"
 
 
+def _pct(v: float) -> str:
+    return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+
+
 def _nice_step(span: float, target: int = 8) -> float:
     raw = max(span, 1.0) / target
     for step in (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400):
@@ -179,7 +183,7 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
     el.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>')
     el.append(_text(LEFT, 22, head, size=14, weight="bold"))
     sub = (f"duration {fmt_time(s.duration)}; lowest SpO2 "
-           + (f"{s.lowest_spo2:.0f} %" if s.lowest_spo2 is not None else "—")
+           + (f"{_pct(s.lowest_spo2)} %" if s.lowest_spo2 is not None else "—")
            + f"; time below 90 % {fmt_time(s.time_below_90)}; naloxone doses {s.doses}; "
            f"alarms {s.alarms_raised}" + ("; INTERRUPTED recording" if s.interrupted else ""))
     el.append(_text(LEFT, 40, sub, size=11, fill="#57606a"))
@@ -259,8 +263,10 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
         x, y = sx(s.lowest_at), sy(s.lowest_spo2)
         el.append(f'<g class="lowest"><circle cx="{x:.1f}" cy="{y:.1f}" r="3" '
                   f'fill="{COL_SPO2}"/>')
-        el.append(_text(x + 5, y + 12, f"lowest {s.lowest_spo2:.0f} %", size=10,
-                        fill=COL_SPO2, halo=True))
+        label = f"lowest {_pct(s.lowest_spo2)} %"
+        right = x + 5 + 5.6 * len(label) > width - 4
+        el.append(_text(x - 5 if right else x + 5, y + 12, label, size=10, fill=COL_SPO2,
+                        halo=True, anchor="end" if right else "start"))
         el.append("</g>")
 
     # alarms: a lane of raised→cleared bars
