@@ -60,4 +60,9 @@ def open_source(uri: str, clock: Clock) -> Any:
     except ModuleNotFoundError as e:
         raise SourceError(
             f"{u.scheme}: sources are not available here ({e.name} missing)") from None
-    return getattr(mod, func)(u.target, u.params, clock)
+    params = u.params
+    if u.scheme == "ble" and u.target.lower() == "auto":
+        from oxi_assist.device_choice import DeviceChoice
+
+        params = DeviceChoice().apply(params)  # the oximeter picked before on this machine
+    return getattr(mod, func)(u.target, params, clock)
