@@ -139,7 +139,7 @@ def _r(x: float | None, nd: int = 3) -> float | None:
 
 def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
                 k: np.ndarray | None = None) -> np.ndarray:
-    """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for integer `s` in [0, _BIG).
+    """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for non-negative integer `s`.
     `k` is `window_start(tv, span, "left")` when the caller has it."""
     n = len(s)
     if k is None:
@@ -155,15 +155,23 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
             break
         starts.append(b)
     bs = np.asarray(starts)
-    blk = np.zeros(n, dtype=np.int64)
+    # a segmented running maximum as one plain one: lift each block above the previous ones
+    step = 1024  # > any value in tenths (plausible SpO2 and pulse are at most 1000 / 2500)
+    if int(s.max()) >= step:
+        step = int(s.max()) + 1
+    dt = np.int32 if len(bs) * step < 2**31 else np.int64
+    blk = np.zeros(n, dtype=dt)
     blk[bs[1:]] = 1
     np.cumsum(blk, out=blk)
-    off = blk * _BIG
-    pre = np.maximum.accumulate(s + off) - off  # max from the block start to i
-    roff = (blk[-1] - blk) * _BIG
-    suf = (np.maximum.accumulate((s + roff)[::-1]) - roff[::-1])[::-1]  # max from i to block end
-    bstart = bs[blk]
-    return np.where(k < bstart, np.maximum(suf[k], pre), pre)
+    off = blk * dt(step)
+    sv = s.astype(dt, copy=False)
+    pre = np.maximum.accumulate(sv + off)
+    pre -= off  # max from the block start to i
+    off = (blk[-1] - blk) * dt(step)
+    suf = np.maximum.accumulate((sv + off)[::-1])[::-1]
+    suf -= off  # max from i to the block end
+    # most windows reach back into the previous block: plain whole-array steps beat masks
+    return np.where(k < bs[blk], np.maximum(suf[k], pre), pre)
 
 
 @dataclass
