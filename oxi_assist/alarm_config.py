@@ -29,6 +29,9 @@ PULSE_PLAUSIBLE = (25.0, 250.0)
 
 PHYSIOLOGICAL = ("spo2_low", "spo2_severe", "pulse_low", "pulse_high", "falling_fast")
 TECHNICAL = ("finger_out", "sensor_fault", "signal_poor", "no_data", "stale", "link_lost")
+#: Losing the reading while SpO2 is (or just was) low is high priority (DOMAIN.md §1 rule 8).
+ESCALATING = ("finger_out", "sensor_fault", "no_data", "stale", "link_lost")
+SPO2_ALARMS = ("spo2_low", "spo2_severe")
 
 MESSAGES = {
     "spo2_low": "SpO2 low",
@@ -73,6 +76,7 @@ class AlarmConfig:
     no_data_after_s: float = 5.0
     trend_window_s: float = 30.0
     pi_low: float = 0.3
+    escalate_within_s: float = 120.0
     rules: dict[str, AlarmRule] = field(default_factory=dict)
     desat_drops: tuple[float, ...] = (3.0, 4.0)
     baseline_window_s: float = 120.0
@@ -97,6 +101,7 @@ _MONITOR: dict[str, tuple[tuple[type, ...], float | None, float | None]] = {
     "no_data_after_s": (_NUM, 1.0, MAX_STALE_S),
     "trend_window_s": (_NUM, 5.0, 300.0),
     "pi_low": (_NUM, 0.0, 20.0),
+    "escalate_within_s": (_NUM, 0.0, 600.0),
 }
 _LIMIT_RANGE = {
     "spo2_low": (50.0, 100.0), "spo2_severe": (50.0, 100.0),
@@ -289,6 +294,7 @@ def _build(data: dict[str, Any], source: str) -> AlarmConfig:
         no_data_after_s=float(mon.get("no_data_after_s", 5.0)),
         trend_window_s=float(mon.get("trend_window_s", 30.0)),
         pi_low=float(mon.get("pi_low", 0.3)),
+        escalate_within_s=float(mon.get("escalate_within_s", 120.0)),
         rules=rules,
         desat_drops=tuple(sorted(float(d) for d in des.get("drops", [3.0, 4.0]))),
         baseline_window_s=float(des.get("baseline_window_s", 120.0)),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,13 @@ import numpy as np
 
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
-from oxi_assist.alarm_config import PHYSIOLOGICAL, TECHNICAL, AlarmConfig
+from oxi_assist.alarm_config import (
+    ESCALATING,
+    PHYSIOLOGICAL,
+    SPO2_ALARMS,
+    TECHNICAL,
+    AlarmConfig,
+)
 from oxi_assist.alarm_rules import Thresholds, solve_masks, thresholds
 from oxi_assist.smoothing import smooth, window_start
 
@@ -301,6 +308,25 @@ def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None
         out.append(_alarm("link_lost", cfg, start, start, clear_at))
 
 
+def _escalate(alarms: list[dict[str, Any]], within: float) -> None:
+    """The Monitor's escalation rule: an alarm meaning "no reading" is high priority when an
+    SpO2 alarm raised before it is still active, or ended no more than `within` s earlier."""
+    if within <= 0:
+        return
+    spo2 = {k: sorted((a for a in alarms if a["kind"] == k), key=lambda a: a["start_s"])
+            for k in SPO2_ALARMS}
+    starts = {k: [a["start_s"] for a in v] for k, v in spo2.items()}
+    for a in alarms:
+        if a["kind"] not in ESCALATING or a["priority"] == "high":
+            continue
+        t = a["start_s"]
+        for k, recs in spo2.items():
+            i = bisect_left(starts[k], t) - 1  # the latest one raised before t
+            if i >= 0 and (recs[i]["end_s"] is None or recs[i]["end_s"] >= t - within):
+                a["priority"] = "high"
+                break
+
+
 # ---------------------------------------------------------------------- the analysis
 
 def analyze(recording: Recording | Trace, config: AlarmConfig | None = None) -> Analysis:
@@ -470,6 +496,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     time_below = {f"{b:g}": float(np.sum(dtv, where=s < b10))
                   for b, b10 in zip(cfg.time_below, th.below, strict=True)}
 
+    _escalate(alarms, cfg.escalate_within_s)
     alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))
     hours = valid_time / 3600.0
     levels = list(cfg.desat_drops)

@@ -31,7 +31,13 @@ from math import isfinite
 from typing import Any
 
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
-from oxi_assist.alarm_config import MAX_PAUSE_S, AlarmConfig, AlarmRule
+from oxi_assist.alarm_config import (
+    ESCALATING,
+    MAX_PAUSE_S,
+    SPO2_ALARMS,
+    AlarmConfig,
+    AlarmRule,
+)
 from oxi_assist.alarm_rules import (
     MID,
     OFF,
@@ -200,6 +206,7 @@ class Monitor:
         self._events: list[str] = []
         # results
         self.history: list[AlarmRecord] = []
+        self._spo2_recs: dict[str, list[AlarmRecord]] = {k: [] for k in SPO2_ALARMS}
         self.desaturations: list[DesatRecord] = []
         self.time_below: dict[float, float] = {b: 0.0 for b in cfg.time_below}
         self.valid_time = 0.0
@@ -503,17 +510,36 @@ class Monitor:
         rule = self._rules[kind]
         if not rule.enabled or kind in self._open:
             return
-        rec = AlarmRecord(kind, rule.priority, rule.technical, onset, t)
+        prio = rule.priority
+        if prio < Priority.HIGH and kind in ESCALATING and self._during_low_spo2(t):
+            prio = Priority.HIGH
+        rec = AlarmRecord(kind, prio, rule.technical, onset, t)
         self._open[kind] = rec
         self.history.append(rec)
+        if kind in self._spo2_recs:
+            self._spo2_recs[kind].append(rec)
         self._latched.pop(kind, None)
-        self._active[kind] = Alarm(kind=kind, priority=rule.priority, message=rule.message,
+        self._active[kind] = Alarm(kind=kind, priority=prio, message=rule.message,
                                    since=onset, technical=rule.technical)
         self._events.append(f"alarm:{kind}:raised")
-        if self._paused_until is not None and int(rule.priority) > self._pause_prio:
+        if self._paused_until is not None and int(prio) > self._pause_prio:
             self._paused_until = None
             self._events.append("alarm:pause_broken")
         self._rebuild()
+
+    def _during_low_spo2(self, t: float) -> bool:
+        """An SpO2 alarm raised before `t` is active, or ended within the escalation window.
+        Per kind the latest such alarm ends last (they never overlap), so it decides."""
+        w = self.config.escalate_within_s
+        if w <= 0:
+            return False
+        for recs in self._spo2_recs.values():
+            for rec in reversed(recs):
+                if rec.start < t:
+                    if rec.end is None or rec.end >= t - w:
+                        return True
+                    break
+        return False
 
     def _clear(self, kind: str, t: float) -> None:
         rec = self._open.pop(kind, None)

@@ -15,6 +15,7 @@ from oxi_assist.vitals import Priority
 def test_defaults_load_and_match_the_documented_numbers() -> None:
     cfg = AlarmConfig.default()
     assert cfg.window_s == 8.0 and cfg.stale_after_s == 10.0 and cfg.no_data_after_s == 5.0
+    assert cfg.escalate_within_s == 120.0
     assert cfg.stale_after_s <= MAX_STALE_S
     assert cfg.rules["spo2_low"].limit == 90.0
     assert cfg.rules["spo2_low"].priority is Priority.MEDIUM

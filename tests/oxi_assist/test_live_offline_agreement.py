@@ -181,3 +181,21 @@ def test_agreement_on_a_scripted_overdose() -> None:
     assert kinds >= {"spo2_low", "spo2_severe", "falling_fast", "pulse_low", "pulse_high",
                      "finger_out", "signal_poor", "sensor_fault", "no_data", "stale",
                      "link_lost"}
+
+
+def test_agreement_when_an_spo2_alarm_and_a_no_reading_alarm_share_an_instant() -> None:
+    """Two readings with the same time: the first raises spo2_low, the second finger_out.
+    'Raised before' means an earlier time on both sides, so this one is not escalated."""
+    cfg = AlarmConfig.default()
+    rules = dict(cfg.rules)
+    for k in ("spo2_low", "finger_out"):
+        rules[k] = replace(rules[k], delay_s=0.0)
+    cfg = replace(cfg, rules=rules, window_s=1.0)
+    items: list[Reading | LinkEvent] = [Reading(t=float(i), spo2=97.0, pulse=70.0)
+                                        for i in range(30)]
+    items += [Reading(t=30.0, spo2=86.0, pulse=70.0), Reading(t=30.0, status=Status.FINGER_OUT)]
+    compare(items, [], cfg)
+    off = analyze_trace(Trace.from_items(items), cfg)
+    fo = next(a for a in off.alarms if a["kind"] == "finger_out")
+    assert fo["priority"] == "medium" and fo["start_s"] == 30.0
+    assert any(a["kind"] == "spo2_low" and a["start_s"] == 30.0 for a in off.alarms)

@@ -242,3 +242,20 @@ def test_a_broken_time_from_the_caller_does_not_stall_a_pause() -> None:
     assert st.paused_until == 34.0  # counted from the Monitor's own latest time
     st = feed(m, [97] * 40, t0=5.0)
     assert st.paused_until is None
+
+
+def test_no_reading_during_low_spo2_is_high_priority() -> None:
+    m = Monitor()
+    feed(m, [97] * 20)
+    feed(m, [82] * 30, t0=20.0)  # spo2_low and spo2_severe raised
+    st = feed(m, [None] * 5, t0=50.0)  # the finger slips out mid-event
+    fo = next(a for a in st.alarms if a.kind == "finger_out")
+    assert fo.priority is Priority.HIGH
+    # long after the event: an ordinary medium equipment alarm
+    m = Monitor()
+    feed(m, [97] * 20)
+    feed(m, [82] * 30, t0=20.0)
+    feed(m, [97] * 200, t0=50.0)
+    st = feed(m, [None] * 5, t0=250.0)
+    fo = next(a for a in st.alarms if a.kind == "finger_out")
+    assert fo.priority is Priority.MEDIUM
