@@ -77,6 +77,7 @@ class AlarmConfig:
     trend_window_s: float = 30.0
     pi_low: float = 0.3
     escalate_within_s: float = 120.0
+    acquisition_s: float = 5.0
     rules: dict[str, AlarmRule] = field(default_factory=dict)
     desat_drops: tuple[float, ...] = (3.0, 4.0)
     baseline_window_s: float = 120.0
@@ -102,6 +103,7 @@ _MONITOR: dict[str, tuple[tuple[type, ...], float | None, float | None]] = {
     "trend_window_s": (_NUM, 5.0, 300.0),
     "pi_low": (_NUM, 0.0, 20.0),
     "escalate_within_s": (_NUM, 0.0, 600.0),
+    "acquisition_s": (_NUM, 0.0, 60.0),
 }
 _LIMIT_RANGE = {
     "spo2_low": (50.0, 100.0), "spo2_severe": (50.0, 100.0),
@@ -295,6 +297,7 @@ def _build(data: dict[str, Any], source: str) -> AlarmConfig:
         trend_window_s=float(mon.get("trend_window_s", 30.0)),
         pi_low=float(mon.get("pi_low", 0.3)),
         escalate_within_s=float(mon.get("escalate_within_s", 120.0)),
+        acquisition_s=float(mon.get("acquisition_s", 5.0)),
         rules=rules,
         desat_drops=tuple(sorted(float(d) for d in des.get("drops", [3.0, 4.0]))),
         baseline_window_s=float(des.get("baseline_window_s", 120.0)),

@@ -308,6 +308,20 @@ def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None
         out.append(_alarm("link_lost", cfg, start, start, clear_at))
 
 
+def _settled(S: _Stream, stale_s: float, settle_s: float) -> np.ndarray:
+    """Smoothed values past the acquisition window of their stretch of valid values (a
+    stretch starts after an invalid reading or a gap long enough to go stale). All values
+    when none has settled, rather than no statistics at all."""
+    nv = len(S.s)
+    if nv == 0 or settle_s <= 0:
+        return S.s
+    brk = np.ones(nv, dtype=bool)
+    brk[1:] = (np.diff(S.vidx) > 1) | (S.tv[1:] > S.tv[:-1] + stale_s)
+    first = np.maximum.accumulate(np.where(brk, np.arange(nv), 0))
+    ok = S.tv - S.tv[first] >= settle_s
+    return S.s[ok] if ok.any() else S.s
+
+
 def _escalate(alarms: list[dict[str, Any]], within: float) -> None:
     """The Monitor's escalation rule: an alarm meaning "no reading" is high priority when an
     SpO2 alarm raised before it is still active, or ended no more than `within` s earlier."""
@@ -507,13 +521,16 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         return round(n_by_level.get(level, 0) / hours, 2)
 
     duration = float(t[-1] - t[0]) + (tr.interval or 0.0)
+    # the averaging window must also have left the start-up samples behind
+    s_stat = _settled(S, th.stale_s, cfg.acquisition_s + th.window_s)
+    p_stat = _settled(P, th.stale_s, cfg.acquisition_s + th.window_s)
     return Analysis(
         duration_s=duration, samples=n, valid_fraction=float(sv.mean()),
         valid_time_s=valid_time,
-        min_spo2=float(s.min()) / 10.0 if len(s) else None,
-        mean_spo2=round(float(s.mean()) / 10.0, 2) if len(s) else None,
-        pulse_min=float(P.s.min()) / 10.0 if len(P.s) else None,
-        pulse_max=float(P.s.max()) / 10.0 if len(P.s) else None,
+        min_spo2=float(s_stat.min()) / 10.0 if len(s_stat) else None,
+        mean_spo2=round(float(s_stat.mean()) / 10.0, 2) if len(s_stat) else None,
+        pulse_min=float(p_stat.min()) / 10.0 if len(p_stat) else None,
+        pulse_max=float(p_stat.max()) / 10.0 if len(p_stat) else None,
         time_below=time_below, desaturations=desats,
         odi3_per_h=odi(3.0), odi4_per_h=odi(4.0), alarms=alarms, dropped=tr.dropped,
         config=cfg.source,

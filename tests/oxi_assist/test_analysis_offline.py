@@ -136,3 +136,12 @@ def test_solve_delay_and_breakers() -> None:
     seg = solve(t, c, 0.0, bypass=np.zeros(10, dtype=bool))
     assert seg.raised.tolist() == [1, 7] and seg.ended.tolist() == [6, 9]
     assert (c[seg.raised] == ON).all()
+
+
+def test_statistics_skip_the_acquisition_window() -> None:
+    """A finger just put back reads low for a couple of samples: not the minimum."""
+    vals: list[float | None] = [97.0] * 60 + [None] * 20 + [70.0, 80.0] + [97.0] * 60
+    a = analyze_trace(trace(vals))
+    assert a.min_spo2 is not None and a.min_spo2 > 90.0
+    # but the rules still see those samples
+    assert a.time_below["90"] > 0.0
