@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from oxi_assist.ui.launch import add_common_options, options_from, run_app
+from oxi_assist.ui.launch import add_common_options, options_from, run_app, with_params
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,4 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_app(args.uri, options_from(args))
+    uri = args.uri
+    if args.seed is not None and uri.lower().startswith("sim:") and "seed=" not in uri:
+        uri = with_params(uri, seed=args.seed)  # --seed applies to a simulated source only
+    return run_app(uri, options_from(args))

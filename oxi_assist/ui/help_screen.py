@@ -39,6 +39,7 @@ TRAINER_KEYS: tuple[tuple[str, str], ...] = (
     ("S", "choose a scenario (restarts)"),
     ("F", "finger out of the probe / back in"),
     ("M", "motion artefact on / off"),
+    ("n / b / o", "the responder's naloxone, breaths and oxygen also reach the simulated patient"),
 )
 
 
