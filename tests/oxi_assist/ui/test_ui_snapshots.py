@@ -23,7 +23,7 @@ from tests.oxi_assist.ui.fixtures import (
 SIZES = [(80, 24), (120, 40)]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def utc(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """The debrief prints the session's start in local time: pin it for the snapshot."""
     if not hasattr(time, "tzset"):
@@ -90,7 +90,7 @@ def test_snapshot_trainer_controls(snap_compare, size) -> None:  # type: ignore[
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_snapshot_debrief(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot_debrief(snap_compare, size, utc) -> None:  # type: ignore[no-untyped-def]
     app, clock = make_app(lambda c: ScriptedSource(c, spo2=falling(97, 10, 1.0, floor=80)))
     inner = advance(app, clock, 20, ("9", "b", "n"), after=20)
 
