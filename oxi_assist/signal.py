@@ -16,6 +16,9 @@ they are applied to each item:
    the median-of-3 + moving average (oxi_assist.smoothing). Smoothed values feed the low /
    high limits (hysteresis, delay, rapid-fall bypass), the trend rule and the desaturation
    events; an invalid value is an "unknown" sample for them.
+4. An alarm that means "no reading" (finger_out, sensor_fault, no_data, stale, link_lost) is
+   raised high priority when an SpO2 alarm raised at an earlier time is active or ended within
+   `escalate_within_s`: losing the signal during an event is itself urgent.
 
 Alarm times are the times the rules define (e.g. no_data starts exactly no_data_after after the
 last reading), not the time the Monitor happened to look, so a session that ticks often and
