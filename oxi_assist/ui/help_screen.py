@@ -45,13 +45,13 @@ TRAINER_KEYS: tuple[tuple[str, str], ...] = (
 
 def help_table(trainer: bool) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), expand=False)
-    table.add_column(style="bold", no_wrap=True)
+    table.add_column(style="bold", no_wrap=True, max_width=10)
     table.add_column()
     groups = [("Responder", RESPONDER_KEYS), ("Alarms", ALARM_KEYS), ("App", APP_KEYS)]
     if trainer:
         groups.append(("Trainer (simulated sessions only)", TRAINER_KEYS))
     for title, keys in groups:
-        table.add_row(f"[u]{title}[/u]", "")
+        table.add_row("", f"[b u]{title}[/b u]")
         for k, words in keys:
             table.add_row(k, words)
     table.add_row("", "")
