@@ -128,6 +128,8 @@ class _Desat:
 
     def step(self, t: float, s: int | None, b: int) -> int:
         m = self.m
+        if not m.active and m.pending is None and (s is None or b - s < self.drop):
+            return 0  # the common case: not in a drop, none starting
         if s is None:
             c = UNK
         else:
@@ -177,7 +179,9 @@ class Monitor:
         self._pulse = Channel(th.window_s)
         # machines of the delayed conditions
         self._m: dict[str, Machine] = {k: Machine(r.delay_s) for k, r in cfg.rules.items()}
-        self._rapid: dict[str, deque[tuple[float, float]]] = {k: deque() for k in th.rapid}
+        # one queue per distinct rapid-fall window (both SpO2 rules usually share it)
+        self._rapid: dict[float, deque[tuple[float, float]]] = {
+            win: deque() for _, win in th.rapid.values()}
         self._trend: deque[tuple[float, float]] = deque()
         self._base: deque[tuple[float, float]] = deque()  # monotonic (t, s), max at the left
         self._desat = [_Desat(lvl, d, rec, cfg.desat_min_duration_s)
@@ -442,18 +446,18 @@ class Monitor:
                 if d.step(t, None, 0) == -1:
                     self._desat_end(d, t)
             return
+        first: dict[float, float] = {}
+        for win, dq in self._rapid.items():
+            dq.append((t, s))
+            lo = t - win
+            while dq[0][0] < lo:
+                dq.popleft()
+            first[win] = dq[0][1]  # the value at the start of the rapid-fall window
         for k in ("spo2_low", "spo2_severe"):
             on, clear = th.limits[k]
-            bypass = False
             rp = th.rapid.get(k)
-            if rp is not None:
-                dq = self._rapid[k]
-                dq.append((t, s))
-                lo = t - rp[1]
-                while dq[0][0] < lo:
-                    dq.popleft()
-                bypass = dq[0][1] - s >= rp[0]
-            self._phys(k, t, classify_low(s, on, clear), bypass)
+            bypass = rp is not None and first[rp[1]] - s >= rp[0]
+            self._phys(k, t, ON if s < on else (OFF if s >= clear else MID), bypass)
         # trend: slope between the ends of the window, %/min
         tq = self._trend
         tq.append((t, s))
