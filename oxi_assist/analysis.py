@@ -268,18 +268,18 @@ def _alarm(kind: str, cfg: AlarmConfig, onset: float, start: float,
             "onset_s": onset, "start_s": start, "end_s": end}
 
 
-def _gap_alarms(kind: str, cfg: AlarmConfig, refs: np.ndarray, nxt: np.ndarray, after: float,
-                t_end: float, out: list[dict[str, Any]]) -> None:
-    """Raised `after` seconds past each ref when the next clearing sample came later (or, for
-    the last ref, when anything at all came later); ended by that next sample."""
+def _gap_alarms(kind: str, cfg: AlarmConfig, refs: np.ndarray, after: float, t_end: float,
+                out: list[dict[str, Any]]) -> None:
+    """Raised `after` seconds past each ref (sorted) when the next ref came later — ended by
+    it — or, for the last ref, when anything at all came later (still active at the end)."""
     if not cfg.rules[kind].enabled or len(refs) == 0:
         return
-    due = refs + after
-    has_next = ~np.isnan(nxt)
-    fire = np.where(has_next, nxt > due, t_end > due)
-    for d, e, h in zip(due[fire].tolist(), nxt[fire].tolist(), has_next[fire].tolist(),
-                       strict=True):
-        out.append(_alarm(kind, cfg, d, d, e if h else None))
+    due = refs + after  # the live comparison: next time > ref + after
+    gap = np.flatnonzero(refs[1:] > due[:-1])
+    for d, e in zip(due[gap].tolist(), refs[gap + 1].tolist(), strict=True):
+        out.append(_alarm(kind, cfg, d, d, e))
+    if t_end > due[-1]:
+        out.append(_alarm(kind, cfg, float(due[-1]), float(due[-1]), None))
 
 
 def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None:
@@ -397,30 +397,24 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     rules = cfg.rules
 
     # technical conditions, one class per vitals reading (ON or OFF)
-    fo = (st & _FO) != 0
-    sf = (st & _SF) != 0
-    poor = ~(fo | sf) & (((st & _POOR) != 0) | low_pi | ~plaus)
+    if st.any():
+        fo = (st & _FO) != 0
+        sf = (st & _SF) != 0
+        poor = ~(fo | sf) & (((st & _POOR) != 0) | low_pi | ~plaus)
+    else:  # no flags anywhere: a clean recording skips most of the work
+        fo = sf = None
+        poor = low_pi | ~plaus
     for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
-        if rules[kind].enabled:
+        if on is not None and rules[kind].enabled:
             seg = solve_masks(t, on, on, rules[kind].delay_s)
             _segments_to_alarms(kind, cfg, t, seg, alarms)
 
-    # gaps
-    nxt = np.empty(n)
-    nxt[:-1] = t[1:]
-    nxt[-1] = np.nan
-    _gap_alarms("no_data", cfg, t, nxt, th.no_data_s, t_end, alarms)
+    # gaps: no reading at all; no valid SpO2 (counted from the first reading until one comes)
+    _gap_alarms("no_data", cfg, t, th.no_data_s, t_end, alarms)
     sv = ok & has_s
     S = _stream(t, sv, spo2, th, t_end)
-    refs = S.tv
-    rnext = np.empty(len(refs))
-    if len(refs):
-        rnext[:-1] = refs[1:]
-        rnext[-1] = np.nan
-    if not sv[0]:
-        refs = np.concatenate([[t[0]], refs])
-        rnext = np.concatenate([[S.tv[0] if len(S.tv) else np.nan], rnext])
-    _gap_alarms("stale", cfg, refs, rnext, th.stale_s, t_end, alarms)
+    refs = S.tv if sv[0] else np.concatenate([t[:1], S.tv])
+    _gap_alarms("stale", cfg, refs, th.stale_s, t_end, alarms)
     _link_alarms(tr, cfg, alarms)
 
     # SpO2 rules
