@@ -4,17 +4,23 @@ Where several oximeters are in range (a training room, a shared kit), `ble:auto`
 the responder picks one once, and from then on this machine connects to that one on its own.
 The composition root passes the remembered address to `open_ble` as `params["prefer"]`; a
 preference is only used when that device is actually in range, so a stale entry is harmless.
+
+The folder is the user's config folder, or `OXI_ASSIST_CONFIG_DIR` when set (a kit that keeps its
+settings beside the program, and tests that must not touch the real choice).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from platformdirs import user_config_dir
 
 FILE_NAME = "ble-device.json"
+#: Overrides the config folder when set and not empty.
+CONFIG_DIR_ENV = "OXI_ASSIST_CONFIG_DIR"
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,9 @@ class DeviceChoice:
     replaced by the next `remember`): a preference must never stop a session from starting."""
 
     def __init__(self, folder: Path | str | None = None) -> None:
-        self.path = Path(folder or user_config_dir("oxi-assist", appauthor=False)) / FILE_NAME
+        folder = folder or os.environ.get(CONFIG_DIR_ENV) or \
+            user_config_dir("oxi-assist", appauthor=False)
+        self.path = Path(folder) / FILE_NAME
 
     def get(self) -> Chosen | None:
         try:
