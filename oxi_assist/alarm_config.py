@@ -24,7 +24,10 @@ MAX_PAUSE_S = 120.0  # ISO 80601-2-61 §208.6.8.5.101 as cited (DOMAIN.md §10.1
 MAX_STALE_S = 30.0  # ISO/FDIS 80601-2-61 §201.12.4.101 as cited (DOMAIN.md §10.1)
 
 #: Values outside these are implausible and treated as invalid (not shown, not alarmed on).
-SPO2_PLAUSIBLE = (50.0, 100.0)
+#: [app-defined] The SpO2 floor is low on purpose: an untreated overdose really does fall below
+#: 50 % before arrest, and hiding such a value as "no reading" would hide the most severe state.
+#: Devices report from 0–35 % up (their accuracy is unspecified below 70 %, DOMAIN.md §7).
+SPO2_PLAUSIBLE = (20.0, 100.0)
 PULSE_PLAUSIBLE = (25.0, 250.0)
 
 PHYSIOLOGICAL = ("spo2_low", "spo2_severe", "pulse_low", "pulse_high", "falling_fast")

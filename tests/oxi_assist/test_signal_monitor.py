@@ -54,10 +54,17 @@ def test_finger_out_withdraws_the_number_at_once() -> None:
 def test_implausible_values_are_invalid() -> None:
     m = Monitor()
     feed(m, [97] * 5)
-    st = m.update(Reading(t=5.0, spo2=30.0, pulse=70.0))
+    st = m.update(Reading(t=5.0, spo2=5.0, pulse=70.0))
     assert st.spo2 is None and st.band is Band.UNKNOWN
     st = m.update(Reading(t=6.0, spo2=97.0, pulse=400.0))
     assert st.spo2 is None and st.pulse is None
+
+
+def test_a_very_low_real_reading_is_shown_as_very_low_not_hidden() -> None:
+    # Untreated overdoses fall below 50 % before arrest: that is the worst state, not "no reading".
+    m = Monitor()
+    st = feed(m, [45] * 12)
+    assert st.spo2 == 45.0 and st.band is Band.SEVERE
 
 
 def test_doubtful_flags_and_low_pi_mark_quality_poor() -> None:
