@@ -36,7 +36,7 @@ def sniff(head: bytes, name: str) -> int:
 
 
 def _pick(names: list[str], wanted: tuple[str, ...]) -> int | None:
-    low = [n.strip().lower() for n in names]
+    low = [(n or "").strip().lower() for n in names]
     for w in wanted:
         if w in low:
             return low.index(w)
