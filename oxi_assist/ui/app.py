@@ -12,9 +12,10 @@ Entry points: `OxiApp` (live, replay, simulated or guidance-only sessions) and
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +30,8 @@ from textual.widgets import Footer
 from drivers.clock import Clock, RealClock
 from oxi_assist.actions import Action
 from oxi_assist.ui.adapter import doubtful, from_session
-from oxi_assist.ui.alarm_banner import AlarmBanner
+from oxi_assist.ui.alarm_banner import FLASH_CHECK_HZ, AlarmBanner, flashes
+from oxi_assist.ui.device_picker import DevicePicker, PickingSource
 from oxi_assist.ui.event_log import EventLog
 from oxi_assist.ui.guidance_panel import ActionKeys, GuidancePanel
 from oxi_assist.ui.help_screen import HelpScreen
@@ -135,7 +137,7 @@ class OxiApp(App[int]):
                  scenarios: Sequence[str] = (), scenario_uri: Callable[[str], str] | None = None,
                  debrief_on_end: bool = True, redraw_hz: float = 10.0,
                  tick_every: float = 0.25, measure_latency: bool = False,
-                 redraw_every_change: bool = False) -> None:
+                 redraw_every_change: bool = False, device_choice: Any = None) -> None:
         super().__init__()
         self.clock: Clock = clock or RealClock()
         self._make_session = make_session
@@ -161,6 +163,7 @@ class OxiApp(App[int]):
         self._finger_out = False
         self._motion = False
         self.end_reason = ""
+        self._device_choice = device_choice  # None: DeviceChoice() on first use
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -168,8 +171,14 @@ class OxiApp(App[int]):
         self.push_screen(MainScreen())
         self._start(self.source)
         self.set_interval(1.0 / self.redraw_hz, self.poll)
+        self.set_interval(1.0 / FLASH_CHECK_HZ, self.flash)
 
     def _start(self, source: Any) -> None:
+        if source is not None and self.uri.lower().startswith("ble:") and \
+                not isinstance(source, PickingSource):
+            source = PickingSource(source, uri=self.uri, clock=self.clock,
+                                   ask=self._ask_device, reopen=self._reopen,
+                                   choice=self._choice())
         self.source = source
         self.session = self._make_session(self.clock, self.uri, source)
         self.session.on_change = self._on_change
@@ -181,6 +190,38 @@ class OxiApp(App[int]):
             self._pending_since = time.perf_counter()
         if self.redraw_every_change:
             self.redraw()
+
+    # -- choosing the BLE device -----------------------------------------------------------
+
+    def _choice(self) -> Any:
+        if self._device_choice is None:
+            from oxi_assist.device_choice import DeviceChoice
+
+            self._device_choice = DeviceChoice()
+        return self._device_choice
+
+    def _reopen(self, uri: str, clock: Clock) -> Any:
+        if self._open_source is not None:
+            return self._open_source(uri, clock)
+        from oxi_assist.uris import open_source
+
+        return open_source(uri, clock)
+
+    async def _ask_device(self, candidates: list[Any]) -> Any:
+        """Shows the picker over the live screen and waits for the responder's key."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def answer(picked: Any) -> None:
+            if not done.done():
+                done.set_result(picked)
+
+        picker = DevicePicker(candidates)
+        self.push_screen(picker, answer)
+        try:
+            return await done
+        finally:
+            if not done.done() and picker.is_current:  # the session stopped meanwhile
+                picker.dismiss(None)
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _drive(self, session: Any, source: Any) -> None:
@@ -199,10 +240,24 @@ class OxiApp(App[int]):
             return
         self.redraw()
 
+    def flash(self) -> None:
+        """Between redraws, moves a flashing alarm banner to the phase the clock gives now
+        (only the banner; nothing else on screen changes with the flash)."""
+        m = self.model
+        if m is None or not flashes(m) or not isinstance(self.screen, MainScreen):
+            return
+        m = replace(m, flash_t=self.clock.now())
+        try:
+            self.screen.query_one(AlarmBanner).show(m)
+        except NoMatches:
+            return
+        self.model = m
+
     def build_model(self) -> ScreenModel:
         scenario = self.uri.partition(":")[2].partition("?")[0] if self.simulated else ""
-        return from_session(self.session, simulated=self.simulated, replay=self.replay,
-                            source=self.source, scenario=scenario)
+        m = from_session(self.session, simulated=self.simulated, replay=self.replay,
+                         source=self.source, scenario=scenario)
+        return replace(m, flash_t=self.clock.now())
 
     def redraw(self) -> None:
         """Draws the whole main screen from the session now (tests call it after moving the
