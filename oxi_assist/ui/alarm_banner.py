@@ -1,8 +1,14 @@
 """The alarm banner: what is wrong, how urgent, and how to acknowledge or pause it.
 
-High priority flashes red (about 2 Hz, from the session clock so a test sees a fixed phase) and
-rings the terminal bell; medium is yellow; a pause shows its countdown (never more than 2 min,
-DOMAIN.md §10.1). Priority is also written as `***`/`**`/`*` and in words, not colour alone.
+IEC 60601-1-8 practice (DOMAIN.md §10.1): high priority flashes red at 1.4–2.8 Hz (here 2 Hz)
+and rings the terminal bell; medium flashes yellow at 0.4–0.8 Hz (here 0.6 Hz); low is steady.
+An acknowledged alarm stops flashing and stays lit. A pause shows its countdown (never more than
+2 min). Priority is also written as `***`/`**`/`*` and in words, not colour alone.
+
+The flash phase is a function of the injected clock's time (`ScreenModel.flash_t`), not of
+redraws or of session time: a 10× training run flashes at the same rate as a live one, and a
+test on a `VirtualClock` sees the same phase every run. The App repaints the banner often enough
+between session changes (`FLASH_CHECK_HZ`) for the rate to hold whatever the source's pace.
 """
 
 from __future__ import annotations
@@ -14,11 +20,26 @@ from oxi_assist.ui.model import ScreenModel
 from oxi_assist.ui.panel import Panel
 from oxi_assist.vitals import Priority
 
-FLASH_HZ = 2.0
+FLASH_HZ = 2.0  # high priority (IEC 60601-1-8: 1.4–2.8 Hz)
+MEDIUM_FLASH_HZ = 0.6  # medium priority (0.4–0.8 Hz)
+#: How often the App checks the phase between redraws: 8 checks per high-priority cycle keeps
+#: each on/off edge within 1/16 s of where the clock puts it.
+FLASH_CHECK_HZ = 8 * FLASH_HZ
+
+_FLASH_HZ = {Priority.HIGH: FLASH_HZ, Priority.MEDIUM: MEDIUM_FLASH_HZ}
 
 
-def flash_on(elapsed: float) -> bool:
-    return int(elapsed * FLASH_HZ * 2) % 2 == 0
+def flash_on(t: float, hz: float = FLASH_HZ) -> bool:
+    """On for the first half of each cycle of `hz`, from t = 0 (a 50 % duty cycle)."""
+    return int(t * hz * 2) % 2 == 0
+
+
+def flashes(model: ScreenModel) -> bool:
+    """Whether the banner is flashing now (a high or medium alarm, not acknowledged or paused)."""
+    a = model.alarm
+    if a is None or a.acknowledged or a.priority not in _FLASH_HZ:
+        return False
+    return not (model.alarm_paused_for is not None and model.alarm_paused_for > 0)
 
 
 def banner_text(model: ScreenModel) -> tuple[Text, str]:
@@ -42,18 +63,19 @@ def banner_text(model: ScreenModel) -> tuple[Text, str]:
     elif a.latched:
         t.append("  (cleared — press k)")
     t.append("   [k] ack  [p] pause 2 min")
-    if a.priority is Priority.HIGH:
-        cls = "alarm-high" if flash_on(model.elapsed) or a.acknowledged else "alarm-high-off"
-    elif a.priority is Priority.MEDIUM:
-        cls = "alarm-medium"
+    if a.priority in _FLASH_HZ:
+        cls = "alarm-high" if a.priority is Priority.HIGH else "alarm-medium"
+        t_flash = model.elapsed if model.flash_t is None else model.flash_t
+        if flashes(model) and not flash_on(t_flash, _FLASH_HZ[a.priority]):
+            cls += "-off"
     else:
         cls = "alarm-low"
     return t, cls
 
 
 class AlarmBanner(Panel):
-    _CLASSES = ("alarm-none", "alarm-high", "alarm-high-off", "alarm-medium", "alarm-low",
-                "alarm-paused")
+    _CLASSES = ("alarm-none", "alarm-high", "alarm-high-off", "alarm-medium",
+                "alarm-medium-off", "alarm-low", "alarm-paused")
 
     def show(self, model: ScreenModel) -> None:
         text, cls = banner_text(model)

@@ -86,3 +86,4 @@ class ScreenModel:
     log: tuple[LogLine, ...] = ()
     trainer: TrainerView | None = None
     ended: bool = False
+    flash_t: float | None = None  # the injected clock's time, for the alarm flash phase

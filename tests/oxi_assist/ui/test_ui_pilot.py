@@ -12,7 +12,8 @@ from oxi_assist.ui.app import MainScreen, OxiApp
 from oxi_assist.ui.debrief_screen import DebriefScreen
 from oxi_assist.ui.help_screen import HelpScreen
 from oxi_assist.ui.vitals_panel import VitalsPanel
-from tests.oxi_assist.ui.fixtures import ScriptedSource, falling, make_app
+from oxi_assist.vitals import Priority
+from tests.oxi_assist.ui.fixtures import ScriptedSource, falling, make_app, steady
 
 
 def spo2_text(app: OxiApp) -> str:
@@ -177,3 +178,46 @@ async def test_recording_that_cannot_start_never_blocks_the_response(tmp_path) -
         await pilot.press("9")
         await step(app, clock, pilot, 1)
         assert app.session.guide_state.called_911
+
+
+async def flash_edges(app: OxiApp, clock, pilot, seconds: float, off: str) -> int:  # type: ignore[no-untyped-def]
+    """Off → on edges of the alarm banner while the clock moves in 0.05 s steps; the banner
+    is moved to the clock's phase as the App's flash timer does, between session redraws."""
+    banner = app.screen.query_one(AlarmBanner)
+    was_off, edges = banner.has_class(off), 0
+    for _ in range(int(seconds / 0.05)):
+        await clock.run_for(0.05)
+        app.flash()
+        now_off = banner.has_class(off)
+        edges += was_off and not now_off
+        was_off = now_off
+    return edges
+
+
+async def test_medium_alarm_flashes_yellow_slowly_high_fast() -> None:
+    app, clock = make_app(lambda c: ScriptedSource(c, spo2=falling(86, 30, 1.0, floor=70)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 20)
+        assert app.model is not None and app.model.alarm is not None
+        assert app.model.alarm.priority is Priority.MEDIUM
+        edges = await flash_edges(app, clock, pilot, 10.0, "alarm-medium-off")
+        assert 4 <= edges <= 8  # 0.4–0.8 Hz over 10 s
+        await step(app, clock, pilot, 30)  # SpO2 now far lower: high priority
+        assert app.model.alarm is not None and app.model.alarm.priority is Priority.HIGH
+        edges = await flash_edges(app, clock, pilot, 5.0, "alarm-high-off")
+        assert 7 <= edges <= 14  # 1.4–2.8 Hz over 5 s
+        await pilot.press("k")
+        await step(app, clock, pilot, 0.1)
+        edges = await flash_edges(app, clock, pilot, 2.0, "alarm-high-off")
+        assert edges == 0 and app.screen.query_one(AlarmBanner).has_class("alarm-high")
+
+
+async def test_steady_medium_alarm_stays_yellow_when_acknowledged() -> None:
+    app, clock = make_app(lambda c: ScriptedSource(c, spo2=steady(86)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(app, clock, pilot, 20)
+        assert app.model is not None and app.model.alarm is not None
+        await pilot.press("k")
+        await step(app, clock, pilot, 0.1)
+        assert await flash_edges(app, clock, pilot, 4.0, "alarm-medium-off") == 0
+        assert app.screen.query_one(AlarmBanner).has_class("alarm-medium")

@@ -4,7 +4,7 @@ colour is never the only cue, gaps stay gaps, the core actions are always offere
 from __future__ import annotations
 
 from drivers.reading import LinkState, Status
-from oxi_assist.ui.alarm_banner import banner_text, flash_on
+from oxi_assist.ui.alarm_banner import banner_text, flash_on, flashes
 from oxi_assist.ui.guidance_panel import actions_text
 from oxi_assist.ui.model import GuideView, ScreenModel, TimerView
 from oxi_assist.ui.pleth import render_pleth
@@ -86,6 +86,37 @@ def test_alarm_banner_words_and_flash() -> None:
     assert "ALARM PAUSED 1:35" in text.plain and cls == "alarm-paused"
     text, cls = banner_text(model())
     assert cls == "alarm-none" and "No active alarm" in text.plain
+
+
+def flash_rate(alarm: Alarm, seconds: float = 20.0, step: float = 0.01, **kw: object) -> float:
+    """Flashes per second of the banner (off → on edges), sampled on a fine grid of clock
+    times."""
+    starts, was_on = 0, True
+    for k in range(int(seconds / step)):
+        _, cls = banner_text(model(alarm=alarm, elapsed=5.0, flash_t=k * step, **kw))
+        on = not cls.endswith("-off")
+        starts += on and not was_on
+        was_on = on
+    return starts / seconds
+
+
+def test_alarm_flash_rates_follow_iec_60601_1_8() -> None:
+    high = Alarm("spo2_severe", Priority.HIGH, "SpO2 very low", 0.0)
+    med = Alarm("spo2_low", Priority.MEDIUM, "SpO2 low", 0.0)
+    low = Alarm("low_battery", Priority.LOW, "Battery low", 0.0, technical=True)
+    assert 1.4 <= flash_rate(high) <= 2.8  # red, flashing fast
+    assert 0.4 <= flash_rate(med) <= 0.8  # yellow, flashing slowly
+    assert flash_rate(low) == 0.0  # steady
+    # the phase comes from the clock time given (flash_t), not the session's elapsed time
+    _, on = banner_text(model(alarm=med, elapsed=0.9, flash_t=0.1))
+    _, off = banner_text(model(alarm=med, elapsed=0.1, flash_t=0.9))
+    assert (on, off) == ("alarm-medium", "alarm-medium-off")
+    # acknowledged or paused: steady (the words and marks stay)
+    ack = Alarm("spo2_low", Priority.MEDIUM, "SpO2 low", 0.0, acknowledged=True)
+    assert flash_rate(ack, seconds=3) == 0.0
+    assert not flashes(model(alarm=med, alarm_paused_for=30.0))
+    assert flashes(model(alarm=med)) and flashes(model(alarm=high))
+    assert not flashes(model(alarm=low)) and not flashes(model())
 
 
 def test_core_actions_always_offered() -> None:
