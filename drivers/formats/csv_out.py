@@ -165,11 +165,15 @@ def read(path: Path, progress: Progress = None) -> Recording:
     if not len(cols):
         raise FormatError(path, "no samples in the file")
     pi = np.frombuffer(cols.pi, dtype=np.float64)  # type: ignore[arg-type]
+    spo2 = np.frombuffer(cols.spo2, dtype=np.float64)
+    pulse = np.frombuffer(cols.pulse, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # an impossible number is no reading, never a value
+        spo2[~((spo2 > 0) & (spo2 <= 100))] = np.nan
+        pulse[~((pulse > 0) & (pulse <= 300))] = np.nan
     sw = meta.get("start_wall")
     iv = meta.get("interval")
     return Recording.from_arrays(
-        path, NAME, np.frombuffer(cols.ts, dtype=np.float64),
-        np.frombuffer(cols.spo2, dtype=np.float64), np.frombuffer(cols.pulse, dtype=np.float64),
+        path, NAME, np.frombuffer(cols.ts, dtype=np.float64), spo2, pulse,
         np.frombuffer(status, dtype=np.int32), None if np.all(np.isnan(pi)) else pi,
         start_wall=float(sw) if isinstance(sw, int | float) else None,
         interval=float(iv) if isinstance(iv, int | float) else None,

@@ -58,7 +58,7 @@ def read(path: Path) -> Recording:
         hdr = wfdb.rdheader(str(base))
     except Exception as e:  # wfdb raises many kinds of error for a bad header
         raise FormatError(path, f"unreadable WFDB header: {_msg(e)}") from None
-    names = list(getattr(hdr, "sig_name", None) or [])
+    names = [str(n or "") for n in (getattr(hdr, "sig_name", None) or [])]
     if not names:
         raise FormatError(path, "a multi-segment or empty WFDB record: open one of its "
                                 "numerics segments (…n.hea) instead")
