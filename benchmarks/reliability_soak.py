@@ -1,0 +1,223 @@
+"""Soak runs: a simulated shift through the whole pipeline, counted at both ends.
+
+Three paths, each ending in a real `Session` (Monitor, default guidance, recorder to a temp
+folder) and each counted from the recording file itself:
+
+- in-process: simulator → cms50-v7 `encode` → bytes in seeded random chunk sizes → cms50-v7
+  decoder → Session, on a virtual clock at 100 frames/s. This is the long (12 h) run.
+- pty: simulator → the virtual CMS50 V7.0 device on a real pseudo-terminal → pyserial and the
+  serial transport (`open_serial`) → Session, on the real clock. It runs in real time (the
+  device thread paces itself), so it is run faster than a real unit streams and shorter.
+- BLE: simulator → the virtual PLX peripheral → bleak's real `BleakClient`/`BleakScanner` with
+  the project's virtual backend → the BLE transport (`open_ble`) → Session, on a virtual clock.
+
+Gaps are injected as finger-out stretches in the simulator (the scenario itself is the quiet
+baseline), so "gaps injected" is counted in the generated stream and "gaps recorded" in the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.reliability_common import count_gaps, count_recording, make_session, rss_mb
+from drivers.clock import RealClock, VirtualClock
+from drivers.reading import LinkEvent, Reading, Status
+
+
+def _simulator(seconds: float, rate: float, gap_every: float, gap_len: float, seed: int) -> Any:
+    from simulators.scenario import load_scenario
+    from simulators.simulator import Simulator
+
+    sim = Simulator(load_scenario("baseline"), seed=seed, pleth_rate=rate)
+    at = gap_every / 2
+    n = 0
+    while at + gap_len < seconds - 5:
+        sim.schedule(at, "finger_out", seconds=gap_len)
+        at += gap_every
+        n += 1
+    return sim, n
+
+
+def soak_inprocess(seconds: float, *, rate: int = 100, gap_every: float = 600.0,
+                   gap_len: float = 20.0, seed: int = 1,
+                   base: Path | None = None) -> dict[str, Any]:
+    """`seconds` of simulated time at `rate` frames/s through encode → decode → Session."""
+    from drivers.protocols.cms50_v7 import CMS50V7Codec
+    from simulators.virtual_serial import frames
+
+    t_wall = time.perf_counter()
+    rss0 = rss_mb()
+    tmp = tempfile.TemporaryDirectory() if base is None else None
+    folder = Path(tmp.name) if tmp else base
+    assert folder is not None
+    try:
+        clock = VirtualClock()
+        sim, cues = _simulator(seconds, rate, gap_every, gap_len, seed)
+        s = make_session(clock, folder, "serial:in-process")
+        enc = CMS50V7Codec.encode
+        dec = CMS50V7Codec()
+        rng = random.Random(seed)
+        step = 1.0 / rate
+        sent = gaps_sent = 0
+        in_gap = False
+        since_tick = 0.0
+        rss_warm = None
+        warm_at = min(600.0, seconds / 10)
+        for r in sim.run(seconds):
+            buf = bytearray()
+            for v, p in frames([r]):
+                buf += enc(v, p)
+                sent += 1
+                bad = v.spo2 is None or bool(v.status & Status.FINGER_OUT)
+                if bad and not in_gap:
+                    gaps_sent += 1
+                in_gap = bad
+            k = 0
+            while k < len(buf):  # bytes arrive in pieces, as a UART delivers them
+                n = rng.randint(1, 64)
+                for d in dec.feed(bytes(buf[k:k + n])):
+                    clock.advance(step)
+                    s.on_item(Reading(t=clock.now(), spo2=d.spo2, pulse=d.pulse, pi=d.pi,
+                                      pleth=d.pleth, pleth_rate=d.pleth_rate, status=d.status))
+                    since_tick += step
+                    if since_tick >= 0.25:
+                        since_tick = 0.0
+                        s.tick()
+                k += n
+            if rss_warm is None and sim.t >= warm_at:
+                rss_warm = rss_mb()
+        s.close("soak done")
+        rss1 = rss_mb()
+        fc = count_recording(s.recording_path)
+        return {
+            "path": "in-process (encode → decode → Session)", "clock": "virtual",
+            "simulated_s": float(sim.t), "rate": rate, "generated": sent,
+            "recorded": fc.readings, "gaps_injected": cues, "gaps_generated": gaps_sent,
+            "gaps_recorded": fc.gaps, "rss_start": rss0, "rss_warm": rss_warm or rss0,
+            "rss_end": rss1, "wall_s": time.perf_counter() - t_wall,
+            "codec_bad": dec.stats.frames_bad, "codec_skipped": dec.stats.bytes_skipped,
+            "file_mb": s.recording_path.stat().st_size / 1e6, "ended": fc.ended,
+        }
+    finally:
+        if tmp:
+            tmp.cleanup()
+
+
+async def _wait(pred: Any, timeout: float, step: float = 0.02) -> bool:
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+def soak_pty(seconds: float, *, speed: float = 10.0, gap_every: float = 120.0,
+             gap_len: float = 10.0, seed: int = 2) -> dict[str, Any]:
+    """`seconds` of simulated patient through the virtual CMS50 V7.0 on a real pty, streamed at
+    `speed`× the device's 60 frames/s, read by the serial transport on the real clock."""
+    from drivers.serial_transport import open_serial
+    from simulators.virtual_serial import VirtualSerialOximeter, frames, pty_supported
+
+    if not pty_supported():
+        return {"path": "pty serial", "skipped": "needs a POSIX pseudo-terminal"}
+    t_wall = time.perf_counter()
+    rss0 = rss_mb()
+    sim, cues = _simulator(seconds, 60, gap_every, gap_len, seed)
+    readings = list(sim.run(seconds))
+    gaps_sent = count_gaps([v for v, _ in frames(readings)])
+    with tempfile.TemporaryDirectory() as d:
+        clock = RealClock()
+        dev = VirtualSerialOximeter("cms50-v7", readings, rate=60.0 * speed, clock=clock)
+        path = dev.start()
+        try:
+            src = open_serial(path, {"protocol": "cms50-v7"}, clock)
+            s = make_session(clock, Path(d), f"serial:{path}")
+
+            async def go() -> tuple[bool, bool]:
+                task = asyncio.create_task(s.run(src, tick_every=0.25))
+                done = await asyncio.to_thread(dev.wait_for, lambda v: v.exhausted,
+                                               seconds / speed * 3 + 30)
+                dev.inject("stall", seconds=1e6)  # nothing more after the patient's last frame
+                await asyncio.to_thread(dev.wait_for, lambda v: v.stalled_until > 0, 5.0)
+                caught = await _wait(lambda: s.readings >= dev.frames_sent, 10.0)
+                s.stop()
+                await asyncio.wait_for(task, 5.0)
+                return done, caught
+
+            done, caught = asyncio.run(go())
+            s.close("soak done")
+            fc = count_recording(s.recording_path)
+        finally:
+            dev.stop()
+    patient_frames = sum(max(1, len(r.pleth)) for r in readings)
+    last_ok = readings[-1].valid if readings else False
+    if dev.frames_sent > patient_frames and last_ok:
+        gaps_sent += 1  # the device sends finger-out frames once its patient has ended
+    return {
+        "path": "pty serial (virtual CMS50 V7.0 → pyserial → open_serial → Session)",
+        "clock": "real", "simulated_s": float(sim.t), "speed": speed,
+        "generated": dev.frames_sent, "generator_dropped": dev.frames_dropped,
+        "patient_frames": patient_frames,
+        "recorded": fc.readings, "gaps_injected": cues, "gaps_generated": gaps_sent,
+        "gaps_recorded": fc.gaps, "rss_start": rss0, "rss_end": rss_mb(),
+        "wall_s": time.perf_counter() - t_wall, "exhausted": done, "caught_up": caught,
+        "ended": fc.ended,
+    }
+
+
+def soak_ble(seconds: float, *, gap_every: float = 300.0, gap_len: float = 20.0,
+             seed: int = 3) -> dict[str, Any]:
+    """`seconds` of 1 Hz vitals through the virtual PLX peripheral, bleak and `open_ble`."""
+    from drivers.ble_transport import open_ble
+    from drivers.protocols import plx
+    from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+
+    t_wall = time.perf_counter()
+    rss0 = rss_mb()
+    sim, cues = _simulator(seconds, 0, gap_every, gap_len, seed)
+    readings = list(sim.run(seconds))
+    with tempfile.TemporaryDirectory() as d:
+        clock = VirtualClock()
+
+        async def go() -> tuple[Any, Any, float]:
+            air = VirtualAir(clock)
+            p = air.add(VirtualPeripheral("plx", readings, clock=clock))
+            src = open_ble("auto", {"scan": "1"}, clock, scanner_backend=air.scanner_backend(),
+                           client_backend=air.client_backend())
+            s = make_session(clock, Path(d), "ble:auto")
+            task = asyncio.create_task(s.run(src, tick_every=0.25))
+            await clock.run_for(1.5)  # connected before the first reading is sent
+            runner = asyncio.create_task(p.run())
+            mid = None
+            chunk = 600.0
+            while not p.finished.is_set():
+                await clock.run_for(chunk)
+                if mid is None:
+                    mid = rss_mb()
+            await clock.run_for(2.0)
+            s.stop()
+            await asyncio.wait_for(task, 5.0)
+            runner.cancel()
+            s.close("soak done")
+            return p, s, mid or rss0
+
+        p, s, rss_warm = asyncio.run(go())
+        sent = [x for x in p.sent if x[1] == plx.CONTINUOUS]
+        fc = count_recording(s.recording_path)
+    return {
+        "path": "BLE (virtual PLX peripheral → bleak API → open_ble → Session)",
+        "clock": "virtual", "simulated_s": float(sim.t), "generated": len(sent),
+        "recorded": fc.readings, "gaps_injected": cues, "gaps_generated": count_gaps(readings),
+        "gaps_recorded": fc.gaps, "rss_start": rss0, "rss_warm": rss_warm, "rss_end": rss_mb(),
+        "wall_s": time.perf_counter() - t_wall, "ended": fc.ended,
+        "links": fc.links,
+    }
+
+
+__all__ = ["LinkEvent", "soak_ble", "soak_inprocess", "soak_pty"]
