@@ -8,10 +8,11 @@ session reads the source, asks the screen (`DevicePicker`), remembers the answer
 chosen device, all inside the same session: the guidance, its timers and the recording never
 stop while the responder chooses.
 
-The picker takes one key: the device's number (1–9; strongest signal first). Escape leaves the
-session without an oximeter (the guidance goes on; that is a safe state, not a failure of the
-response). The responder keys that are not a device number keep working on top of the picker,
-so "911 called" (9), naloxone, breaths and the alarm keys are never blocked by it.
+The picker takes one key: the device's number (1–9; strongest signal first). Escape ends the
+source as the responder's decision (link CLOSED: no technical alarm for it, as with no oximeter
+at all); the guidance goes on without numbers. The responder keys that are not a device number
+keep working on top of the picker, so "911 called" (9), naloxone, breaths and the alarm keys are
+never blocked by it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from drivers.reading import LinkEvent, LinkState
 from oxi_assist.actions import Action
 from oxi_assist.ui import theme
 
+#: What the status bar names as the device after Escape.
+NO_DEVICE = "no oximeter"
 #: One key per device: 1–9.
 MAX_SHOWN = 9
 NAME_WIDTH = 16
@@ -189,8 +192,11 @@ class PickingSource:
                             f"{len(candidates)} oximeters in range: choose one")
             picked = await self._ask(ordered(candidates))
             await _close_quietly(self.inner)
-            if picked is None:
-                raise SourceError("ble: no oximeter chosen; guidance goes on without one")
+            if picked is None:  # the responder's choice, not a fault: no alarm for it
+                yield LinkEvent(self.clock.now(), LinkState.CLOSED,
+                                "no oximeter chosen; guidance goes on without one",
+                                NO_DEVICE)
+                return
             self.chosen = picked
             try:
                 self._choice.remember(picked.address, picked.name)

@@ -1,5 +1,6 @@
-"""The top line: mode (TRAINING / SIMULATED, REPLAY, LIVE), source, device, link state (loud
-when lost), recording indicator and session time."""
+"""The top line: mode (TRAINING / SIMULATED, REPLAY, LIVE), session time, link state (loud
+when lost), the device (name and short address: which oximeter the numbers come from), the
+link's reason, and the recording indicator."""
 
 from __future__ import annotations
 
@@ -30,11 +31,13 @@ def status_text(model: ScreenModel) -> tuple[Text, bool]:
         t.append(" ")
         # when lost the whole bar turns vermillion (CSS); the words go black-on-colour inverted
         t.append(f" {words} " if lost else words, style="bold reverse" if lost else colour)
-        if model.link_reason and model.link is not LinkState.CONNECTED:
-            t.append(f" ({model.link_reason})", style="bold" if lost else colour)
+        # the device before the reason: on a narrow screen a long reason is what gets cut,
+        # never which oximeter the numbers come from
         dev = model.device or model.source_label
         if dev:
-            t.append(f"  {dev}")
+            t.append(f"  {dev}", style="bold")
+        if model.link_reason and model.link is not LinkState.CONNECTED:
+            t.append(f"  ({model.link_reason})", style="bold" if lost else colour)
     t.append("  ")
     if model.recording_error:
         t.append("✖ RECORDING FAILED", style=f"bold reverse {theme.YELLOW}")

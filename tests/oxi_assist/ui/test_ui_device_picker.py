@@ -135,11 +135,14 @@ async def test_escape_goes_on_without_an_oximeter(air: Air, cfg: Path) -> None:
         await pilot.press("escape")
         await settle(app, air, pilot, 3)
         assert isinstance(app.screen, MainScreen)
-        assert app.session.link is LinkState.LOST
+        assert app.session.link is LinkState.CLOSED
         assert "no oximeter chosen" in app.session.link_reason
         assert air.connections() == {"BerryMed": 0, "PC-60FW 1234": 0, "Oxi PLX": 0}
         assert app.session.running and app.session.guide_state is not None  # guidance goes on
-        assert "LINK LOST" in status_line(app)
+        assert "no oximeter" in status_line(app) and "LINK LOST" not in status_line(app)
+        assert app.model is not None and app.model.alarm is None  # a decision, not a fault
+        await settle(app, air, pilot, 60)
+        assert app.model.alarm is None and app.bells == 0
     assert DeviceChoice(cfg).get() is None
 
 
