@@ -14,6 +14,8 @@ from textual.pilot import Pilot
 from drivers import ble_transport
 from drivers.clock import VirtualClock
 from drivers.reading import LinkState, Reading, Status
+from oxi_assist.cli import build_parser
+from oxi_assist.commands.monitor import choose_again
 from oxi_assist.device_choice import CONFIG_DIR_ENV, Chosen, DeviceChoice
 from oxi_assist.ui.app import MainScreen, OxiApp
 from oxi_assist.ui.device_picker import DevicePicker, candidate_line, ordered, signal, with_address
@@ -196,6 +198,29 @@ def test_rows_strongest_first_with_bars_for_the_signal() -> None:
 def test_address_replaces_any_earlier_one_and_keeps_options() -> None:
     assert with_address("ble:auto", "AA:BB") == "ble:auto?address=AA:BB"
     assert with_address("ble:auto?scan=1&address=X", "AA:BB") == "ble:auto?scan=1&address=AA:BB"
+
+
+async def test_choose_device_asks_again_despite_a_remembered_one(air: Air, cfg: Path) -> None:
+    DeviceChoice().remember("AA:00:00:00:22:22", "Oxi PLX")  # via OXI_ASSIST_CONFIG_DIR
+    args = build_parser().parse_args(["monitor", "ble:auto?scan=1", "--choose-device"])
+    assert args.choose_device
+    app = app_on(air, choose_again(args.uri))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, air, pilot, 2)
+        assert isinstance(app.screen, DevicePicker)
+        await pilot.press("3")
+        await settle(app, air, pilot, 3)
+        assert app.session.device == "BerryMed (33:33)"
+        assert air.connections() == {"BerryMed": 1, "PC-60FW 1234": 0, "Oxi PLX": 0}
+    assert DeviceChoice(cfg).get() == Chosen("AA:00:00:00:33:33", "BerryMed")
+
+
+def test_choose_again_touches_only_ble_auto() -> None:
+    assert choose_again("ble:auto") == "ble:auto?prefer="
+    assert choose_again("ble:auto?scan=2") == "ble:auto?scan=2&prefer="
+    for uri in ("ble:AA:00:00:00:11:11", "ble:auto?address=AA:00:00:00:11:11",
+                "ble:auto?prefer=AA:00:00:00:11:11", "sim:opioid-overdose", "serial:auto"):
+        assert choose_again(uri) == uri
 
 
 def test_snapshot_device_picker(snap_compare, air: Air) -> None:  # type: ignore[no-untyped-def]
