@@ -13,6 +13,7 @@ Entry points: `OxiApp` (live, replay, simulated or guidance-only sessions) and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -125,6 +126,11 @@ class MainScreen(Screen[None]):
         self.ready = True
 
 
+#: Screens under which the live screen keeps being drawn: the device picker sits over a live
+#: response (guidance, timers and alarms stay current beneath it).
+LIVE_SCREENS: tuple[type[Screen[Any]], ...] = (MainScreen, DevicePicker)
+
+
 class OxiApp(App[int]):
     CSS_PATH = "oxi.tcss"
     TITLE = "oxi-assist"
@@ -221,7 +227,8 @@ class OxiApp(App[int]):
             return await done
         finally:
             if not done.done() and picker.is_current:  # the session stopped meanwhile
-                picker.dismiss(None)
+                with contextlib.suppress(Exception):
+                    picker.dismiss(None)
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _drive(self, session: Any, source: Any) -> None:
@@ -233,7 +240,7 @@ class OxiApp(App[int]):
     def poll(self) -> None:
         """The bounded-rate redraw: draws only when the session changed since the last draw."""
         s = self.session
-        if s is None or not isinstance(self.screen, MainScreen):
+        if s is None or not isinstance(self.screen, LIVE_SCREENS):
             return
         if s.version == self._drawn_version:
             self.stats.skipped += 1
@@ -244,13 +251,13 @@ class OxiApp(App[int]):
         """Between redraws, moves a flashing alarm banner to the phase the clock gives now
         (only the banner; nothing else on screen changes with the flash)."""
         m = self.model
-        if m is None or not flashes(m) or not isinstance(self.screen, MainScreen):
+        if m is None or not flashes(m) or not isinstance(self.screen, LIVE_SCREENS):
             return
         m = replace(m, flash_t=self.clock.now())
-        try:
-            self.screen.query_one(AlarmBanner).show(m)
-        except NoMatches:
-            return
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                with contextlib.suppress(NoMatches):
+                    screen.query_one(AlarmBanner).show(m)
         self.model = m
 
     def build_model(self) -> ScreenModel:

@@ -33,6 +33,10 @@ APP_KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+p", "command palette (every action by name)"),
     ("q", "end the session → debrief"),
 )
+PICKER_KEYS: tuple[tuple[str, str], ...] = (
+    ("1 … 9", "connect to that oximeter (remembered on this machine for next time)"),
+    ("Esc", "no oximeter now; the guidance goes on"),
+)
 TRAINER_KEYS: tuple[tuple[str, str], ...] = (
     ("P", "pause / resume the simulation"),
     ("+ / -", "simulation speed 1× … 20×"),
@@ -47,7 +51,8 @@ def help_table(trainer: bool) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), expand=False)
     table.add_column(style="bold", no_wrap=True, max_width=10)
     table.add_column()
-    groups = [("Responder", RESPONDER_KEYS), ("Alarms", ALARM_KEYS), ("App", APP_KEYS)]
+    groups = [("Responder", RESPONDER_KEYS), ("Alarms", ALARM_KEYS), ("App", APP_KEYS),
+              ("Oximeter list (several Bluetooth oximeters in range)", PICKER_KEYS)]
     if trainer:
         groups.append(("Trainer (simulated sessions only)", TRAINER_KEYS))
     for title, keys in groups:

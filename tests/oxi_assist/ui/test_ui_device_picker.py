@@ -19,6 +19,7 @@ from oxi_assist.commands.monitor import choose_again
 from oxi_assist.device_choice import CONFIG_DIR_ENV, Chosen, DeviceChoice
 from oxi_assist.ui.app import MainScreen, OxiApp
 from oxi_assist.ui.device_picker import DevicePicker, candidate_line, ordered, signal, with_address
+from oxi_assist.ui.event_log import EventLog
 from oxi_assist.ui.launch import LiveOptions, build_app
 from oxi_assist.ui.link_status import StatusBar
 from simulators.virtual_ble import VirtualAir, VirtualPeripheral
@@ -155,10 +156,16 @@ async def test_responder_keys_work_over_the_picker(air: Air) -> None:
         assert isinstance(app.screen, DevicePicker)
         await pilot.press("9")  # three devices: 9 is "911 called", not a device
         await pilot.press("n")
-        await settle(app, air, pilot, 1)
+        await air.clock.run_for(1)
+        drawn = app.stats.redraws
+        app.poll()  # the timer's redraw: the live screen under the picker stays current
+        await pilot.pause()
+        assert app.stats.redraws == drawn + 1
         assert isinstance(app.screen, DevicePicker)
         assert app.session.guide_state.called_911
         assert app.session.doses == 1
+        main = next(s for s in app.screen_stack if isinstance(s, MainScreen))
+        assert "aloxone" in str(main.query_one(EventLog).render())
         await pilot.press("4")  # no fourth device: nothing happens
         await pilot.pause()
         assert isinstance(app.screen, DevicePicker)
