@@ -344,7 +344,9 @@ async def _until(pred: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def pty_faults(n_drops: int = 3) -> list[dict[str, Any]]:
+def pty_faults(n_drops: int = 3, stall_s: float | None = 12.0) -> list[dict[str, Any]]:
+    """Drops, garbage, a stall (None: no stall rows; the stale alarm needs over 10 s of real
+    time) and a deaf device, on the real clock."""
     from simulators.virtual_serial import VirtualSerialOximeter, pty_supported, steady_patient
 
     if not pty_supported():
@@ -374,9 +376,11 @@ def pty_faults(n_drops: int = 3) -> list[dict[str, Any]]:
                 garbage[0] += 1
                 n0 = s.readings
                 await _until(lambda n0=n0: s.readings > n0 + 30, 3)
+            if stall_s is None:
+                return
             stall.append(s.elapsed())
-            dev.inject("stall", seconds=12.0)
-            await asyncio.sleep(12.5)
+            dev.inject("stall", seconds=stall_s)
+            await asyncio.sleep(stall_s + 0.5)
             n0 = s.readings
             await _until(lambda n0=n0: s.readings > n0 + 60, 5)
 
@@ -408,16 +412,17 @@ def pty_faults(n_drops: int = 3) -> list[dict[str, Any]]:
                    "0 out-of-range valid; resync",
                    out_of_range(rec) == 0 and crash == 0
                    and all("spo2" in x for x in last_valid_tail)))
-    s0 = stall[0]
-    last = max(t for t in rts if t <= s0 + 1e-6)
-    nd, ndw = _lat_check([last], raised(rec, "no_data"), NO_DATA_S)
-    st, stw = _lat_check([last], raised(rec, "stale"), STALE_S)
-    tstale = _first_after([x["t"] for x in rec["link"] if x["state"] == "stale"], s0)
-    out.append(row("stall 12 s", "serial pty", 1, nd, ndw, f"no_data ≤ {NO_DATA_S:g} s",
-                   nd == 1, "transport STALE after "
-                   + (f"{tstale - last:.2f} s (stale=2)" if tstale else "never")))
-    out.append(row("stall 12 s", "serial pty", 1, st, stw, f"stale ≤ {STALE_S:g} s",
-                   st == 1 and _first_after(rts, s0 + 12) is not None))
+    if stall:
+        s0 = stall[0]
+        last = max(t for t in rts if t <= s0 + 1e-6)
+        nd, ndw = _lat_check([last], raised(rec, "no_data"), NO_DATA_S)
+        st, stw = _lat_check([last], raised(rec, "stale"), STALE_S)
+        tstale = _first_after([x["t"] for x in rec["link"] if x["state"] == "stale"], s0)
+        out.append(row(f"stall {stall_s:g} s", "serial pty", 1, nd, ndw,
+                       f"no_data ≤ {NO_DATA_S:g} s", nd == 1, "transport STALE after "
+                       + (f"{tstale - last:.2f} s (stale=2)" if tstale else "never")))
+        out.append(row(f"stall {stall_s:g} s", "serial pty", 1, st, stw, f"stale ≤ {STALE_S:g} s",
+                       st == 1 and _first_after(rts, s0 + (stall_s or 0)) is not None))
 
     # a device that never answers its start command
     class Deaf(VirtualSerialOximeter):

@@ -195,10 +195,10 @@ def soak_ble(seconds: float, *, gap_every: float = 300.0, gap_len: float = 20.0,
             await clock.run_for(1.5)  # connected before the first reading is sent
             runner = asyncio.create_task(p.run())
             mid = None
-            chunk = 600.0
-            while not p.finished.is_set():
-                await clock.run_for(chunk)
-                if mid is None:
+            warm_at = clock.now() + min(600.0, seconds / 10)
+            while not p.finished.is_set():  # small steps: no idle time after the patient ends
+                await clock.run_for(5.0)
+                if mid is None and clock.now() >= warm_at:
                     mid = rss_mb()
             await clock.run_for(2.0)
             s.stop()
