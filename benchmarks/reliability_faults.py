@@ -572,7 +572,7 @@ def inproc_timestamps(n: int = 600) -> list[dict[str, Any]]:
     return out
 
 
-def finger_out_storm(toggles: int = 60) -> list[dict[str, Any]]:
+def finger_out_storm(toggles: int = 60, first_at: float = 60.0) -> list[dict[str, Any]]:
     """The finger in and out every few seconds through the simulator → codec → Session."""
     from drivers.protocols.cms50_v7 import CMS50V7Codec
     from simulators.scenario import load_scenario
@@ -581,7 +581,7 @@ def finger_out_storm(toggles: int = 60) -> list[dict[str, Any]]:
 
     sim = Simulator(load_scenario("baseline"), seed=9, pleth_rate=60)
     rng = random.Random(9)
-    at = 60.0
+    at = first_at
     outs = []
     for _ in range(toggles):
         secs = rng.choice([1, 2, 3, 5])

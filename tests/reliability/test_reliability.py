@@ -68,7 +68,7 @@ def test_serial_pty_drop_garbage_and_deaf_device() -> None:
 
 def test_in_process_faults() -> None:
     rows = faults.inproc_corruption([1e-3, 1e-1], 20) + faults.inproc_timestamps(120)
-    rows += faults.finger_out_storm(6)
+    rows += faults.finger_out_storm(6, first_at=15.0)
     _passed(rows)
     storm = rows[-1]
     assert storm["detected"] >= 4  # several separate finger-out stretches, each a gap
