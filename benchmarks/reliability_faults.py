@@ -446,6 +446,59 @@ def pty_faults(n_drops: int = 3, stall_s: float | None = 12.0) -> list[dict[str,
     return out
 
 
+def pty_corruption(rates: list[float], seconds: float) -> list[dict[str, Any]]:
+    """Bit flips on the wire: the virtual device's bytes flipped at `rate` per bit for
+    `seconds`, then clean; the host must reject what it can, never record an impossible value,
+    and decode every clean frame after."""
+    from simulators.virtual_serial import pty_supported
+
+    if not pty_supported():
+        return [row("bit flips", "serial pty", 0, 0, None, "-", True,
+                    "skipped: needs a POSIX pseudo-terminal")]
+    return [_pty_noise(rate, seconds, 200 + k) for k, rate in enumerate(rates)]
+
+
+def _pty_noise(rate: float, seconds: float, seed: int) -> dict[str, Any]:
+    from simulators.virtual_serial import VirtualSerialOximeter, steady_patient
+
+    rng = random.Random(seed)
+    state = {"on": False, "flips": 0}
+    marks: dict[str, float] = {}
+
+    class Noisy(VirtualSerialOximeter):
+        def _send(self, data: bytes) -> None:
+            if state["on"]:
+                b = bytearray(data)
+                for j in range(len(b) * 8):
+                    if rng.random() < rate:
+                        b[j // 8] ^= 1 << (j % 8)
+                        state["flips"] += 1
+                data = bytes(b)
+            super()._send(data)
+
+    async def script(s: Any, dev: Any) -> None:
+        await _until(lambda: s.readings > 30, 5)
+        state["on"] = True
+        await asyncio.sleep(seconds)
+        state["on"] = False
+        marks["clean"] = s.elapsed()
+        n0 = s.readings
+        await _until(lambda: s.readings > n0 + 120, 5)
+
+    with tempfile.TemporaryDirectory() as d:
+        dev = Noisy("cms50-v7", steady_patient(spo2=97, pulse=72), clock=RealClock(),
+                    keepalive_timeout=None)
+        rec = _pty_run(dev, {"stale": "5", "lost": "30"}, script, Path(d))
+    tail = [x for x in rec["r"] if x["t"] > marks.get("clean", 0) + 0.5]
+    wrong = sum(1 for x in rec["r"] if "spo2" in x and (x["spo2"] != 97 or x.get("pulse") != 72))
+    ok = (out_of_range(rec) == 0 and internal_errors(rec) == 0 and len(tail) >= 60
+          and all(x.get("spo2") == 97 for x in tail))
+    return row(f"bit flips {rate:g}/bit", "serial pty", state["flips"], "–", None,
+               "0 out-of-range valid; resync", ok,
+               f"{seconds:g} s of noise at 60 frames/s; readings recorded {len(rec['r'])}; "
+               f"in-range wrong values accepted {wrong}")
+
+
 # --- in-process: codec → Session on a virtual clock ------------------------------------------
 
 def _codec_session(chunks: list[bytes], d: Path, rate: float = 60.0
@@ -622,6 +675,7 @@ def run_matrix(quick: bool = True) -> list[dict[str, Any]]:
     rows += ble_garbage(5 if quick else 50)
     rows += ble_no_start()
     rows += pty_faults(2 if quick else 10)
+    rows += pty_corruption(rates[1:] if quick else rates, 3.0 if quick else 10.0)
     rows += inproc_corruption(rates, 60 if quick else 600)
     rows += inproc_timestamps(300 if quick else 3000)
     rows += finger_out_storm(20 if quick else 200)
