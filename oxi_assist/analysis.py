@@ -37,7 +37,7 @@ from oxi_assist.alarm_config import (
     AlarmConfig,
 )
 from oxi_assist.alarm_rules import Thresholds, solve_masks, thresholds
-from oxi_assist.smoothing import smooth, window_start
+from oxi_assist.smoothing import Starts, smooth, take, window_starts
 
 _POOR = int(DOUBTFUL | Status.SEARCHING)
 _INVALID = int(INVALIDATING)
@@ -145,40 +145,46 @@ def _r(x: float | None, nd: int = 3) -> float | None:
 # ---------------------------------------------------------------------- building blocks
 
 def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
-                k: np.ndarray | None = None) -> np.ndarray:
-    """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for non-negative integer `s`.
-    `k` is `window_start(tv, span, "left")` when the caller has it."""
+                k: np.ndarray | Starts | None = None) -> np.ndarray:
+    """max(s[j] for t[j] >= t[i] - span, j <= i), exact, for integer `s`.
+    `k` is `window_starts(tv, span, "left")` (or its `.k`) when the caller has it.
+
+    A running maximum (`np.maximum.accumulate`) is a scalar loop in numpy, a few ns per
+    sample, while the maximum of two shifted slices is vectorised. So the maxima come from a
+    sparse table built one level at a time in one buffer: level q holds the maximum of each
+    2**q consecutive samples, and a window of L samples with 2**q <= L <= 2**(q+1) is covered
+    by the two level-q blocks that start at its first and end at its last sample. The typical
+    windows (all of one length under steady sampling) are answered with slices at their
+    level; the odd ones (the start, after gaps, bursts) at their own levels."""
     n = len(s)
     if k is None:
-        k = window_start(tv, span, "left")
-    # block starts such that every window [k_i, i] holds exactly one: greedy, one step per
-    # block. nxt[b] = first i with k_i > b (k is sorted), by counting instead of searching.
-    nxt = np.cumsum(np.bincount(k, minlength=n))
-    starts = [0]
-    b = 0
-    while True:
-        b = int(nxt[b])
-        if b >= n:
-            break
-        starts.append(b)
-    bs = np.asarray(starts)
-    # a segmented running maximum as one plain one: lift each block above the previous ones
-    step = 1024  # > any value in tenths (plausible SpO2 and pulse are at most 1000 / 2500)
-    if int(s.max()) >= step:
-        step = int(s.max()) + 1
-    dt = np.int32 if len(bs) * step < 2**31 else np.int64
-    blk = np.zeros(n, dtype=dt)
-    blk[bs[1:]] = 1
-    np.cumsum(blk, out=blk)
-    off = blk * dt(step)
-    sv = s.astype(dt, copy=False)
-    pre = np.maximum.accumulate(sv + off)
-    pre -= off  # max from the block start to i
-    off = (blk[-1] - blk) * dt(step)
-    suf = np.maximum.accumulate((sv + off)[::-1])[::-1]
-    suf -= off  # max from i to the block end
-    # most windows reach back into the previous block: plain whole-array steps beat masks
-    return np.where(k < bs[blk], np.maximum(suf[k], pre), pre)
+        st = window_starts(tv, span, "left")
+    else:
+        st = k if isinstance(k, Starts) else Starts.of(k)
+    if n == 0:
+        return s.copy()
+    lag, odd = st.lag, st.odd
+    p = (lag + 1).bit_length() - 1  # level of the typical window of lag + 1 samples
+    odd_len = odd + 1 - st.k[odd]
+    odd_q = (np.frexp(odd_len.astype(float))[1] - 1).astype(np.intp)  # floor(log2(len))
+    top = max(p, int(odd_q.max())) if len(odd) else p
+    odd_max = np.empty(len(odd), dtype=s.dtype)
+    out = np.empty(n, dtype=s.dtype)
+    m = s.copy()
+    size = n  # m[:size] holds the current level
+    for q in range(top + 1):
+        if q:
+            w = 1 << (q - 1)
+            size -= w
+            np.maximum(m[:size], m[w:size + w], out=m[:size])  # reads run ahead of writes
+        if q == p and lag < n:  # the window of i is [i - lag, i]; odd ones overwritten below
+            np.maximum(m[:n - lag], m[lag - (1 << p) + 1:size], out=out[lag:])
+        sel = np.flatnonzero(odd_q == q) if len(odd) else odd
+        if len(sel):
+            i = odd[sel]
+            odd_max[sel] = np.maximum(m[st.k[i]], m[i - (1 << q) + 1])
+    out[odd] = odd_max
+    return out
 
 
 @dataclass
@@ -193,14 +199,14 @@ class _Stream:
     s: np.ndarray  # smoothed integer tenths at the valid samples
     n: int
     dense: bool  # every stream sample is a valid one (no gaps in values, no virtuals)
-    starts: dict[tuple[float, str], np.ndarray]  # window starts, shared with `like` streams
+    starts: dict[tuple[float, str], Starts]  # window starts, shared with `like` streams
 
-    def k(self, span: float, side: str) -> np.ndarray:
+    def k(self, span: float, side: str) -> Starts:
         """`np.searchsorted(tv, tv - span, side)`: the first valid sample in the window."""
         key = (span, side)
         k = self.starts.get(key)
         if k is None:
-            k = self.starts[key] = window_start(self.tv, span, side)
+            k = self.starts[key] = window_starts(self.tv, span, side)
         return k
 
     def put(self, v: np.ndarray, fill: Any) -> np.ndarray:
@@ -225,7 +231,7 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
     x = np.rint(values[vidx] * 10.0).astype(np.int32)  # tenths: 32 bits are plenty
     key = (th.window_s, "right")
     if key not in starts:
-        starts[key] = window_start(tv, th.window_s, "right")
+        starts[key] = window_starts(tv, th.window_s, "right")
     s = smooth(tv, x, th.window_s, starts[key])
     if like is not None:
         return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.dense, starts)
@@ -438,9 +444,9 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
     if rules["falling_fast"].enabled and len(tv):
         k = S.k(th.trend_s, "left")
-        span = tv - tv[k]
+        span = tv - take(tv, k)
         with np.errstate(divide="ignore", invalid="ignore"):
-            trend = (s - s[k]) * 60.0 / span / 10.0  # the live expression, term for term
+            trend = (s - take(s, k)) * 60.0 / span / 10.0  # the live expression, term for term
         on, clear = th.limits["falling_fast"]
         trend[span < th.trend_half_s] = np.nan  # too short a span: unknown
         tr_st = S.put(trend, np.nan)

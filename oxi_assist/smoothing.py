@@ -15,6 +15,7 @@ Rule, over the valid samples of one channel (SpO2 or pulse), with window W secon
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
@@ -57,8 +58,41 @@ class Channel:
         return round(s / len(buf))
 
 
+class Starts(NamedTuple):
+    """Window starts `k = np.searchsorted(t, t - span, side)` and their shape: k[i] is
+    i - lag for every i except the (sorted) indices in `odd`. Under steady sampling nearly
+    every window holds the same number of samples, so consumers work on plain slices
+    offset by `lag` and fix up only the odd windows (the start, after gaps, bursts)."""
+
+    k: np.ndarray
+    lag: int
+    odd: np.ndarray
+
+    @classmethod
+    def of(cls, k: np.ndarray) -> Starts:
+        """The shape of window starts found some other way."""
+        n = len(k)
+        if n == 0:
+            return cls(k, 0, np.zeros(0, dtype=np.intp))
+        pr = _probe(n)
+        lag = sorted((pr - k[pr]).tolist())[len(pr) // 2]
+        if not 0 <= lag < n:
+            lag = 0  # no window holds the current sample: keep slices in bounds
+        return cls(k, lag, np.flatnonzero(k != np.arange(-lag, n - lag)))
+
+
+def _probe(n: int) -> np.ndarray:
+    """17 indices spread over the last 7/8 of n samples (the start is seldom typical)."""
+    return n // 8 + (np.arange(17) * (n - 1 - n // 8)) // 16
+
+
 def window_start(t: np.ndarray, span: float, side: str) -> np.ndarray:
-    """`np.searchsorted(t, t - span, side)` for sorted `t`, fast for regular sampling.
+    """`np.searchsorted(t, t - span, side)` for sorted `t`, fast for regular sampling."""
+    return window_starts(t, span, side).k
+
+
+def window_starts(t: np.ndarray, span: float, side: str) -> Starts:
+    """`np.searchsorted(t, t - span, side)` for sorted `t`, with its shape (see `Starts`).
 
     A binary search per sample costs ~100 ns, which alone would blow the analysis budget, so
     the start is guessed from the typical number of samples per window and only the guesses
@@ -67,11 +101,13 @@ def window_start(t: np.ndarray, span: float, side: str) -> np.ndarray:
     n = len(t)
     q = t - span
     if n < 256:
-        return np.searchsorted(t, q, side=side)  # type: ignore[call-overload]
-    probe = np.linspace(n // 8, n - 1, 33).astype(np.intp)
-    c = int(np.median(probe - np.searchsorted(t, q[probe], side=side)))  # type: ignore[call-overload]
+        return Starts(np.searchsorted(t, q, side=side), 0,  # type: ignore[call-overload]
+                      np.arange(n))
+    pr = _probe(n)
+    c = sorted((pr - np.searchsorted(t, q[pr], side=side)).tolist())[len(pr) // 2]  # type: ignore[call-overload]
     if not 0 <= c < n - 1:
-        return np.searchsorted(t, q, side=side)  # type: ignore[call-overload]
+        return Starts(np.searchsorted(t, q, side=side), 0,  # type: ignore[call-overload]
+                      np.arange(n))
     # guess i - c; for i > c both neighbours of the guess are plain slices (no gathers)
     qi = q[c + 1:]
     if side == "right":
@@ -84,27 +120,65 @@ def window_start(t: np.ndarray, span: float, side: str) -> np.ndarray:
     if len(bad):
         bad += c + 1
         g[bad] = np.searchsorted(t, q[bad], side=side)  # type: ignore[call-overload]
-    return g
+    return Starts(g, c, np.concatenate((np.arange(c + 1), bad)))
+
+
+def take(a: np.ndarray, st: Starts) -> np.ndarray:
+    """`a[st.k]`, as a slice copy plus the odd windows' gathers."""
+    n = len(st.k)
+    out = np.empty(n, dtype=a.dtype)
+    lag = st.lag
+    out[lag:] = a[:n - lag]
+    out[st.odd] = a[st.k[st.odd]]
+    return out
 
 
 def smooth(t: np.ndarray, x: np.ndarray, window: float,
-           k: np.ndarray | None = None) -> np.ndarray:
+           k: np.ndarray | Starts | None = None) -> np.ndarray:
     """Offline smoother over the valid samples only: `t` sorted, `x` integer tenths; returns
-    int32 tenths. `k` is `window_start(t, window, "right")` when the caller has it."""
+    int32 tenths. `k` is `window_starts(t, window, "right")` (or its `.k`) when the caller
+    has it.
+
+    Window sums are differences of one cumulative sum. It is kept in 32 bits when every
+    window sum fits: the running total may wrap around, but a difference of wrapped totals is
+    still the exact window sum. The windows of the typical size `c` are taken between two
+    slices of the cumulative sum; only the odd ones are gathered one by one."""
     n = len(t)
     if n == 0:
         return np.zeros(0, dtype=np.int32)
     if k is None:
-        k = window_start(t, window, "right")
-    cnt = np.arange(1, n + 1) - k  # samples in each window, the current one included
-    m = x.copy()
-    if n >= 3:
-        a, b, c = x[:-2], x[1:-1], x[2:]
-        lo = np.minimum(a, b)
-        med = np.maximum(lo, np.minimum(np.maximum(a, b), c))
-        np.copyto(m[2:], med, where=cnt[2:] >= 3)
-    cs = np.empty(n + 1, dtype=np.int64)
+        st = window_starts(t, window, "right")
+    else:
+        st = k if isinstance(k, Starts) else Starts.of(k)
+    odd = st.odd
+    c = st.lag + 1  # samples in a typical window, the current one included
+    cnt_odd = odd + 1 - st.k[odd]
+    # median of three where the two valid samples before are in the window too
+    if c >= 3:
+        m = np.empty(n, dtype=x.dtype)
+        m[:2] = x[:2]
+        lo = np.minimum(x[:-2], x[1:-1])
+        hi = np.maximum(x[:-2], x[1:-1])
+        np.minimum(hi, x[2:], out=hi)
+        np.maximum(lo, hi, out=m[2:])
+        raw = odd[cnt_odd < 3]
+        m[raw] = x[raw]
+    else:
+        m = x.copy()
+        med = odd[cnt_odd >= 3]
+        a, b, e = x[med - 2], x[med - 1], x[med]
+        m[med] = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), e))
+    big = max(abs(int(x.min())), abs(int(x.max())))  # medians stay within x's range
+    most = max(c, int(cnt_odd.max()) if len(odd) else 0)
+    acc = np.int32 if most * big < 2**31 else np.int64
+    cs = np.empty(n + 1, dtype=acc)
     cs[0] = 0
-    np.cumsum(m, out=cs[1:], dtype=np.int64)
-    mean = cs[1:] - cs[k]
-    return np.rint(mean / cnt).astype(np.int32)
+    np.cumsum(m, out=cs[1:], dtype=acc)
+    total = np.empty(n, dtype=acc)
+    if c <= n:
+        np.subtract(cs[c:], cs[:n - c + 1], out=total[c - 1:])
+    total[odd] = cs[odd + 1] - cs[st.k[odd]]
+    mean = total.astype(np.float64)
+    mean /= c  # the same division as by each window's own count: that count is c
+    mean[odd] = total[odd] / cnt_odd
+    return np.rint(mean, out=mean).astype(np.int32)
