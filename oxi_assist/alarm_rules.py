@@ -132,6 +132,43 @@ def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: floa
     return Segments(raised, ended, onset)
 
 
+def solve_runs(t: np.ndarray, weak_idx: np.ndarray, on_idx: np.ndarray, delay: float,
+               bypass_idx: np.ndarray | None = None) -> Segments:
+    """`solve_masks` from sorted index lists: `weak_idx` the ON or MID samples, `on_idx` the
+    ON ones (a subset of `weak_idx`), `bypass_idx` the ON ones carrying a bypass.
+
+    When ON implies weak, each trigger lies in a run of weak samples and the condition ends
+    at the first sample after that run, so the breakers never need listing: the work is per
+    weak sample, and weak samples are usually few (a value past a limit) while breakers are
+    nearly every sample."""
+    n = len(t)
+    e = np.zeros(0, dtype=np.int64)
+    if len(on_idx) == 0:
+        return Segments(e, e, e)
+    cut = np.flatnonzero(np.diff(on_idx) != 1) + 1
+    lo = on_idx[np.concatenate(([0], cut))]  # ON runs [lo, hi)
+    hi = on_idx[np.concatenate((cut, [len(on_idx)])) - 1] + 1
+    trig = _first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
+    if bypass_idx is not None and len(bypass_idx):
+        p = np.searchsorted(bypass_idx, lo, side="left")
+        first_b = bypass_idx[np.minimum(p, len(bypass_idx) - 1)]
+        has = (p < len(bypass_idx)) & (first_b < hi)
+        trig = np.where(has & (first_b < trig), first_b, trig)
+    fire = trig < hi
+    trig_idx, onset = trig[fire], lo[fire]
+    if len(trig_idx) == 0:
+        return Segments(e, e, e)
+    wcut = np.flatnonzero(np.diff(weak_idx) != 1) + 1
+    wlo = weak_idx[np.concatenate(([0], wcut))]  # weak runs [wlo, whi)
+    whi = weak_idx[np.concatenate((wcut, [len(weak_idx)])) - 1] + 1
+    run = np.searchsorted(wlo, trig_idx, side="right") - 1  # the weak run of each trigger
+    keep = np.empty(len(run), dtype=bool)
+    keep[0] = True
+    keep[1:] = run[1:] != run[:-1]  # the first trigger of each weak run raises
+    end = whi[run[keep]]
+    return Segments(trig_idx[keep], np.where(end < n, end, -1), onset[keep])
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Every limit of the config in tenths of a unit, as both implementations compare them."""

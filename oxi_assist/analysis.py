@@ -36,7 +36,7 @@ from oxi_assist.alarm_config import (
     TECHNICAL,
     AlarmConfig,
 )
-from oxi_assist.alarm_rules import Thresholds, solve_masks, thresholds
+from oxi_assist.alarm_rules import Segments, Thresholds, solve_masks, solve_runs, thresholds
 from oxi_assist.smoothing import Starts, smooth, take, window_starts
 
 _POOR = int(DOUBTFUL | Status.SEARCHING)
@@ -252,6 +252,40 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
     return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts)
 
 
+def _below(x: np.ndarray, clear: float, on: float,
+           inclusive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the values below `clear` (weak: ON or MID) and below `on` (ON), `<=` when
+    inclusive. The ON ones are picked from the weak ones when the limits nest (the usual
+    case: a limit and its hysteresis band), which saves a pass over all values."""
+    weak = np.flatnonzero(x <= clear if inclusive else x < clear)
+    if on <= clear:
+        xw = x[weak]
+        return weak, weak[xw <= on if inclusive else xw < on]
+    return weak, np.flatnonzero(x <= on if inclusive else x < on)
+
+
+def _solve(S: _Stream, weak: np.ndarray, strong: np.ndarray, nested: bool, delay: float,
+           bypass: np.ndarray | None = None) -> Segments:
+    """A hysteresis machine over the stream `S`, from the indices of its valid samples that
+    are weak (ON or MID), strong (ON) and bypassing. The stream's other samples carry no
+    value: they are neither weak nor strong, so they end an active condition. `nested`:
+    every strong sample is weak, which `solve_runs` needs; otherwise masks are built."""
+    if not S.dense:
+        weak, strong = S.pos[weak], S.pos[strong]
+        bypass = None if bypass is None else S.pos[bypass]
+    if nested:
+        return solve_runs(S.ts, weak, strong, delay, bypass)
+    w = np.zeros(S.n, dtype=bool)
+    w[weak] = True
+    on = np.zeros(S.n, dtype=bool)
+    on[strong] = True
+    byp = None
+    if bypass is not None:
+        byp = np.zeros(S.n, dtype=bool)
+        byp[bypass] = True
+    return solve_masks(S.ts, w, on, delay, byp)
+
+
 def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
                         out: list[dict[str, Any]]) -> None:
     rule = cfg.rules[kind]
@@ -412,7 +446,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         poor = low_pi | ~plaus
     for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
         if on is not None and rules[kind].enabled:
-            seg = solve_masks(t, on, on, rules[kind].delay_s)
+            idx = np.flatnonzero(on)
+            seg = solve_runs(t, idx, idx, rules[kind].delay_s)
             _segments_to_alarms(kind, cfg, t, seg, alarms)
 
     # gaps: no reading at all; no valid SpO2 (counted from the first reading until one comes)
@@ -425,22 +460,18 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     # SpO2 rules
     s, tv = S.s, S.tv
-    s_st = S.put(s, _BIG)
     for kind in ("spo2_low", "spo2_severe"):
         if not rules[kind].enabled:
             continue
         on, clear = th.limits[kind]
+        weak, strong = _below(s, clear, on)
         byp = None
         if kind in th.rapid and len(tv):
             # a bypass only matters on ON samples: evaluate the fall there only
             drop, win_s = th.rapid[kind]
-            cand = np.flatnonzero(s < on)
-            k = np.searchsorted(tv, tv[cand] - win_s, side="left")
-            fall = np.zeros(len(tv), dtype=bool)
-            fall[cand] = s[k] - s[cand] >= drop
-            byp = S.put(fall, False)
-        # values put on the stream with a filler that fails every test: unknown = not weak
-        seg = solve_masks(S.ts, s_st < clear, s_st < on, rules[kind].delay_s, byp)
+            k = np.searchsorted(tv, tv[strong] - win_s, side="left")
+            byp = strong[s[k] - s[strong] >= drop]
+        seg = _solve(S, weak, strong, on <= clear, rules[kind].delay_s, byp)
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
     if rules["falling_fast"].enabled and len(tv):
         k = S.k(th.trend_s, "left")
@@ -448,25 +479,25 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         with np.errstate(divide="ignore", invalid="ignore"):
             trend = (s - take(s, k)) * 60.0 / span / 10.0  # the live expression, term for term
         on, clear = th.limits["falling_fast"]
-        trend[span < th.trend_half_s] = np.nan  # too short a span: unknown
-        tr_st = S.put(trend, np.nan)
+        trend[span < th.trend_half_s] = np.nan  # too short a span: unknown, fails every test
         with np.errstate(invalid="ignore"):
-            seg = solve_masks(S.ts, tr_st <= clear, tr_st <= on,
-                              rules["falling_fast"].delay_s)
+            weak, strong = _below(trend, clear, on, inclusive=True)
+        seg = _solve(S, weak, strong, on <= clear, rules["falling_fast"].delay_s)
         _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
 
     # pulse rules
     pv = ok & has_p
     P = _stream(t, pv, pulse, th, t_end, like=S if np.array_equal(pv, sv) else None)
-    p_st = P.put(P.s, _BIG)
     on, clear = th.limits["pulse_low"]
     if rules["pulse_low"].enabled:
-        seg = solve_masks(P.ts, p_st < clear, p_st < on, rules["pulse_low"].delay_s)
+        weak, strong = _below(P.s, clear, on)
+        seg = _solve(P, weak, strong, on <= clear, rules["pulse_low"].delay_s)
         _segments_to_alarms("pulse_low", cfg, P.ts, seg, alarms)
     on, clear = th.limits["pulse_high"]
     if rules["pulse_high"].enabled:
-        p_hi = P.put(P.s, -1)
-        seg = solve_masks(P.ts, p_hi > clear, p_hi > on, rules["pulse_high"].delay_s)
+        weak = np.flatnonzero(P.s > clear)
+        strong = weak[P.s[weak] > on] if on >= clear else np.flatnonzero(P.s > on)
+        seg = _solve(P, weak, strong, on >= clear, rules["pulse_high"].delay_s)
         _segments_to_alarms("pulse_high", cfg, P.ts, seg, alarms)
 
     # desaturations against the sliding baseline
@@ -474,21 +505,28 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     n_by_level: dict[float, int] = {}
     if len(tv):
         base = _window_max(tv, s, th.baseline_s, S.k(th.baseline_s, "left"))
-        drop_st = S.put(base - s, -_BIG)
-        s_nadir = np.empty(S.n + 1, dtype=np.int32)  # one spare slot for reduceat's last end
-        s_nadir[:-1] = s_st
-        s_nadir[-1] = _BIG
+        drop = base - s
         for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
-            seg = solve_masks(S.ts, drop_st > rec, drop_st >= d, cfg.desat_min_duration_s)
+            weak = np.flatnonzero(drop > rec)
+            strong = weak[drop[weak] >= d] if d > rec else np.flatnonzero(drop >= d)
+            seg = _solve(S, weak, strong, d > rec, cfg.desat_min_duration_s)
             n_by_level[level] = len(seg.raised)
             if not len(seg.raised):
                 continue
+            # the valid samples from the onset up to the end (stream indices) as a valid range
             ends = np.where(seg.ended < 0, S.n, seg.ended)
-            bounds = np.empty(2 * len(ends), dtype=np.int64)
-            bounds[0::2] = seg.onset
-            bounds[1::2] = ends
-            nadir = np.minimum.reduceat(s_nadir, bounds)[0::2]
-            b0 = s_nadir[seg.onset] + drop_st[seg.onset]  # baseline = value + drop
+            v0, v1 = (seg.onset, ends) if S.dense else (np.searchsorted(S.pos, seg.onset),
+                                                        np.searchsorted(S.pos, ends))
+            bounds = np.empty(2 * len(ends), dtype=np.intp)
+            bounds[0::2] = v0
+            bounds[1::2] = v1
+            sn = s
+            if bounds[-1] >= len(s):  # reduceat's ends must be indices: one spare slot
+                sn = np.empty(len(s) + 1, dtype=s.dtype)
+                sn[:-1] = s
+                sn[-1] = _BIG
+            nadir = np.minimum.reduceat(sn, bounds)[0::2]
+            b0 = base[v0]
             t0 = S.ts[seg.onset]
             t1 = S.ts[np.maximum(seg.ended, 0)]
             depth = (b0 - nadir) / 10.0
