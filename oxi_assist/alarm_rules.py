@@ -66,7 +66,7 @@ class Segments:
     onset: np.ndarray  # index of the first sample of the ON run that raised
 
 
-def _first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarray,
+def first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarray,
                     hi: np.ndarray) -> np.ndarray:
     """Per run [lo, hi): the first index i with t[i] - run_t >= delay (the live comparison,
     float for float), or hi when none. A search on run_t + delay lands within a rounding
@@ -107,7 +107,7 @@ def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: floa
     cut = np.flatnonzero(np.diff(on_idx) != 1) + 1
     lo = on_idx[np.concatenate(([0], cut))]  # ON runs [lo, hi)
     hi = on_idx[np.concatenate((cut, [len(on_idx)])) - 1] + 1
-    trig = _first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
+    trig = first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
     if bypass is not None:
         bidx = np.flatnonzero(bypass & strong)
         if len(bidx):
@@ -148,7 +148,7 @@ def solve_runs(t: np.ndarray, weak_idx: np.ndarray, on_idx: np.ndarray, delay: f
     cut = np.flatnonzero(np.diff(on_idx) != 1) + 1
     lo = on_idx[np.concatenate(([0], cut))]  # ON runs [lo, hi)
     hi = on_idx[np.concatenate((cut, [len(on_idx)])) - 1] + 1
-    trig = _first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
+    trig = first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
     if bypass_idx is not None and len(bypass_idx):
         p = np.searchsorted(bypass_idx, lo, side="left")
         first_b = bypass_idx[np.minimum(p, len(bypass_idx) - 1)]

@@ -36,7 +36,14 @@ from oxi_assist.alarm_config import (
     TECHNICAL,
     AlarmConfig,
 )
-from oxi_assist.alarm_rules import Segments, Thresholds, solve_masks, solve_runs, thresholds
+from oxi_assist.alarm_rules import (
+    Segments,
+    Thresholds,
+    first_reaching,
+    solve_masks,
+    solve_runs,
+    thresholds,
+)
 from oxi_assist.smoothing import Starts, smooth, take, window_starts
 
 _POOR = int(DOUBTFUL | Status.SEARCHING)
@@ -348,18 +355,40 @@ def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None
         out.append(_alarm("link_lost", cfg, start, start, clear_at))
 
 
-def _settled(S: _Stream, stale_s: float, settle_s: float) -> np.ndarray:
-    """Smoothed values past the acquisition window of their stretch of valid values (a
-    stretch starts after an invalid reading or a gap long enough to go stale). All values
-    when none has settled, rather than no statistics at all."""
+def _settled(S: _Stream, stale_s: float, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ranges [lo, hi) of valid samples whose smoothed values are past the acquisition window
+    of their stretch of valid values (a stretch starts after an invalid reading or a gap long
+    enough to go stale). All values when none has settled, rather than no statistics at all.
+    Per stretch, not per sample: the first settled sample is found by a search."""
     nv = len(S.s)
+    whole = np.array([0]), np.array([nv])
     if nv == 0 or settle_s <= 0:
-        return S.s
-    brk = np.ones(nv, dtype=bool)
-    brk[1:] = (np.diff(S.vidx) > 1) | (S.tv[1:] > S.tv[:-1] + stale_s)
-    first = np.maximum.accumulate(np.where(brk, np.arange(nv), 0))
-    ok = S.tv - S.tv[first] >= settle_s
-    return S.s[ok] if ok.any() else S.s
+        return whole
+    tv = S.tv
+    cuts = np.concatenate((np.flatnonzero(np.diff(S.vidx) > 1),
+                           np.flatnonzero(tv[1:] > tv[:-1] + stale_s)))
+    first = np.unique(cuts) + 1  # stretch starts after the first
+    lo = np.concatenate(([0], first))
+    hi = np.concatenate((first, [nv]))
+    lo = first_reaching(tv, tv[lo], settle_s, lo, hi)  # tv - tv[start] >= settle_s, exactly
+    keep = lo < hi
+    if not keep.any():
+        return whole
+    return lo[keep], hi[keep]
+
+
+def _range_stats(x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 ) -> tuple[int, int, int, int]:
+    """min, max, sum and count of x over the disjoint sorted non-empty ranges [lo, hi)."""
+    bounds = np.empty(2 * len(lo), dtype=np.intp)
+    bounds[0::2] = lo
+    bounds[1::2] = hi
+    if bounds[-1] == len(x):
+        bounds = bounds[:-1]  # the last range runs to the end of x
+    return (int(np.minimum.reduceat(x, bounds)[0::2].min()),
+            int(np.maximum.reduceat(x, bounds)[0::2].max()),
+            int(np.add.reduceat(x, bounds, dtype=np.int64)[0::2].sum()),
+            int((hi - lo).sum()))
 
 
 def _escalate(alarms: list[dict[str, Any]], within: float) -> None:
@@ -560,15 +589,21 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     duration = float(t[-1] - t[0]) + (tr.interval or 0.0)
     # the averaging window must also have left the start-up samples behind
-    s_stat = _settled(S, th.stale_s, cfg.acquisition_s + th.window_s)
-    p_stat = _settled(P, th.stale_s, cfg.acquisition_s + th.window_s)
+    settle = cfg.acquisition_s + th.window_s
+    s_rng = _settled(S, th.stale_s, settle)
+    p_rng = s_rng if P.vidx is S.vidx else _settled(P, th.stale_s, settle)
+    s_min = s_sum = s_cnt = p_min = p_max = 0
+    if len(S.s):
+        s_min, _, s_sum, s_cnt = _range_stats(S.s, *s_rng)
+    if len(P.s):
+        p_min, p_max, _, _ = _range_stats(P.s, *p_rng)
     return Analysis(
         duration_s=duration, samples=n, valid_fraction=float(sv.mean()),
         valid_time_s=valid_time,
-        min_spo2=float(s_stat.min()) / 10.0 if len(s_stat) else None,
-        mean_spo2=round(float(s_stat.mean()) / 10.0, 2) if len(s_stat) else None,
-        pulse_min=float(p_stat.min()) / 10.0 if len(p_stat) else None,
-        pulse_max=float(p_stat.max()) / 10.0 if len(p_stat) else None,
+        min_spo2=s_min / 10.0 if len(S.s) else None,
+        mean_spo2=round(s_sum / s_cnt / 10.0, 2) if len(S.s) else None,
+        pulse_min=p_min / 10.0 if len(P.s) else None,
+        pulse_max=p_max / 10.0 if len(P.s) else None,
         time_below=time_below, desaturations=desats,
         odi3_per_h=odi(3.0), odi4_per_h=odi(4.0), alarms=alarms, dropped=tr.dropped,
         config=cfg.source,
