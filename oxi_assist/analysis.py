@@ -177,13 +177,14 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
     top = max(p, int(odd_q.max())) if len(odd) else p
     odd_max = np.empty(len(odd), dtype=s.dtype)
     out = np.empty(n, dtype=s.dtype)
-    m = s.copy()
+    m, spare = s, np.empty(n, dtype=s.dtype)  # levels alternate between two buffers
     size = n  # m[:size] holds the current level
     for q in range(top + 1):
         if q:
             w = 1 << (q - 1)
             size -= w
-            np.maximum(m[:size], m[w:size + w], out=m[:size])  # reads run ahead of writes
+            np.maximum(m[:size], m[w:size + w], out=spare[:size])
+            m, spare = spare, (m if m is not s else np.empty(n, dtype=s.dtype))
         if q == p and lag < n:  # the window of i is [i - lag, i]; odd ones overwritten below
             np.maximum(m[:n - lag], m[lag - (1 << p) + 1:size], out=out[lag:])
         sel = np.flatnonzero(odd_q == q) if len(odd) else odd
@@ -207,6 +208,7 @@ class _Stream:
     n: int
     dense: bool  # every stream sample is a valid one (no gaps in values, no virtuals)
     starts: dict[tuple[float, str], Starts]  # window starts, shared with `like` streams
+    gaps: np.ndarray  # valid samples j after which the channel went stale before j + 1
 
     def k(self, span: float, side: str) -> Starts:
         """`np.searchsorted(tv, tv - span, side)`: the first valid sample in the window."""
@@ -235,28 +237,49 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
         vidx = np.flatnonzero(valid)
         tv = t[vidx]
         starts = {}
-    x = np.rint(values[vidx] * 10.0).astype(np.int32)  # tenths: 32 bits are plenty
+    x = values[vidx]
+    x *= 10.0
+    x = np.rint(x, out=x).astype(np.int32)  # tenths: 32 bits are plenty
     key = (th.window_s, "right")
     if key not in starts:
         starts[key] = window_starts(tv, th.window_s, "right")
     s = smooth(tv, x, th.window_s, starts[key])
     if like is not None:
-        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.dense, starts)
+        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.dense, starts, like.gaps)
     nv = len(tv)
     ts, pos = t, vidx
+    gaps = np.zeros(0, dtype=np.intp)
     if nv:
         due = tv + th.stale_s
-        nxt = np.empty(nv)
-        nxt[:-1] = tv[1:]
-        nxt[-1] = t_end
-        ins = nxt > due
-        if ins.any():
-            at = np.searchsorted(t, due[ins], side="right")
-            ts = np.insert(t, at, due[ins])
-            shift = np.cumsum(np.bincount(at, minlength=len(t) + 1))  # virtuals at or before
-            pos = vidx + shift[vidx]
+        gaps = np.flatnonzero(tv[1:] > due[:-1])  # the next valid value came after going stale
+        late = gaps if not t_end > due[-1] else np.append(gaps, nv - 1)
+        if len(late):
+            ts, pos = _insert(t, vidx, np.searchsorted(t, due[late], side="right"), due[late])
     n = len(ts)
-    return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts)
+    return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts, gaps)
+
+
+def _insert(t: np.ndarray, vidx: np.ndarray, at: np.ndarray,
+            vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.insert(t, at, vt)` (`at` sorted) and where the samples `vidx` of `t` land in it.
+    A recording has few stale instants, so a slice copy per instant beats np.insert's
+    general machinery and the per-sample shift count."""
+    m = len(at)
+    if m > 64:
+        shift = np.cumsum(np.bincount(at, minlength=len(t) + 1))  # virtuals at or before
+        return np.insert(t, at, vt), vidx + shift[vidx]
+    ts = np.empty(len(t) + m)
+    pos = np.empty_like(vidx)
+    prev = 0
+    cut = [*np.searchsorted(vidx, at).tolist(), len(vidx)]  # first valid sample at or after
+    pos[:cut[0]] = vidx[:cut[0]]
+    for j, a in enumerate(at.tolist()):
+        ts[prev + j:a + j] = t[prev:a]
+        ts[a + j] = vt[j]
+        prev = a
+        np.add(vidx[cut[j]:cut[j + 1]], j + 1, out=pos[cut[j]:cut[j + 1]])
+    ts[prev + m:] = t[prev:]
+    return ts, pos
 
 
 def _below(x: np.ndarray, clear: float, on: float,
@@ -355,7 +378,7 @@ def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None
         out.append(_alarm("link_lost", cfg, start, start, clear_at))
 
 
-def _settled(S: _Stream, stale_s: float, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _settled(S: _Stream, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Ranges [lo, hi) of valid samples whose smoothed values are past the acquisition window
     of their stretch of valid values (a stretch starts after an invalid reading or a gap long
     enough to go stale). All values when none has settled, rather than no statistics at all.
@@ -365,8 +388,7 @@ def _settled(S: _Stream, stale_s: float, settle_s: float) -> tuple[np.ndarray, n
     if nv == 0 or settle_s <= 0:
         return whole
     tv = S.tv
-    cuts = np.concatenate((np.flatnonzero(np.diff(S.vidx) > 1),
-                           np.flatnonzero(tv[1:] > tv[:-1] + stale_s)))
+    cuts = np.concatenate((np.flatnonzero(np.diff(S.vidx) > 1), S.gaps))
     first = np.unique(cuts) + 1  # stretch starts after the first
     lo = np.concatenate(([0], first))
     hi = np.concatenate((first, [nv]))
@@ -590,8 +612,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     duration = float(t[-1] - t[0]) + (tr.interval or 0.0)
     # the averaging window must also have left the start-up samples behind
     settle = cfg.acquisition_s + th.window_s
-    s_rng = _settled(S, th.stale_s, settle)
-    p_rng = s_rng if P.vidx is S.vidx else _settled(P, th.stale_s, settle)
+    s_rng = _settled(S, settle)
+    p_rng = s_rng if P.vidx is S.vidx else _settled(P, settle)
     s_min = s_sum = s_cnt = p_min = p_max = 0
     if len(S.s):
         s_min, _, s_sum, s_cnt = _range_stats(S.s, *s_rng)
