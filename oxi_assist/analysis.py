@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,7 +171,7 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
         return s.copy()
     lag, odd = st.lag, st.odd
     p = (lag + 1).bit_length() - 1  # level of the typical window of lag + 1 samples
-    odd_len = odd + 1 - st.k[odd]
+    odd_len = odd + 1 - st.k_odd
     odd_q = (np.frexp(odd_len.astype(float))[1] - 1).astype(np.intp)  # floor(log2(len))
     top = max(p, int(odd_q.max())) if len(odd) else p
     odd_max = np.empty(len(odd), dtype=s.dtype)
@@ -190,7 +189,7 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
         sel = np.flatnonzero(odd_q == q) if len(odd) else odd
         if len(sel):
             i = odd[sel]
-            odd_max[sel] = np.maximum(m[st.k[i]], m[i - (1 << q) + 1])
+            odd_max[sel] = np.maximum(m[st.k_odd[sel]], m[i - (1 << q) + 1])
     out[odd] = odd_max
     return out
 
@@ -415,21 +414,34 @@ def _range_stats(x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
 
 def _escalate(alarms: list[dict[str, Any]], within: float) -> None:
     """The Monitor's escalation rule: an alarm meaning "no reading" is high priority when an
-    SpO2 alarm raised before it is still active, or ended no more than `within` s earlier."""
+    SpO2 alarm raised before it is still active, or ended no more than `within` s earlier.
+    One pass to sort the alarms out, then one search per SpO2 kind for all of them."""
     if within <= 0:
         return
-    spo2 = {k: sorted((a for a in alarms if a["kind"] == k), key=lambda a: a["start_s"])
-            for k in SPO2_ALARMS}
-    starts = {k: [a["start_s"] for a in v] for k, v in spo2.items()}
+    spo2: dict[str, list[dict[str, Any]]] = {k: [] for k in SPO2_ALARMS}
+    esc = []
     for a in alarms:
-        if a["kind"] not in ESCALATING or a["priority"] == "high":
+        same = spo2.get(a["kind"])
+        if same is not None:
+            same.append(a)
+        elif a["kind"] in ESCALATING and a["priority"] != "high":
+            esc.append(a)
+    if not esc:
+        return
+    t = np.array([a["start_s"] for a in esc])
+    due = t - within
+    hit = np.zeros(len(esc), dtype=bool)
+    for recs in spo2.values():
+        if not recs:
             continue
-        t = a["start_s"]
-        for k, recs in spo2.items():
-            i = bisect_left(starts[k], t) - 1  # the latest one raised before t
-            if i >= 0 and (recs[i]["end_s"] is None or recs[i]["end_s"] >= t - within):
-                a["priority"] = "high"
-                break
+        recs.sort(key=lambda a: a["start_s"])
+        starts = np.array([a["start_s"] for a in recs])
+        ends = np.array([math.inf if a["end_s"] is None else a["end_s"] for a in recs])
+        i = np.searchsorted(starts, t, side="left") - 1  # the latest one raised before t
+        hit |= (i >= 0) & (ends[np.maximum(i, 0)] >= due)
+    for a, h in zip(esc, hit.tolist(), strict=True):
+        if h:
+            a["priority"] = "high"
 
 
 # ---------------------------------------------------------------------- the analysis

@@ -59,26 +59,35 @@ class Channel:
 
 
 class Starts(NamedTuple):
-    """Window starts `k = np.searchsorted(t, t - span, side)` and their shape: k[i] is
-    i - lag for every i except the (sorted) indices in `odd`. Under steady sampling nearly
-    every window holds the same number of samples, so consumers work on plain slices
-    offset by `lag` and fix up only the odd windows (the start, after gaps, bursts)."""
+    """Window starts `k = np.searchsorted(t, t - span, side)` by their shape: k[i] is
+    i - lag for every i except the (sorted) indices in `odd`, where it is `k_odd`. Under
+    steady sampling nearly every window holds the same number of samples, so consumers work
+    on plain slices offset by `lag` and fix up only the odd windows (the start, after gaps,
+    bursts); the whole array is seldom needed."""
 
-    k: np.ndarray
+    n: int
     lag: int
     odd: np.ndarray
+    k_odd: np.ndarray
+
+    @property
+    def k(self) -> np.ndarray:
+        k = np.arange(-self.lag, self.n - self.lag)
+        k[self.odd] = self.k_odd
+        return k
 
     @classmethod
     def of(cls, k: np.ndarray) -> Starts:
         """The shape of window starts found some other way."""
         n = len(k)
         if n == 0:
-            return cls(k, 0, np.zeros(0, dtype=np.intp))
+            return cls(0, 0, np.zeros(0, dtype=np.intp), k)
         pr = _probe(n)
         lag = sorted((pr - k[pr]).tolist())[len(pr) // 2]
         if not 0 <= lag < n:
             lag = 0  # no window holds the current sample: keep slices in bounds
-        return cls(k, lag, np.flatnonzero(k != np.arange(-lag, n - lag)))
+        odd = np.flatnonzero(k != np.arange(-lag, n - lag))
+        return cls(n, lag, odd, k[odd])
 
 
 def _probe(n: int) -> np.ndarray:
@@ -92,44 +101,38 @@ def window_start(t: np.ndarray, span: float, side: str) -> np.ndarray:
 
 
 def window_starts(t: np.ndarray, span: float, side: str) -> Starts:
-    """`np.searchsorted(t, t - span, side)` for sorted `t`, with its shape (see `Starts`).
+    """`np.searchsorted(t, t - span, side)` for sorted `t`, by its shape (see `Starts`).
 
     A binary search per sample costs ~100 ns, which alone would blow the analysis budget, so
     the start is guessed from the typical number of samples per window and only the guesses
     that fail the exact predicate (the same comparison the live side makes) are searched.
     """
     n = len(t)
-    q = t - span
     if n < 256:
-        return Starts(np.searchsorted(t, q, side=side), 0,  # type: ignore[call-overload]
-                      np.arange(n))
+        return Starts(n, 0, np.arange(n), np.searchsorted(t, t - span, side=side))  # type: ignore[call-overload]
     pr = _probe(n)
-    c = sorted((pr - np.searchsorted(t, q[pr], side=side)).tolist())[len(pr) // 2]  # type: ignore[call-overload]
+    c = sorted((pr - np.searchsorted(t, t[pr] - span, side=side)).tolist())[len(pr) // 2]  # type: ignore[call-overload]
     if not 0 <= c < n - 1:
-        return Starts(np.searchsorted(t, q, side=side), 0,  # type: ignore[call-overload]
-                      np.arange(n))
-    # guess i - c; for i > c both neighbours of the guess are plain slices (no gathers)
-    qi = q[c + 1:]
+        return Starts(n, 0, np.arange(n), np.searchsorted(t, t - span, side=side))  # type: ignore[call-overload]
+    # guess i - c; for i > c both neighbours of the guess are plain slices (no gathers):
+    # the guess fails where the sample at it is already out or the one before still in
+    qi = t[c + 1:] - span
     if side == "right":
-        ok = (t[1:n - c] > qi) & (t[:n - c - 1] <= qi)
+        bad = t[1:n - c] <= qi
+        bad |= t[:n - c - 1] > qi
     else:
-        ok = (t[1:n - c] >= qi) & (t[:n - c - 1] < qi)
-    g = np.arange(-c, n - c)
-    g[:c + 1] = np.searchsorted(t, q[:c + 1], side=side)  # type: ignore[call-overload]
-    bad = np.flatnonzero(~ok)
-    if len(bad):
-        bad += c + 1
-        g[bad] = np.searchsorted(t, q[bad], side=side)  # type: ignore[call-overload]
-    return Starts(g, c, np.concatenate((np.arange(c + 1), bad)))
+        bad = t[1:n - c] < qi
+        bad |= t[:n - c - 1] >= qi
+    odd = np.concatenate((np.arange(c + 1), np.flatnonzero(bad) + (c + 1)))
+    return Starts(n, c, odd, np.searchsorted(t, t[odd] - span, side=side))  # type: ignore[call-overload]
 
 
 def take(a: np.ndarray, st: Starts) -> np.ndarray:
     """`a[st.k]`, as a slice copy plus the odd windows' gathers."""
-    n = len(st.k)
+    n, lag = st.n, st.lag
     out = np.empty(n, dtype=a.dtype)
-    lag = st.lag
     out[lag:] = a[:n - lag]
-    out[st.odd] = a[st.k[st.odd]]
+    out[st.odd] = a[st.k_odd]
     return out
 
 
@@ -152,7 +155,7 @@ def smooth(t: np.ndarray, x: np.ndarray, window: float,
         st = k if isinstance(k, Starts) else Starts.of(k)
     odd = st.odd
     c = st.lag + 1  # samples in a typical window, the current one included
-    cnt_odd = odd + 1 - st.k[odd]
+    cnt_odd = odd + 1 - st.k_odd
     # median of three where the two valid samples before are in the window too
     if c >= 3:
         m = np.empty(n, dtype=x.dtype)
@@ -177,7 +180,7 @@ def smooth(t: np.ndarray, x: np.ndarray, window: float,
     total = np.empty(n, dtype=acc)
     if c <= n:
         np.subtract(cs[c:], cs[:n - c + 1], out=total[c - 1:])
-    total[odd] = cs[odd + 1] - cs[st.k[odd]]
+    total[odd] = cs[odd + 1] - cs[st.k_odd]
     mean = total.astype(np.float64)
     mean /= c  # the same division as by each window's own count: that count is c
     mean[odd] = total[odd] / cnt_odd
