@@ -169,9 +169,13 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
         st = k if isinstance(k, Starts) else Starts.of(k)
     if n == 0:
         return s.copy()
-    lag, odd = st.lag, st.odd
+    lag, odd, k_odd = st.lag, st.odd, st.k_odd
     p = (lag + 1).bit_length() - 1  # level of the typical window of lag + 1 samples
-    odd_len = odd + 1 - st.k_odd
+    # odd windows that start at the first sample (k is sorted: they come first) are prefixes
+    z = int(np.searchsorted(k_odd, 0, side="right"))
+    head = np.maximum.accumulate(s[:odd[z - 1] + 1])[odd[:z]] if z else None
+    odd, k_odd = odd[z:], k_odd[z:]
+    odd_len = odd + 1 - k_odd
     odd_q = (np.frexp(odd_len.astype(float))[1] - 1).astype(np.intp)  # floor(log2(len))
     top = max(p, int(odd_q.max())) if len(odd) else p
     odd_max = np.empty(len(odd), dtype=s.dtype)
@@ -189,8 +193,10 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
         sel = np.flatnonzero(odd_q == q) if len(odd) else odd
         if len(sel):
             i = odd[sel]
-            odd_max[sel] = np.maximum(m[st.k_odd[sel]], m[i - (1 << q) + 1])
+            odd_max[sel] = np.maximum(m[k_odd[sel]], m[i - (1 << q) + 1])
     out[odd] = odd_max
+    if head is not None:
+        out[st.odd[:z]] = head
     return out
 
 

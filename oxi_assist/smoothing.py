@@ -124,7 +124,13 @@ def window_starts(t: np.ndarray, span: float, side: str) -> Starts:
         bad = t[1:n - c] < qi
         bad |= t[:n - c - 1] >= qi
     odd = np.concatenate((np.arange(c + 1), np.flatnonzero(bad) + (c + 1)))
-    return Starts(n, c, odd, np.searchsorted(t, t[odd] - span, side=side))  # type: ignore[call-overload]
+    # the windows that still reach back to the first sample (the start of a recording) need
+    # no search: they are the first z, found by one search among their own bounds
+    z = int(np.searchsorted(t[:c + 1] - span, t[0], side="right" if side == "left" else "left"))
+    k_odd = np.empty(len(odd), dtype=np.intp)
+    k_odd[:z] = 0
+    k_odd[z:] = np.searchsorted(t, t[odd[z:]] - span, side=side)  # type: ignore[call-overload]
+    return Starts(n, c, odd, k_odd)
 
 
 def take(a: np.ndarray, st: Starts) -> np.ndarray:
