@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from drivers.errors import OxiError
+from simulators.scenario import parse_duration
 
 
 class Action(enum.Enum):
@@ -39,24 +40,13 @@ class ScriptedAction:
     params: dict[str, str] = field(default_factory=dict)
 
 
-_TIME = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$")
-
-
 def parse_time(text: str) -> float:
-    """Seconds from `90`, `90s`, `2m`, `2m10s`, `1h5m`, `02:10` or `1:02:10`."""
-    s = text.strip().lower()
-    if ":" in s:
-        parts = s.split(":")
-        if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
-            raise OxiError(f"bad time {text!r}")
-        total = 0.0
-        for p in parts:
-            total = total * 60 + float(p)
-        return total
-    m = _TIME.match(s)
-    if not s or not m or not any(m.groupdict().values()):
-        raise OxiError(f"bad time {text!r} (use e.g. 90s, 2m, 2m10s or 02:10)")
-    return (int(m["h"] or 0) * 3600 + int(m["m"] or 0) * 60 + float(m["s"] or 0))
+    """Seconds from `90`, `90s`, `2m`, `2m10s`, `1h5m`, `02:10` or `1:02:10` (the same forms
+    scenario files use)."""
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise OxiError(str(e)) from None
 
 
 def parse_action(name: str) -> Action:
