@@ -287,16 +287,23 @@ def _insert(t: np.ndarray, vidx: np.ndarray, at: np.ndarray,
     return ts, pos
 
 
-def _below(x: np.ndarray, clear: float, on: float,
-           inclusive: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the values below `clear` (weak: ON or MID) and below `on` (ON), `<=` when
-    inclusive. The ON ones are picked from the weak ones when the limits nest (the usual
-    case: a limit and its hysteresis band), which saves a pass over all values."""
-    weak = np.flatnonzero(x <= clear if inclusive else x < clear)
-    if on <= clear:
-        xw = x[weak]
-        return weak, weak[xw <= on if inclusive else xw < on]
-    return weak, np.flatnonzero(x <= on if inclusive else x < on)
+class _Below:
+    """Indices of the values below a limit (`<=` when inclusive), for several limits. The
+    first scan keeps its result; a lower limit picks from it instead of scanning again (the
+    limits of a rule and its hysteresis band, or of two rules on one channel, nest)."""
+
+    def __init__(self, x: np.ndarray, inclusive: bool = False) -> None:
+        self.x, self.inclusive = x, inclusive
+        self.lim: float | None = None
+        self.idx = np.zeros(0, dtype=np.intp)
+
+    def __call__(self, lim: float) -> np.ndarray:
+        cmp = np.less_equal if self.inclusive else np.less
+        if self.lim is not None and lim <= self.lim:
+            return self.idx[cmp(self.x[self.idx], lim)]
+        idx = np.flatnonzero(cmp(self.x, lim))
+        self.lim, self.idx = lim, idx
+        return idx
 
 
 def _solve(S: _Stream, weak: np.ndarray, strong: np.ndarray, nested: bool, delay: float,
@@ -330,10 +337,10 @@ def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
         return
     pr, tech = rule.priority.label, rule.technical
     end = ts[np.maximum(seg.ended, 0)].tolist()
-    for o, r, e, has in zip(ts[seg.onset].tolist(), ts[seg.raised].tolist(), end,
-                            (seg.ended >= 0).tolist(), strict=True):
-        out.append({"kind": kind, "priority": pr, "technical": tech, "onset_s": o,
-                    "start_s": r, "end_s": e if has else None})
+    out.extend([{"kind": kind, "priority": pr, "technical": tech, "onset_s": o, "start_s": r,
+                 "end_s": e if has else None}
+                for o, r, e, has in zip(ts[seg.onset].tolist(), ts[seg.raised].tolist(), end,
+                                        (seg.ended >= 0).tolist(), strict=True)])
 
 
 def _alarm(kind: str, cfg: AlarmConfig, onset: float, start: float,
@@ -529,11 +536,12 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     # SpO2 rules
     s, tv = S.s, S.tv
+    below_s = _Below(s)
     for kind in ("spo2_low", "spo2_severe"):
         if not rules[kind].enabled:
             continue
         on, clear = th.limits[kind]
-        weak, strong = _below(s, clear, on)
+        weak, strong = below_s(clear), below_s(on)
         byp = None
         if kind in th.rapid and len(tv):
             # a bypass only matters on ON samples: evaluate the fall there only
@@ -550,7 +558,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         on, clear = th.limits["falling_fast"]
         trend[span < th.trend_half_s] = np.nan  # too short a span: unknown, fails every test
         with np.errstate(invalid="ignore"):
-            weak, strong = _below(trend, clear, on, inclusive=True)
+            below_tr = _Below(trend, inclusive=True)
+            weak, strong = below_tr(clear), below_tr(on)
         seg = _solve(S, weak, strong, on <= clear, rules["falling_fast"].delay_s)
         _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
 
@@ -559,7 +568,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     P = _stream(t, pv, pulse, th, t_end, like=S if np.array_equal(pv, sv) else None)
     on, clear = th.limits["pulse_low"]
     if rules["pulse_low"].enabled:
-        weak, strong = _below(P.s, clear, on)
+        below_p = _Below(P.s)
+        weak, strong = below_p(clear), below_p(on)
         seg = _solve(P, weak, strong, on <= clear, rules["pulse_low"].delay_s)
         _segments_to_alarms("pulse_low", cfg, P.ts, seg, alarms)
     on, clear = th.limits["pulse_high"]
@@ -575,8 +585,11 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     if len(tv):
         base = _window_max(tv, s, th.baseline_s, S.k(th.baseline_s, "left"))
         drop = base - s
+        weak_at: dict[float, np.ndarray] = {}  # levels share their recovery threshold
         for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
-            weak = np.flatnonzero(drop > rec)
+            weak = weak_at.get(rec)
+            if weak is None:
+                weak = weak_at[rec] = np.flatnonzero(drop > rec)
             strong = weak[drop[weak] >= d] if d > rec else np.flatnonzero(drop >= d)
             seg = _solve(S, weak, strong, d > rec, cfg.desat_min_duration_s)
             n_by_level[level] = len(seg.raised)
@@ -599,14 +612,13 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
             t0 = S.ts[seg.onset]
             t1 = S.ts[np.maximum(seg.ended, 0)]
             depth = (b0 - nadir) / 10.0
-            for start, end, has, nd, bb, dp in zip(
-                    t0.tolist(), t1.tolist(), (seg.ended >= 0).tolist(),
-                    (nadir / 10.0).tolist(), (b0 / 10.0).tolist(), depth.tolist(),
-                    strict=True):
-                desats.append({"level": level, "start_s": start, "nadir": nd,
-                               "baseline": bb, "depth": dp,
-                               "duration_s": end - start if has else None,
-                               "end_s": end if has else None})
+            desats.extend([{"level": level, "start_s": start, "nadir": nd, "baseline": bb,
+                            "depth": dp, "duration_s": end - start if has else None,
+                            "end_s": end if has else None}
+                           for start, end, has, nd, bb, dp in zip(
+                               t0.tolist(), t1.tolist(), (seg.ended >= 0).tolist(),
+                               (nadir / 10.0).tolist(), (b0 / 10.0).tolist(),
+                               depth.tolist(), strict=True)])
     desats.sort(key=lambda d: (d["start_s"], d["level"]))
 
     # time below thresholds: each valid value holds until the next reading, at most stale_after
