@@ -9,7 +9,8 @@ as `last_pi_raw` and not reported as a perfusion index.
 from __future__ import annotations
 
 from drivers.protocols._blecodec import Timeline, vitals_reading
-from drivers.reading import CodecStats, Reading, Status
+from drivers.protocols._framing import BAD, NEED_MORE, FrameScanner
+from drivers.reading import Reading, Status
 
 SERVICE = "cdeacb80-5235-4c07-8846-93a37ee6b86d"
 NOTIFY = "cdeacb81-5235-4c07-8846-93a37ee6b86d"
@@ -18,49 +19,32 @@ PR_INVALID = 255
 SPO2_INVALID = 127
 
 
-class JumperCodec:
+class JumperCodec(FrameScanner):
     notify_chars = (NOTIFY,)
+    sync = 0x81
 
     def __init__(self) -> None:
-        self.stats = CodecStats()
+        super().__init__()
         self.last_pi_raw: int | None = None
-        self._buf = bytearray()
         self._time = Timeline()
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
 
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
         self._time.start(t)
-        buf = self._buf
-        buf += data
-        out: list[Reading] = []
-        i = 0
-        n = len(buf)
-        while i < n:
-            if buf[i] != 0x81:
-                i += 1
-                self.stats.bytes_skipped += 1
-                continue
-            if i + 4 > n:
-                break
-            pr, spo2, pi = buf[i + 1], buf[i + 2], buf[i + 3]
-            if (spo2 > 100 and spo2 != SPO2_INVALID) or (pr > 250 and pr != PR_INVALID):
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            self.stats.frames_good += 1
-            self.last_pi_raw = pi
-            status = Status.NONE
-            if pr == PR_INVALID or spo2 == SPO2_INVALID:
-                status |= Status.FINGER_OUT
-            out.append(vitals_reading(self._time.step(1.0), spo2, pr, None, status))
-            i += 4
-        del buf[:i]
-        return out
+        return self._scan(data, [])
+
+    def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
+        if i + 4 > n:
+            return NEED_MORE
+        pr, spo2, pi = buf[i + 1], buf[i + 2], buf[i + 3]
+        if (spo2 > 100 and spo2 != SPO2_INVALID) or (pr > 250 and pr != PR_INVALID):
+            return BAD
+        self.last_pi_raw = pi
+        status = Status.NONE
+        if pr == PR_INVALID or spo2 == SPO2_INVALID:
+            status |= Status.FINGER_OUT
+        out.append(vitals_reading(self._time.step(1.0), spo2, pr, None, status))
+        return 4
 
     @staticmethod
     def encode(reading: Reading) -> bytes:
