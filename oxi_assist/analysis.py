@@ -214,6 +214,7 @@ class _Stream:
     dense: bool  # every stream sample is a valid one (no gaps in values, no virtuals)
     starts: dict[tuple[float, str], Starts]  # window starts, shared with `like` streams
     gaps: np.ndarray  # valid samples j after which the channel went stale before j + 1
+    invalid: np.ndarray  # the readings without a valid value
 
     def k(self, span: float, side: str) -> Starts:
         """`np.searchsorted(tv, tv - span, side)`: the first valid sample in the window."""
@@ -250,7 +251,8 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
         starts[key] = window_starts(tv, th.window_s, "right")
     s = smooth(tv, x, th.window_s, starts[key])
     if like is not None:
-        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.dense, starts, like.gaps)
+        return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.dense, starts, like.gaps,
+                       like.invalid)
     nv = len(tv)
     ts, pos = t, vidx
     gaps = np.zeros(0, dtype=np.intp)
@@ -261,7 +263,7 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
         if len(late):
             ts, pos = _insert(t, vidx, np.searchsorted(t, due[late], side="right"), due[late])
     n = len(ts)
-    return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts, gaps)
+    return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts, gaps, np.flatnonzero(~valid))
 
 
 def _insert(t: np.ndarray, vidx: np.ndarray, at: np.ndarray,
@@ -400,8 +402,10 @@ def _settled(S: _Stream, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
     if nv == 0 or settle_s <= 0:
         return whole
     tv = S.tv
-    cuts = np.concatenate((np.flatnonzero(np.diff(S.vidx) > 1), S.gaps))
-    first = np.unique(cuts) + 1  # stretch starts after the first
+    # after an invalid reading: the next valid sample; invalid readings are few, samples many
+    after_invalid = np.searchsorted(S.vidx, S.invalid)
+    first = np.unique(np.concatenate((after_invalid, S.gaps + 1)))  # stretch starts
+    first = first[(first > 0) & (first < nv)]
     lo = np.concatenate(([0], first))
     hi = np.concatenate((first, [nv]))
     lo = first_reaching(tv, tv[lo], settle_s, lo, hi)  # tv - tv[start] >= settle_s, exactly
@@ -499,8 +503,11 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
                         {f"{b:g}": 0.0 for b in cfg.time_below}, [], None, None, alarms,
                         tr.dropped, cfg.source)
     st = tr.status
-    if st.dtype != np.uint8 and (not len(st) or (st.min() >= 0 and st.max() < 256)):
-        st = st.astype(np.uint8)  # all flags fit: small temporaries below
+    # every flag raised anywhere, in one pass: none means a clean recording, and flags that
+    # all fit in a byte make the temporaries below small
+    flags = int(np.bitwise_or.reduce(st)) if st.dtype.kind in "iu" else int(st.any())
+    if st.dtype != np.uint8 and 0 <= flags < 256:
+        st = st.astype(np.uint8)
     spo2, pulse, pi = tr.spo2, tr.pulse, tr.pi
     has_s = np.isfinite(spo2)
     has_p = np.isfinite(pulse)
@@ -513,7 +520,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     rules = cfg.rules
 
     # technical conditions, one class per vitals reading (ON or OFF)
-    if st.any():
+    if flags:
         fo = (st & _FO) != 0
         sf = (st & _SF) != 0
         poor = ~(fo | sf) & (((st & _POOR) != 0) | low_pi | ~plaus)
