@@ -8,7 +8,8 @@ packet is also checked against its value ranges (pleth ≤ 100, SpO2 ≤ 100 or 
 from __future__ import annotations
 
 from drivers.protocols._blecodec import Timeline, vitals_reading
-from drivers.reading import CodecStats, Reading, Status
+from drivers.protocols._framing import BAD, NEED_MORE, FrameScanner
+from drivers.reading import Reading, Status
 
 SERVICE = "49535343-fe7d-4aa5-8fa9-9fafd205e455"
 NOTIFY = "49535343-1e4d-4bd9-ba61-23c647249616"
@@ -19,54 +20,39 @@ PR_INVALID = 0xFF
 SPO2_INVALID = 0x7F
 
 
-class BerryMedCodec:
+#: Bytes that may start a packet: bit 7 set.
+_SYNC = bytes(1 if b & 0x80 else 0 for b in range(256))
+
+
+class BerryMedCodec(FrameScanner):
     notify_chars = (NOTIFY,)
+    sync = _SYNC
 
     def __init__(self, group: int = 4) -> None:
-        self.stats = CodecStats()
+        super().__init__()
         self.group = group  # packets per Reading: one BLE notification's worth
-        self._buf = bytearray()
         self._time = Timeline()
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
 
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
         self._time.start(t)
-        self._buf += data
-        packets: list[bytes] = []
-        buf = self._buf
-        i = 0
-        n = len(buf)
-        while i < n:
-            if not buf[i] & 0x80:
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            if i + 5 > n:
-                break
-            p = bytes(buf[i:i + 5])
-            if (p[1] | p[2] | p[3] | p[4]) & 0x80:
-                # a sync byte inside: this packet was cut short; restart from that byte
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            if p[1] > 100 or (100 < p[4] != SPO2_INVALID):
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            packets.append(p)
-            self.stats.frames_good += 1
-            i += 5
-        del buf[:i]
+        packets: list[bytes] = self._scan(data, [])
         out: list[Reading] = []
         for k in range(0, len(packets), self.group):
             out.append(self._reading(packets[k:k + self.group]))
         return out
+
+    def _frame_at(self, buf: bytearray, i: int, n: int, out: list[bytes]) -> int:
+        """One 5-byte packet (collected as bytes; `feed` groups them into Readings)."""
+        if i + 5 > n:
+            return NEED_MORE
+        p = bytes(buf[i:i + 5])
+        if (p[1] | p[2] | p[3] | p[4]) & 0x80:
+            return BAD  # a sync byte inside: this packet was cut short; restart from that byte
+        if p[1] > 100 or (100 < p[4] != SPO2_INVALID):
+            return BAD
+        out.append(p)
+        return 5
 
     def _reading(self, packets: list[bytes]) -> Reading:
         status = Status.NONE
