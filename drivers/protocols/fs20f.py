@@ -11,7 +11,8 @@ mean finger out.
 from __future__ import annotations
 
 from drivers.protocols._blecodec import Timeline, vitals_reading, wave_reading
-from drivers.reading import CodecStats, Reading, Status
+from drivers.protocols._framing import BAD, NEED_MORE, NOT_FRAME, FrameScanner
+from drivers.reading import Reading, Status
 
 SERVICE = "0000ffe0-0000-1000-8000-00805f9b34fb"
 NOTIFY = "0000ffe4-0000-1000-8000-00805f9b34fb"
@@ -26,53 +27,33 @@ def checksum(data: bytes | bytearray) -> int:
     return sum(data) & 0xFF
 
 
-class FS20FCodec:
+class FS20FCodec(FrameScanner):
     notify_chars = (NOTIFY,)
+    sync = 0xFE
 
     def __init__(self, strict: bool = False) -> None:
-        self.stats = CodecStats()
+        super().__init__()
         self.strict = strict
-        self._buf = bytearray()
         self._time = Timeline()
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
 
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
         self._time.start(t)
-        buf = self._buf
-        buf += data
-        out: list[Reading] = []
-        i = 0
-        n = len(buf)
-        while i < n:
-            if buf[i] != 0xFE:
-                i += 1
-                self.stats.bytes_skipped += 1
-                continue
-            if i + 3 > n:
-                break
-            length, kind = buf[i + 1], buf[i + 2]
-            if (length, kind) not in _KINDS:
-                i += 1
-                self.stats.bytes_skipped += 1
-                continue
-            if i + length > n:
-                break
-            fr = bytes(buf[i:i + length])
-            r = self._decode(fr)
-            if r is None:
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            self.stats.frames_good += 1
-            out.append(r)
-            i += length
-        del buf[:i]
-        return out
+        return self._scan(data, [])
+
+    def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
+        if i + 3 > n:
+            return NEED_MORE
+        length, kind = buf[i + 1], buf[i + 2]
+        if (length, kind) not in _KINDS:
+            return NOT_FRAME
+        if i + length > n:
+            return NEED_MORE
+        r = self._decode(bytes(buf[i:i + length]))
+        if r is None:
+            return BAD
+        out.append(r)
+        return length
 
     def _decode(self, fr: bytes) -> Reading | None:
         if checksum(fr[:-1]) != fr[-1]:
