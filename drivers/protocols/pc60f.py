@@ -16,7 +16,8 @@ from drivers.protocols._blecodec import (
     vitals_reading,
     wave_reading,
 )
-from drivers.reading import CodecStats, Reading, Status
+from drivers.protocols._framing import BAD, NEED_MORE, NOT_FRAME, FrameScanner
+from drivers.reading import Reading, Status
 
 SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
 WRITE = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"
@@ -51,66 +52,43 @@ ASK_SERIAL = frame(TOKEN_INFO, 0x82)
 ASK_MAC = frame(TOKEN_INFO, 0xA1)
 
 
-class PC60FCodec:
+class PC60FCodec(FrameScanner):
     notify_chars = (NOTIFY, ALT_NOTIFY)
+    sync = 0xAA
 
     def __init__(self) -> None:
-        self.stats = CodecStats()
+        super().__init__()
         self.battery_level: int | None = None
         self.mode: int | None = None
         self.device_info: dict[str, object] = {}
         #: raw values of the last parameter frame (SpO2, PR, PI %, status byte), for tools
         self.last_params: tuple[int, int, float, int] | None = None
         self.frame_counts: dict[tuple[int, int], int] = {}
-        self._buf = bytearray()
         self._time = Timeline()
-
-    @property
-    def pending(self) -> bytes:
-        """Bytes of an unfinished frame, held until the next notification completes it."""
-        return bytes(self._buf)
 
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
         self._time.start(t)
-        buf = self._buf
-        buf += data
-        out: list[Reading] = []
-        i = 0
-        n = len(buf)
-        while i < n:
-            if buf[i] != 0xAA:
-                i += 1
-                self.stats.bytes_skipped += 1
-                continue
-            if i + 1 < n and buf[i + 1] != 0x55:
-                i += 1
-                self.stats.bytes_skipped += 1
-                continue
-            if i + 4 > n:
-                break
-            length = buf[i + 3]
-            if length < 2 or length > MAX_LEN:
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            end = i + 4 + length
-            if end > n:
-                break
-            fr = bytes(buf[i:end])
-            if crc(fr) != 0:
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            self.stats.frames_good += 1
-            r = self._decode(fr)
-            if r is not None:
-                out.append(r)
-            i = end
-        del buf[:i]
-        return out
+        return self._scan(data, [])
+
+    def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
+        if i + 1 < n and buf[i + 1] != 0x55:
+            return NOT_FRAME
+        if i + 4 > n:
+            return NEED_MORE
+        length = buf[i + 3]
+        if length < 2 or length > MAX_LEN:
+            return BAD
+        end = i + 4 + length
+        if end > n:
+            return NEED_MORE
+        fr = bytes(buf[i:end])
+        if crc(fr) != 0:
+            return BAD
+        r = self._decode(fr)
+        if r is not None:
+            out.append(r)
+        return 4 + length
 
     def _decode(self, fr: bytes) -> Reading | None:
         token, ftype, payload = fr[2], fr[4], fr[5:-1]
