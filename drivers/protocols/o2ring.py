@@ -10,7 +10,8 @@ Replies span notifications and are reassembled.
 from __future__ import annotations
 
 from drivers.protocols._blecodec import Timeline, crc8, crc8_table_msb, vitals_reading
-from drivers.reading import CodecStats, Reading, Status
+from drivers.protocols._framing import BAD, NEED_MORE, NOT_FRAME, FrameScanner
+from drivers.reading import Reading, Status
 
 SERVICE = "14839ac4-7d7e-415c-9a42-167340cf2339"
 WRITE = "8b00ace7-eb0b-49b0-bbe9-9aee0a26e1a3"
@@ -49,23 +50,19 @@ def response(payload: bytes, status: int = 0, blk: int = 0) -> bytes:
 POLL = request(CMD_READ_SENSORS)
 
 
-class O2RingCodec:
+class O2RingCodec(FrameScanner):
     notify_chars = (NOTIFY,)
     poll_interval = 1.0
+    sync = 0x55
 
     def __init__(self) -> None:
-        self.stats = CodecStats()
+        super().__init__()
         self.battery: int | None = None
         self.charging: int | None = None
         self.steps: int | None = None
         self.info: bytes | None = None
         self._pending_cmd: int | None = None
-        self._buf = bytearray()
         self._time = Timeline()
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
 
     def poll(self) -> bytes:
         """The READ_SENSORS request; remembers that its reply is the next one expected."""
@@ -79,44 +76,26 @@ class O2RingCodec:
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
         self._time.start(t)
-        buf = self._buf
-        buf += data
-        out: list[Reading] = []
-        i = 0
-        n = len(buf)
-        while i < n:
-            if buf[i] != 0x55:
-                i += 1
-                self.stats.bytes_skipped += 1
-                continue
-            if i + 3 <= n and buf[i + 2] != buf[i + 1] ^ 0xFF:
-                i += 1
-                self.stats.bytes_skipped += 1
-                continue
-            if i + 7 > n:
-                break
-            length = buf[i + 5] | (buf[i + 6] << 8)
-            if length > MAX_PAYLOAD:
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            end = i + 8 + length
-            if end > n:
-                break
-            fr = bytes(buf[i:end])
-            if crc(fr[:-1]) != fr[-1]:
-                self.stats.frames_bad += 1
-                self.stats.bytes_skipped += 1
-                i += 1
-                continue
-            self.stats.frames_good += 1
-            r = self._decode(fr[1], fr[7:-1])
-            if r is not None:
-                out.append(r)
-            i = end
-        del buf[:i]
-        return out
+        return self._scan(data, [])
+
+    def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
+        if i + 3 <= n and buf[i + 2] != buf[i + 1] ^ 0xFF:
+            return NOT_FRAME
+        if i + 7 > n:
+            return NEED_MORE
+        length = buf[i + 5] | (buf[i + 6] << 8)
+        if length > MAX_PAYLOAD:
+            return BAD
+        end = i + 8 + length
+        if end > n:
+            return NEED_MORE
+        fr = bytes(buf[i:end])
+        if crc(fr[:-1]) != fr[-1]:
+            return BAD
+        r = self._decode(fr[1], fr[7:-1])
+        if r is not None:
+            out.append(r)
+        return 8 + length
 
     def _decode(self, status: int, payload: bytes) -> Reading | None:
         cmd, self._pending_cmd = self._pending_cmd, None
