@@ -559,14 +559,22 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
     if rules["falling_fast"].enabled and len(tv):
         k = S.k(th.trend_s, "left")
-        span = tv - take(tv, k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            trend = (s - take(s, k)) * 60.0 / span / 10.0  # the live expression, term for term
         on, clear = th.limits["falling_fast"]
-        trend[span < th.trend_half_s] = np.nan  # too short a span: unknown, fails every test
+        half = th.trend_half_s
+        rise = s - take(s, k)  # tenths gained over the trend window
+        if clear < 0 < half:
+            # falling by |clear| %/min over at least `half` s takes a drop of |clear| * half / 6
+            # tenths; with a whole tenth to spare, only these samples can reach the limit
+            cand = np.flatnonzero(rise < clear * half / 6.0 + 1.0)
+        else:
+            cand = np.arange(len(tv))
+        span = tv[cand] - tv[k.at(cand)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            trend = rise[cand] * 60.0 / span / 10.0  # the live expression, term for term
+        trend[span < half] = np.nan  # too short a span: unknown, fails every test
         with np.errstate(invalid="ignore"):
             below_tr = _Below(trend, inclusive=True)
-            weak, strong = below_tr(clear), below_tr(on)
+            weak, strong = cand[below_tr(clear)], cand[below_tr(on)]
         seg = _solve(S, weak, strong, on <= clear, rules["falling_fast"].delay_s)
         _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
 

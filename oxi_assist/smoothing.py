@@ -76,6 +76,16 @@ class Starts(NamedTuple):
         k[self.odd] = self.k_odd
         return k
 
+    def at(self, idx: np.ndarray) -> np.ndarray:
+        """k[idx] for sorted indices `idx`, without the whole array."""
+        k = idx - self.lag
+        if len(self.odd) and len(idx):
+            j = np.searchsorted(self.odd, idx)
+            j[j == len(self.odd)] = 0
+            hit = self.odd[j] == idx
+            k[hit] = self.k_odd[j[hit]]
+        return k
+
     @classmethod
     def of(cls, k: np.ndarray) -> Starts:
         """The shape of window starts found some other way."""
