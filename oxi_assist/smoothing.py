@@ -197,7 +197,13 @@ def smooth(t: np.ndarray, x: np.ndarray, window: float,
     if c <= n:
         np.subtract(cs[c:], cs[:n - c + 1], out=total[c - 1:])
     total[odd] = cs[odd + 1] - cs[st.k_odd]
-    mean = total.astype(np.float64)
-    mean /= c  # the same division as by each window's own count: that count is c
-    mean[odd] = total[odd] / cnt_odd
-    return np.rint(mean, out=mean).astype(np.int32)
+    # the mean rounded to whole tenths. While |sum| < 2**23, float32 holds every sum and
+    # count exactly and its one rounding in the division (relative 2**-24) stays closer than
+    # any sum/count that is not a tie (1 / 2count away) is to a rounding boundary, so it
+    # rounds as float64 does, on arrays half the size. Ties are exact in both.
+    exact32 = most * big < 2**23
+    mean = total.astype(np.float32 if exact32 else np.float64)
+    mean /= mean.dtype.type(c)  # the same division as by each window's own count: that is c
+    out = np.rint(mean, out=mean).astype(np.int32)
+    out[odd] = np.rint(total[odd] / cnt_odd)
+    return out
