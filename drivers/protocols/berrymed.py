@@ -7,7 +7,7 @@ packet is also checked against its value ranges (pleth ≤ 100, SpO2 ≤ 100 or 
 
 from __future__ import annotations
 
-from drivers.protocols._blecodec import Timeline, vitals_reading
+from drivers.protocols._blecodec import vitals_reading
 from drivers.protocols._framing import BAD, NEED_MORE, FrameScanner
 from drivers.reading import Reading, Status
 
@@ -31,19 +31,18 @@ class BerryMedCodec(FrameScanner):
     def __init__(self, group: int = 4) -> None:
         super().__init__()
         self.group = group  # packets per Reading: one BLE notification's worth
-        self._time = Timeline()
+        self._packets: list[bytes] = []
 
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
-        self._time.start(t)
-        packets: list[bytes] = self._scan(data, [])
-        out: list[Reading] = []
-        for k in range(0, len(packets), self.group):
-            out.append(self._reading(packets[k:k + self.group]))
+        out = super().feed(data, char, t)
+        if self._packets:  # a feed's last, short group is a Reading of its own
+            out.append(self._reading(self._packets))
+            self._packets = []
         return out
 
-    def _frame_at(self, buf: bytearray, i: int, n: int, out: list[bytes]) -> int:
-        """One 5-byte packet (collected as bytes; `feed` groups them into Readings)."""
+    def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
+        """One 5-byte packet; every `group` packets of a feed make one Reading."""
         if i + 5 > n:
             return NEED_MORE
         p = bytes(buf[i:i + 5])
@@ -51,7 +50,11 @@ class BerryMedCodec(FrameScanner):
             return BAD  # a sync byte inside: this packet was cut short; restart from that byte
         if p[1] > 100 or (100 < p[4] != SPO2_INVALID):
             return BAD
-        out.append(p)
+        packets = self._packets
+        packets.append(p)
+        if len(packets) == self.group:
+            out.append(self._reading(packets))
+            self._packets = []
         return 5
 
     def _reading(self, packets: list[bytes]) -> Reading:

@@ -10,7 +10,7 @@ mean finger out.
 
 from __future__ import annotations
 
-from drivers.protocols._blecodec import Timeline, vitals_reading, wave_reading
+from drivers.protocols._blecodec import vitals_reading, wave_reading
 from drivers.protocols._framing import BAD, NEED_MORE, NOT_FRAME, FrameScanner
 from drivers.reading import Reading, Status
 
@@ -34,12 +34,6 @@ class FS20FCodec(FrameScanner):
     def __init__(self, strict: bool = False) -> None:
         super().__init__()
         self.strict = strict
-        self._time = Timeline()
-
-    def feed(self, data: bytes | bytearray, char: str | None = None,
-             t: float | None = None) -> list[Reading]:
-        self._time.start(t)
-        return self._scan(data, [])
 
     def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
         if i + 3 > n:
@@ -49,33 +43,29 @@ class FS20FCodec(FrameScanner):
             return NOT_FRAME
         if i + length > n:
             return NEED_MORE
-        r = self._decode(bytes(buf[i:i + length]))
-        if r is None:
-            return BAD
-        out.append(r)
-        return length
-
-    def _decode(self, fr: bytes) -> Reading | None:
+        fr = bytes(buf[i:i + length])
         if checksum(fr[:-1]) != fr[-1]:
             if self.strict:
-                return None
+                return BAD
             self.stats.extra["checksum_mismatch"] = \
                 self.stats.extra.get("checksum_mismatch", 0) + 1
-        if fr[2] == 0x56:
+        if kind == 0x56:
             pleth, bar = fr[3], fr[5]
             if pleth > 100 or bar > 16:
-                return None
-            return wave_reading(self._time.step(1 / FAST_RATE), [float(pleth)], FAST_RATE,
-                                False)
+                return BAD
+            out.append(wave_reading(self._time.step(1 / FAST_RATE), [float(pleth)], FAST_RATE,
+                                    False))
+            return length
         if fr[3] != 0:
-            return None
+            return BAD
         pr, spo2, pi_raw = fr[4], fr[5], (fr[6] << 8) | fr[7]
         if (spo2 > 100 and spo2 != SPO2_INVALID) or (pr > 250 and pr != PR_INVALID):
-            return None
+            return BAD
         status = Status.NONE
         if pr == PR_INVALID or spo2 == SPO2_INVALID:
             status |= Status.FINGER_OUT
-        return vitals_reading(self._time.step(0.0), spo2, pr, pi_raw / 1000, status)
+        out.append(vitals_reading(self._time.step(0.0), spo2, pr, pi_raw / 1000, status))
+        return length
 
     # -- encode (virtual peripheral) ------------------------------------------------------
     @staticmethod

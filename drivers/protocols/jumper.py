@@ -8,7 +8,7 @@ as `last_pi_raw` and not reported as a perfusion index.
 
 from __future__ import annotations
 
-from drivers.protocols._blecodec import Timeline, vitals_reading
+from drivers.protocols._blecodec import vitals_reading
 from drivers.protocols._framing import BAD, NEED_MORE, FrameScanner
 from drivers.reading import Reading, Status
 
@@ -26,12 +26,6 @@ class JumperCodec(FrameScanner):
     def __init__(self) -> None:
         super().__init__()
         self.last_pi_raw: int | None = None
-        self._time = Timeline()
-
-    def feed(self, data: bytes | bytearray, char: str | None = None,
-             t: float | None = None) -> list[Reading]:
-        self._time.start(t)
-        return self._scan(data, [])
 
     def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
         if i + 4 > n:

@@ -9,7 +9,7 @@ Replies span notifications and are reassembled.
 
 from __future__ import annotations
 
-from drivers.protocols._blecodec import Timeline, crc8, crc8_table_msb, vitals_reading
+from drivers.protocols._blecodec import crc8, crc8_table_msb, vitals_reading
 from drivers.protocols._framing import BAD, NEED_MORE, NOT_FRAME, FrameScanner
 from drivers.reading import Reading, Status
 
@@ -62,7 +62,6 @@ class O2RingCodec(FrameScanner):
         self.steps: int | None = None
         self.info: bytes | None = None
         self._pending_cmd: int | None = None
-        self._time = Timeline()
 
     def poll(self) -> bytes:
         """The READ_SENSORS request; remembers that its reply is the next one expected."""
@@ -72,11 +71,6 @@ class O2RingCodec(FrameScanner):
         out = request(cmd, data, blk)
         self._pending_cmd = cmd
         return out
-
-    def feed(self, data: bytes | bytearray, char: str | None = None,
-             t: float | None = None) -> list[Reading]:
-        self._time.start(t)
-        return self._scan(data, [])
 
     def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
         if i + 3 <= n and buf[i + 2] != buf[i + 1] ^ 0xFF:
@@ -90,7 +84,7 @@ class O2RingCodec(FrameScanner):
         if end > n:
             return NEED_MORE
         fr = bytes(buf[i:end])
-        if crc(fr[:-1]) != fr[-1]:
+        if crc8(fr, _TABLE) != 0:  # residue 0 ⇔ the last byte is the CRC of the ones before
             return BAD
         r = self._decode(fr[1], fr[7:-1])
         if r is not None:

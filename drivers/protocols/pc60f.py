@@ -10,7 +10,6 @@ read as "no finger", never as a value.
 from __future__ import annotations
 
 from drivers.protocols._blecodec import (
-    Timeline,
     crc8,
     crc8_table_lsb,
     vitals_reading,
@@ -64,12 +63,6 @@ class PC60FCodec(FrameScanner):
         #: raw values of the last parameter frame (SpO2, PR, PI %, status byte), for tools
         self.last_params: tuple[int, int, float, int] | None = None
         self.frame_counts: dict[tuple[int, int], int] = {}
-        self._time = Timeline()
-
-    def feed(self, data: bytes | bytearray, char: str | None = None,
-             t: float | None = None) -> list[Reading]:
-        self._time.start(t)
-        return self._scan(data, [])
 
     def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
         if i + 1 < n and buf[i + 1] != 0x55:
@@ -83,7 +76,7 @@ class PC60FCodec(FrameScanner):
         if end > n:
             return NEED_MORE
         fr = bytes(buf[i:end])
-        if crc(fr) != 0:
+        if crc8(fr, _TABLE) != 0:  # the CRC residue over a frame and its CRC byte
             return BAD
         r = self._decode(fr)
         if r is not None:
