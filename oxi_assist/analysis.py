@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -432,29 +433,22 @@ def _range_stats(x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
             int((hi - lo).sum()))
 
 
-def _escalate(alarms: list[dict[str, Any]], within: float) -> None:
+def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
     """The Monitor's escalation rule: an alarm meaning "no reading" is high priority when an
     SpO2 alarm raised before it is still active, or ended no more than `within` s earlier.
-    One pass to sort the alarms out, then one search per SpO2 kind for all of them."""
+    One search per SpO2 kind for all the candidates at once."""
     if within <= 0:
         return
-    spo2: dict[str, list[dict[str, Any]]] = {k: [] for k in SPO2_ALARMS}
-    esc = []
-    for a in alarms:
-        same = spo2.get(a["kind"])
-        if same is not None:
-            same.append(a)
-        elif a["kind"] in ESCALATING and a["priority"] != "high":
-            esc.append(a)
+    esc = [a for k in ESCALATING for a in by_kind.get(k, ()) if a["priority"] != "high"]
     if not esc:
         return
     t = np.array([a["start_s"] for a in esc])
     due = t - within
     hit = np.zeros(len(esc), dtype=bool)
-    for recs in spo2.values():
+    for k in SPO2_ALARMS:
+        recs = sorted(by_kind.get(k, ()), key=lambda a: a["start_s"])
         if not recs:
             continue
-        recs.sort(key=lambda a: a["start_s"])
         starts = np.array([a["start_s"] for a in recs])
         ends = np.array([math.inf if a["end_s"] is None else a["end_s"] for a in recs])
         i = np.searchsorted(starts, t, side="left") - 1  # the latest one raised before t
@@ -519,7 +513,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
                  & (~has_p | ((pulse >= th.pulse_lo[0]) & (pulse <= th.pulse_lo[1]))))
         low_pi = np.isfinite(pi) & (pi < th.pi_low)
     ok = plaus & ((st & _INVALID) == 0)
-    alarms = []
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)  # alarms, kept by kind
     rules = cfg.rules
 
     # technical conditions, one class per vitals reading (ON or OFF)
@@ -534,10 +528,10 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         if on is not None and rules[kind].enabled:
             idx = np.flatnonzero(on)
             seg = solve_runs(t, idx, idx, rules[kind].delay_s)
-            _segments_to_alarms(kind, cfg, t, seg, alarms)
+            _segments_to_alarms(kind, cfg, t, seg, by_kind[kind])
 
     # gaps: no reading at all; no valid SpO2 (counted from the first reading until one comes)
-    _gap_alarms("no_data", cfg, t, th.no_data_s, t_end, alarms)
+    _gap_alarms("no_data", cfg, t, th.no_data_s, t_end, by_kind["no_data"])
     sv = ok & has_s
     S = _stream(t, sv, spo2, th, t_end)
     # the stream found the stale gaps between valid values already; before the first valid
@@ -548,8 +542,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         refs = np.concatenate([t[:1], S.tv])
         lead = [0] if len(S.tv) and S.tv[0] > t[0] + th.stale_s else []
         gap = np.concatenate((np.array(lead, dtype=np.intp), S.gaps + 1))
-    _gap_alarms("stale", cfg, refs, th.stale_s, t_end, alarms, gap)
-    _link_alarms(tr, cfg, alarms)
+    _gap_alarms("stale", cfg, refs, th.stale_s, t_end, by_kind["stale"], gap)
+    _link_alarms(tr, cfg, by_kind["link_lost"])
 
     # SpO2 rules
     s, tv = S.s, S.tv
@@ -566,7 +560,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
             k = np.searchsorted(tv, tv[strong] - win_s, side="left")
             byp = strong[s[k] - s[strong] >= drop]
         seg = _solve(S, weak, strong, on <= clear, rules[kind].delay_s, byp)
-        _segments_to_alarms(kind, cfg, S.ts, seg, alarms)
+        _segments_to_alarms(kind, cfg, S.ts, seg, by_kind[kind])
     if rules["falling_fast"].enabled and len(tv):
         k = S.k(th.trend_s, "left")
         on, clear = th.limits["falling_fast"]
@@ -586,7 +580,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
             below_tr = _Below(trend, inclusive=True)
             weak, strong = cand[below_tr(clear)], cand[below_tr(on)]
         seg = _solve(S, weak, strong, on <= clear, rules["falling_fast"].delay_s)
-        _segments_to_alarms("falling_fast", cfg, S.ts, seg, alarms)
+        _segments_to_alarms("falling_fast", cfg, S.ts, seg, by_kind["falling_fast"])
 
     # pulse rules
     pv = ok & has_p
@@ -596,13 +590,13 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         below_p = _Below(P.s)
         weak, strong = below_p(clear), below_p(on)
         seg = _solve(P, weak, strong, on <= clear, rules["pulse_low"].delay_s)
-        _segments_to_alarms("pulse_low", cfg, P.ts, seg, alarms)
+        _segments_to_alarms("pulse_low", cfg, P.ts, seg, by_kind["pulse_low"])
     on, clear = th.limits["pulse_high"]
     if rules["pulse_high"].enabled:
         weak = np.flatnonzero(P.s > clear)
         strong = weak[P.s[weak] > on] if on >= clear else np.flatnonzero(P.s > on)
         seg = _solve(P, weak, strong, on >= clear, rules["pulse_high"].delay_s)
-        _segments_to_alarms("pulse_high", cfg, P.ts, seg, alarms)
+        _segments_to_alarms("pulse_high", cfg, P.ts, seg, by_kind["pulse_high"])
 
     # desaturations against the sliding baseline
     desats: list[dict[str, Any]] = []
@@ -656,7 +650,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     time_below = {f"{b:g}": float(np.sum(dtv, where=s < b10))
                   for b, b10 in zip(cfg.time_below, th.below, strict=True)}
 
-    _escalate(alarms, cfg.escalate_within_s)
+    _escalate(by_kind, cfg.escalate_within_s)
+    alarms = [a for same in by_kind.values() for a in same]
     alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))
     hours = valid_time / 3600.0
     levels = list(cfg.desat_drops)
