@@ -11,6 +11,7 @@ only way a pulse rate of 128 bpm or more decodes right.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,28 +95,64 @@ class Packet:
 class V7Framer:
     """Finds V7.0 packages in a byte stream and restores bit 7 from the high byte.
 
-    A truncated last package stays pending until more bytes arrive.
+    A truncated last package stays pending until more bytes arrive. With `live`, live packages
+    (0x01) are decoded to Readings on a fast path: identical wire frames (most of a steady
+    stream, except the pleth byte) are decoded once and looked up afterwards.
     """
 
-    def __init__(self, lengths: dict[int, int], stats: CodecStats | None = None) -> None:
+    def __init__(self, lengths: dict[int, int], stats: CodecStats | None = None,
+                 live: bool = False) -> None:
         self._lengths = lengths
         self._buf = bytearray()
         self.stats = stats if stats is not None else CodecStats()
+        self._live_type = PKG_LIVE if live else -1
+        self._memo: dict[bytes, LiveFields | None] = {}
+        #: live packages decoded so far: their time base at the nominal rate
+        self.live_frames = 0
 
     @property
     def pending(self) -> bytes:
         return bytes(self._buf)
 
     def feed(self, data: bytes) -> list[Packet]:
+        out: list[Packet] = []
+        self.scan(data, out.append, [])
+        return out
+
+    def scan(self, data: bytes, on_packet: Callable[[Packet], object],
+             readings: list[Reading]) -> list[Reading]:
+        """Frame `data`: live packages (when decoded here) become Readings in `readings`,
+        every other package goes to `on_packet`; each counts as a good frame."""
         buf = self._buf
         buf += data
+        stats = self.stats
+        memo = self._memo
+        live = self._live_type
+        append = readings.append
         lengths = self._lengths
-        out: list[Packet] = []
         n = len(buf)
         i = 0
         skipped = 0
+        good = 0
+        frames = self.live_frames
         while i < n:
             b = buf[i]
+            if b == live and i + 9 <= n:
+                wire = bytes(buf[i:i + 9])
+                f = memo.get(wire, _MISS)
+                if f is _MISS and min(wire[1:]) >= 0x80:
+                    f = live_fields(v7_unpack(wire)[2:])
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[wire] = f
+                if f is not _MISS:
+                    i += 9
+                    if f is None:
+                        stats.frames_bad += 1
+                    else:
+                        append(Reading(frames / NOMINAL_RATE, *f))
+                        frames += 1
+                    continue
             length = lengths.get(b) if b < 0x80 else None
             if length is None:
                 skipped += 1
@@ -127,19 +164,22 @@ class V7Framer:
                 j = i + 1
                 while buf[j] & 0x80:
                     j += 1
-                self.stats.frames_bad += 1
+                stats.frames_bad += 1
                 skipped += j - i
                 i = j
                 continue
             if end > n:
                 break  # truncated tail: keep for the next feed
             real = v7_unpack(buf[i:end])
-            out.append(Packet(b, real[2:]))
+            on_packet(Packet(b, real[2:]))
+            good += 1
             i = end
         if i:
             del buf[:i]
-        self.stats.bytes_skipped += skipped
-        return out
+        stats.bytes_skipped += skipped
+        stats.frames_good += good + frames - self.live_frames
+        self.live_frames = frames
+        return readings
 
 
 #: Fields of a live frame after the time: (spo2, pulse, pi, pleth, pleth_rate, status).
@@ -227,75 +267,19 @@ class CMS50V7Codec:
 
     def __init__(self) -> None:
         self.stats = CodecStats()
-        self._framer = V7Framer(UPLINK_LENGTHS, self.stats)
+        self._framer = V7Framer(UPLINK_LENGTHS, self.stats, live=True)
         self.packets: deque[Packet] = deque(maxlen=4096)
-        self.live_frames = 0
-        self._memo: dict[bytes, LiveFields | None] = {}
 
     @property
     def pending(self) -> bytes:
         return self._framer.pending
 
+    @property
+    def live_frames(self) -> int:
+        return self._framer.live_frames
+
     def feed(self, data: bytes) -> list[Reading]:
-        """Live frames take a fast path: identical wire frames (most of a steady stream,
-        except the pleth byte) are decoded once and looked up afterwards."""
-        framer = self._framer
-        buf = framer._buf
-        buf += data
-        stats = self.stats
-        memo = self._memo
-        out: list[Reading] = []
-        append = out.append
-        lengths = UPLINK_LENGTHS
-        n = len(buf)
-        i = 0
-        skipped = 0
-        frames = self.live_frames
-        while i < n:
-            b = buf[i]
-            if b == PKG_LIVE and i + 9 <= n:
-                wire = bytes(buf[i:i + 9])
-                f = memo.get(wire, _MISS)
-                if f is _MISS and min(wire[1:]) >= 0x80:
-                    f = live_fields(v7_unpack(wire)[2:])
-                    if len(memo) >= _MEMO_MAX:
-                        memo.clear()
-                    memo[wire] = f
-                if f is not _MISS:
-                    i += 9
-                    if f is None:
-                        stats.frames_bad += 1
-                    else:
-                        append(Reading(frames / NOMINAL_RATE, *f))
-                        frames += 1
-                    continue
-            length = lengths.get(b) if b < 0x80 else None
-            if length is None:
-                skipped += 1
-                i += 1
-                continue
-            end = i + length
-            avail = buf[i + 1:min(end, n)]
-            if avail and min(avail) < 0x80:  # a new type byte inside: this frame is broken
-                j = i + 1
-                while buf[j] & 0x80:
-                    j += 1
-                stats.frames_bad += 1
-                skipped += j - i
-                i = j
-                continue
-            if end > n:
-                break  # truncated tail: keep for the next feed
-            real = v7_unpack(buf[i:end])
-            self.packets.append(Packet(b, real[2:]))
-            stats.frames_good += 1
-            i = end
-        if i:
-            del buf[:i]
-        stats.bytes_skipped += skipped
-        stats.frames_good += frames - self.live_frames
-        self.live_frames = frames
-        return out
+        return self._framer.scan(data, self.packets.append, [])
 
     # --- encode side (simulators) ---------------------------------------------------------
 
@@ -341,11 +325,7 @@ class CommandDecoder:
         self._framer = V7Framer(DOWNLINK_LENGTHS, self.stats)
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        out = []
-        for pkt in self._framer.feed(data):
-            self.stats.frames_good += 1
-            out.append((pkt.data[0], pkt.data[1:]))
-        return out
+        return [(pkt.data[0], pkt.data[1:]) for pkt in self._framer.feed(data)]
 
 
 PROTOCOLS = {NAME: CMS50V7Codec}
