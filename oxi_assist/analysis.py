@@ -331,6 +331,11 @@ def _solve(S: _Stream, weak: np.ndarray, strong: np.ndarray, nested: bool, delay
     return solve_masks(S.ts, w, on, delay, byp)
 
 
+def _within(x: np.ndarray, lo: float, hi: float) -> bool:
+    """Every finite value of x lies in [lo, hi] (NaN is skipped; an infinity is not)."""
+    return not len(x) or bool(np.fmin.reduce(x) >= lo and np.fmax.reduce(x) <= hi)
+
+
 def _segments_to_alarms(kind: str, cfg: AlarmConfig, ts: np.ndarray, seg: Any,
                         out: list[dict[str, Any]]) -> None:
     rule = cfg.rules[kind]
@@ -502,28 +507,39 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     st = tr.status
     # every flag raised anywhere, in one pass: none means a clean recording, and flags that
     # all fit in a byte make the temporaries below small
-    flags = int(np.bitwise_or.reduce(st)) if st.dtype.kind in "iu" else int(st.any())
+    flags = int(np.bitwise_or.reduce(st)) if st.dtype.kind in "iu" else -1  # -1: all bits
     if st.dtype != np.uint8 and 0 <= flags < 256:
         st = st.astype(np.uint8)
     spo2, pulse, pi = tr.spo2, tr.pulse, tr.pi
     has_s = np.isfinite(spo2)
     has_p = np.isfinite(pulse)
+    # None below means "everywhere" (plaus) or "nowhere" (low_pi, ok's exceptions): readers
+    # pass plausible values, so two reductions usually save the per-sample comparisons
+    plaus = low_pi = None
     with np.errstate(invalid="ignore"):
-        plaus = ((~has_s | ((spo2 >= th.spo2_lo[0]) & (spo2 <= th.spo2_lo[1])))
-                 & (~has_p | ((pulse >= th.pulse_lo[0]) & (pulse <= th.pulse_lo[1]))))
-        low_pi = np.isfinite(pi) & (pi < th.pi_low)
-    ok = plaus & ((st & _INVALID) == 0)
+        if not (_within(spo2, *th.spo2_lo) and _within(pulse, *th.pulse_lo)):
+            plaus = ((~has_s | ((spo2 >= th.spo2_lo[0]) & (spo2 <= th.spo2_lo[1])))
+                     & (~has_p | ((pulse >= th.pulse_lo[0]) & (pulse <= th.pulse_lo[1]))))
+        if not (len(pi) and np.fmin.reduce(pi) >= th.pi_low):  # NaN is skipped, -inf is not
+            low_pi = np.isfinite(pi) & (pi < th.pi_low)
+    ok = (st & _INVALID) == 0 if flags & _INVALID else None
+    if plaus is not None:
+        ok = plaus if ok is None else ok & plaus
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)  # alarms, kept by kind
     rules = cfg.rules
 
     # technical conditions, one class per vitals reading (ON or OFF)
+    fo = sf = poor = None
     if flags:
         fo = (st & _FO) != 0
         sf = (st & _SF) != 0
-        poor = ~(fo | sf) & (((st & _POOR) != 0) | low_pi | ~plaus)
-    else:  # no flags anywhere: a clean recording skips most of the work
-        fo = sf = None
-        poor = low_pi | ~plaus
+        poor = (st & _POOR) != 0
+    if low_pi is not None:
+        poor = low_pi if poor is None else poor | low_pi
+    if plaus is not None:
+        poor = ~plaus if poor is None else poor | ~plaus
+    if flags and poor is not None:
+        poor &= ~(fo | sf)  # finger out and sensor fault say more than "poor signal"
     for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
         if on is not None and rules[kind].enabled:
             idx = np.flatnonzero(on)
@@ -532,7 +548,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     # gaps: no reading at all; no valid SpO2 (counted from the first reading until one comes)
     _gap_alarms("no_data", cfg, t, th.no_data_s, t_end, by_kind["no_data"])
-    sv = ok & has_s
+    sv = has_s if ok is None else ok & has_s
     S = _stream(t, sv, spo2, th, t_end)
     # the stream found the stale gaps between valid values already; before the first valid
     # value, the first reading starts the count
@@ -566,10 +582,11 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         on, clear = th.limits["falling_fast"]
         half = th.trend_half_s
         rise = s - take(s, k)  # tenths gained over the trend window
-        if clear < 0 < half:
-            # falling by |clear| %/min over at least `half` s takes a drop of |clear| * half / 6
-            # tenths; with a whole tenth to spare, only these samples can reach the limit
-            cand = np.flatnonzero(rise < clear * half / 6.0 + 1.0)
+        top = max(on, clear)  # the limit that the most samples pass
+        if top < 0 < half:
+            # falling by |top| %/min over at least `half` s takes a drop of |top| * half / 6
+            # tenths; with a whole tenth to spare, only these samples can reach either limit
+            cand = np.flatnonzero(rise < top * half / 6.0 + 1.0)
         else:
             cand = np.arange(len(tv))
         span = tv[cand] - tv[k.at(cand)]
@@ -583,7 +600,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         _segments_to_alarms("falling_fast", cfg, S.ts, seg, by_kind["falling_fast"])
 
     # pulse rules
-    pv = ok & has_p
+    pv = has_p if ok is None else ok & has_p
     P = _stream(t, pv, pulse, th, t_end, like=S if np.array_equal(pv, sv) else None)
     on, clear = th.limits["pulse_low"]
     if rules["pulse_low"].enabled:
