@@ -50,6 +50,24 @@ def pulse_value(raw: int, status: Status, invalid: int = 0xFF) -> tuple[float | 
     return float(raw), status
 
 
+#: Fields of a live frame after the time: (spo2, pulse, pi, pleth, pleth_rate, status).
+LiveFields = tuple[float | None, float | None, float | None, tuple[float, ...], float | None,
+                   Status]
+
+
+def live_frame_fields(sp_raw: int, pr_raw: int, pi: float | None, pleth_raw: int, rate: float,
+                      status: Status) -> LiveFields | None:
+    """The serial live frames' common end: raw SpO2/pulse through the sentinel rules, then
+    nothing but the status while the finger is out. None = SpO2 out of range (a bad frame)."""
+    spo2, status, bad = spo2_value(sp_raw, status)
+    if bad:
+        return None
+    pulse, status = pulse_value(pr_raw, status)
+    if status & Status.FINGER_OUT:
+        return None, None, None, (), None, status
+    return spo2, pulse, pi, (scale_pleth(pleth_raw),), rate, status
+
+
 # --- V7.0 high-byte framing ------------------------------------------------------------------
 
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
-    pulse_value,
-    scale_pleth,
-    spo2_value,
+    LiveFields,
+    live_frame_fields,
     unscale_pleth,
 )
 from drivers.reading import CodecStats, Reading, Status
@@ -25,8 +24,7 @@ BAUDRATE = 19200
 FRAME = 5
 
 
-Fields = tuple[float | None, float | None, float | None, tuple[float, ...], float | None,
-               Status]
+Fields = LiveFields
 _MISS: Any = object()
 _MEMO_MAX = 8192
 
@@ -43,13 +41,7 @@ def frame_fields(f: bytes | bytearray) -> Fields | None:
         status |= Status.SEARCHING
     if b1 & 0x40:
         status |= Status.BEAT
-    spo2, status, bad = spo2_value(b5, status)
-    if bad:
-        return None
-    pulse, status = pulse_value(((b3 & 0x40) << 1) | b4, status)
-    if status & Status.FINGER_OUT:
-        return None, None, None, (), None, status
-    return spo2, pulse, None, (scale_pleth(b2),), NOMINAL_RATE, status
+    return live_frame_fields(b5, ((b3 & 0x40) << 1) | b4, None, b2, NOMINAL_RATE, status)
 
 
 def decode_frame(f: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:

@@ -17,9 +17,8 @@ from typing import Any
 
 from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
-    pulse_value,
-    scale_pleth,
-    spo2_value,
+    LiveFields,
+    live_frame_fields,
     unscale_pleth,
     v7_pack,
     v7_unpack,
@@ -182,11 +181,6 @@ class V7Framer:
         return readings
 
 
-#: Fields of a live frame after the time: (spo2, pulse, pi, pleth, pleth_rate, status).
-LiveFields = tuple[float | None, float | None, float | None, tuple[float, ...], float | None,
-                   Status]
-
-
 def live_fields(data: bytes | bytearray) -> LiveFields | None:
     """A live package's real data bytes → the Reading's fields, or None when a range check
     fails (the protocol has no checksum, so range checks are what reject corrupt frames)."""
@@ -200,15 +194,9 @@ def live_fields(data: bytes | bytearray) -> LiveFields | None:
         status |= Status.SEARCHING
     if b2 & 0x40:
         status |= Status.BEAT
-    spo2, status, bad = spo2_value(sp, status)
-    if bad:
-        return None
-    pulse, status = pulse_value(pr, status)
     raw_pi = pil | (pih << 8)
     pi = None if (b4 & 0x10 or raw_pi in (0, 0xFFFF) or raw_pi > 2200) else raw_pi / 100.0
-    if status & Status.FINGER_OUT:
-        return None, None, None, (), None, status
-    return spo2, pulse, pi, (scale_pleth(b3 & 0x7F),), NOMINAL_RATE, status
+    return live_frame_fields(sp, pr, pi, b3 & 0x7F, NOMINAL_RATE, status)
 
 
 def decode_live(data: bytes, t: float) -> tuple[Reading | None, bool]:
