@@ -7,7 +7,9 @@ counts as a valid number: a sentinel must never survive as a value (PROTOCOLS.md
 
 from __future__ import annotations
 
-from drivers.reading import Status
+from typing import Any
+
+from drivers.reading import Reading, Status
 
 #: Largest raw pleth value of every Contec protocol (7-bit waveform).
 PLETH_MAX = 127
@@ -66,6 +68,11 @@ def live_frame_fields(sp_raw: int, pr_raw: int, pi: float | None, pleth_raw: int
     if status & Status.FINGER_OUT:
         return None, None, None, (), None, status
     return spo2, pulse, pi, (scale_pleth(pleth_raw),), rate, status
+
+
+def fields_reading(fields: tuple[Any, ...] | None, t: float) -> tuple[Reading | None, bool]:
+    """A frame's fields after `t` (None when it failed its checks) → (Reading, ok)."""
+    return (None, False) if fields is None else (Reading(t, *fields), True)
 
 
 # --- V7.0 high-byte framing ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
     LiveFields,
+    fields_reading,
     live_frame_fields,
     unscale_pleth,
 )
@@ -46,8 +47,7 @@ def frame_fields(f: bytes | bytearray) -> Fields | None:
 
 def decode_frame(f: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
     """5 wire bytes → (Reading, ok); ok False when a range check fails."""
-    fields = frame_fields(f)
-    return (None, False) if fields is None else (Reading(t, *fields), True)
+    return fields_reading(frame_fields(f), t)
 
 
 class CMS50LegacyCodec:

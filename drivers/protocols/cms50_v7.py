@@ -18,6 +18,7 @@ from typing import Any
 from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
     LiveFields,
+    fields_reading,
     live_frame_fields,
     unscale_pleth,
     v7_pack,
@@ -201,8 +202,7 @@ def live_fields(data: bytes | bytearray) -> LiveFields | None:
 
 def decode_live(data: bytes, t: float) -> tuple[Reading | None, bool]:
     """A live package's real data bytes → (Reading, ok); ok False = count as a bad frame."""
-    f = live_fields(data)
-    return (None, False) if f is None else (Reading(t, *f), True)
+    return fields_reading(live_fields(data), t)
 
 
 def decode_storage(pkt: Packet) -> list[tuple[float | None, float | None, float | None]]:
