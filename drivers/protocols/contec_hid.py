@@ -15,6 +15,7 @@ from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
     eb_checksum,
     eb_message,
+    fields_reading,
     pulse_value,
     scale_pleth,
     spo2_value,
@@ -79,8 +80,7 @@ def wave_fields(m: bytes | bytearray) -> Fields:
 
 def decode_measurement(m: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
     """`EB 01 F PR SPO2 PIL PIH chk` → (Reading, ok)."""
-    f = measurement_fields(m)
-    return (None, False) if f is None else (Reading(t, *f), True)
+    return fields_reading(measurement_fields(m), t)
 
 
 class ContecHidCodec:
@@ -118,6 +118,7 @@ class ContecHidCodec:
                     skipped += 1
                 i += 1
                 continue
+            f = _MISS
             if b == 0xEB:
                 if i + 1 >= n:
                     break
@@ -126,14 +127,6 @@ class ContecHidCodec:
                     f = memo.get(bytes(buf[i:i + length]), _MISS)
                     if f is not _MISS:
                         i += length
-                        if f is None:
-                            stats.frames_bad += 1
-                            continue
-                        stats.frames_good += 1
-                        out.append(Reading(self.wave_frames / NOMINAL_RATE, *f))
-                        if f[6]:
-                            self.wave_frames += 1
-                        continue
             elif b >= 0xF0:
                 length = REPLY_LENGTHS.get(b)
                 if length is None:
@@ -144,43 +137,40 @@ class ContecHidCodec:
                 skipped += 1
                 i += 1
                 continue
-            if length is None:  # 0xEB with an unknown type
-                stats.frames_bad += 1
-                skipped += 1
-                i += 1
-                continue
-            end = i + length
-            body = buf[i + 1:min(end, n)]
-            if body and max(body) >= 0x80:
-                j = i + 1
-                while buf[j] < 0x80:
-                    j += 1
-                stats.frames_bad += 1
-                skipped += j - i
-                i = j
-                continue
-            if end > n:
-                break
-            msg = buf[i:end]
-            if eb_checksum(msg[:-1]) != msg[-1]:
-                stats.frames_bad += 1
-                skipped += 1
-                i += 1
-                continue
-            i = end
-            if b != 0xEB:
-                stats.frames_good += 1
-                self.replies.append(bytes(msg))
-                continue
-            kind = msg[1]
-            if kind == 0x7F:
-                stats.frames_good += 1
-                self.replies.append(bytes(msg))
-                continue
-            f = wave_fields(msg) if kind == 0x00 else measurement_fields(msg)
-            if len(memo) >= _MEMO_MAX:
-                memo.clear()
-            memo[bytes(msg)] = f
+            if f is _MISS:
+                if length is None:  # 0xEB with an unknown type
+                    stats.frames_bad += 1
+                    skipped += 1
+                    i += 1
+                    continue
+                end = i + length
+                body = buf[i + 1:min(end, n)]
+                if body and max(body) >= 0x80:
+                    j = i + 1
+                    while buf[j] < 0x80:
+                        j += 1
+                    stats.frames_bad += 1
+                    skipped += j - i
+                    i = j
+                    continue
+                if end > n:
+                    break
+                msg = buf[i:end]
+                if eb_checksum(msg[:-1]) != msg[-1]:
+                    stats.frames_bad += 1
+                    skipped += 1
+                    i += 1
+                    continue
+                i = end
+                kind = msg[1]
+                if b != 0xEB or kind == 0x7F:  # a reply, or the stop acknowledgement
+                    stats.frames_good += 1
+                    self.replies.append(bytes(msg))
+                    continue
+                f = wave_fields(msg) if kind == 0x00 else measurement_fields(msg)
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[bytes(msg)] = f
             if f is None:
                 stats.frames_bad += 1
                 continue
