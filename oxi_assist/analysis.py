@@ -617,13 +617,13 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         _segments_to_alarms("pulse_high", cfg, P.ts, seg, by_kind["pulse_high"])
 
     # desaturations against the sliding baseline
-    desats: list[dict[str, Any]] = []
+    found = []  # per level with events: (level number, start, end, ended?, nadir, baseline)
     n_by_level: dict[float, int] = {}
     if len(tv):
         base = _window_max(tv, s, th.baseline_s, S.k(th.baseline_s, "left"))
         drop = base - s
         weak_at: dict[float, np.ndarray] = {}  # levels share their recovery threshold
-        for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
+        for li, (level, (d, rec)) in enumerate(zip(cfg.desat_drops, th.desat, strict=True)):
             weak = weak_at.get(rec)
             if weak is None:
                 weak = weak_at[rec] = np.flatnonzero(drop > rec)
@@ -645,18 +645,22 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
                 sn[:-1] = s
                 sn[-1] = _BIG
             nadir = np.minimum.reduceat(sn, bounds)[0::2]
-            b0 = base[v0]
-            t0 = S.ts[seg.onset]
-            t1 = S.ts[np.maximum(seg.ended, 0)]
-            depth = (b0 - nadir) / 10.0
-            desats.extend([{"level": level, "start_s": start, "nadir": nd, "baseline": bb,
-                            "depth": dp, "duration_s": end - start if has else None,
-                            "end_s": end if has else None}
-                           for start, end, has, nd, bb, dp in zip(
-                               t0.tolist(), t1.tolist(), (seg.ended >= 0).tolist(),
-                               (nadir / 10.0).tolist(), (b0 / 10.0).tolist(),
-                               depth.tolist(), strict=True)])
-    desats.sort(key=lambda d: (d["start_s"], d["level"]))
+            found.append((np.full(len(v0), li), S.ts[seg.onset], S.ts[np.maximum(seg.ended, 0)],
+                          seg.ended >= 0, nadir, base[v0]))
+    desats: list[dict[str, Any]] = []
+    if found:
+        # all levels' events by (start, level) at once, then one record each
+        li, t0, t1, has, nadir, b0 = (np.concatenate(c) for c in zip(*found, strict=True))
+        levels = list(cfg.desat_drops)
+        order = np.lexsort((np.array(levels, dtype=float)[li], t0))  # stable, as sort() is
+        li, t0, t1, has, nadir, b0 = (a[order] for a in (li, t0, t1, has, nadir, b0))
+        desats = [{"level": levels[i], "start_s": start, "nadir": nd, "baseline": bb,
+                   "depth": dp, "duration_s": end - start if ok_end else None,
+                   "end_s": end if ok_end else None}
+                  for i, start, end, ok_end, nd, bb, dp in zip(
+                      li.tolist(), t0.tolist(), t1.tolist(), has.tolist(),
+                      (nadir / 10.0).tolist(), (b0 / 10.0).tolist(),
+                      ((b0 - nadir) / 10.0).tolist(), strict=True)]
 
     # time below thresholds: each valid value holds until the next reading, at most stale_after
     dt = np.empty(n)
