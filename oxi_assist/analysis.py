@@ -423,18 +423,15 @@ def _settled(S: _Stream, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
     return lo[keep], hi[keep]
 
 
-def _range_stats(x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                 ) -> tuple[int, int, int, int]:
-    """min, max, sum and count of x over the disjoint sorted non-empty ranges [lo, hi)."""
+def _over_ranges(op: np.ufunc, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
+    """op.reduce of x over the disjoint sorted non-empty ranges [lo, hi), as a Python int."""
     bounds = np.empty(2 * len(lo), dtype=np.intp)
     bounds[0::2] = lo
     bounds[1::2] = hi
     if bounds[-1] == len(x):
         bounds = bounds[:-1]  # the last range runs to the end of x
-    return (int(np.minimum.reduceat(x, bounds)[0::2].min()),
-            int(np.maximum.reduceat(x, bounds)[0::2].max()),
-            int(np.add.reduceat(x, bounds, dtype=np.int64)[0::2].sum()),
-            int((hi - lo).sum()))
+    dt = np.int64 if op is np.add else None  # sums of tenths may pass 2**31
+    return int(op.reduce(op.reduceat(x, bounds, dtype=dt)[0::2]))
 
 
 def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
@@ -690,9 +687,10 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     p_rng = s_rng if P.vidx is S.vidx else _settled(P, settle)
     s_min = s_sum = s_cnt = p_min = p_max = 0
     if len(S.s):
-        s_min, _, s_sum, s_cnt = _range_stats(S.s, *s_rng)
+        s_min, s_sum = _over_ranges(np.minimum, S.s, *s_rng), _over_ranges(np.add, S.s, *s_rng)
+        s_cnt = int((s_rng[1] - s_rng[0]).sum())
     if len(P.s):
-        p_min, p_max, _, _ = _range_stats(P.s, *p_rng)
+        p_min, p_max = _over_ranges(np.minimum, P.s, *p_rng), _over_ranges(np.maximum, P.s, *p_rng)
     return Analysis(
         duration_s=duration, samples=n, valid_fraction=len(S.vidx) / n,
         valid_time_s=valid_time,
