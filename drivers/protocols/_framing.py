@@ -22,7 +22,20 @@ NOT_FRAME = -1
 BAD = -2
 
 
-class FrameScanner:
+class BufferedCodec:
+    """What every stream codec holds between feeds: its counters and an unfinished tail."""
+
+    def __init__(self) -> None:
+        self.stats = CodecStats()
+        self._buf = bytearray()
+
+    @property
+    def pending(self) -> bytes:
+        """Bytes of an unfinished frame, held until the next feed completes it."""
+        return bytes(self._buf)
+
+
+class FrameScanner(BufferedCodec):
     """Base of a codec whose frames start with a sync byte.
 
     `sync` is either one byte value (skipped to with `bytearray.find`) or a 256-entry table whose
@@ -46,14 +59,8 @@ class FrameScanner:
             cls._starts = sync
 
     def __init__(self) -> None:
-        self.stats = CodecStats()
-        self._buf = bytearray()
+        super().__init__()
         self._time = Timeline()
-
-    @property
-    def pending(self) -> bytes:
-        """Bytes of an unfinished frame, held until the next feed completes it."""
-        return bytes(self._buf)
 
     def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
         """At sync byte `buf[i]` (`n` bytes buffered): a good frame's length (its readings

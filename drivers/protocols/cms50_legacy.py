@@ -16,7 +16,8 @@ from drivers.protocols._contec import (
     live_frame_fields,
     unscale_pleth,
 )
-from drivers.reading import CodecStats, Reading, Status
+from drivers.protocols._framing import BufferedCodec
+from drivers.reading import Reading, Status
 
 NAME = "cms50-legacy"
 NOMINAL_RATE = 60.0
@@ -50,19 +51,14 @@ def decode_frame(f: bytes | bytearray, t: float) -> tuple[Reading | None, bool]:
     return fields_reading(frame_fields(f), t)
 
 
-class CMS50LegacyCodec:
+class CMS50LegacyCodec(BufferedCodec):
     name = NAME
     nominal_rate = NOMINAL_RATE
 
     def __init__(self) -> None:
-        self.stats = CodecStats()
-        self._buf = bytearray()
+        super().__init__()
         self.frames = 0
         self._memo: dict[bytes, Fields | None] = {}
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
 
     def feed(self, data: bytes) -> list[Reading]:
         buf = self._buf
