@@ -21,7 +21,8 @@ from drivers.protocols._contec import (
     spo2_value,
     unscale_pleth,
 )
-from drivers.reading import CodecStats, Reading, Status
+from drivers.protocols._framing import BufferedCodec
+from drivers.reading import Reading, Status
 
 NAME = "contec-hid"
 #: Amplitude messages per second; `t` advances by one sample per amplitude message.
@@ -83,21 +84,16 @@ def decode_measurement(m: bytes | bytearray, t: float) -> tuple[Reading | None, 
     return fields_reading(measurement_fields(m), t)
 
 
-class ContecHidCodec:
+class ContecHidCodec(BufferedCodec):
     name = NAME
     nominal_rate = NOMINAL_RATE
 
     def __init__(self) -> None:
-        self.stats = CodecStats()
+        super().__init__()
         self.stats.extra["padding"] = 0
-        self._buf = bytearray()
         self.wave_frames = 0
         self.replies: list[bytes] = []
         self._memo: dict[bytes, Fields | None] = {}
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
 
     def feed(self, data: bytes) -> list[Reading]:
         buf = self._buf
