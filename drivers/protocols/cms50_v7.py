@@ -24,6 +24,7 @@ from drivers.protocols._contec import (
     v7_pack,
     v7_unpack,
 )
+from drivers.protocols._framing import BufferedCodec
 from drivers.reading import CodecStats, Reading, Status
 
 NAME = "cms50-v7"
@@ -92,7 +93,7 @@ class Packet:
     data: bytes
 
 
-class V7Framer:
+class V7Framer(BufferedCodec):
     """Finds V7.0 packages in a byte stream and restores bit 7 from the high byte.
 
     A truncated last package stays pending until more bytes arrive. With `live`, live packages
@@ -102,17 +103,14 @@ class V7Framer:
 
     def __init__(self, lengths: dict[int, int], stats: CodecStats | None = None,
                  live: bool = False) -> None:
+        super().__init__()
         self._lengths = lengths
-        self._buf = bytearray()
-        self.stats = stats if stats is not None else CodecStats()
+        if stats is not None:
+            self.stats = stats
         self._live_type = PKG_LIVE if live else -1
         self._memo: dict[bytes, LiveFields | None] = {}
         #: live packages decoded so far: their time base at the nominal rate
         self.live_frames = 0
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
 
     def feed(self, data: bytes) -> list[Packet]:
         out: list[Packet] = []
