@@ -31,7 +31,7 @@ class BerryMedCodec(FrameScanner):
     def __init__(self, group: int = 4) -> None:
         super().__init__()
         self.group = group  # packets per Reading: one BLE notification's worth
-        self._packets: list[bytes] = []
+        self._packets: list[bytearray] = []
 
     def feed(self, data: bytes | bytearray, char: str | None = None,
              t: float | None = None) -> list[Reading]:
@@ -45,7 +45,7 @@ class BerryMedCodec(FrameScanner):
         """One 5-byte packet; every `group` packets of a feed make one Reading."""
         if i + 5 > n:
             return NEED_MORE
-        p = bytes(buf[i:i + 5])
+        p = buf[i:i + 5]
         if (p[1] | p[2] | p[3] | p[4]) & 0x80:
             return BAD  # a sync byte inside: this packet was cut short; restart from that byte
         if p[1] > 100 or (100 < p[4] != SPO2_INVALID):
@@ -57,7 +57,7 @@ class BerryMedCodec(FrameScanner):
             self._packets = []
         return 5
 
-    def _reading(self, packets: list[bytes]) -> Reading:
+    def _reading(self, packets: list[bytearray]) -> Reading:
         status = Status.NONE
         pleth: list[float] = []
         for p in packets:
