@@ -43,8 +43,8 @@ class FS20FCodec(FrameScanner):
             return NOT_FRAME
         if i + length > n:
             return NEED_MORE
-        fr = bytes(buf[i:i + length])
-        if checksum(fr[:-1]) != fr[-1]:
+        fr = buf[i:i + length]
+        if (sum(fr) - fr[-1]) & 0xFF != fr[-1]:  # checksum() of the bytes before the last
             if self.strict:
                 return BAD
             self.stats.extra["checksum_mismatch"] = \
