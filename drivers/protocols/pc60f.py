@@ -75,7 +75,7 @@ class PC60FCodec(FrameScanner):
         end = i + 4 + length
         if end > n:
             return NEED_MORE
-        fr = bytes(buf[i:end])
+        fr = buf[i:end]
         if crc8(fr, _TABLE) != 0:  # the CRC residue over a frame and its CRC byte
             return BAD
         r = self._decode(fr)
@@ -83,7 +83,7 @@ class PC60FCodec(FrameScanner):
             out.append(r)
         return 4 + length
 
-    def _decode(self, fr: bytes) -> Reading | None:
+    def _decode(self, fr: bytes | bytearray) -> Reading | None:
         token, ftype, payload = fr[2], fr[4], fr[5:-1]
         key = (token, ftype)
         self.frame_counts[key] = self.frame_counts.get(key, 0) + 1
@@ -108,7 +108,7 @@ class PC60FCodec(FrameScanner):
             self.stats.extra["other_frames"] = self.stats.extra.get("other_frames", 0) + 1
         return None
 
-    def _params(self, p: bytes) -> Reading:
+    def _params(self, p: bytes | bytearray) -> Reading:
         spo2, pr, pi_raw, st = p[0], p[1] | (p[2] << 8), p[3], p[4]
         self.last_params = (spo2, pr, pi_raw / 10, st)
         status = Status.NONE
