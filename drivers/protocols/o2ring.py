@@ -83,10 +83,10 @@ class O2RingCodec(FrameScanner):
         end = i + 8 + length
         if end > n:
             return NEED_MORE
-        fr = bytes(buf[i:end])
+        fr = buf[i:end]
         if crc8(fr, _TABLE) != 0:  # residue 0 ⇔ the last byte is the CRC of the ones before
             return BAD
-        r = self._decode(fr[1], fr[7:-1])
+        r = self._decode(fr[1], bytes(fr[7:-1]))
         if r is not None:
             out.append(r)
         return 8 + length
