@@ -67,7 +67,7 @@ class Segments:
 
 
 def first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarray,
-                    hi: np.ndarray) -> np.ndarray:
+                   hi: np.ndarray) -> np.ndarray:
     """Per run [lo, hi): the first index i with t[i] - run_t >= delay (the live comparison,
     float for float), or hi when none. A search on run_t + delay lands within a rounding
     step of it; the loops below move each guess onto the exact predicate."""
