@@ -61,6 +61,8 @@ class FrameScanner(BufferedCodec):
     def __init__(self) -> None:
         super().__init__()
         self._time = Timeline()
+        self._starts = self._starts  # on the instance: the fastest lookup in the hot loop
+        self._one = self._one
 
     def _frame_at(self, buf: bytearray, i: int, n: int, out: list[Reading]) -> int:
         """At sync byte `buf[i]` (`n` bytes buffered): a good frame's length (its readings
