@@ -75,6 +75,30 @@ def fields_reading(fields: tuple[Any, ...] | None, t: float) -> tuple[Reading | 
     return (None, False) if fields is None else (Reading(t, *fields), True)
 
 
+def inner_start(buf: bytearray, i: int, end: int, n: int, high: bool) -> int:
+    """Where a new frame starts inside the frame at `i` (bytes up to `end`, `n` buffered): the
+    first byte with bit 7 set (`high`) or clear (not `high`), or 0 when there is none so far.
+
+    Contec frames mark their first byte by bit 7 alone, so such a byte inside a frame means the
+    frame was cut short: it is counted bad and the search resumes there, not one byte further.
+    """
+    body = buf[i + 1:min(end, n)]
+    if not body:
+        return 0
+    j = i + 1
+    if high:
+        if max(body) < 0x80:
+            return 0
+        while buf[j] < 0x80:
+            j += 1
+    else:
+        if min(body) >= 0x80:
+            return 0
+        while buf[j] & 0x80:
+            j += 1
+    return j
+
+
 # --- V7.0 high-byte framing ------------------------------------------------------------------
 
 

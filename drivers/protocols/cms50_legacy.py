@@ -13,6 +13,7 @@ from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
     LiveFields,
     fields_reading,
+    inner_start,
     live_frame_fields,
     unscale_pleth,
 )
@@ -86,11 +87,8 @@ class CMS50LegacyCodec(BufferedCodec):
                 i += 1
                 continue
             end = i + FRAME
-            body = buf[i + 1:min(end, n)]
-            if body and max(body) >= 0x80:  # another sync byte inside: a broken frame
-                j = i + 1
-                while not buf[j] & 0x80:
-                    j += 1
+            j = inner_start(buf, i, end, n, True)
+            if j:  # another sync byte inside: a broken frame
                 stats.frames_bad += 1
                 skipped += j - i
                 i = j
