@@ -16,6 +16,7 @@ from drivers.protocols._contec import (
     eb_checksum,
     eb_message,
     fields_reading,
+    inner_start,
     pulse_value,
     scale_pleth,
     spo2_value,
@@ -140,11 +141,8 @@ class ContecHidCodec(BufferedCodec):
                     i += 1
                     continue
                 end = i + length
-                body = buf[i + 1:min(end, n)]
-                if body and max(body) >= 0x80:
-                    j = i + 1
-                    while buf[j] < 0x80:
-                        j += 1
+                j = inner_start(buf, i, end, n, True)
+                if j:
                     stats.frames_bad += 1
                     skipped += j - i
                     i = j
