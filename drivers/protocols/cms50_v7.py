@@ -19,6 +19,7 @@ from drivers.protocols._contec import (
     PLETH_FINGER_OUT,
     LiveFields,
     fields_reading,
+    inner_start,
     live_frame_fields,
     unscale_pleth,
     v7_pack,
@@ -157,11 +158,8 @@ class V7Framer(BufferedCodec):
                 i += 1
                 continue
             end = i + length
-            avail = buf[i + 1:min(end, n)]
-            if avail and min(avail) < 0x80:  # a new type byte inside: this frame is broken
-                j = i + 1
-                while buf[j] & 0x80:
-                    j += 1
+            j = inner_start(buf, i, end, n, False)
+            if j:  # a new type byte inside: this frame is broken
                 stats.frames_bad += 1
                 skipped += j - i
                 i = j
