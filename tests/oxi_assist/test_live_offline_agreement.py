@@ -126,12 +126,17 @@ def run_live(items: list[Reading | LinkEvent], ticks: list[float],
     return m
 
 
+def _end(v: float | None) -> float:
+    """A still-open alarm or event (end None) sorts after every ended one."""
+    return float("inf") if v is None else v
+
+
 def alarm_key(a: dict[str, Any]) -> tuple:
-    return (a["kind"], a["priority"], a["onset_s"], a["start_s"], a["end_s"])
+    return (a["kind"], a["priority"], a["onset_s"], a["start_s"], _end(a["end_s"]))
 
 
 def desat_key(d: dict[str, Any]) -> tuple:
-    return (d["level"], d["start_s"], d["end_s"], d["nadir"], d["baseline"], d["depth"])
+    return (d["level"], d["start_s"], _end(d["end_s"]), d["nadir"], d["baseline"], d["depth"])
 
 
 def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConfig) -> None:
