@@ -279,6 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--soak-hours", type=float, default=None,
                     help="simulated hours for the in-process soak (default 12 full, 10 min quick)")
     args = ap.parse_args(argv)
+    try:  # the whole tree imports before a long run starts (fail in seconds, not at hour one)
+        from drivers.formats import format_modules
+        from drivers.protocols import registry
+
+        registry()
+        format_modules()
+        import drivers.ble_transport  # noqa: F401
+        import simulators.virtual_ble
+        import simulators.virtual_serial  # noqa: F401
+    except Exception as e:
+        print(f"reliability: the code does not import: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     run = Run()
