@@ -67,10 +67,17 @@ def obj_to_reading(o: dict[str, Any]) -> Reading:
     pl = o.get("pl") or ()
     if not isinstance(pl, list | tuple):
         raise ValueError("pl must be a list")
+    status = Status.from_names(o.get("st") or ())
+    spo2, pulse = opt("spo2"), opt("pulse")
+    # an impossible number (a damaged or hand-edited file) is no reading, never a value
+    if spo2 is not None and not 0 < spo2 <= 100:
+        spo2, status = None, status | Status.POOR_SIGNAL
+    if pulse is not None and not 0 < pulse <= 300:
+        pulse, status = None, status | Status.POOR_SIGNAL
     return Reading(
-        t=float(t), spo2=opt("spo2"), pulse=opt("pulse"), pi=opt("pi"),
+        t=float(t), spo2=spo2, pulse=pulse, pi=opt("pi"),
         pleth=tuple(float(v) for v in pl), pleth_rate=opt("pr"),
-        status=Status.from_names(o.get("st") or ()), wave_only=bool(o.get("w", 0)),
+        status=status, wave_only=bool(o.get("w", 0)),
     )
 
 

@@ -97,3 +97,13 @@ def test_values_are_plain_json(tmp_path):
     w.close()
     lines = [json.loads(x) for x in p.read_text().splitlines()]
     assert lines[1] == {"k": "r", "t": 0.5, "spo2": None, "pulse": 60}
+
+
+def test_impossible_numbers_in_a_damaged_file_read_as_no_value(tmp_path):
+    p = tmp_path / "s.jsonl"
+    p.write_text('{"format":"oxi-assist-session","version":1}\n'
+                 '{"k":"r","t":0,"spo2":97,"pulse":543}\n'
+                 '{"k":"r","t":1,"spo2":140,"pulse":70}\n')
+    a, b = read(p).readings
+    assert (a.spo2, a.pulse) == (97.0, None) and a.status & Status.POOR_SIGNAL
+    assert (b.spo2, b.pulse) == (None, 70.0) and not b.valid
