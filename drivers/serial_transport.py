@@ -18,14 +18,13 @@ import errno
 import os
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from drivers.catalogue_serial import serial_candidates
-from drivers.clock import Clock
+from drivers.clock import Clock, RealClock
 from drivers.errors import ProtocolError, SourceError
 from drivers.protocols import cms50_legacy, cms50_v7
 from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
@@ -36,6 +35,9 @@ PROBE_TIMEOUT = 1.0  # s: V7.0 devices answer within 1 s (spec §3.4)
 TICK = 0.25  # s: how often keep-alive and staleness are checked
 BACKOFF = (0.25, 0.5, 1.0, 2.0)  # s between reopen attempts, last one repeats
 
+
+#: blocking device I/O (probe, download) waits in real time, whatever clock drives the rest
+_REAL = RealClock()
 
 class Port(Protocol):
     """A byte pipe to a device. `read` blocks at most `timeout` and raises OSError (or
@@ -133,11 +135,11 @@ def resolve_port(target: str) -> str:
 
 def _probe(port: SerialPort, codec: Any, need: int, timeout: float) -> bool:
     """Read until `need` live readings decode or `timeout` (real time: this is device I/O)."""
-    deadline = time.monotonic() + timeout
+    deadline = _REAL.now() + timeout
     got = 0
-    while time.monotonic() < deadline:
+    while _REAL.now() < deadline:
         got += len(codec.feed(port.read(min(READ_TIMEOUT, max(0.01,
-                                                             deadline - time.monotonic())))))
+                                                             deadline - _REAL.now())))))
         if got >= need:
             return True
     return False
@@ -454,15 +456,15 @@ class _V7Session:
 
     def drain(self, quiet: float = 0.2) -> None:
         """Read until the line has been quiet for `quiet` s (after a stop command)."""
-        deadline = time.monotonic() + 3.0
-        last = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < quiet:
+        deadline = _REAL.now() + 3.0
+        last = _REAL.now()
+        while _REAL.now() < deadline and _REAL.now() - last < quiet:
             if self.port.read(0.05):
-                last = time.monotonic()
+                last = _REAL.now()
         self.codec = cms50_v7.CMS50V7Codec()
 
     def next_packet(self, types: set[int], timeout: float | None = None) -> cms50_v7.Packet:
-        deadline = time.monotonic() + (timeout or self.timeout)
+        deadline = _REAL.now() + (timeout or self.timeout)
         while True:
             while self.codec.packets:
                 pkt = self.codec.packets.popleft()
@@ -471,7 +473,7 @@ class _V7Session:
                 if pkt.type == cms50_v7.PKG_FEEDBACK and pkt.data[1] != cms50_v7.REASON_DONE:
                     raise ProtocolError(f"device refused command {pkt.data[0]:#04x} "
                                         f"(reason {pkt.data[1]:#04x})")
-            left = deadline - time.monotonic()
+            left = deadline - _REAL.now()
             if left <= 0:
                 names = ", ".join(f"{t:#04x}" for t in sorted(types))
                 raise ProtocolError(f"no reply from the device within {self.timeout:g} s "

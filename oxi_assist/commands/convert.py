@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from drivers.clock import RealClock
 from drivers.errors import FormatError, OxiError
 from drivers.formats import format_modules, load
 
 BY_EXTENSION = {".jsonl": "native", ".oxi": "native", ".csv": "csv", ".edf": "edf"}
 
+
+_REAL = RealClock()  # a progress line is redrawn in real time
 
 class Progress:
     """A percentage on stderr, redrawn at most 10 times a second, only when stderr is a
@@ -28,7 +30,7 @@ class Progress:
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
+        now = _REAL.now()
         if total <= 0 or (now - self._last < 0.1 and done < total):
             return
         self._last = now

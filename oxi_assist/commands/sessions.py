@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from drivers.clock import RealClock
 from oxi_assist.debrief import fmt_time
 from oxi_assist.recordings import ENV_DATA_DIR, list_sessions, sessions_dir
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"No recorded sessions yet in {d}.")
         return 0
     print(f"{len(infos)} session{'s' if len(infos) != 1 else ''} in {d}")
-    now = time.time()  # only to tell a running recording from an interrupted one
+    now = RealClock().wall()  # only to tell a running recording from an interrupted one
     rows = [("started", "length", "source / device", "lowest SpO2", "alarms", "file")]
     for i in infos:
         when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(i.start_wall))
