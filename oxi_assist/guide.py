@@ -76,6 +76,9 @@ _ROUTES = ("im", "nasal")
 #: A prompt that comes back within this many seconds of going away is not logged again, so an
 #: SpO2 hovering at a threshold does not fill the recorded timeline [app-defined].
 LOG_REPEAT_S = 30.0
+#: guide seconds between rule runs while the vitals keep their band, signal, link, staleness
+#: and alarms (a device sends up to 100 updates a second); any change there runs them at once
+VITALS_REFRESH_S = 0.25
 
 TimeSource = Callable[[], float]
 
@@ -126,6 +129,9 @@ class Guide:
         self._ref_cache: dict[tuple[str, ...], tuple[SourceRef, ...]] = {}
         self._view_cache: dict[tuple[str, str], StepView] = {}
         self._facts_now: Facts | None = None
+        self._dirty = False  # vitals taken but the rules not yet run on them
+        self._refreshed_at = -math.inf
+        self._vkey: tuple[Any, ...] | None = None
         self._entry(self._t, "step", self._step_text(self._step))
         self._refresh()
 
@@ -133,9 +139,21 @@ class Guide:
 
     def on_vitals(self, v: VitalsState, t: float | None = None) -> GuideState:
         """A Monitor update. Alarms that start are logged; prompts follow the new values."""
+        self.take_vitals(v, t)
+        return self.state
+
+    def take_vitals(self, v: VitalsState, t: float | None = None) -> None:
+        """`on_vitals` without building the state, for a live stream.
+
+        Re-running every rule and rebuilding the state for each of 100 updates a second was
+        most of a long session's cost. Alarms are logged at once; the rules run at once when
+        the band, the signal, the link, staleness or the set of alarms changes, otherwise at
+        most every `VITALS_REFRESH_S` of guide time, and always before `state` or `log` is read.
+        """
         if not isinstance(v, VitalsState):
             self._entry(self._t, "ignored", f"not a vitals update: {type(v).__name__}")
-            return self.state
+            self._refresh()
+            return
         self._advance(t if t is not None else (self._now() if self._now else v.t))
         self._vitals = v
         kinds = {a.kind for a in v.alarms}
@@ -143,8 +161,11 @@ class Guide:
             if a.kind not in self._alarm_kinds:
                 self._entry(self._t, "alarm", f"{a.priority.label}: {a.message}")
         self._alarm_kinds = kinds
-        self._refresh()
-        return self.state
+        if self._vitals_key() != self._vkey or self._t - self._refreshed_at >= VITALS_REFRESH_S:
+            self._refresh()
+        else:
+            self._dirty = True
+            self._state = None
 
     def tick(self, t: float | None = None) -> GuideState:
         """Time passes: timers run, their alerts come due."""
@@ -180,12 +201,16 @@ class Guide:
 
     @property
     def state(self) -> GuideState:
+        if self._dirty:
+            self._refresh()
         if self._state is None:
             self._state = self._build()
         return self._state
 
     @property
     def log(self) -> tuple[LogEntry, ...]:
+        if self._dirty:
+            self._refresh()
         return tuple(self._log)
 
     # ------------------------------------------------------------ actions
@@ -344,8 +369,17 @@ class Guide:
         return Prompt(d.id, d.text, d.kind, self._refs(d.sources), d.suggests, d.reassuring,
                       d.priority)
 
+    def _vitals_key(self) -> tuple[Any, ...]:
+        v = self._vitals
+        if v is None:
+            return ()
+        return (self._signal(), v.band, v.link, v.stale, frozenset(self._alarm_kinds))
+
     def _refresh(self) -> None:
         self._state = None
+        self._dirty = False
+        self._refreshed_at = self._t
+        self._vkey = self._vitals_key()
         self._facts_now = facts = self._facts()
         if self._ended:
             self._suggestions, self._warnings = (), ()

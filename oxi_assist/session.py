@@ -456,7 +456,7 @@ class Session:
         self.vitals = vs
         self._record_alarms(vs)
         if self.guide is not None and to_guide:
-            self.guide.on_vitals(vs, t=vs.t)
+            self.guide.take_vitals(vs, t=vs.t)
             self._refresh_guide(throttle=True)
 
     def on_action(self, action: Action | str, **params: Any) -> None:

@@ -234,3 +234,28 @@ def test_a_hovering_value_does_not_flood_the_log(bc: guidance_schema.Protocol) -
     s = g.on_vitals(vitals(120.0, 85))  # back after more than the quiet time
     low = [e for e in s.log if e.kind == "prompt" and "Oxygen is low" in e.text]
     assert [e.t for e in low] == [1.0, 120.0]
+
+
+def test_stream_of_vitals_runs_rules_on_change_and_a_few_times_a_second(
+        bc: guidance_schema.Protocol, monkeypatch: pytest.MonkeyPatch) -> None:
+    g = Guide(bc)
+    runs: list[float] = []
+    real = g._refresh
+
+    def counting() -> None:
+        runs.append(g._t)
+        real()
+
+    monkeypatch.setattr(g, "_refresh", counting)
+    for i in range(100):  # one second at 100 Hz, same band, values wandering
+        g.take_vitals(vitals(1.0 + i / 100, 96.0 + (i % 5) / 10))
+    assert 4 <= len(runs) <= 6  # the first, then every 0.25 s of guide time
+    # a band change runs the rules at once, and its prompt is logged at that moment
+    g.take_vitals(vitals(2.005, 84))
+    assert runs[-1] == pytest.approx(2.005)
+    assert any(e.kind == "prompt" and e.t == pytest.approx(2.005) for e in g.log)
+    # values taken between runs are what `state` shows: nothing read is out of date
+    g.take_vitals(vitals(2.01, 83))
+    before = len(runs)
+    s = g.state
+    assert len(runs) == before + 1 and s.t == pytest.approx(2.01)
