@@ -7,11 +7,17 @@ raises `ChooseDevice` carrying the candidates (name, short address, RSSI) so the
 them; the caller reopens with `params={"address": ...}`. `ble:ADDRESS` goes straight to that
 device.
 
-The link is watched, not trusted: a disconnect is reported (`LinkEvent` LOST) the moment bleak
-reports it, then the transport reconnects with back-off (bleak-retry-connector's
-`establish_connection`) and subscribes again, until closed. Notifications that stop while the
-link stays up (a hung device) are caught by a watchdog: STALE, then a forced reconnect. Polls and
-keep-alives run on the injected clock. Every link event names the device (name + short address).
+The link is watched, not trusted: a disconnect is reported (`LinkEvent` LOST, once per outage)
+the moment bleak reports it, then the transport reconnects until closed: it listens for the
+device's advertisement (a device out of range is not worth a connect attempt, and the fresh
+advertisement gives BlueZ a current device object), then makes one connect attempt through
+bleak-retry-connector's `establish_connection` (kept for its BlueZ handling: already-connected
+devices, the services cache, waiting for a failed link to be torn down) and subscribes again.
+Every wait between attempts, the listening window and the connect timeout run on the injected
+clock, so an outage of minutes plays out on a `VirtualClock` in milliseconds and on a
+`RealClock` in real time. Notifications that stop while the link stays up (a hung device) are
+caught by a watchdog: STALE, then a forced reconnect. Polls and keep-alives run on the clock.
+Every link event names the device (name + short address).
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ import asyncio
 import contextlib
 import inspect
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
-from bleak import BleakClient
+from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.exc import BleakBluetoothNotAvailableError
 
@@ -39,6 +45,11 @@ from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
 #: Reconnect back-off (ours): seconds before attempt 1, 2, 3...; the last value repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)
 SCAN_SECONDS = 5.0
+#: Seconds one connect attempt may take (on the clock), bleak-retry-connector's own 20 s
+#: connect timeout and its wait for a failed link to be torn down included.
+CONNECT_TIMEOUT = 30.0
+#: While the device is out of range: seconds per listening window (a RECONNECTING event each).
+LISTEN_WINDOW = 10.0
 WATCHDOG_STEP = 0.5
 WRITE_CHUNK = 20
 
@@ -68,6 +79,45 @@ def _float(params: dict[str, str], key: str, default: float) -> float:
     return v
 
 
+_T = TypeVar("_T")
+
+
+async def within(clock: Clock, seconds: float, aw: Awaitable[_T], what: str) -> _T:
+    """`aw`, or TimeoutError after `seconds` on `clock`: a real timeout on a RealClock, a
+    virtual one on a VirtualClock (asyncio's own timeouts always count real seconds). Like
+    `asyncio.timeout`, `aw` runs in the calling task, which is cancelled when time is up."""
+    me = asyncio.current_task()
+    assert me is not None
+    fired = False
+
+    def fire(f: asyncio.Future[None]) -> None:
+        nonlocal fired
+        if not f.cancelled() and f.exception() is None:
+            fired = True
+            me.cancel()
+
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    timer.add_done_callback(fire)
+    try:
+        return await aw
+    except asyncio.CancelledError:
+        if fired and me.uncancel() == 0:
+            raise TimeoutError(f"{what} timed out after {seconds:g} s") from None
+        raise
+    finally:
+        timer.cancel()
+
+
+def _advert_catcher(address: str, seen: asyncio.Future[tuple[Any, int]]
+                    ) -> Callable[[Any, Any], None]:
+    """A detection callback (bleak wants exactly two parameters) that resolves `seen` with
+    (BLEDevice, RSSI) at the first advertisement from `address`."""
+    def on_adv(device: Any, adv: Any) -> None:
+        if device.address.upper() == address and not seen.done():
+            seen.set_result((device, adv.rssi))
+    return on_adv
+
+
 def _feeder(codec: Any) -> Callable[[bytes, str, float], list[Reading]]:
     """Codecs that know which characteristic and what time get them; others just bytes."""
     params = inspect.signature(codec.feed).parameters
@@ -87,7 +137,7 @@ class BleSource:
         self.target = target
         self.params = dict(params)
         self.name = f"ble:{target}"
-        known = {"address", "prefer", "profile", "scan", "stale", "attempts"}
+        known = {"address", "prefer", "profile", "scan", "stale", "attempts", "connect"}
         unknown = set(self.params) - known
         if unknown:
             raise SourceError(f"ble: unknown option(s) {', '.join(sorted(unknown))} "
@@ -101,7 +151,8 @@ class BleSource:
         self.scan_seconds = _float(self.params, "scan", SCAN_SECONDS)
         self.stale_override = _float(self.params, "stale", 0) if "stale" in self.params \
             else None
-        self.attempts = int(_float(self.params, "attempts", 2))
+        self.attempts = int(_float(self.params, "attempts", 1))
+        self.connect_timeout = _float(self.params, "connect", CONNECT_TIMEOUT)
         self._scanner_backend = scanner_backend
         self._client_backend = client_backend
         self._queue: asyncio.Queue[SourceItem | BaseException] = asyncio.Queue()
@@ -171,10 +222,12 @@ class BleSource:
         self._event(LinkState.CONNECTING, "scanning")
         self.candidate = await self._resolve()
         failures = 0
+        down = False  # a LOST was reported for the outage in progress (one per outage)
         first = True
         while not self._closed:
             if not first:
-                self._event(LinkState.RECONNECTING)
+                await self._listen()
+                self._event(LinkState.RECONNECTING, f"attempt {failures + 1}")
             try:
                 client = await self._connect(self.candidate)
                 await self._setup(client)
@@ -183,17 +236,19 @@ class BleSource:
             except Exception as e:
                 await self._disconnect()
                 failures += 1
-                self._event(LinkState.LOST, f"connect failed: {bluetooth_error(e)}")
+                reason = f"connect failed: {bluetooth_error(e)}"
+                self._event(LinkState.RECONNECTING if down else LinkState.LOST, reason)
+                down = True
                 await self.clock.sleep(BACKOFF[min(failures - 1, len(BACKOFF) - 1)])
-                if failures % 2 == 0:
-                    await self._refresh()
                 first = False
                 continue
             failures = 0
+            down = False
             first = False
             self.connections += 1
             self._event(LinkState.CONNECTED, self.profile.label if self.profile else "")
             await self._session(client)
+            down = True
             await self._disconnect()
             if not self._closed:
                 await self.clock.sleep(BACKOFF[0])
@@ -230,16 +285,41 @@ class BleSource:
         self.profile = c.profile
         return c
 
-    async def _refresh(self) -> None:
-        """After repeated failures, scan again so the next attempt uses a fresh BLEDevice."""
+    async def _listen(self) -> None:
+        """Until the device advertises again: listen in windows of `LISTEN_WINDOW` s on the
+        clock, with one RECONNECTING event per window that passes in silence. A seen
+        advertisement refreshes the BLEDevice the next attempt uses. If scanning itself fails
+        (the stack is busy), the next attempt goes ahead with the device known before."""
         assert self.candidate is not None
-        found = await scan_all(min(self.scan_seconds, 3.0), clock=self.clock,
-                               backend=self._scanner_backend)
-        for c in found:
-            if c.address.upper() == self.candidate.address.upper():
-                self.candidate = replace(self.candidate, device=c.device, rssi=c.rssi)
+        address = self.candidate.address.upper()
+        listened = 0.0
+        while not self._closed:
+            seen: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
+            try:
+                scanner = BleakScanner(_advert_catcher(address, seen),
+                                       backend=self._scanner_backend)
+                await scanner.start()
+            except BleakBluetoothNotAvailableError:
+                raise
+            except Exception:
+                return
+            try:
+                device, rssi = await within(self.clock, LISTEN_WINDOW, seen, "listening")
+            except TimeoutError:
+                listened += LISTEN_WINDOW
+                self._event(LinkState.RECONNECTING,
+                            f"not seen for {listened:g} s; still looking")
+                continue
+            finally:
+                with contextlib.suppress(Exception):
+                    await scanner.stop()
+            self.candidate = replace(self.candidate, device=device, rssi=rssi)
+            return
 
     async def _connect(self, c: Candidate) -> BleakClient:
+        """One attempt, bounded on the clock. `establish_connection` is asked for a single
+        attempt (`attempts=` raises it) because its back-off between attempts sleeps in real
+        time; ours runs on the clock in `_loop`."""
         from bleak_retry_connector import establish_connection
 
         kwargs: dict[str, Any] = {}
@@ -247,9 +327,9 @@ class BleSource:
             kwargs["backend"] = self._client_backend
         self._forced = False
         self._dropped = False
-        client = await establish_connection(
+        client = await within(self.clock, self.connect_timeout, establish_connection(
             BleakClient, c.device, c.label, disconnected_callback=self._on_disconnect,
-            max_attempts=self.attempts, **kwargs)
+            max_attempts=self.attempts, **kwargs), f"connecting to {c.label}")
         self._client = client
         return client
 
@@ -384,7 +464,9 @@ def open_ble(target: str, params: dict[str, str], clock: Clock, *,
              client_backend: type[Any] | None = None) -> BleSource:
     """`ble:auto` or `ble:ADDRESS`. Options: `address=` (a choice made in a picker),
     `prefer=` (the device this machine used before), `profile=` (force a catalogue profile),
-    `scan=` seconds, `stale=` seconds without data before reconnecting, `attempts=` connect
-    attempts per round. The backends are for the virtual peripheral and tests."""
+    `scan=` seconds, `stale=` seconds without data before reconnecting, `connect=` seconds one
+    connect attempt may take (default 30), `attempts=` attempts inside one bleak-retry-connector
+    call (default 1: its back-off between them waits in real time, ours on the clock). The
+    backends are for the virtual peripheral and tests."""
     return BleSource(target, params, clock, scanner_backend=scanner_backend,
                      client_backend=client_backend)
