@@ -89,10 +89,11 @@ async def within(clock: Clock, seconds: float, aw: Awaitable[_T], what: str) -> 
     me = asyncio.current_task()
     assert me is not None
     fired = False
+    inside = True  # a timer callback that runs after `aw` is done must not cancel anything
 
     def fire(f: asyncio.Future[None]) -> None:
         nonlocal fired
-        if not f.cancelled() and f.exception() is None:
+        if inside and not f.cancelled() and f.exception() is None:
             fired = True
             me.cancel()
 
@@ -105,6 +106,7 @@ async def within(clock: Clock, seconds: float, aw: Awaitable[_T], what: str) -> 
             raise TimeoutError(f"{what} timed out after {seconds:g} s") from None
         raise
     finally:
+        inside = False
         timer.cancel()
 
 
