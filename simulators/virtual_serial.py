@@ -8,8 +8,10 @@ symlink so the host finds it again, as a re-enumerated USB cable would). The leg
 device streams from power-on and ignores the host, as those units do.
 
 The device runs in its own thread on its own (real) clock, like hardware would: it must keep
-streaming whatever the host's event loop is doing. POSIX only (ptys); on Windows use a com0com
-pair or a real device.
+streaming whatever the host's event loop is doing. On a `VirtualClock` it runs in lockstep
+instead: it acts only when `poke()`d (or `sync()`ed) after the clock has moved, and then sends
+every frame that has fallen due (`catch_up=None`), so hours of a shift cost no real waiting.
+POSIX only (ptys); on Windows use a com0com pair or a real device.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from drivers.clock import Clock, RealClock
+from drivers.clock import Clock, RealClock, VirtualClock
 from drivers.errors import SourceError
 from drivers.protocols import cms50_legacy, cms50_v7
 from drivers.protocols.cms50_v7 import CMS50V7Codec, CommandDecoder
@@ -36,7 +38,8 @@ from drivers.reading import Reading, Status
 
 PROTOCOLS = (cms50_v7.NAME, cms50_legacy.NAME)
 MAX_BACKLOG = 4096  # bytes: beyond this live frames are dropped, as a UART FIFO would
-CATCH_UP = 10  # at most this many late frames are sent in one go
+CATCH_UP = 10  # at most this many late frames are sent in one go (real-time default)
+IDLE_WAIT = 0.2  # s (real): longest the device thread blocks before checking for a stop
 
 
 def pty_supported() -> bool:
@@ -100,7 +103,7 @@ class VirtualSerialOximeter:
                  link_path: str | os.PathLike[str] | None = None,
                  storage: list[StoredSession] | None = None, device_id: str = "CMS50E",
                  keepalive_timeout: float | None = 15.0, seed: int = 0,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, catch_up: int | None = CATCH_UP) -> None:
         if protocol not in PROTOCOLS:
             raise SourceError(f"virtual serial device: unknown protocol {protocol!r} "
                               f"(known: {', '.join(PROTOCOLS)})")
@@ -114,7 +117,10 @@ class VirtualSerialOximeter:
         self.device_id = device_id
         self.keepalive_timeout = keepalive_timeout
         self._rng = random.Random(seed)
-        self._clock = clock or RealClock()  # must move by itself: the device is real-time
+        self._clock = clock or RealClock()
+        # a VirtualClock does not move by itself: the device then acts when poked (lockstep)
+        self._lockstep = isinstance(self._clock, VirtualClock)
+        self.catch_up = catch_up  # late frames sent in one go; None = every frame due
         self._encode = (CMS50V7Codec.encode if protocol == cms50_v7.NAME
                         else cms50_legacy.CMS50LegacyCodec.encode)
         self._cmd = CommandDecoder()
@@ -138,7 +144,10 @@ class VirtualSerialOximeter:
         self.exhausted = False
         self._last_command = 0.0
         self._replug_at: float | None = None
-        self._next = 0.0
+        self._base = 0.0  # frame k is due at _base + k * period (no drift over a long run)
+        self._k = 0
+        self._poked = 0  # poke() count, and the last one the device thread has acted on
+        self._synced = 0
 
     # --- control (any thread) -------------------------------------------------------------
 
@@ -146,9 +155,14 @@ class VirtualSerialOximeter:
     def path(self) -> str:
         return str(self.link_path) if self.link_path else self.pty_name
 
+    @property
+    def replug_at(self) -> float | None:
+        """When a pulled cable comes back (clock time), if one is out with a return time."""
+        return self._replug_at
+
     def start(self) -> str:
         self._open_pty()
-        self._next = self._clock.now()
+        self._pace_from(self._clock.now())
         self._last_command = self._clock.now()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"virtual-{self.protocol}")
@@ -164,6 +178,23 @@ class VirtualSerialOximeter:
         self._ctl.put((action, params))
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"\x00")
+
+    def poke(self) -> int:
+        """Wakes the device thread to act on the clock as it is now (after a `VirtualClock`
+        moved). Returns a ticket for `sync`-style waits."""
+        with self._cond:
+            self._poked += 1
+            ticket = self._poked
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"\x01")
+        return ticket
+
+    def sync(self, timeout: float = 2.0) -> bool:
+        """Pokes and blocks (real time, at most `timeout`) until the device thread has acted
+        on the clock as it is now: every frame due sent to the pty, a due replug done. False
+        if the thread did not answer in time (stopped, or the machine is overloaded)."""
+        ticket = self.poke()
+        return self.wait_for(lambda d: d._synced >= ticket, timeout)
 
     def wait_for(self, predicate: Any, timeout: float) -> bool:
         """Block until `predicate(self)` holds (checked whenever the device changes state)."""
@@ -234,6 +265,13 @@ class VirtualSerialOximeter:
         finally:
             self._notify()
 
+    @property
+    def _next(self) -> float:
+        return self._base + self._k * self.period
+
+    def _pace_from(self, t: float) -> None:
+        self._base, self._k = t, 0
+
     def _step(self) -> None:
         now = self._clock.now()
         rlist = [self._wake_r]
@@ -242,15 +280,18 @@ class VirtualSerialOximeter:
             rlist.append(self._master)
             if self._out:
                 wlist.append(self._master)
-        if self._replug_at is not None:
+        if self._lockstep:
+            timeout = IDLE_WAIT  # virtual time moves only between pokes
+        elif self._replug_at is not None:
             timeout = max(0.0, self._replug_at - now)
         elif self.plugged and self.streaming:
             timeout = max(0.0, self._next - now)
         else:
-            timeout = 0.2
-        r, _w, _ = select.select(rlist, wlist, [], min(timeout, 0.2))
+            timeout = IDLE_WAIT
+        r, _w, _ = select.select(rlist, wlist, [], min(timeout, IDLE_WAIT))
         if self._wake_r in r:
             os.read(self._wake_r, 512)
+        ticket = self._poked  # read before the clock: the poke came after the clock moved
         self._controls()
         if self._master >= 0 and self._master in r:
             try:
@@ -269,17 +310,19 @@ class VirtualSerialOximeter:
                     and now - self._last_command > self.keepalive_timeout):
                 self.streaming = False  # the host went quiet: the device stops, as units do
                 self._notify()
-            elif now >= self._next:
-                late = int((now - self._next) / self.period) + 1
-                if now < self.stalled_until:
-                    self._next += late * self.period
-                else:
-                    for _ in range(min(late, CATCH_UP)):
-                        self._live_frame()
-                    self._next += late * self.period
+            elif now >= self._next - 1e-9:
+                due = int((now - self._base) / self.period + 1e-6) + 1  # frames 0 .. due-1
+                late = max(1, due - self._k)
+                self._k += late
+                if now >= self.stalled_until:
+                    self._live_frames(late if self.catch_up is None
+                                      else min(late, self.catch_up))
                     self._notify()
         if self._master >= 0 and self._out:
             self._flush()
+        if ticket != self._synced:
+            self._synced = ticket
+            self._notify()
 
     def _flush(self) -> None:
         try:
@@ -295,19 +338,27 @@ class VirtualSerialOximeter:
         self._out += data
         self._flush()
 
-    def _live_frame(self) -> None:
-        try:
-            vitals, pleth = next(self._frames)
-        except StopIteration:
-            if not self.exhausted:
-                self.exhausted = True
-                self._notify()
-            vitals, pleth = Reading(t=0.0, status=Status.FINGER_OUT), None
-        if len(self._out) > MAX_BACKLOG:
-            self.frames_dropped += 1
-            return
-        self._send(self._encode(vitals, pleth))
-        self.frames_sent += 1
+    def _live_frames(self, n: int) -> None:
+        """`n` frames in one write (one syscall, not one a frame); frames beyond the FIFO's
+        room are dropped and counted, as a UART would lose them."""
+        buf = bytearray()
+        sent = 0
+        for _ in range(n):
+            try:
+                vitals, pleth = next(self._frames)
+            except StopIteration:
+                if not self.exhausted:
+                    self.exhausted = True
+                    self._notify()
+                vitals, pleth = Reading(t=0.0, status=Status.FINGER_OUT), None
+            if len(self._out) + len(buf) > MAX_BACKLOG:
+                self.frames_dropped += 1
+                continue
+            buf += self._encode(vitals, pleth)
+            sent += 1
+        self.frames_sent += sent
+        if buf:
+            self._send(bytes(buf))
 
     def _controls(self) -> None:
         while True:
@@ -352,7 +403,7 @@ class VirtualSerialOximeter:
         v7 = cms50_v7
         if cmd == v7.CMD_START_LIVE:
             if not self.streaming:
-                self._next = self._clock.now()
+                self._pace_from(self._clock.now())
             self.streaming = True
         elif cmd in (v7.CMD_STOP_LIVE, v7.CMD_STOP_STORAGE):
             self.streaming = False if cmd == v7.CMD_STOP_LIVE else self.streaming
