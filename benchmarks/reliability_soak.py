@@ -6,8 +6,8 @@ folder) and each counted from the recording file itself:
 - in-process: simulator → cms50-v7 `encode` → bytes in seeded random chunk sizes → cms50-v7
   decoder → Session, on a virtual clock at 100 frames/s. This is the long (12 h) run.
 - pty: simulator → the virtual CMS50 V7.0 device on a real pseudo-terminal → pyserial and the
-  serial transport (`open_serial`) → Session, on the real clock. It runs in real time (the
-  device thread paces itself), so it is run faster than a real unit streams and shorter.
+  serial transport (`open_serial`) → Session, on a virtual clock in lockstep with the device
+  thread (`benchmarks.reliability_lockstep`), so a 12 h shift costs only the pipeline's CPU.
 - BLE: simulator → the virtual PLX peripheral → bleak's real `BleakClient`/`BleakScanner` with
   the project's virtual backend → the BLE transport (`open_ble`) → Session, on a virtual clock.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.reliability_common import count_gaps, count_recording, make_session, rss_mb
-from drivers.clock import RealClock, VirtualClock
+from drivers.clock import VirtualClock
 from drivers.reading import LinkEvent, Reading, Status
 
 
@@ -117,57 +117,91 @@ async def _wait(pred: Any, timeout: float, step: float = 0.02) -> bool:
     return True
 
 
-def soak_pty(seconds: float, *, speed: float = 10.0, gap_every: float = 120.0,
-             gap_len: float = 10.0, seed: int = 2) -> dict[str, Any]:
-    """`seconds` of simulated patient through the virtual CMS50 V7.0 on a real pty, streamed at
-    `speed`× the device's 60 frames/s, read by the serial transport on the real clock."""
-    from drivers.serial_transport import open_serial
-    from simulators.virtual_serial import VirtualSerialOximeter, frames, pty_supported
+class _Tally:
+    """The simulator's readings as the device takes them, counted on the way: frames and gap
+    stretches (finger out or no valid SpO2) the device was actually given."""
 
+    def __init__(self, readings: Any) -> None:
+        self._it = readings
+        self.frames = 0
+        self.gaps = 0
+        self.last_valid = True
+
+    def __iter__(self) -> Any:
+        in_gap = False
+        for r in self._it:
+            self.frames += max(1, len(r.pleth))
+            if not r.wave_only:
+                bad = not r.valid
+                if bad and not in_gap:
+                    self.gaps += 1
+                in_gap = bad
+                self.last_valid = not bad
+            yield r
+
+
+def soak_pty(seconds: float, *, rate: int = 100, step: float = 0.5, gap_every: float = 600.0,
+             gap_len: float = 20.0, seed: int = 2, speed: float | None = None
+             ) -> dict[str, Any]:
+    """`seconds` of simulated patient at `rate` frames/s (V7.0 framing; the units stream 60)
+    through the virtual CMS50 V7.0 on a real pty, pyserial, `open_serial` and a Session, on a
+    virtual clock in lockstep (see `benchmarks.reliability_lockstep`): the clock moves `step` s
+    at a time and each step's frames reach the host as one burst. `speed` is accepted for older
+    callers and ignored: on the virtual clock the run goes as fast as the pipeline."""
+    from benchmarks.reliability_lockstep import Lockstep
+    from drivers.serial_transport import open_serial
+    from simulators.virtual_serial import VirtualSerialOximeter, pty_supported
+
+    del speed
     if not pty_supported():
         return {"path": "pty serial", "skipped": "needs a POSIX pseudo-terminal"}
     t_wall = time.perf_counter()
     rss0 = rss_mb()
-    sim, cues = _simulator(seconds, 60, gap_every, gap_len, seed)
-    readings = list(sim.run(seconds))
-    gaps_sent = count_gaps([v for v, _ in frames(readings)])
+    sim, cues = _simulator(seconds, rate, gap_every, gap_len, seed)
+    tally = _Tally(sim.run(seconds))
     with tempfile.TemporaryDirectory() as d:
-        clock = RealClock()
-        dev = VirtualSerialOximeter("cms50-v7", readings, rate=60.0 * speed, clock=clock)
+        clock = VirtualClock()
+        dev = VirtualSerialOximeter("cms50-v7", tally, rate=float(rate), clock=clock,
+                                    catch_up=None)
         path = dev.start()
         try:
             src = open_serial(path, {"protocol": "cms50-v7"}, clock)
             s = make_session(clock, Path(d), f"serial:{path}")
 
-            async def go() -> tuple[bool, bool]:
-                task = asyncio.create_task(s.run(src, tick_every=0.25))
-                done = await asyncio.to_thread(dev.wait_for, lambda v: v.exhausted,
-                                               seconds / speed * 3 + 30)
-                dev.inject("stall", seconds=1e6)  # nothing more after the patient's last frame
-                await asyncio.to_thread(dev.wait_for, lambda v: v.stalled_until > 0, 5.0)
-                caught = await _wait(lambda: s.readings >= dev.frames_sent, 10.0)
-                s.stop()
-                await asyncio.wait_for(task, 5.0)
-                return done, caught
+            async def go() -> tuple[Any, float | None, bool]:
+                ls = Lockstep(clock, dev, src, s)
+                await ls.start()
+                streaming = dev.streaming
+                # the device paces from the start command (clock time 0): frame k is due at
+                # k / rate, so stopping half a frame short of `seconds` sends seconds × rate
+                end = clock.now() + seconds - 0.5 / rate
+                warm_at = clock.now() + min(600.0, seconds / 10)
+                warm = None
+                while clock.now() < end - 1e-9:
+                    await ls.step(min(step, end - clock.now()))
+                    if warm is None and clock.now() >= warm_at:
+                        warm = rss_mb()
+                await ls.stop()
+                return ls, warm, streaming
 
-            done, caught = asyncio.run(go())
+            ls, rss_warm, streaming = asyncio.run(go())
             s.close("soak done")
             fc = count_recording(s.recording_path)
         finally:
             dev.stop()
-    patient_frames = sum(max(1, len(r.pleth)) for r in readings)
-    last_ok = readings[-1].valid if readings else False
-    if dev.frames_sent > patient_frames and last_ok:
+    gaps_sent = tally.gaps
+    if dev.frames_sent > tally.frames and tally.last_valid:
         gaps_sent += 1  # the device sends finger-out frames once its patient has ended
     return {
         "path": "pty serial (virtual CMS50 V7.0 → pyserial → open_serial → Session)",
-        "clock": "real", "simulated_s": float(sim.t), "speed": speed,
+        "clock": "virtual (lockstep)", "simulated_s": clock.now(), "rate": rate, "step": step,
         "generated": dev.frames_sent, "generator_dropped": dev.frames_dropped,
-        "patient_frames": patient_frames,
-        "recorded": fc.readings, "gaps_injected": cues, "gaps_generated": gaps_sent,
-        "gaps_recorded": fc.gaps, "rss_start": rss0, "rss_end": rss_mb(),
-        "wall_s": time.perf_counter() - t_wall, "exhausted": done, "caught_up": caught,
-        "ended": fc.ended,
+        "patient_frames": tally.frames, "recorded": fc.readings, "gaps_injected": cues,
+        "gaps_generated": gaps_sent, "gaps_recorded": fc.gaps, "rss_start": rss0,
+        "rss_warm": rss_warm if rss_warm is not None else rss0, "rss_end": rss_mb(),
+        "wall_s": time.perf_counter() - t_wall, "settle_timeouts": ls.settle_timeouts,
+        "steps": ls.steps, "streaming_at_start": streaming, "exhausted": dev.exhausted,
+        "links": fc.links, "ended": fc.ended,
     }
 
 
