@@ -71,6 +71,9 @@ class Lockstep:
         self._caught = asyncio.Event()
         self._task: asyncio.Task[str] | None = None
         self._finished_seen = 0
+        # frames sent that the host is not expected to record (eaten by injected garbage or
+        # bit flips), re-based by `settle(quiet=True)`
+        self.offset = 0
 
     def _on_change(self) -> None:
         if self.s.readings >= self._target:
@@ -94,7 +97,7 @@ class Lockstep:
 
     # -- waiting for the real threads -----------------------------------------------------
 
-    def _steady(self) -> bool:
+    def _steady(self, count: bool = True) -> bool:
         """Nothing in transition: connected and streaming with every frame recorded, or the
         host and the device both idle in a state that only the clock can change."""
         dev, src = self.dev, self.src
@@ -103,57 +106,61 @@ class Lockstep:
         if src.link is not None and dev.plugged:
             if self.expect_stream and not dev.streaming:
                 return False  # the start command is on its way to the device
-            return self.s.readings >= dev.frames_sent
+            return not count or self.s.readings + self.offset >= dev.frames_sent
         return src.link is None  # else the host has not noticed the pulled cable yet
 
-    async def settle(self) -> None:
-        """The real-time part of a step: see the module docstring."""
+    async def settle(self, quiet: bool = False) -> None:
+        """The real-time part of a step: see the module docstring. `quiet`: for corrupted
+        bytes, where frames sent and readings need not match: wait for the host to go quiet
+        (no new item for a few polls), then re-base `offset`."""
         # blocks the loop thread briefly: the device thread never needs the loop
         if not self.dev.sync(self.bound):
             self.settle_timeouts += 1
             return
         await asyncio.sleep(0)
         end = time.monotonic() + self.bound
-        quiet = 0
+        calm = 0
         version = -1
         while time.monotonic() < end:
             # a to_thread job that finished since the last settle may still have its result
             # waiting in the loop (a LinkSource about to yield CONNECTED): then only a few
             # quiet loop turns in a row prove the host idle
-            if self._steady() and self.exec.finished == self._finished_seen:
+            if not quiet and self._steady() and self.exec.finished == self._finished_seen:
                 return
             # frames in flight: wait on the Session's change callback, not a poll
-            lag = (self.src.link is not None and self.dev.plugged and not self.exec.busy
-                   and (self.dev.streaming or not self.expect_stream)
-                   and self.s.readings < self.dev.frames_sent)
+            lag = (not quiet and self.src.link is not None and self.dev.plugged
+                   and not self.exec.busy and (self.dev.streaming or not self.expect_stream)
+                   and self.s.readings + self.offset < self.dev.frames_sent)
             if lag:
-                self._target = self.dev.frames_sent
+                self._target = self.dev.frames_sent - self.offset
                 self._caught.clear()
                 try:
                     await asyncio.wait_for(self._caught.wait(), max(0.0, end - time.monotonic()))
                 except TimeoutError:
                     break
-                quiet = 0
+                calm = 0
                 continue
             await asyncio.sleep(self.POLL)
-            if self._steady() and self.s.version == version and not self.exec.busy:
-                quiet += 1
-                if quiet >= self.QUIET:
+            if self._steady(not quiet) and self.s.version == version and not self.exec.busy:
+                calm += 1
+                if calm >= self.QUIET:
                     self._finished_seen = self.exec.finished
+                    if quiet:
+                        self.offset = self.dev.frames_sent - self.s.readings
                     return
             else:
-                quiet = 0
+                calm = 0
             version = self.s.version
         self.settle_timeouts += 1
 
     # -- moving the clock -----------------------------------------------------------------
 
-    async def step(self, dt: float) -> None:
+    async def step(self, dt: float, quiet: bool = False) -> None:
         """Moves the clock by `dt` (timers firing in order on the way), then settles once:
         frames due in the step arrive together at its end, as a UART burst would."""
         await self.clock.run_for(dt)
         self.steps += 1
-        await self.settle()
+        await self.settle(quiet)
 
     async def fine(self, dt: float) -> None:
         """Moves the clock by `dt`, settling at every timer deadline and at the device's replug

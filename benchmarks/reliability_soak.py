@@ -201,6 +201,7 @@ def soak_pty(seconds: float, *, rate: int = 100, step: float = 0.5, gap_every: f
         "rss_warm": rss_warm if rss_warm is not None else rss0, "rss_end": rss_mb(),
         "wall_s": time.perf_counter() - t_wall, "settle_timeouts": ls.settle_timeouts,
         "steps": ls.steps, "streaming_at_start": streaming, "exhausted": dev.exhausted,
+        "caught_up": fc.readings == dev.frames_sent,
         "links": fc.links, "ended": fc.ended,
     }
 
