@@ -168,14 +168,19 @@ def faults_section(run: Run, full: bool) -> str:
                 "bound", "result", "note"], out), ""])
 
 
-def fuzz_section(run: Run, full: bool) -> str:
-    from benchmarks.reliability_fuzz import run_fuzz
+FUZZ_FULL = (1_000_000, 1_000_000)  # inputs per codec, per reader
+FUZZ_QUICK = (20_000, 400)
 
-    if full:
-        rows = run.part("fuzz", lambda: run_fuzz(1_000_000, 1_000_000, budget_codec=30.0,
-                                                 budget_reader=15.0)) or []
-    else:
-        rows = run.part("fuzz", lambda: run_fuzz(20_000, 400)) or []
+
+def start_fuzz(run: Run, full: bool) -> Any:
+    from benchmarks.reliability_fuzz import FuzzPool
+
+    codecs, readers = FUZZ_FULL if full else FUZZ_QUICK
+    return run.part("fuzz started", lambda: FuzzPool(codecs, readers))
+
+
+def fuzz_section(run: Run, full: bool, pool: Any) -> str:
+    rows = (run.part("fuzz (waiting for the workers)", pool.results) or []) if pool else []
     out = []
     problems = []
     total = 0
@@ -188,15 +193,21 @@ def fuzz_section(run: Run, full: bool) -> str:
         out.append([r["target"], r["kind"], r["inputs"], r["valid_seeds"], r["readings"],
                     r["exceptions"], r["out_of_range"], round(r["wall_s"], 1),
                     "pass" if ok else "FAIL"])
-    budget = ("each codec: up to 1,000,000 inputs or 30 s, each reader: up to 1,000,000 "
-              "inputs or 15 s, whichever came first — the counts below are what ran"
-              if full else "quick mode: 20,000 inputs per codec, 400 per reader")
+    codecs, readers = FUZZ_FULL if full else FUZZ_QUICK
+    budget = (f"{codecs:,} inputs per codec and {readers:,} per reader"
+              + ("" if full else " (quick mode)"))
+    workers = getattr(pool, "workers", 0)
+    pool_wall = getattr(pool, "wall_s", None)
     return "\n".join([
         "## Fuzzing", "",
         "A seeded mutator (random bytes, truncations, bit flips, edge-value overwrites, "
         "insertions and splices of valid frames or files). Codec inputs are fed to one "
         "decoder (a fresh one every 64 inputs, so state carries across inputs); reader inputs "
-        "are written to a file and loaded with the format forced (80 %) or detected (20 %). "
+        "are written to a file (in a RAM-backed folder where there is one) and loaded with the "
+        "format forced (80 %) or detected (20 %). The targets ran in "
+        f"{workers} worker processes alongside the soak and the fault matrix"
+        + (f" ({pool_wall / 60:.1f} min from start to the last target)" if pool_wall else "")
+        + "; \"wall s\" is each target's own time in its worker. "
         f"Sizes: {budget}. \"decoded\" is readings out of a codec or files a reader accepted. "
         "Pass: no exception other than `OxiError`, no out-of-range value reported as valid "
         "(SpO2 outside 0–100, pulse outside 0–300, NaN/inf).", "",
@@ -296,8 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     run = Run()
     print(f"reliability run ({'full' if args.full else 'quick'})", file=sys.stderr)
+    pool = start_fuzz(run, args.full)  # first: it runs beside everything else
     parts = [soak_section(run, args.full, args.soak_hours), faults_section(run, args.full),
-             fuzz_section(run, args.full)]
+             fuzz_section(run, args.full, pool)]
     parts.append(safety_section(run))  # last: the socket check sees everything above
     wall = time.perf_counter() - t0
     cmd = "python -m benchmarks.reliability" + (" --full" if args.full else "")

@@ -28,6 +28,8 @@ from typing import Any
 from drivers.errors import OxiError
 from drivers.reading import Reading, Status
 
+DETECT_SHARE = 0.2  # inputs loaded through detection, as `load` is used
+SEED_HEAD = 16384  # bytes of each captured file used as a seed
 VECTORS = Path(os.environ.get("OXI_VECTORS", Path(__file__).resolve().parents[2] / "shared"
                               / "vectors"))
 
@@ -81,7 +83,7 @@ def mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
     """One fuzz input from the seeds: a mix of the usual mutations."""
     op = rng.randrange(7)
     if not seeds or op == 0:
-        return bytes(rng.randrange(256) for _ in range(rng.randrange(0, 96)))
+        return rng.randbytes(rng.randrange(0, 96))
     s = bytearray(rng.choice(seeds))
     if op == 1 and s:  # truncation (either end)
         a, b = sorted((rng.randrange(len(s) + 1), rng.randrange(len(s) + 1)))
@@ -105,9 +107,9 @@ def mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
     if op == 5 and s:  # duplicate a stretch / insert garbage
         i = rng.randrange(len(s))
         ins = (bytes(s[i:i + rng.randint(1, 16)]) if rng.random() < 0.5
-               else bytes(rng.randrange(256) for _ in range(rng.randint(1, 16))))
+               else rng.randbytes(rng.randint(1, 16)))
         return bytes(s[:i]) + ins + bytes(s[i:])
-    return bytes(s) + bytes(rng.randrange(256) for _ in range(rng.randint(1, 32)))
+    return bytes(s) + rng.randbytes(rng.randint(1, 32))
 
 
 def fuzz_codec(name: str, cls: type[Any], n: int, *, seed: int = 0,
@@ -186,13 +188,32 @@ def reader_seeds(tmp: Path) -> list[tuple[str, bytes]]:
                                      f'{60 + i},0,0,0,\n' for i in range(30))).encode()))
     if VECTORS.is_dir():
         for p in sorted(VECTORS.rglob("*")):
-            if p.is_file() and p.suffix.lower() not in (".md", ".hex", ".txt") \
-                    and p.stat().st_size < 2_000_000:
-                seeds.append((p.name, p.read_bytes()))
+            if p.is_file() and p.suffix.lower() not in (".md", ".hex", ".txt"):
+                with open(p, "rb") as f:  # the head: a whole day's file per input is slow
+                    seeds.append((p.name, f.read(SEED_HEAD)))  # and truncation is a mutation
     return seeds
 
 
+def _check_columns(ra: Any) -> str:
+    """`bad_value` over a reader's numpy columns at once (NaN is how a column says None)."""
+    import numpy as np
+
+    if not np.isfinite(ra.t).all():
+        return f"time {ra.t[~np.isfinite(ra.t)][0]!r}"
+    for name, a, lo, hi in (("spo2", ra.spo2, 0, 100), ("pulse", ra.pulse, 0, 300)):
+        wrong = ~np.isnan(a) & ~((a >= lo) & (a <= hi))
+        if wrong.any():
+            return f"{name} {float(a[wrong][0])!r}"
+    if ra.pi is not None and np.isinf(ra.pi).any():
+        return "pi inf"
+    return ""
+
+
 def _check_recording(rec: Any) -> str:
+    from drivers.formats._base import ReadingArrays
+
+    if isinstance(rec.readings, ReadingArrays):
+        return _check_columns(rec.readings)
     try:
         readings: Iterable[Any] = rec.readings
         for r in readings:
@@ -223,7 +244,7 @@ def fuzz_reader(name: str, n: int, seeds: list[tuple[str, bytes]], tmp: Path, *,
         pool = own if rng.random() < 0.7 else blobs
         p.write_bytes(mutate(rng, pool))
         done += 1
-        detect = rng.random() < 0.2  # now and then through detection, as `load` is used
+        detect = rng.random() < DETECT_SHARE
         try:
             rec = load(p) if detect else load(p, fmt=name)
             why = _check_recording(rec)
@@ -243,16 +264,68 @@ def fuzz_reader(name: str, n: int, seeds: list[tuple[str, bytes]], tmp: Path, *,
             "wall_s": time.perf_counter() - t0}
 
 
-def run_fuzz(codec_inputs: int, reader_inputs: int, *, budget_codec: float | None = None,
-             budget_reader: float | None = None) -> list[dict[str, Any]]:
+def _scratch() -> str | None:
+    """A RAM-backed folder for the reader inputs where there is one (each input is a file)."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def fuzz_target(kind: str, name: str, n: int, budget_s: float | None = None,
+                seed: int = 0) -> dict[str, Any]:
+    """One target, whole: what a worker process runs (its own seeds and scratch folder)."""
+    if kind == "codec":
+        from drivers.protocols import registry
+
+        return fuzz_codec(name, registry()[name], n, seed=seed, budget_s=budget_s)
+    with tempfile.TemporaryDirectory(dir=_scratch()) as d:
+        tmp = Path(d)
+        return fuzz_reader(name, n, reader_seeds(tmp), tmp, seed=seed, budget_s=budget_s)
+
+
+def targets() -> list[tuple[str, str]]:
     from drivers.formats import format_modules
     from drivers.protocols import registry
 
-    rows = [fuzz_codec(name, cls, codec_inputs, budget_s=budget_codec)
-            for name, cls in sorted(registry().items())]
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        seeds = reader_seeds(tmp)
-        for name in sorted(format_modules()):
-            rows.append(fuzz_reader(name, reader_inputs, seeds, tmp, budget_s=budget_reader))
-    return rows
+    return ([("codec", n) for n in sorted(registry())]
+            + [("reader", n) for n in sorted(format_modules())])
+
+
+def run_fuzz(codec_inputs: int, reader_inputs: int, *, budget_codec: float | None = None,
+             budget_reader: float | None = None) -> list[dict[str, Any]]:
+    """Every target in this process, one after the other."""
+    return [fuzz_target(kind, name, codec_inputs if kind == "codec" else reader_inputs,
+                        budget_codec if kind == "codec" else budget_reader)
+            for kind, name in targets()]
+
+
+class FuzzPool:
+    """Every target in worker processes, started before the other parts of a run so that the
+    fuzzing (most of a full run's CPU time) uses the cores the soak leaves idle. Readers go
+    first: they are the slowest per input."""
+
+    def __init__(self, codec_inputs: int, reader_inputs: int,
+                 workers: int | None = None) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = workers or os.cpu_count() or 1
+        self.t0 = time.perf_counter()
+        self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        order = sorted(targets(), key=lambda t: t[0] != "reader")
+        self._jobs = [((kind, name), self._pool.submit(
+            fuzz_target, kind, name, codec_inputs if kind == "codec" else reader_inputs))
+            for kind, name in order]
+
+    def results(self) -> list[dict[str, Any]]:
+        """Waits for every target; a worker that died is a failed row, not a lost one."""
+        rows = []
+        for (kind, name), fut in self._jobs:
+            try:
+                rows.append(fut.result())
+            except Exception as e:
+                rows.append({"target": name, "kind": kind, "inputs": 0, "valid_seeds": 0,
+                             "readings": 0, "exceptions": 1, "out_of_range": 0,
+                             "first_problem": f"worker failed: {type(e).__name__}: {e}",
+                             "wall_s": 0.0})
+        self._pool.shutdown()
+        self.wall_s = time.perf_counter() - self.t0
+        return sorted(rows, key=lambda r: (r["kind"], r["target"]))

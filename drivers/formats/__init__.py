@@ -7,6 +7,7 @@ starts with `_` are shared helpers, not formats.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -15,7 +16,13 @@ from typing import Any
 
 
 def format_modules() -> dict[str, Any]:
-    """Format name → module, discovered from the modules of this package."""
+    """Format name → module, discovered from the modules of this package (once: listing the
+    package's folder on every `load` cost more than reading a small file)."""
+    return dict(_discover())
+
+
+@functools.cache
+def _discover() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

@@ -49,10 +49,13 @@ _DELIMS = {"tab": "\t", "comma": ",", "semicolon": ";", "space": " ", "\\t": "\t
            ",": ",", ";": ";"}
 
 
+_UNITS = re.compile(r"[(\[][^)\]]*[)\]]")  # units: "SpO2 (%)", "Time [s]"
+_NOT_NAME = re.compile(r"[^a-z0-9]")
+_SPO2_NAMES = frozenset(ALIASES["spo2"])
+
+
 def _norm(cell: str) -> str:
-    c = cell.strip().strip('"').lower()
-    c = re.sub(r"[(\[][^)\]]*[)\]]", "", c)  # units: "SpO2 (%)", "Time [s]"
-    return re.sub(r"[^a-z0-9%]", "", c).replace("%", "")
+    return _NOT_NAME.sub("", _UNITS.sub("", cell.strip().strip('"').lower()))
 
 
 def _delim(line: str) -> str:
@@ -68,6 +71,8 @@ def _split(line: str, d: str) -> list[str]:
 def _header_map(line: str) -> tuple[dict[str, int], str] | None:
     d = _delim(line)
     cells = [_norm(c) for c in _split(line, d)]
+    if _SPO2_NAMES.isdisjoint(cells):  # most lines of most files: no header here
+        return None
     found: dict[str, int] = {}
     for role, names in ALIASES.items():
         for name in names:  # the earlier alias wins: PULSE over HR
