@@ -8,6 +8,7 @@ the same objects. An invalid value is `None` with a `Status` flag saying why; a 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -28,7 +29,7 @@ class Status(enum.IntFlag):
 
     @property
     def names(self) -> list[str]:
-        return [f.name.lower() for f in Status if f and f in self and f.name]
+        return list(_flag_names(int(self)))
 
     @classmethod
     def from_names(cls, names: list[str] | tuple[str, ...]) -> Status:
@@ -39,6 +40,13 @@ class Status(enum.IntFlag):
             except KeyError:
                 raise ValueError(f"unknown status flag {n!r}") from None
         return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _flag_names(value: int) -> tuple[str, ...]:
+    """Every recorded frame spells its flags: worked out once per combination."""
+    st = Status(value)
+    return tuple(f.name.lower() for f in Status if f and f in st and f.name)
 
 
 #: Flags that make a value unusable (shown as NO READING / SIGNAL POOR, never as a number).
