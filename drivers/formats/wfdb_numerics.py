@@ -1,5 +1,9 @@
-"""WFDB (PhysioNet) records with SpO2 / pulse signals, e.g. MIMIC numerics, read through the
-`wfdb` package (the optional extra `oxi-assist[wfdb]`).
+"""WFDB (PhysioNet) records with SpO2 / pulse signals, e.g. MIMIC numerics.
+
+Single-file records in formats 16, 61, 80, 24, 32 and 212 (one sample per frame, no skew) are
+read here with a strict header parser and numpy, without the `wfdb` package: its header parser
+costs 8–30 ms a record. Every other layout goes through `wfdb` (the optional extra
+`oxi-assist[wfdb]`), which is also the reference the fast path is tested against.
 
 Only the SpO2 and pulse channels are read. In MIMIC numerics 0 means "no value / sensor off",
 and WFDB's invalid-sample marker arrives as NaN: both become gaps. MIMIC dates are shifted
@@ -8,6 +12,7 @@ centuries ahead for de-identification; such a date is kept in the header, never 
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import warnings
 from pathlib import Path
@@ -15,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from drivers.errors import FormatError
+from drivers.formats import _wfdb_header as _wh
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import clean_vitals, day_seconds, head_lines, naive_to_epoch
 
@@ -45,13 +51,46 @@ def _pick(names: list[str], wanted: tuple[str, ...]) -> int | None:
 
 def read(path: Path) -> Recording:
     path = Path(path)
+    base = path.with_suffix("") if path.suffix.lower() == ".hea" else path
+    hea = base.with_name(base.name + ".hea")
+    try:
+        with open(hea, "rb") as f:
+            raw = f.read(_wh.MAX_HEADER + 1)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise FormatError(path, "no WFDB header (.hea) for this record") from None
+    except OSError as e:
+        raise FormatError(path, f"unreadable WFDB header: {e.strerror or e}") from None
+    if len(raw) > _wh.MAX_HEADER:
+        raise FormatError(path, f"not a WFDB header: more than {_wh.MAX_HEADER} bytes")
+    hdr = _wh.parse(path, raw)
+    if hdr.fast_layout():
+        return _read_wfdb(path, base)
+    names = [s.name for s in hdr.signals]
+    i_s, i_p = _channels(path, names)
+    try:
+        sig = _wh.read_signals(path, hdr, [i_s] if i_p is None else [i_s, i_p])
+    except _wh.Truncated:
+        return _read_wfdb(path, base)
+    return _recording(path, base, names, i_s, i_p, sig, hdr.fs, hdr.comments,
+                      hdr.base_date, hdr.base_time)
+
+
+def _channels(path: Path, names: list[str]) -> tuple[int, int | None]:
+    i_s = _pick(names, SPO2_NAMES)
+    if i_s is None:
+        raise FormatError(path, f"no SpO2 signal in the record (signals: {', '.join(names)})")
+    return i_s, _pick(names, PULSE_NAMES)
+
+
+def _read_wfdb(path: Path, base: Path) -> Recording:
+    """Through the `wfdb` package: the reference, and the reader of every layout the numpy
+    path leaves alone (multi-segment records, other formats, several files, skew, spf > 1)."""
     try:
         with warnings.catch_warnings():  # its pandas deprecation notes are not the user's
             warnings.simplefilter("ignore")
             import wfdb
     except ImportError:
         raise FormatError(path, EXTRA) from None
-    base = path.with_suffix("") if path.suffix.lower() == ".hea" else path
     if not base.with_name(base.name + ".hea").is_file():
         raise FormatError(path, "no WFDB header (.hea) for this record")
     try:
@@ -62,16 +101,20 @@ def read(path: Path) -> Recording:
     if not names:
         raise FormatError(path, "a multi-segment or empty WFDB record: open one of its "
                                 "numerics segments (…n.hea) instead")
-    i_s = _pick(names, SPO2_NAMES)
-    if i_s is None:
-        raise FormatError(path, f"no SpO2 signal in the record (signals: {', '.join(names)})")
-    i_p = _pick(names, PULSE_NAMES)
+    i_s, i_p = _channels(path, names)
     chans = [i_s] if i_p is None else [i_s, i_p]
     try:
         rec = wfdb.rdrecord(str(base), channels=chans)
     except Exception as e:
         raise FormatError(path, f"unreadable WFDB signal file: {_msg(e)}") from None
     sig = np.asarray(rec.p_signal, dtype=np.float64)
+    return _recording(path, base, names, i_s, i_p, sig, rec.fs, rec.comments,
+                      rec.base_date, rec.base_time)
+
+
+def _recording(path: Path, base: Path, names: list[str], i_s: int, i_p: int | None,
+               sig: np.ndarray, fs_raw: object, comments: list[str] | None,
+               bd: _dt.date | None, bt: _dt.time | None) -> Recording:
     if sig.ndim != 2 or sig.shape[0] == 0:
         raise FormatError(path, "no samples in the record")
     spo2 = sig[:, 0]
@@ -79,16 +122,15 @@ def read(path: Path) -> Recording:
     spo2 = np.where(np.isnan(spo2), 0.0, spo2)  # NaN (WFDB invalid) and 0 (MIMIC) alike
     pulse = np.where(np.isnan(pulse), 0.0, pulse)
     s, p, st = clean_vitals(spo2, pulse)
-    fs = float(rec.fs)
+    fs = float(fs_raw)  # type: ignore[arg-type]
     if not fs > 0:
-        raise FormatError(path, f"bad sampling frequency {rec.fs!r} in the header")
+        raise FormatError(path, f"bad sampling frequency {fs_raw!r} in the header")
     interval = round(1.0 / fs, 3)
     meta: dict[str, object] = {"record": base.name, "signals": names,
                                "spo2_signal": names[i_s],
                                "pulse_signal": None if i_p is None else names[i_p],
-                               "comments": list(rec.comments or [])}
+                               "comments": list(comments or [])}
     start: float | None = None
-    bd, bt = rec.base_date, rec.base_time
     if bd is not None:
         secs = 0.0 if bt is None else bt.hour * 3600 + bt.minute * 60 + bt.second \
             + bt.microsecond / 1e6
