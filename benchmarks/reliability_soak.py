@@ -140,7 +140,7 @@ class _Tally:
             yield r
 
 
-def soak_pty(seconds: float, *, rate: int = 100, step: float = 0.5, gap_every: float = 600.0,
+def soak_pty(seconds: float, *, rate: int = 100, step: float = 1.0, gap_every: float = 600.0,
              gap_len: float = 20.0, seed: int = 2, speed: float | None = None
              ) -> dict[str, Any]:
     """`seconds` of simulated patient at `rate` frames/s (V7.0 framing; the units stream 60)
