@@ -8,7 +8,9 @@ Bounds (the numbers the rows are held to):
 - silence: the Monitor's `no_data` alarm within `no_data_after_s` (5 s) of the last reading and
   `stale` within `stale_after_s` (10 s) of the last valid value (both from alarms.toml);
 - resume: the first reading after the link is back within one frame period; on the pty also
-  the reopen after the cable is back, within the host's reopen back-off + one frame;
+  the reopen after the cable is back, within the host's reopen back-off + one frame; after a
+  BLE outage (the device out of range for 5 s to 2 min) the first reading within the
+  transport's first back-off step (0.5 s) + one frame;
 - corruption and garbage: nothing out of range recorded as valid, and the stream resynchronises
   (the last clean frames all decode).
 
@@ -132,9 +134,9 @@ async def _finish(s: Any, task: Any, runner: Any) -> dict[str, list[dict[str, An
 
 
 def ble_drops(n: int, every: float = 30.0, down: float = 0.0) -> list[dict[str, Any]]:
-    """The peripheral drops the link every `every` s. It is reachable again at once: with a
-    longer outage bleak-retry-connector's own back-off runs in real time, outside the virtual
-    clock (the pty rows cover a device that stays away)."""
+    """The peripheral drops the link every `every` s and is reachable again after `down` s
+    (at once by default: the rows of `reliability_ble_outages` cover outages of seconds to
+    minutes)."""
     from drivers.protocols import plx
 
     with tempfile.TemporaryDirectory() as d:
@@ -718,7 +720,10 @@ def run_matrix(quick: bool = True) -> list[dict[str, Any]]:
     rows += ble_corruption(rates, 60 if quick else 600)
     rows += ble_garbage(5 if quick else 50)
     rows += ble_no_start()
-    rows += pty_faults(2 if quick else 10)
+    from benchmarks.reliability_ble_outages import ble_outages  # it imports this module
+
+    rows += ble_outages(9 if quick else 100)
+    rows += pty_faults(5 if quick else 100)
     rows += pty_corruption(rates[1:] if quick else rates, 3.0 if quick else 10.0)
     rows += inproc_corruption(rates, 60 if quick else 600)
     rows += inproc_timestamps(300 if quick else 3000)
