@@ -44,6 +44,9 @@ FAST_FORMATS: dict[str, tuple[float, int]] = {
     "16": (2, -(2**15)), "61": (2, -(2**15)), "80": (1, -(2**7)), "24": (3, -(2**23)),
     "32": (4, -(2**31)), "212": (1.5, -(2**11)),
 }
+# every signal format WFDB defines (the package reads these; anything else is an error)
+WFDB_FORMATS = frozenset({"8", "16", "24", "32", "61", "80", "160", "212", "310", "311", "508",
+                          "516", "524"})
 
 
 @dataclass
@@ -167,6 +170,8 @@ def _signal_line(text: str, path: Path, line: int) -> Signal:
     f = _FMT.fullmatch(parts[1])
     if f is None:
         raise FormatError(path, f"bad signal format {parts[1][:40]!r}", line=line)
+    if f.group(1) not in WFDB_FORMATS:
+        raise FormatError(path, f"unknown WFDB signal format {f.group(1)[:20]}", line=line)
     spf, skew, off = (None if g is None else _int(g, path, line, what, signed=False)
                       for g, what in ((f.group(2), "samples per frame"), (f.group(3), "skew"),
                                       (f.group(4), "byte offset")))

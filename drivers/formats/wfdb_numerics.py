@@ -25,6 +25,8 @@ from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import clean_vitals, day_seconds, head_lines, naive_to_epoch
 
 NAME = "wfdb"
+MULTI = ("a multi-segment or empty WFDB record: open one of its numerics segments (…n.hea) "
+         "instead")
 EXTRA = "reading WFDB records needs the optional extra: pip install 'oxi-assist[wfdb]'"
 SPO2_NAMES = ("spo2", "%spo2", "spo2%", "sao2", "spo2-%", "sp02", "o2sat")
 PULSE_NAMES = ("pulse", "pr", "pleth hr", "pulse rate", "hr", "heart rate")
@@ -63,12 +65,20 @@ def read(path: Path) -> Recording:
     if len(raw) > _wh.MAX_HEADER:
         raise FormatError(path, f"not a WFDB header: more than {_wh.MAX_HEADER} bytes")
     hdr = _wh.parse(path, raw)
+    names = [s.name for s in hdr.signals]
+    if hdr.n_seg is not None or not names:  # as the package path says of them
+        raise FormatError(path, MULTI, line=hdr.record_line)
+    i_s, i_p = _channels(path, names)
+    chans = [i_s] if i_p is None else [i_s, i_p]
+    for c in chans:  # the package would fail on these too, only slower
+        sg = hdr.signals[c]
+        if sg.file_name != "~" and not (base.parent / sg.file_name).is_file():
+            raise FormatError(path, f"unreadable WFDB signal file: {sg.file_name} not found",
+                              line=sg.line)
     if hdr.fast_layout():
         return _read_wfdb(path, base)
-    names = [s.name for s in hdr.signals]
-    i_s, i_p = _channels(path, names)
     try:
-        sig = _wh.read_signals(path, hdr, [i_s] if i_p is None else [i_s, i_p])
+        sig = _wh.read_signals(path, hdr, chans)
     except _wh.Truncated:
         return _read_wfdb(path, base)
     return _recording(path, base, names, i_s, i_p, sig, hdr.fs, hdr.comments,
@@ -99,8 +109,7 @@ def _read_wfdb(path: Path, base: Path) -> Recording:
         raise FormatError(path, f"unreadable WFDB header: {_msg(e)}") from None
     names = [str(n or "") for n in (getattr(hdr, "sig_name", None) or [])]
     if not names:
-        raise FormatError(path, "a multi-segment or empty WFDB record: open one of its "
-                                "numerics segments (…n.hea) instead")
+        raise FormatError(path, MULTI)
     i_s, i_p = _channels(path, names)
     chans = [i_s] if i_p is None else [i_s, i_p]
     try:
