@@ -25,7 +25,6 @@ MAX_HEADER = 1 << 20  # a WFDB header is a few lines; a megabyte is not one
 _INT64 = 1 << 63
 _NUM = r"(?:\d+\.?\d*|\.\d+)"
 _NAME = re.compile(r"([-\w]+)(?:/(\d+))?", re.ASCII)
-_NSIG = re.compile(r"\d+")
 _FREQ = re.compile(rf"({_NUM})(?:/({_NUM})(?:\((-?{_NUM})\))?)?")
 _TIME = re.compile(r"(?:(?:\d{1,2}:)?\d{1,2}:)?\d{1,2}(?:\.\d{1,6})?")
 _DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
@@ -75,7 +74,7 @@ class Header:
     comments: list[str]
     record_line: int
 
-    def fast_layout(self) -> str | None:
+    def fast_layout(self) -> str:
         """Why the numpy reader cannot read this record ("" when it can): wfdb reads the rest."""
         if self.n_seg is not None:
             return "multi-segment record"
@@ -98,8 +97,7 @@ class Header:
 def _int(tok: str, path: Path, line: int, what: str, signed: bool = True) -> int:
     if not (_INT if signed else _UINT).fullmatch(tok):
         raise FormatError(path, f"bad {what} {tok[:40]!r} in the WFDB header", line=line)
-    v = int(tok)
-    if not -_INT64 < v < _INT64:
+    if len(tok) > 20 or not -_INT64 < (v := int(tok)) < _INT64:  # int() refuses 4300+ digits
         raise FormatError(path, f"{what} {tok[:40]} out of range in the WFDB header", line=line)
     return v
 
@@ -222,7 +220,8 @@ def parse(path: Path, raw: bytes) -> Header:
 
 
 class Truncated(Exception):
-    """A format-212 file shorter than its header says: wfdb pads it, so wfdb reads it."""
+    """A format-212 file whose last 3-byte block is cut short: wfdb pads it with zeros, so
+    wfdb reads it (a file short by more is refused, not padded with made-up samples)."""
 
 
 def read_signals(path: Path, hdr: Header, chans: list[int]) -> np.ndarray:
@@ -256,7 +255,7 @@ def read_signals(path: Path, hdr: Header, chans: list[int]) -> np.ndarray:
         raise FormatError(path, f"unreadable WFDB signal file {s0.file_name}: "
                                 f"{e.strerror or e}", line=s0.line) from None
     if len(buf) < need:
-        if fmt == "212":
+        if fmt == "212" and need - len(buf) < 3:  # a last block cut short: wfdb pads it
             raise Truncated
         raise FormatError(path, f"unreadable WFDB signal file: {s0.file_name} holds "
                                 f"{len(buf)} bytes after offset {offset}, {n} frames of "

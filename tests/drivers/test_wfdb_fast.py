@@ -164,6 +164,7 @@ def test_generated_records_same_as_wfdb(tmp_path, rec):
     ("r 1 1 10\nr.dat 16 10 16 zero 0 0 0 SpO2\n", 2, "ADC zero"),
     ("r 1 1 10\nr/x.dat 16 10 16 0 0 0 0 SpO2\n", 2, "file name"),
     ("r 1 1 10\nr.dat 16 10(99999999999999999999) 16 0 0 0 0 SpO2\n", 2, "out of range"),
+    ("r 1 1 " + "9" * 5000 + "\n", 1, "number of samples 9+ out of range"),
     ("r.1 1 1 10\n", 1, "record name"),
     ("r\n", 1, "record line"),
 ])
@@ -211,6 +212,10 @@ def test_other_layouts_go_through_wfdb(tmp_path, monkeypatch):
     hea.rename(tmp_path / "s.hea")
     (tmp_path / "s.dat").write_bytes(_pack("212", np.array([970, 955, 960]))[:4])
     assert_same(load(tmp_path / "s.hea"), _wfdb(tmp_path / "s.hea"))
+    (tmp_path / "s.dat").write_bytes(_pack("212", np.array([970, 955, 960]))[:2])
+    with pytest.raises(FormatError, match="holds 2 bytes"):  # a whole block missing
+        load(tmp_path / "s.hea")
+    (tmp_path / "s.dat").write_bytes(_pack("212", np.array([970, 955, 960]))[:4])
     monkeypatch.setitem(sys.modules, "wfdb", None)
     with pytest.raises(FormatError, match=r"oxi-assist\[wfdb\]"):
         load(tmp_path / "s.hea")
