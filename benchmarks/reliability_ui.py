@@ -174,11 +174,12 @@ def soak_ui(seconds: float, *, gap_every: float = 600.0, gap_len: float = 20.0, 
     }
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m benchmarks.reliability_ui [SECONDS [REDRAW_EVERY]]
     import sys
 
     secs = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
+    every = float(sys.argv[2]) if len(sys.argv) > 2 else 0.1
     row = soak_ui(secs, gap_every=120.0 if secs < 3600 else 600.0,
-                  gap_len=10.0 if secs < 3600 else 20.0)
+                  gap_len=10.0 if secs < 3600 else 20.0, redraw_every=every)
     for k, v in row.items():
         print(f"{k}: {v}")
