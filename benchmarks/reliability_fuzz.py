@@ -29,7 +29,7 @@ from drivers.errors import OxiError
 from drivers.reading import Reading, Status
 
 DETECT_SHARE = 0.2  # inputs loaded through detection, as `load` is used
-SEED_HEAD = 16384  # bytes of each captured file used as a seed
+SEED_HEAD = 65536  # bytes of each captured file used as a seed
 VECTORS = Path(os.environ.get("OXI_VECTORS", Path(__file__).resolve().parents[2] / "shared"
                               / "vectors"))
 
@@ -279,7 +279,11 @@ def fuzz_target(kind: str, name: str, n: int, budget_s: float | None = None,
         return fuzz_codec(name, registry()[name], n, seed=seed, budget_s=budget_s)
     with tempfile.TemporaryDirectory(dir=_scratch()) as d:
         tmp = Path(d)
-        return fuzz_reader(name, n, reader_seeds(tmp), tmp, seed=seed, budget_s=budget_s)
+        seeds = reader_seeds(tmp)
+        for fn, data in seeds:  # a WFDB header names its signal file: let it be there
+            if fn.endswith(".dat") and not fn.startswith("seed"):
+                (tmp / fn).write_bytes(data)
+        return fuzz_reader(name, n, seeds, tmp, seed=seed, budget_s=budget_s)
 
 
 def targets() -> list[tuple[str, str]]:
