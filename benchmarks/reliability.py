@@ -91,6 +91,7 @@ class Run:
 
 def soak_section(run: Run, full: bool, hours: float | None) -> str:
     from benchmarks import reliability_soak as soak
+    from benchmarks import reliability_ui as soak_ui
 
     shift = (hours if hours is not None else (12.0 if full else 1 / 6)) * 3600
     ip_s = min(shift, 2 * 3600.0)  # the same codec and Session as the pty path, bytes in pieces
@@ -100,6 +101,8 @@ def soak_section(run: Run, full: bool, hours: float | None) -> str:
         run.part("soak in-process", lambda: soak.soak_inprocess(ip_s, **gaps)),
         run.part("soak pty", lambda: soak.soak_pty(shift, rate=100, **gaps)),
         run.part("soak BLE", lambda: soak.soak_ble(shift if full else 3600.0)),
+        run.part("soak UI", lambda: soak_ui.soak_ui(3600.0 if full else 600.0, redraw_every=0.5,
+                                                    **gaps)),
     ]
     rows = []
     notes = []
@@ -110,8 +113,11 @@ def soak_section(run: Run, full: bool, hours: float | None) -> str:
             notes.append(f"- {r['path']}: skipped ({r['skipped']}).")
             continue
         growth = r["rss_end"] - r.get("rss_warm", r["rss_start"])
+        # on the screen: no figure in any gap nor after the end (no reading is never a value)
+        blank = [*r.get("spo2_in_gaps", ()), r.get("spo2_after_end", "")]
+        screen_ok = not any(ch.isdigit() for text in blank for ch in str(text))
         ok = (r["generated"] == r["recorded"] and r["gaps_recorded"] == r["gaps_generated"]
-              and growth < 10.0 and r.get("ended", True))
+              and growth < 10.0 and r.get("ended", True) and screen_ok)
         if not ok:
             run.failures.append(f"soak {r['path']}")
         rows.append([r["path"], r["clock"], _dur(r["simulated_s"]),
@@ -127,6 +133,16 @@ def soak_section(run: Run, full: bool, hours: float | None) -> str:
                          f"a step and each step's frames reached the host as one burst; frames "
                          f"dropped by the device's FIFO: {r['generator_dropped']}; bounded "
                          f"real-time waits that ran out: {r['settle_timeouts']}.")
+        if "redraws" in r:
+            notes.append(f"- UI headless: the real app as `oxi-assist demo` builds it "
+                         f"({r['size'][0]}×{r['size'][1]}), fed 1 Hz vitals with 100 Hz pleth, "
+                         f"polled every {r['redraw_every']:g} s of simulated time (live it polls "
+                         f"at 10 Hz; Textual's timers run on real time, not the virtual clock): "
+                         f"{r['redraws']:,} redraws ({r['polls_timer']:,} from the app's own "
+                         f"timer), {r['screen_updates']:,} screen updates; SpO2 on screen in "
+                         f"the {len(r['spo2_in_gaps'])} gaps and after the end: "
+                         f"{'no figure (pass)' if screen_ok else 'A FIGURE (fail)'}; while "
+                         f"valid it showed {', '.join(sorted(set(r['spo2_shown']))[:6])}.")
         if "codec_bad" in r:
             notes.append(f"- in-process: {r['rate']} frames/s (100 Hz pleth), bytes fed to the "
                          f"decoder in random 1–64-byte pieces; recording {r['file_mb']:.0f} MB; "
@@ -143,7 +159,7 @@ def soak_section(run: Run, full: bool, hours: float | None) -> str:
         "as finger-out stretches on the quiet `baseline` scenario. \"Warm\" is the resident "
         f"memory after the first tenth of the run (at most 10 minutes); memory is read from "
         f"{rss_method()}. Pass: generated = recorded, gaps generated = gaps recorded, growth "
-        "after warm-up under 10 MB.", "",
+        "after warm-up under 10 MB, and on the screen no SpO2 figure in any gap.", "",
         _table(head, rows), "", *notes, ""])
 
 
