@@ -15,9 +15,10 @@ import pytest
 
 from drivers.ble_transport import BACKOFF, LISTEN_WINDOW, open_ble, within
 from drivers.clock import RealClock, VirtualClock
-from drivers.reading import LinkEvent, LinkState, Reading
+from drivers.reading import LinkState, Reading
 from oxi_assist.signal import Monitor
 from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+from tests.drivers.source_run import SourceRun
 
 FRAME = 1.0  # the virtual device sends one reading a second
 RESUME_BOUND = BACKOFF[0] + FRAME
@@ -28,36 +29,14 @@ def steady(n: int) -> list[Reading]:
             for i in range(n)]
 
 
-class Run:
+class Run(SourceRun):
     """The transport's output fed to the signal Monitor, as a live session does."""
 
     def __init__(self, src: Any) -> None:
-        self.src = src
-        self.monitor = Monitor()
-        self.items: list[Any] = []
-        self.error: BaseException | None = None
-        self.task = asyncio.create_task(self._consume())
-
-    async def _consume(self) -> None:
-        try:
-            async for it in self.src:
-                self.items.append(it)
-                self.monitor.update(it)
-        except BaseException as e:
-            self.error = e
-
-    def events(self, state: LinkState) -> list[LinkEvent]:
-        return [i for i in self.items if isinstance(i, LinkEvent) and i.state is state]
-
-    def vitals(self) -> list[Reading]:
-        return [i for i in self.items if isinstance(i, Reading) and not i.wave_only]
+        super().__init__(src, Monitor())
 
     def link_lost_raised(self) -> list[float]:
         return [a.start for a in self.monitor.history if a.kind == "link_lost"]
-
-    async def finish(self) -> None:
-        await self.src.close()
-        await asyncio.wait_for(self.task, 2)
 
 
 def start(clock: VirtualClock, profile: str = "plx", air: VirtualAir | None = None,

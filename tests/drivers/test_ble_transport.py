@@ -14,8 +14,9 @@ import pytest
 from drivers.ble_transport import ChooseDevice, open_ble
 from drivers.clock import VirtualClock
 from drivers.errors import SourceError
-from drivers.reading import LinkEvent, LinkState, Reading, Status
+from drivers.reading import LinkState, Reading, Status
 from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+from tests.drivers.source_run import SourceRun
 
 PROFILES = ["plx", "nonin", "berrymed", "pc60f", "o2ring", "jumper", "fs20f"]
 
@@ -32,30 +33,10 @@ def patient(n: int = 200) -> list[Reading]:
     return out
 
 
-class Harness:
+class Harness(SourceRun):
     def __init__(self, clock: VirtualClock, air: VirtualAir, src: Any) -> None:
-        self.clock, self.air, self.src = clock, air, src
-        self.items: list[Any] = []
-        self.error: BaseException | None = None
-        self.task = asyncio.create_task(self._consume())
-
-    async def _consume(self) -> None:
-        try:
-            async for it in self.src:
-                self.items.append(it)
-        except BaseException as e:
-            self.error = e
-
-    def events(self, state: LinkState | None = None) -> list[LinkEvent]:
-        return [i for i in self.items if isinstance(i, LinkEvent)
-                and (state is None or i.state is state)]
-
-    def vitals(self) -> list[Reading]:
-        return [i for i in self.items if isinstance(i, Reading) and not i.wave_only]
-
-    async def finish(self) -> None:
-        await self.src.close()
-        await asyncio.wait_for(self.task, 2)
+        self.clock, self.air = clock, air
+        super().__init__(src)
 
 
 def setup(profile: str, clock: VirtualClock, *, params: dict[str, str] | None = None,
