@@ -108,15 +108,6 @@ def soak_inprocess(seconds: float, *, rate: int = 100, gap_every: float = 600.0,
             tmp.cleanup()
 
 
-async def _wait(pred: Any, timeout: float, step: float = 0.02) -> bool:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            return False
-        await asyncio.sleep(step)
-    return True
-
-
 class _Tally:
     """The simulator's readings as the device takes them, counted on the way: frames and gap
     stretches (finger out or no valid SpO2) the device was actually given."""
@@ -141,18 +132,16 @@ class _Tally:
 
 
 def soak_pty(seconds: float, *, rate: int = 100, step: float = 1.0, gap_every: float = 600.0,
-             gap_len: float = 20.0, seed: int = 2, speed: float | None = None
-             ) -> dict[str, Any]:
+             gap_len: float = 20.0, seed: int = 2) -> dict[str, Any]:
     """`seconds` of simulated patient at `rate` frames/s (V7.0 framing; the units stream 60)
     through the virtual CMS50 V7.0 on a real pty, pyserial, `open_serial` and a Session, on a
     virtual clock in lockstep (see `benchmarks.reliability_lockstep`): the clock moves `step` s
-    at a time and each step's frames reach the host as one burst. `speed` is accepted for older
-    callers and ignored: on the virtual clock the run goes as fast as the pipeline."""
+    at a time and each step's frames reach the host as one burst; it runs as fast as the
+    pipeline."""
     from benchmarks.reliability_lockstep import Lockstep
     from drivers.serial_transport import open_serial
     from simulators.virtual_serial import VirtualSerialOximeter, pty_supported
 
-    del speed
     if not pty_supported():
         return {"path": "pty serial", "skipped": "needs a POSIX pseudo-terminal"}
     t_wall = time.perf_counter()

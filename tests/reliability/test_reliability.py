@@ -44,7 +44,7 @@ def test_soak_ble_through_bleak_counts_every_notification() -> None:
 
 @pytest.mark.skipif(not pty_supported(), reason="needs a POSIX pty")
 def test_soak_pty_counts_every_frame() -> None:
-    r = soak.soak_pty(20, speed=10, gap_every=10, gap_len=3)
+    r = soak.soak_pty(20, gap_every=10, gap_len=3)
     assert r["generator_dropped"] == 0 and r["caught_up"]
     _soak_ok(r, 1)
 
