@@ -25,7 +25,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from drivers.errors import OxiError
+from drivers.formats._base import ReadingArrays
 from drivers.reading import Reading, Status
 
 DETECT_SHARE = 0.2  # inputs loaded through detection, as `load` is used
@@ -196,8 +199,6 @@ def reader_seeds(tmp: Path) -> list[tuple[str, bytes]]:
 
 def _check_columns(ra: Any) -> str:
     """`bad_value` over a reader's numpy columns at once (NaN is how a column says None)."""
-    import numpy as np
-
     if not np.isfinite(ra.t).all():
         return f"time {ra.t[~np.isfinite(ra.t)][0]!r}"
     for name, a, lo, hi in (("spo2", ra.spo2, 0, 100), ("pulse", ra.pulse, 0, 300)):
@@ -210,8 +211,6 @@ def _check_columns(ra: Any) -> str:
 
 
 def _check_recording(rec: Any) -> str:
-    from drivers.formats._base import ReadingArrays
-
     if isinstance(rec.readings, ReadingArrays):
         return _check_columns(rec.readings)
     try:
@@ -281,7 +280,7 @@ def fuzz_target(kind: str, name: str, n: int, budget_s: float | None = None,
         tmp = Path(d)
         seeds = reader_seeds(tmp)
         for fn, data in seeds:  # a WFDB header names its signal file: let it be there
-            if fn.endswith(".dat") and not fn.startswith("seed"):
+            if fn.endswith(".dat"):
                 (tmp / fn).write_bytes(data)
         return fuzz_reader(name, n, seeds, tmp, seed=seed, budget_s=budget_s)
 
