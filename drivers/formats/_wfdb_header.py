@@ -74,7 +74,7 @@ class Header:
     comments: list[str]
     record_line: int
 
-    def fast_layout(self) -> str:
+    def needs_wfdb(self) -> str:
         """Why the numpy reader cannot read this record ("" when it can): wfdb reads the rest."""
         if self.n_seg is not None:
             return "multi-segment record"

@@ -75,7 +75,7 @@ def read(path: Path) -> Recording:
         if sg.file_name != "~" and not (base.parent / sg.file_name).is_file():
             raise FormatError(path, f"unreadable WFDB signal file: {sg.file_name} not found",
                               line=sg.line)
-    if hdr.fast_layout():
+    if hdr.needs_wfdb():  # a layout the numpy reader leaves to the package
         return _read_wfdb(path, base)
     try:
         sig = _wh.read_signals(path, hdr, chans)
