@@ -22,12 +22,17 @@ class Action(enum.Enum):
     CALLED_911 = "911"
     BREATHS_START = "breaths"
     BREATHS_STOP = "breaths_stop"
+    PULSE = "pulse"  # a pulse was felt (if trained)
+    NO_PULSE = "no_pulse"  # no pulse: compressions and breaths
+    COMPRESSIONS_START = "compressions"
+    COMPRESSIONS_STOP = "compressions_stop"
     NALOXONE = "naloxone"  # params: dose (1, 2, …), route ("im" or "nasal")
     BREATHING_NORMAL = "breathing_normal"
     BREATHING_NOT_NORMAL = "breathing_not_normal"
     BREATH_TAP = "tap"  # one breath the person took, for the breathing-rate counter
     AWAKE = "awake"
     RECOVERY_POSITION = "recovery"
+    VOMITING = "vomiting"  # vomiting or withdrawal signs after naloxone
     OXYGEN = "oxygen"
     EMS_ARRIVED = "ems"
     END = "end"
@@ -82,3 +87,132 @@ def parse_script(text: str) -> list[ScriptedAction]:
             params[k.strip()] = v.strip()
         out.append(ScriptedAction(parse_time(when), parse_action(name), params))
     return sorted(out, key=lambda a: a.t)
+
+
+# ---------------------------------------------------------------- the one table of actions
+
+@dataclass(frozen=True)
+class ActionInfo:
+    """Everything the program says and does about one responder action, in one place.
+
+    The screen's buttons and keys, the help screen, the command palette, the event log, the
+    recording, the debrief and the simulator's response are all derived from `ACTIONS` and
+    `KEYS` below, so an action is added or reworded here and nowhere else.
+    """
+
+    action: Action
+    label: str  # the button / command-palette words, e.g. "Naloxone given"
+    log: str  # the event log's plain line; "{dose}" and "{route}" are filled in
+    help: str  # the help screen's words
+    sim: str = ""  # the simulated patient's intervention it causes ("" for none)
+    core: bool = False  # 911, breaths, compressions, naloxone: offered on every screen
+    shown_in_log: bool = True  # a breath tap is recorded but not a log line of its own
+
+
+ACTIONS: dict[Action, ActionInfo] = {a.action: a for a in (
+    ActionInfo(Action.UNRESPONSIVE, "No response", "No response to voice or touch",
+               "no response to voice, touch or a fingertip squeeze"),
+    ActionInfo(Action.RESPONSIVE, "Responds", "Responds to voice or touch",
+               "responds to voice or touch"),
+    ActionInfo(Action.CALLED_911, "911 called", "911 called", "911 has been called",
+               core=True),
+    ActionInfo(Action.BREATHS_START, "Breaths on", "Rescue breaths started",
+               "rescue breaths on (metronome: 1 breath every 5 s)", sim="breaths_on",
+               core=True),
+    ActionInfo(Action.BREATHS_STOP, "Breaths off", "Rescue breaths stopped",
+               "rescue breaths off", sim="breaths_off", core=True),
+    ActionInfo(Action.PULSE, "Pulse felt", "Pulse felt", "you felt a pulse (if trained)"),
+    ActionInfo(Action.NO_PULSE, "No pulse", "No pulse felt",
+               "no pulse (if trained): chest compressions and breaths"),
+    ActionInfo(Action.COMPRESSIONS_START, "CPR on", "Chest compressions started",
+               "chest compressions on (CPR)", sim="compressions_on", core=True),
+    ActionInfo(Action.COMPRESSIONS_STOP, "CPR off", "Chest compressions stopped",
+               "chest compressions off", sim="compressions_off", core=True),
+    ActionInfo(Action.NALOXONE, "Naloxone given", "Naloxone dose {dose} ({route})",
+               "naloxone given (starts the dose timer)", sim="naloxone", core=True),
+    ActionInfo(Action.BREATHING_NORMAL, "Breathing normally", "Breathing normally",
+               "breathing normally: about 1 breath every 5 s, no gurgling or snoring"),
+    ActionInfo(Action.BREATHING_NOT_NORMAL, "NOT breathing normally",
+               "Not breathing normally",
+               "not breathing normally: slow, gurgling, snoring or not at all"),
+    ActionInfo(Action.BREATH_TAP, "Tap each breath", "Breath tapped",
+               "tap at each breath the person takes (breathing-rate counter)",
+               shown_in_log=False),
+    ActionInfo(Action.AWAKE, "Awake", "Awake", "awake: talking, or answers you"),
+    ActionInfo(Action.RECOVERY_POSITION, "Recovery position", "Put in the recovery position",
+               "in the recovery position", sim="recovery"),
+    ActionInfo(Action.VOMITING, "Vomiting / withdrawal", "Vomiting or withdrawal signs",
+               "vomiting or withdrawal (sick, agitated): recovery position, no more naloxone"),
+    ActionInfo(Action.OXYGEN, "Oxygen on", "Oxygen given", "oxygen given", sim="oxygen"),
+    ActionInfo(Action.EMS_ARRIVED, "EMS arrived", "EMS arrived", "paramedics are here"),
+    ActionInfo(Action.END, "End response", "Response ended",
+               "end the response (asks first) and open the debrief"),
+)}
+
+#: The words for a naloxone route in the log and on buttons.
+ROUTE_WORDS: dict[str, str] = {"im": "injection", "nasal": "nasal spray"}
+
+
+@dataclass(frozen=True)
+class KeyBinding:
+    """One key of the live screen. A toggle (breaths, CPR) sends its first action when off
+    and its second when on."""
+
+    keys: str  # Textual key names, comma-separated ("space,t")
+    shown: str  # how the key is printed on a button ("␣")
+    actions: tuple[Action, ...]  # one action, or (on, off) for a toggle
+    label: str  # the button's words
+    short: str  # the words on a narrow screen
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def toggle(self) -> bool:
+        return len(self.actions) == 2
+
+
+KEYS: tuple[KeyBinding, ...] = (
+    KeyBinding("9", "9", (Action.CALLED_911,), "911 called", "911"),
+    KeyBinding("b", "b", (Action.BREATHS_START, Action.BREATHS_STOP), "Breaths on/off",
+               "breaths"),
+    KeyBinding("n", "n", (Action.NALOXONE,), "Naloxone (injection)", "naloxone",
+               (("route", "im"),)),
+    KeyBinding("m", "m", (Action.NALOXONE,), "Naloxone (nasal)", "nasal",
+               (("route", "nasal"),)),
+    KeyBinding("c", "c", (Action.COMPRESSIONS_START, Action.COMPRESSIONS_STOP), "CPR on/off",
+               "CPR"),
+    KeyBinding("x", "x", (Action.UNRESPONSIVE,), "No response", "no response"),
+    KeyBinding("w", "w", (Action.RESPONSIVE,), "Responds", "responds"),
+    KeyBinding("u", "u", (Action.BREATHING_NOT_NORMAL,), "NOT breathing normally",
+               "NOT breathing OK"),
+    KeyBinding("y", "y", (Action.BREATHING_NORMAL,), "Breathing normally", "breathing OK"),
+    KeyBinding("space,t", "␣", (Action.BREATH_TAP,), "Tap each breath", "tap breath"),
+    KeyBinding("h", "h", (Action.PULSE,), "Pulse felt", "pulse"),
+    KeyBinding("0", "0", (Action.NO_PULSE,), "No pulse", "no pulse"),
+    KeyBinding("a", "a", (Action.AWAKE,), "Awake", "awake"),
+    KeyBinding("r", "r", (Action.RECOVERY_POSITION,), "Recovery position", "recovery"),
+    KeyBinding("v", "v", (Action.VOMITING,), "Vomiting / withdrawal", "vomiting"),
+    KeyBinding("o", "o", (Action.OXYGEN,), "Oxygen on", "oxygen"),
+    KeyBinding("e", "e", (Action.EMS_ARRIVED,), "EMS arrived", "EMS here"),
+)
+
+
+def key_for(action: Action, params: dict[str, str] | None = None) -> KeyBinding | None:
+    """The key that sends `action` (with a naloxone route, the key for that route)."""
+    route = (params or {}).get("route")
+    for kb in KEYS:
+        if action in kb.actions and (route is None or dict(kb.params).get("route", route)
+                                     == route):
+            return kb
+    return None
+
+
+def log_line(action: Action, params: dict[str, object] | None = None) -> str:
+    """The event log's plain line for an action, e.g. "Naloxone dose 2 (nasal spray)"."""
+    p = params or {}
+    route = str(p.get("route", "im"))
+    return ACTIONS[action].log.format(dose=p.get("dose", "?"),
+                                      route=ROUTE_WORDS.get(route, route))
+
+
+#: Responder actions that reach a simulated patient, as the simulator's intervention names.
+SIM_INTERVENTIONS: dict[Action, str] = {a: i.sim for a, i in ACTIONS.items() if i.sim}

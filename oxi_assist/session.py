@@ -78,17 +78,8 @@ from drivers.clock import Clock
 from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
 from drivers.reading import Controllable, LinkEvent, LinkState, Reading, Status
-from oxi_assist.actions import Action
+from oxi_assist.actions import SIM_INTERVENTIONS, Action
 from oxi_assist.vitals import Alarm, VitalsState
-
-#: Responder actions that also reach a simulated patient, as the simulator's intervention names.
-SIM_INTERVENTIONS: dict[Action, str] = {
-    Action.NALOXONE: "naloxone",
-    Action.BREATHS_START: "breaths_on",
-    Action.BREATHS_STOP: "breaths_off",
-    Action.OXYGEN: "oxygen",
-    Action.RECOVERY_POSITION: "recovery",
-}
 
 #: Trainer cues: device artefacts a trainer plays into a simulation. They are recorded (so a
 #: debrief shows why the reading vanished) but never reach the guide: they are not responder

@@ -17,26 +17,16 @@ from drivers.clock import RealClock, VirtualClock
 from drivers.errors import OxiError
 from drivers.formats.native import SessionWriter
 from drivers.reading import LinkEvent, LinkState
-from oxi_assist.actions import Action, ScriptedAction, parse_script, parse_time
+from oxi_assist.actions import SIM_INTERVENTIONS, Action, ScriptedAction, parse_script, parse_time
 from simulators.scenario import load_scenario
 from simulators.simulator import Simulator
-
-#: responder actions that change the patient, as simulator actions; the others (911, "awake",
-#: a breath tap, …) are only recorded
-ACTION_TO_INJECT: dict[Action, str] = {
-    Action.BREATHS_START: "breaths_on",
-    Action.BREATHS_STOP: "breaths_off",
-    Action.NALOXONE: "naloxone",
-    Action.RECOVERY_POSITION: "recovery",
-    Action.OXYGEN: "oxygen",
-}
 
 DEFAULT_RATE = 0.0
 
 
 def inject_for(a: ScriptedAction) -> tuple[str, dict[str, Any]] | None:
     """The simulator action for a responder action, or None if it does not touch the patient."""
-    name = ACTION_TO_INJECT.get(a.action)
+    name = SIM_INTERVENTIONS.get(a.action)
     if name is None:
         return None
     params: dict[str, Any] = dict(a.params)
