@@ -241,3 +241,11 @@ def test_compressions_in_arrest_give_no_reading_or_an_erratic_doubtful_one() -> 
     assert 90 <= float(np.median([r.pulse for r in numbers])) <= 130
     assert all(s.hr == 0.0 for s in states if s.arrested)
     assert all(r.spo2 >= OximeterParams().display_min for r in numbers)
+
+
+def test_display_floor_is_above_the_monitors_plausibility_floor() -> None:
+    """A simulated number is never one the app throws away as implausible (which would show
+    "signal poor" where the device showed a very low value)."""
+    from oxi_assist.alarm_config import SPO2_PLAUSIBLE
+
+    assert OximeterParams().display_min >= SPO2_PLAUSIBLE[0]
