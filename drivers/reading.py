@@ -105,6 +105,17 @@ class LinkEvent:
 SourceItem = Reading | LinkEvent
 
 
+@dataclass(frozen=True, slots=True)
+class SourceEvent:
+    """Something a source reports besides readings, stamped on the source's timeline like its
+    readings: a simulated patient's heart stopping (`cardiac_arrest`) or starting again
+    (`circulation_returned`). A session records it; it is never a reading."""
+
+    t: float
+    name: str
+    data: dict[str, object] = field(default_factory=dict)
+
+
 @runtime_checkable
 class Source(Protocol):
     """Anything that yields readings and link events: a device, a file replay, the simulator.
@@ -125,6 +136,38 @@ class Controllable(Protocol):
     such as `naloxone`, `breaths_on`, `breaths_off`, `oxygen`, `finger_out`, `motion`."""
 
     def inject(self, action: str, **params: object) -> None: ...
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """The trainer's controls over a simulated patient: pause, speed, interventions and a
+    few words on how the patient truly is (for the trainer's bar, never for the responder's
+    readings). `paused` and `speed` are plain properties; `set_speed` refuses a speed outside
+    the source's range with ValueError, as `inject` refuses an unknown action."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def speed(self) -> float: ...
+
+    def set_speed(self, x: float) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def inject(self, action: str, **params: object) -> None: ...
+
+    def patient_status(self) -> str: ...
+
+
+@runtime_checkable
+class ReportsEvents(Protocol):
+    """A source with events of its own (the simulator: arrest began, circulation returned).
+    `take_events()` hands each event over once, when the readings have reached its time."""
+
+    def take_events(self) -> list[SourceEvent]: ...
 
 
 @dataclass(slots=True)

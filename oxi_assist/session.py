@@ -77,7 +77,7 @@ import numpy as np
 from drivers.clock import Clock
 from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
-from drivers.reading import Controllable, LinkEvent, LinkState, Reading, Status
+from drivers.reading import Controllable, LinkEvent, LinkState, Reading, ReportsEvents, Status
 from oxi_assist.actions import SIM_INTERVENTIONS, Action
 from oxi_assist.vitals import Alarm, VitalsState
 
@@ -296,6 +296,8 @@ class Session:
         self._last_internal = ""
         # the session timeline (see `now()`): S seconds since the start, anchored to the clock
         self._timeline: Any = controllable  # the source whose pace (speed, pause) S follows
+        # a source with events of its own (the simulated patient's arrest): recorded
+        self._reports = controllable if isinstance(controllable, ReportsEvents) else None
         self._s_anchor = 0.0
         self._c_anchor = self.t0
         self._src_off: float | None = None  # S = source time + offset
@@ -408,6 +410,11 @@ class Session:
             self._on_link(LinkEvent(self.t0 + s, item.state, item.reason, item.device))
         elif isinstance(item, Reading):
             self._on_reading(_shift(item, self.t0 + s - item.t))
+        if self._reports is not None:
+            # on the session timeline like the items; for the recording and the debrief, not
+            # the responder's log (they find an arrest on the person, not on the screen)
+            for ev in self._reports.take_events():
+                self._event(ev.t + (self._src_off or 0.0), ev.name, by="simulator", **ev.data)
         self._changed()
 
     def _on_reading(self, r: Reading) -> None:

@@ -4,7 +4,36 @@ A finger probe sees arterial blood 10–30 s after the lungs do (transport lag, 
 the device then averages over its window (2–16 s, default 8 s, §10.3), adds its own error
 (larger at low values and with motion, §7) and reports whole numbers once a second. It shows no
 number at all when the finger is out, while it searches for a pulse after re-insertion, and when
-there is no perfusion (cardiac arrest): a person in arrest gives no reading (§1 rule 2).
+there is no perfusion (cardiac arrest): a person in arrest gives no reading (§1 rule 2), only
+the device's "searching" and "low perfusion" flags, as monitors show "Pulse Search" and dashes
+(§10.5).
+
+Very low values. Devices state their accuracy only from 70 % up (±2 % at 70–100 %, unspecified
+below 70–80 %, §7): they are calibrated on people whose saturation was lowered to about 70 %,
+so a lower figure is an extrapolation, and a person that low is vasoconstricted with a failing
+pulse. What the simulated device does below 70 % (our choices, [app-defined]):
+
+* more error: the spread of its error grows as the value falls, by (85 − value) / 15 times the
+  normal spread from 85 % down and by another (70 − value) / 10 below 70 % (`LOW_RANGE_ERROR`):
+  twice the normal at 70 %, 4.5 times at 55 %, so successive readings jump by several points;
+* more dropouts: each second below 70 % it loses the pulse (no number, "searching") with a
+  chance of (70 − value) / 100, at most 1 in 2, so about 1 second in 5 at 50 % and 1 in 3 at 35 %;
+* a display floor: it never shows less than `display_min` = 35 %. A number such as 6 % is not a
+  measurement any fingertip device is calibrated for; the true saturation (which the trainer
+  can see) falls further, while the display stays at its floor or shows no number. The floor
+  sits well above the app's plausibility floor (20 %, oxi_assist/alarm_config.py), so a
+  simulated number is never discarded as implausible; a scenario can set another floor for a
+  device whose display goes lower (some show 0–100 %, e.g. the Nonin 7500 manual,
+  https://manualshive.com/ru/manual/nonin/7500fo/1700062?page=41).
+
+Chest compressions (`compressions=True`) shake the hand: every second is flagged as motion,
+with the motion error. In arrest the finger also gets only a weak flow pulsing at the
+compression rate (low perfusion), and with a weak signal shaken like this the device loses the
+pulse in most seconds (it locks on in 2 seconds out of 5, `CPR_LOCK`); when it does show
+numbers they are erratic, flagged as doubtful (motion, low perfusion), and the "pulse" it shows
+is the compression rate, not the heart. So in arrest with compressions the finger shows no
+reading or a poor-signal, erratic one — never a trustworthy number — which is why the reading
+must never be used to judge CPR (§7: arrest gives no finger perfusion).
 
 The pleth waveform is generated per block with numpy: beats at the pulse rate with a dicrotic
 shape, amplitude from perfusion, a small respiratory baseline swing, and noise.
@@ -26,6 +55,16 @@ _LOW_PERF = int(Status.LOW_PERFUSION)
 _MOTION = int(Status.MOTION)
 _BEAT = int(Status.BEAT)
 
+#: Below this the device's accuracy is not stated (DOMAIN §7); the simulated device then loses
+#: the pulse more often. [app-defined] figures, see the module doc.
+LOW_RANGE = 70.0
+LOW_RANGE_ERROR = 0.1  # extra error spread (× the normal) per point below LOW_RANGE
+DROP_PER_POINT = 0.01  # chance of no number in a second, per point below LOW_RANGE
+DROP_MAX = 0.5
+#: With compressions, the chance that the device shows numbers in a given second.
+CPR_LOCK = 0.4
+_SQRT2 = math.sqrt(2.0)
+
 
 @dataclass
 class OximeterParams:
@@ -40,6 +79,7 @@ class OximeterParams:
     searching_s: float = 6.0  # no values after the finger goes back in
     spo2_bias: float = 0.0  # > 0 reads high (darker skin, carbon monoxide: DOMAIN §7)
     low_perfusion_factor: float = 0.1  # perfusion multiplier during a low-perfusion event
+    display_min: float = 35.0  # the lowest SpO2 the display shows, % [app-defined]
 
     @classmethod
     def field_types(cls) -> dict[str, type]:
@@ -52,6 +92,8 @@ class OximeterParams:
             raise ValueError("averaging_s must be within 1–30 s")
         if self.pi <= 0.0:
             raise ValueError("pi must be positive")
+        if not 0.0 <= self.display_min <= 70.0:
+            raise ValueError("display_min must be within 0–70 %")
 
 
 class Oximeter:
@@ -111,15 +153,23 @@ class Oximeter:
         self._zi += 1
         return float(z)
 
+    def _uniform(self) -> float:
+        """A uniform draw from the same normal stream (one generator keeps a run
+        deterministic for its seed however the draws interleave)."""
+        return 0.5 * (1.0 + math.erf(self._normal() / _SQRT2))
+
     def _restart(self, value: float) -> None:
         """A fresh acquisition: the averaging window starts over from the current value."""
         self._avg.clear()
         self._avg.append(value)
         self._avg_sum = value
 
-    def update(self, t: float, sao2: float, hr: float, perfusion: float
+    def update(self, t: float, sao2: float, hr: float, perfusion: float,
+               compressions: bool = False
                ) -> tuple[float | None, float | None, float | None, int, float]:
-        """One second: (spo2, pulse, pi, status, pleth amplitude 0–1) for the reading at `t`."""
+        """One second: (spo2, pulse, pi, status, pleth amplitude 0–1) for the reading at `t`.
+        `hr` is the pulsing the finger sees (in arrest with compressions, their rate);
+        `compressions` says chest compressions are shaking the person this second."""
         p = self.p
         hist = self._hist
         hist.append(sao2)
@@ -161,21 +211,38 @@ class Oximeter:
         self._pulse += (hr - self._pulse) * self._fp
         # device error: correlated, larger at low saturation, with low perfusion and motion
         sd = p.spo2_noise * (1.0 + max(0.0, 85.0 - avg) / 15.0)
+        if avg < LOW_RANGE:
+            sd += p.spo2_noise * (LOW_RANGE - avg) * LOW_RANGE_ERROR
         psd = p.pulse_noise
         bias = p.spo2_bias
         if pi < 0.4:
             status |= _LOW_PERF
             sd *= 3.0
             psd *= 3.0
-        if t < self.motion_until:
+        if compressions or t < self.motion_until:
             status |= _MOTION
             sd = sd * 2.0 + 4.0
             psd = psd * 2.0 + 0.12 * self._pulse
             bias -= 3.0
         self._err = 0.8 * self._err + 0.6 * sd * self._normal()
+        # losing the pulse for a second: a weak signal shaken by compressions, or a value below
+        # the calibrated range (module doc)
+        if compressions and pi < 0.4:
+            lost = self._uniform() >= CPR_LOCK
+        elif avg < LOW_RANGE:
+            lost = self._uniform() < min(DROP_MAX, (LOW_RANGE - avg) * DROP_PER_POINT)
+        else:
+            lost = False
+        if lost:
+            status |= _SEARCHING
+            self.last_status = status
+            return None, None, None, status, amp
         spo2 = avg + bias + self._err
-        # whole numbers like a real display (values are ≥ 0 here, so floor(x + 0.5) rounds)
+        # whole numbers like a real display (values are ≥ 0 here, so floor(x + 0.5) rounds),
+        # never below the display's floor
         spo2 = 100.0 if spo2 >= 99.5 else 0.0 if spo2 < 0.5 else float(int(spo2 + 0.5))
+        if spo2 < p.display_min:
+            spo2 = float(p.display_min)
         pulse = self._pulse + psd * self._normal()
         # the device's pulse-rate range (25–240 bpm, DOMAIN §7)
         pulse = 25.0 if pulse < 25.0 else 240.0 if pulse > 240.0 else float(int(pulse + 0.5))

@@ -19,6 +19,36 @@ clinical model. Pieces:
 * Heart. A slow fall with opioid, a sympathetic rise with hypoxia and hypercapnia, a rise when
   naloxone precipitates withdrawal, bradycardia with xylazine, and after minutes of severe
   hypoxia a progressive hypoxic bradycardia ending in arrest (no pulse, no finger perfusion).
+* Cardiac arrest and chest compressions (a training model, not a clinical one; every number
+  below is ours [app-defined], chosen to be simple, monotone and deterministic):
+
+  - Arrest is a state (`arrested`). It begins when the severe-hypoxia load reaches
+    `arrest_after_s`: about 5.5 min after breathing stops, inside the 3–8 min lay reviews give
+    and close to the ~320 s to pulseless electrical activity in rat asphyxia (DOMAIN §11.4,
+    https://doi.org/10.1186/s12872-022-02996-w).
+    The heart rate is 0, breathing stops, the person is unresponsive and the finger has no
+    perfusion, so the oximeter shows no number (DOMAIN §7).
+  - Without compressions nothing circulates: the arterial saturation stays where it was (no
+    device can measure it then), and drugs already given (naloxone too) stay where they are:
+    absorption and elimination stop.
+  - Compressions (`compressions_on`) give `cpr_output` = 0.3 of the normal cardiac output. The
+    arterial saturation then moves towards a ceiling with the time constant of one circulation
+    (`circulation_s` = 60 s) divided by that fraction, so about 200 s: with rescue breaths
+    towards `cpr_sao2_air` = 85 % (with oxygen on, `cpr_sao2_oxygen` = 95 %), never to normal;
+    without breaths towards 0 %, because compressions alone bring in little air. Breaths
+    without compressions move nothing: the oxygen does not reach the blood. Drug kinetics run at
+    the same fraction of their normal pace, so naloxone given in arrest acts only as it is
+    circulated.
+  - The finger gets less than the core: `cpr_finger_perfusion` = 0.1 of normal, pulsing at the
+    compression rate (`cpr_rate` = 110/min), and the compressions shake the hand.
+  - Return of spontaneous circulation (ROSC) comes after compressions and breaths have held the
+    arterial saturation at or above `rosc_sao2` = 70 % for `rosc_after_s` = 60 s in a row; a
+    pause in compressions starts that minute again. From an arrest at about 8 % that takes
+    about 6–7 minutes of compressions with breaths. After ROSC the heart restarts slow (half
+    way down the hypoxic bradycardia) and the ordinary model takes over: if the opioid still
+    stops the breathing and nobody breathes for the person, the heart stops again. Naloxone
+    is not needed for ROSC; it is what brings the person's own breathing back afterwards.
+  - Untreated, arrest stays arrest.
 
 All rates are per minute in the parameters (as the literature gives them); the model steps in
 seconds. Pure Python floats: one step is a few dozen operations, so an hour takes milliseconds.
@@ -51,6 +81,18 @@ def severinghaus_slope(po2: float) -> float:
     g = po2 * po2 * po2 + 150.0 * po2
     s = 1.0 / (23400.0 / g + 1.0)
     return s * s * 23400.0 * (3.0 * po2 * po2 + 150.0) / (g * g)
+
+
+def severinghaus_inverse(sat: float) -> float:
+    """PO2 mmHg at saturation `sat` (0–1): the exact inverse of `severinghaus` (the cubic
+    P³ + 150·P = 23400 / (1/S − 1) solved by Cardano's formula, as Ellis 1989 gives it)."""
+    if sat <= 0.0:
+        return 0.0
+    if sat >= 1.0:
+        sat = 0.999999
+    a = 11700.0 / (1.0 / sat - 1.0)
+    b = math.sqrt(50.0 ** 3 + a * a)
+    return (a + b) ** (1.0 / 3.0) - (b - a) ** (1.0 / 3.0)
 
 
 def _clamp01(x: float) -> float:
@@ -158,11 +200,17 @@ class _Kinetics:
             if pool is None:
                 fa = math.exp(-ka * self.dt / 60.0)
                 fe = math.exp(-ke * self.dt / 60.0)
-                pool = [drug.kind, 0.0, 0.0, fa, fe, ka / (ke - ka) * (fa - fe)]
+                pool = [drug.kind, 0.0, 0.0, fa, fe, ka / (ke - ka) * (fa - fe),
+                        ka / (ke - ka)]
                 self._pools[key] = pool
             pool[1] += amount_effect * frac
 
-    def step(self) -> dict[str, float]:
+    def step(self, pace: float = 1.0) -> dict[str, float]:
+        """One step; with `pace` < 1 (a circulation at that fraction of normal) absorption and
+        elimination move only that fraction of a step (exactly: the same solution for a
+        shorter time)."""
+        if pace != 1.0:
+            return self._step_paced(pace)
         if self._delayed:
             for item in self._delayed:
                 item[0] -= 1
@@ -175,6 +223,18 @@ class _Kinetics:
             conc = conc * pool[4] + depot * pool[5]
             pool[1] = depot * pool[3]
             pool[2] = conc
+            out[pool[0]] += conc
+        return out
+
+    def _step_paced(self, pace: float) -> dict[str, float]:
+        out = {"opioid": 0.0, "benzo": 0.0, "xylazine": 0.0, "naloxone": 0.0}
+        for pool in self._pools.values():
+            depot, conc = pool[1], pool[2]
+            if pace > 0.0:
+                fa, fe = pool[3] ** pace, pool[4] ** pace
+                conc = conc * fe + depot * pool[6] * (fa - fe)
+                pool[1] = depot * fa
+                pool[2] = conc
             out[pool[0]] += conc
         return out
 
@@ -209,6 +269,15 @@ class PatientParams:
     brady_after_s: float = 150.0  # severe-hypoxia load (s) before hypoxic bradycardia starts
     arrest_after_s: float = 300.0  # severe-hypoxia load (s) at which the heart stops
     perfusion: float = 1.0  # peripheral perfusion (cold hands < 1)
+    # cardiac arrest and compressions: a training model, all ours [app-defined] (module doc)
+    cpr_output: float = 0.3  # cardiac output with compressions, fraction of normal
+    cpr_finger_perfusion: float = 0.1  # finger perfusion with compressions, fraction of normal
+    cpr_rate: float = 110.0  # compressions per minute (the pulse a finger probe may count)
+    circulation_s: float = 60.0  # one circulation of the blood at normal output, s
+    cpr_sao2_air: float = 85.0  # arterial saturation compressions + breaths tend to, %
+    cpr_sao2_oxygen: float = 95.0  # the same with oxygen on, %
+    rosc_sao2: float = 70.0  # saturation compressions + breaths must hold for ROSC, %
+    rosc_after_s: float = 60.0  # … for this long in a row
 
     @classmethod
     def field_types(cls) -> dict[str, type]:
@@ -228,14 +297,16 @@ class PatientState:
     tidal_volume_l: float
     alveolar_ventilation: float  # L/min including rescue breaths
     responsive: float  # 0 = unresponsive … 1 = alert
-    perfusion: float  # 0 = none (arrest) … 1 = normal
-    arrested: bool
+    perfusion: float  # finger perfusion: 0 = none (arrest) … 1 = normal
+    arrested: bool  # cardiac arrest: no heartbeat (compressions may still move some blood)
     breaths_on: bool
     oxygen_on: bool
     recovery_position: bool
     opioid_occupancy: float  # 0–1, after naloxone competition
     naloxone: float  # naloxone effect units
     sedation_other: float  # 0–1 from benzodiazepine / xylazine
+    compressions_on: bool = False
+    circulation: float = 1.0  # blood flow, fraction of normal (compressions in arrest: 0.3)
 
     @property
     def responsiveness(self) -> str:
@@ -266,6 +337,11 @@ class PatientModel:
         self.oxygen_on = False
         self.recovery_position = False
         self.arrested = False
+        self.compressions_on = False
+        #: seconds in a row that compressions + breaths have held the saturation for ROSC
+        self.rosc_held = 0.0
+        #: blood flow, fraction of normal: 1, 0 in arrest, `cpr_output` with compressions
+        self.circulation = 1.0
         #: airway fully blocked / breath held: no spontaneous ventilation whatever the drive
         self.forced_apnea = False
         # resting steady state
@@ -328,7 +404,11 @@ class PatientModel:
     def step(self) -> None:
         p = self.p
         dead, va_resc, span, lung_cap, blood_cap, vo2b, k_co2, dt_min = self._k
-        c = self.conc = self.kin.step()
+        if self.arrested:
+            self.circulation = p.cpr_output if self.compressions_on else 0.0
+            c = self.conc = self.kin.step(self.circulation)
+        else:
+            c = self.conc = self.kin.step()
         x = c["opioid"] / p.opioid_tolerance
         n = c["naloxone"]
         theta = x / (1.0 + x + n)
@@ -381,13 +461,17 @@ class PatientModel:
             va = va_resc + 0.25 * va if va_resc >= va else va + 0.25 * va_resc
         self.rr, self.vt, self.va = rr, vt, va
 
-        # O2: lung store plus the blood O2 that moves with PO2 on the steep part of the curve
-        pA = self.pAo2
-        u = pA / 40.0 if pA < 40.0 else 1.0  # extraction fails as stores run out
-        cap = lung_cap + blood_cap * severinghaus_slope(pao2_art)
-        pio2 = (p.oxygen_fio2 if self.oxygen_on else p.fio2) * span
-        pA += (va * (pio2 - pA) / span - vo2b * u) / cap * dt_min
-        self.pAo2 = pA if pA > 1.0 else 1.0
+        if self.arrested:
+            self._arrest_step(sa_pct)
+        else:
+            # O2: lung store plus the blood O2 that moves with PO2 on the steep part of the
+            # curve
+            pA = self.pAo2
+            u = pA / 40.0 if pA < 40.0 else 1.0  # extraction fails as stores run out
+            cap = lung_cap + blood_cap * severinghaus_slope(pao2_art)
+            pio2 = (p.oxygen_fio2 if self.oxygen_on else p.fio2) * span
+            pA += (va * (pio2 - pA) / span - vo2b * u) / cap * dt_min
+            self.pAo2 = pA if pA > 1.0 else 1.0
         # CO2: large slow store
         self.paco2 = paco2 + (k_co2 - va * paco2) / p.co2_store_l * dt_min
 
@@ -397,8 +481,10 @@ class PatientModel:
             self.hypoxic_load += self.dt * (load if load < 1.5 else 1.5)
         elif sa_pct > 85.0 and self.hypoxic_load > 0.0 and not self.arrested:
             self.hypoxic_load *= self._fload
-        if self.hypoxic_load >= p.arrest_after_s:
+        if self.hypoxic_load >= p.arrest_after_s and not self.arrested:
             self.arrested = True
+            self.rosc_held = 0.0
+            self.circulation = p.cpr_output if self.compressions_on else 0.0
         if self.arrested:
             self.hr = 0.0
         else:
@@ -418,7 +504,7 @@ class PatientModel:
 
         # peripheral perfusion: xylazine hypotension, hypoxic vasoconstriction, failing heart
         if self.arrested:
-            self.perf = 0.0
+            self.perf = p.perfusion * p.cpr_finger_perfusion if self.compressions_on else 0.0
         else:
             perf = p.perfusion
             if tx:
@@ -450,6 +536,36 @@ class PatientModel:
             self.responsive = resp + (target - resp) * f
         self.t += self.dt
 
+    def _arrest_step(self, sa_pct: float) -> None:
+        """Oxygen in cardiac arrest (module doc): the arterial saturation moves only with the
+        flow compressions make, towards what the breaths (or no breaths) allow; held long
+        enough, circulation returns."""
+        p = self.p
+        f = self.circulation
+        sa = sa_pct
+        if f > 0.0:
+            if self.breaths_on:
+                target = p.cpr_sao2_oxygen if self.oxygen_on else p.cpr_sao2_air
+            else:
+                target = 0.0
+            sa += (target - sa) * (1.0 - math.exp(-self.dt * f / p.circulation_s))
+            self.pAo2 = severinghaus_inverse(sa / 100.0) + p.aa_gradient
+        if f > 0.0 and self.breaths_on and sa >= p.rosc_sao2:
+            self.rosc_held += self.dt
+            if self.rosc_held >= p.rosc_after_s:
+                self._rosc()
+        else:
+            self.rosc_held = 0.0
+
+    def _rosc(self) -> None:
+        """Return of spontaneous circulation: the heart restarts slow (half way down the
+        hypoxic bradycardia), and the ordinary model carries on from the saturation reached."""
+        p = self.p
+        self.arrested = False
+        self.rosc_held = 0.0
+        self.circulation = 1.0
+        self.hypoxic_load = p.brady_after_s + 0.5 * (p.arrest_after_s - p.brady_after_s)
+
     @property
     def sao2(self) -> float:
         """Arterial saturation in % (what the finger sees after transport lag)."""
@@ -462,4 +578,5 @@ class PatientModel:
             alveolar_ventilation=self.va, responsive=self.responsive, perfusion=self.perf,
             arrested=self.arrested, breaths_on=self.breaths_on, oxygen_on=self.oxygen_on,
             recovery_position=self.recovery_position, opioid_occupancy=self.theta,
-            naloxone=self.conc["naloxone"], sedation_other=self.sed_other)
+            naloxone=self.conc["naloxone"], sedation_other=self.sed_other,
+            compressions_on=self.compressions_on, circulation=self.circulation)

@@ -6,8 +6,10 @@ Loading validates everything — unknown keys, wrong types, unknown actions, bad
 problem is reported as `FILE:LINE: message` (tomllib gives no line numbers for values, so the
 key's line is found by scanning the text).
 
-The `[expected]` table is machine-readable. `summary` says the course in words; each course
-table (`[expected.untreated]`, `[expected.treated]`, …) holds:
+The `[expected]` table is machine-readable. `summary` says the course in words for a reader of
+the file (`oxi-assist scenarios -v` prints what a run of the model measures instead, and the
+checks below in words); each course table (`[expected.untreated]`, `[expected.treated]`, …)
+holds:
 
 * `actions`: the responder script it assumes, in the `--actions` syntax of
   `oxi-assist simulate` (`""` = nobody responds);
@@ -19,12 +21,19 @@ table (`[expected.untreated]`, `[expected.treated]`, …) holds:
   - `min_Q_below` / `min_Q_at_least` / `max_Q_below` / `max_Q_at_least`: the minimum or
     maximum of Q over the window is below V / at least V. Q is `spo2` or `pulse` (trusted
     readings only: valid and without a doubtful flag) or, from the simulator's true state,
-    `sao2`, `hr`, `breathing` (breaths/min) or `responsive` (0–1);
+    `sao2`, `hr`, `breathing` (breaths/min), `responsive` (0–1) or `perfusion` (finger
+    perfusion, 0–1);
   - `no_reading = {from_s, to_s}`: every reading in the window has no SpO2 and no pulse and an
     invalidating flag (finger out, searching); a gap (dropout) also counts as no reading;
-  - `dips_below = {value = V, count = N}`: at least N separate episodes of trusted SpO2 < V.
+  - `dips_below = {value = V, count = N}`: at least N separate episodes of trusted SpO2 < V;
+  - `arrest = {from_s, to_s}`: the heart stops (cardiac arrest begins) within the window;
+    `no_arrest = {from_s, to_s}`: the person is not in arrest at any time in the window;
+    `rosc = {from_s, to_s}`: circulation returns within the window. These come from the
+    simulator's states, or from its `cardiac_arrest` / `circulation_returned` events (what a
+    recording holds).
 
-`check_course()` evaluates the checks on generated readings (and states, when given).
+`check_course()` evaluates the checks on generated readings (and states or events, when
+given); `Check.words()` says a check in words (`oxi-assist scenarios -v`).
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError, OxiError
-from drivers.reading import DOUBTFUL, INVALIDATING, Reading
+from drivers.reading import DOUBTFUL, INVALIDATING, Reading, SourceEvent
 from simulators import interventions
 from simulators.oximeter_model import OximeterParams
 from simulators.physiology import PatientParams, PatientState
@@ -50,10 +59,22 @@ _TIME = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)
 #: quantities a check can name: from readings (what the oximeter showed, trusted values only)
 #: or from the simulator's true state
 READING_QUANTITIES = ("spo2", "pulse")
-STATE_QUANTITIES = ("sao2", "hr", "breathing", "responsive")
+STATE_QUANTITIES = ("sao2", "hr", "breathing", "responsive", "perfusion")
+#: checks about a window only (no value)
+WINDOW_CHECKS = ("no_reading", "arrest", "no_arrest", "rosc")
+#: the simulator's event names for the start and end of a cardiac arrest
+ARREST_EVENT = "cardiac_arrest"
+ROSC_EVENT = "circulation_returned"
 _CHECK_RE = re.compile(r"^(min|max)_(" + "|".join(READING_QUANTITIES + STATE_QUANTITIES)
                        + r")_(below|at_least)$")
 PRIORITIES = ("none", "low", "medium", "high")
+
+
+def format_time(seconds: float) -> str:
+    """`m:ss` (or `h:mm:ss`) for a scenario time, as the course words print it."""
+    s = max(0, round(seconds))
+    h, m = divmod(s // 60, 60)
+    return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
 
 
 def parse_duration(value: object) -> float:
@@ -97,6 +118,45 @@ class Check:
     from_s: float
     to_s: float | None
     count: int | None = None  # dips_below: at least this many separate dips
+
+    def words(self) -> str:
+        """The check as a sentence fragment, e.g. "SpO2 shown stays at or above 90 % from
+        6:00", "cardiac arrest begins between 5:00 and 8:00"."""
+        if self.key in _WINDOW_WORDS:
+            words, happens = _WINDOW_WORDS[self.key]
+            return f"{words}{self._span(happens)}"
+        if self.key == "dips_below":
+            return (f"at least {self.count or 1} dips of SpO2 shown below {self.value:g} %"
+                    f"{self._span(True)}")
+        m = _CHECK_RE.match(self.key)
+        assert m is not None and self.value is not None
+        agg, qty, cmp = m.groups()
+        name, unit = _QUANTITY_WORDS[qty]
+        verb = {("min", "below"): "falls below", ("min", "at_least"): "stays at or above",
+                ("max", "below"): "stays below", ("max", "at_least"): "reaches"}[agg, cmp]
+        happens = (agg, cmp) in (("min", "below"), ("max", "at_least"))
+        tail = " or more" if (agg, cmp) == ("max", "at_least") else ""
+        return f"{name} {verb} {self.value:g}{unit}{tail}{self._span(happens)}"
+
+    def _span(self, happens: bool) -> str:
+        """The window: something that happens does so "by" its end, a state holds "until"
+        it."""
+        if self.to_s is None:
+            return f" from {format_time(self.from_s)}" if self.from_s else ""
+        if not self.from_s:
+            return f" {'by' if happens else 'until'} {format_time(self.to_s)}"
+        return f" between {format_time(self.from_s)} and {format_time(self.to_s)}"
+
+
+#: window checks: (words, whether it is something that happens rather than a state)
+_WINDOW_WORDS = {"no_reading": ("no reading", False),
+                 "arrest": ("cardiac arrest begins", True),
+                 "no_arrest": ("no cardiac arrest", False),
+                 "rosc": ("circulation returns", True)}
+_QUANTITY_WORDS = {"spo2": ("SpO2 shown", " %"), "pulse": ("pulse shown", "/min"),
+                   "sao2": ("true SaO2", " %"), "hr": ("true heart rate", "/min"),
+                   "breathing": ("breathing", "/min"), "responsive": ("responsiveness", ""),
+                   "perfusion": ("finger perfusion", "")}
 
 
 @dataclass
@@ -322,22 +382,23 @@ class _Validator:
                 prio = self.text_(v, w)
                 if prio not in PRIORITIES:
                     raise self.fail(w, f"alarm_priority must be one of {', '.join(PRIORITIES)}")
-            elif _CHECK_RE.match(k) or k in ("no_reading", "dips_below"):
+            elif _CHECK_RE.match(k) or k in WINDOW_CHECKS or k == "dips_below":
                 items = v if isinstance(v, list) else [v]
                 for j, item in enumerate(items):
                     checks.append(self.check(k, item, w if len(items) == 1 else (*w, j)))
             else:
                 raise self.fail(w, f"unknown key 'expected.{name}.{k}' (allowed: actions, "
-                                   f"summary, duration, alarm_priority, no_reading, dips_below, "
+                                   f"summary, duration, alarm_priority, "
+                                   f"{', '.join(WINDOW_CHECKS)}, dips_below, "
                                    f"min_/max_ + {'/'.join(READING_QUANTITIES + STATE_QUANTITIES)}"
                                    f" + _below/_at_least)")
         return Course(name, actions, duration, prio, checks, summary)
 
     def check(self, key: str, d: Any, where: tuple[Any, ...]) -> Check:
-        if isinstance(d, int | float) and not isinstance(d, bool) and key != "no_reading":
+        if isinstance(d, int | float) and not isinstance(d, bool) and key not in WINDOW_CHECKS:
             d = {"value": d}
         allowed = ["from_s", "to_s"]
-        if key != "no_reading":
+        if key not in WINDOW_CHECKS:
             allowed.insert(0, "value")
         if key == "dips_below":
             allowed.append("count")
@@ -399,15 +460,71 @@ def _trusted(r: Reading) -> bool:
     return r.valid and not (r.status & DOUBTFUL) and r.pulse is not None
 
 
+def arrest_spans(states: Sequence[PatientState] | None = None,
+                 events: Sequence[SourceEvent] | None = None
+                 ) -> list[tuple[float, float]] | None:
+    """The cardiac arrests of a run as (began, ended) spans (ended = inf while it lasts), from
+    the true states (one per second) or else from the simulator's events; None without
+    either."""
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    if states is not None:
+        for st in states:
+            if st.arrested and start is None:
+                start = st.t
+            elif not st.arrested and start is not None:
+                spans.append((start, st.t))
+                start = None
+    elif events is not None:
+        for ev in sorted(events, key=lambda e: e.t):
+            if ev.name == ARREST_EVENT and start is None:
+                start = ev.t
+            elif ev.name == ROSC_EVENT and start is not None:
+                spans.append((start, ev.t))
+                start = None
+    else:
+        return None
+    if start is not None:
+        spans.append((start, math.inf))
+    return spans
+
+
+def _arrest_failure(c: Check, spans: list[tuple[float, float]], lo: float, hi: float,
+                    span: str) -> str | None:
+    if c.key == "arrest":
+        if not any(lo <= a <= hi for a, _ in spans):
+            return f"arrest {span}: no cardiac arrest began (arrests: {_spans_text(spans)})"
+    elif c.key == "rosc":
+        if not any(lo <= b <= hi for _, b in spans):
+            return f"rosc {span}: circulation did not return (arrests: {_spans_text(spans)})"
+    elif any(a <= hi and b > lo for a, b in spans):  # no_arrest
+        return f"no_arrest {span}: in arrest (arrests: {_spans_text(spans)})"
+    return None
+
+
+def _spans_text(spans: list[tuple[float, float]]) -> str:
+    return ", ".join(f"{a:g}–{'end' if b == math.inf else f'{b:g}'} s"
+                     for a, b in spans) or "none"
+
+
 def check_course(course: Course, readings: Sequence[Reading],
-                 states: Sequence[PatientState] | None = None) -> list[str]:
+                 states: Sequence[PatientState] | None = None,
+                 events: Sequence[SourceEvent] | None = None) -> list[str]:
     """What did not hold, as readable lines (empty = the course is as documented). State
-    checks need `states` (one per simulated second); without them they are skipped."""
+    checks need `states` (one per simulated second); without them they are skipped, and the
+    arrest checks then use the simulator's `events` (skipped without either)."""
     failures: list[str] = []
     vitals = [r for r in readings if not r.wave_only]
+    spans = arrest_spans(states, events)
     for c in course.checks:
         lo, hi = c.from_s, (math.inf if c.to_s is None else c.to_s)
         span = f"{lo:g}–{'end' if c.to_s is None else f'{hi:g}'} s"
+        if c.key in ("arrest", "no_arrest", "rosc"):
+            if spans is not None:
+                why = _arrest_failure(c, spans, lo, hi, span)
+                if why:
+                    failures.append(why)
+            continue
         if c.key == "no_reading":
             inside = [r for r in vitals if lo <= r.t <= hi]
             bad = [r for r in inside if r.spo2 is not None or r.pulse is not None
@@ -438,7 +555,7 @@ def check_course(course: Course, readings: Sequence[Reading],
             if states is None:
                 continue
             attr = {"sao2": "sao2", "hr": "hr", "breathing": "breathing_rate",
-                    "responsive": "responsive"}[qty]
+                    "responsive": "responsive", "perfusion": "perfusion"}[qty]
             vals = [getattr(s, attr) for s in states if lo <= s.t <= hi]
         if not vals:
             failures.append(f"{c.key} {span}: no trusted values in the window")

@@ -10,6 +10,12 @@ passes in 6 s of wall time, and the readings say a minute passed.
 URI options: `seed` (integer, default 0), `speed` (1–20, default 1), `chunk` (seconds of pleth
 per reading, 0.02–1, default 0.1: smooth waveform on screen), `pleth` (Hz, 0 = none, default
 100), `duration` (e.g. `30m`; default the scenario's own).
+
+It is `Trainable` (drivers.reading): `paused` and `speed` are properties, `set_speed`, `pause`,
+`resume`, `inject` and `patient_status()` (the trainer's words for the patient's true state:
+"breathing 4/min · unresponsive", "CARDIAC ARREST · CPR: compressions on"). It also
+`ReportsEvents`: `take_events()` hands over, once each, the patient's cardiac arrest and return
+of circulation as the readings reach their time, for the session to record.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Any
 
 from drivers.clock import Clock
 from drivers.errors import SourceError
-from drivers.reading import LinkEvent, LinkState, SourceItem
+from drivers.reading import LinkEvent, LinkState, SourceEvent, SourceItem
+from simulators.patient_status import patient_status
 from simulators.physiology import PatientState
 from simulators.scenario import Scenario, load_scenario, parse_duration
 from simulators.simulator import Simulator
@@ -30,7 +37,8 @@ OPTIONS = ("seed", "speed", "chunk", "pleth", "duration")
 
 
 class SimSource:
-    """A running scenario. Also `Controllable`: `inject("naloxone", route="im")`."""
+    """A running scenario. Also `Controllable` (`inject("naloxone", route="im")`),
+    `Trainable` and `ReportsEvents` (drivers.reading)."""
 
     def __init__(self, scenario: Scenario, clock: Clock, *, seed: int = 0, speed: float = 1.0,
                  chunk: float = 0.1, pleth: float = 100.0,
@@ -54,6 +62,7 @@ class SimSource:
         self._resumed.set()
         self._closed = False
         self._gen: AsyncIterator[SourceItem] | None = None
+        self._events_taken = 0  # how many of the simulator's events were handed over
 
     # -- control ------------------------------------------------------------------------------
 
@@ -91,6 +100,22 @@ class SimSource:
         """The patient as they truly are (breathing rate, responsiveness…): for the trainer's
         view and tests; a real oximeter measures none of this."""
         return self.sim.state()
+
+    def patient_status(self) -> str:
+        """The trainer's words for how the patient truly is now (see simulators.patient_status)."""
+        return patient_status(self.sim.state())
+
+    def take_events(self) -> list[SourceEvent]:
+        """The patient's events (cardiac arrest, circulation returned) up to the last item
+        handed out, each once: the simulator runs a second ahead of what has been shown."""
+        events = self.sim.events
+        i = self._events_taken
+        out: list[SourceEvent] = []
+        while i < len(events) and events[i].t <= self._last_t:
+            out.append(events[i])
+            i += 1
+        self._events_taken = i
+        return out
 
     @property
     def t(self) -> float:

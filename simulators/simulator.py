@@ -3,6 +3,10 @@
 Both the live source (`sim_source`) and the headless generator (`oxi-assist simulate`) run this
 engine, so a scenario behaves the same on screen and in a file. Physiology and the 1 Hz vitals
 are plain Python per second; the pleth waveform for a block of seconds is one numpy pass.
+
+What happens to the patient that a recording should hold — the heart stopping
+(`cardiac_arrest`) and circulation returning (`circulation_returned`) — is appended to `events`
+as `SourceEvent`s in scenario seconds, as it happens.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers.reading import Reading, Status
+from drivers.reading import Reading, SourceEvent, Status
 from simulators import interventions
 from simulators.oximeter_model import Oximeter, PlethGenerator, beat_flags
 from simulators.physiology import PatientModel, PatientState
@@ -112,6 +116,8 @@ class Simulator:
             self.schedule(ev.at, ev.action, **ev.params)
         self._last_hr = self.patient.hr
         self.log: list[tuple[float, str, dict[str, Any]]] = []  # actions applied, in order
+        #: what happened to the patient (cardiac arrest, circulation returned), in order
+        self.events: list[SourceEvent] = []
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -134,6 +140,8 @@ class Simulator:
             pm.give("naloxone", p.get("mg"), p.get("route", "im"))
         elif name in ("breaths_on", "breaths_off"):
             pm.breaths_on = name == "breaths_on"
+        elif name in ("compressions_on", "compressions_off"):
+            pm.compressions_on = name == "compressions_on"
         elif name in ("oxygen", "oxygen_off"):
             pm.oxygen_on = name == "oxygen"
         elif name in ("recovery", "recovery_off"):
@@ -154,6 +162,15 @@ class Simulator:
             ox.dropout(t, p.get("seconds", interventions.DEFAULT_SECONDS["dropout"]))
         self.log.append((t, name, p))
 
+    def _arrest_changed(self, t: float) -> None:
+        pm = self.patient
+        if pm.arrested:
+            self.events.append(SourceEvent(t, "cardiac_arrest",
+                                           {"sao2": round(pm.sao2, 1)}))
+        else:
+            self.events.append(SourceEvent(t, "circulation_returned",
+                                           {"sao2": round(pm.sao2, 1)}))
+
     # -- stepping ----------------------------------------------------------------------------
 
     def state(self) -> PatientState:
@@ -173,11 +190,18 @@ class Simulator:
             while q and q[0][0] <= self.t:
                 _, _, name, p = heapq.heappop(q)
                 self._apply(name, p)
+            was_arrested = pm.arrested
             pstep()
             self.t += 1
             t = float(self.t)
-            hr = pm.hr
-            s, pr, pi, st, amp = update(t, pm.sao2, hr, pm.perf)
+            if pm.arrested is not was_arrested:
+                self._arrest_changed(t)
+            if pm.arrested and pm.compressions_on:
+                hr = pm.p.cpr_rate  # the finger pulses with the compressions
+                s, pr, pi, st, amp = update(t, pm.sao2, hr, pm.perf, True)
+            else:
+                hr = pm.hr
+                s, pr, pi, st, amp = update(t, pm.sao2, hr, pm.perf, pm.compressions_on)
             rows.append((t, s, pr, pi, st, t < ox.dropout_until))
             if want_wave:
                 wave_in.append((last_hr, hr, pm.rr, amp, st))

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from drivers.formats import load
+from drivers.reading import SourceEvent
 from oxi_assist.cli import main
 from simulators.scenario import builtin_names, check_course, load_scenario
 
@@ -38,8 +39,12 @@ def test_simulate_then_analyze_shows_the_documented_course(tmp_path, capsys, sce
     assert main(argv) == 0
     capsys.readouterr()
 
-    # what the file holds is the documented course
-    assert check_course(c, load(out).readings) == []
+    # what the file holds is the documented course; the arrest checks read the patient's
+    # events the simulator recorded in it
+    rec = load(out)
+    patient_events = [SourceEvent(e["t"], e["name"]) for e in rec.events
+                      if e.get("by") == "simulator"]
+    assert check_course(c, rec.readings, events=patient_events) == []
 
     assert main(["analyze", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -1,7 +1,8 @@
 """`oxi-assist simulate SCENARIO --output FILE`: a scenario generated headless, as fast as the
 machine goes, into a native session file: readings, link events, and `event` records for the
-responder actions (`by: "responder"`) and the scenario's own events (`by: "scenario"`: drugs
-taken, artefacts played).
+responder actions (`by: "responder"`), the scenario's own events (`by: "scenario"`: drugs
+taken, artefacts played) and what happened to the patient (`by: "simulator"`:
+`cardiac_arrest`, `circulation_returned`), as a live session records them.
 
 Runs synchronously (no event loop): the simulator is stepped directly and the writer is given
 a virtual clock, so nothing waits on real time.
@@ -10,6 +11,8 @@ a virtual clock, so nothing waits on real time.
 from __future__ import annotations
 
 import argparse
+import heapq
+import itertools
 import math
 from typing import Any
 
@@ -123,13 +126,28 @@ def run(args: argparse.Namespace) -> int:
         events += [(e.at, e.action, {"by": "scenario", **e.params})
                    for e in scenario.events if e.at <= duration]
         events.sort(key=lambda e: e[0])
-        i = 0
+        # what happened to the patient joins as the simulator makes it (a block ahead of the
+        # readings), so every event is written in time order among the readings
+        pending = [(t, k, name, data) for k, (t, name, data) in enumerate(events)]
+        seq = itertools.count(len(pending))
+        taken = 0
+
+        def take_patient_events() -> None:
+            nonlocal taken
+            for ev in sim.events[taken:]:
+                heapq.heappush(pending, (ev.t, next(seq), ev.name, {"by": "simulator", **ev.data}))
+            taken = len(sim.events)
+
         for r in sim.run(duration):
-            while i < len(events) and events[i][0] <= r.t:
-                writer.event(events[i][0], events[i][1], **events[i][2])
-                i += 1
+            if taken < len(sim.events):
+                take_patient_events()
+            while pending and pending[0][0] <= r.t:
+                t, _, name, data = heapq.heappop(pending)
+                writer.event(t, name, **data)
             writer.reading(r)
-        for t, name, data in events[i:]:
+        take_patient_events()
+        while pending:
+            t, _, name, data = heapq.heappop(pending)
             writer.event(t, name, **data)
         writer.link(LinkEvent(float(sim.t), LinkState.CLOSED, reason="scenario ended",
                               device=device))

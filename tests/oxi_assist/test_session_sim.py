@@ -124,3 +124,28 @@ async def test_cancelling_run_is_not_swallowed(tmp_path, protocol):
         await task
     assert not s.running
     s.close()
+
+
+async def test_arrest_and_cpr_are_recorded_in_scenario_time(tmp_path, protocol):
+    clock = VirtualClock(start=100.0)
+    uri = "sim:opioid-overdose?speed=20&pleth=0&chunk=1&duration=15m"
+    s, src, w = _start(tmp_path, protocol, uri, clock)
+    task = asyncio.create_task(s.run(src, tick_every=0.25))
+    await clock.run_for(420 / 20)  # seven scenario minutes: the heart has stopped
+    assert src.state.arrested
+    s.on_action(Action.NO_PULSE)
+    s.on_action(Action.COMPRESSIONS_START)
+    s.on_action(Action.BREATHS_START)
+    await clock.run_for(480 / 20 + 2)
+    assert await asyncio.wait_for(task, 1.0) == "closed"
+    s.close()
+    rec = load(w.path)
+    by_sim = [e for e in rec.events if e.get("by") == "simulator"]
+    assert [e["name"] for e in by_sim] == ["cardiac_arrest", "circulation_returned"]
+    # stamped where the simulator put them (scenario seconds), not where the clock was
+    assert [e["t"] for e in by_sim] == pytest.approx([ev.t for ev in src.sim.events], abs=1.0)
+    # the compressions reached the patient: no refused action
+    assert not any(e["name"] == "inject_failed" for e in rec.events)
+    assert [n for _, n, _ in src.sim.log if n.startswith("compressions")] == ["compressions_on"]
+    # the responder's log does not announce the arrest: they find it on the person
+    assert not any("arrest" in ln.text for ln in s.log)

@@ -98,3 +98,24 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err and "Traceback" not in err
+
+
+def test_simulate_records_the_arrest_and_the_lowest_spo2_is_the_display_floor(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "od.jsonl"
+    assert main(["simulate", "opioid-overdose", "--seed", "2", "--duration", "16m",
+                 "--actions", "7m:no_pulse,7m:compressions,7m:breaths", "-o", str(out)]) == 0
+    rec = native.read(out)
+    names = [(e["name"], e["by"]) for e in rec.events]
+    assert names == [("drug", "scenario"), ("cardiac_arrest", "simulator"),
+                     ("no_pulse", "responder"), ("compressions", "responder"),
+                     ("breaths", "responder"), ("circulation_returned", "simulator")]
+    times = [e["t"] for e in rec.events]
+    assert times == sorted(times) and 300 < times[1] < 420 and times[-1] > 420
+    # no number while the heart is stopped and nobody compresses
+    assert all(r.spo2 is None for r in rec.readings if times[1] <= r.t < 420)
+    # a real fingertip display stops at its floor: never 6 %, as the untreated model's blood is
+    capsys.readouterr()
+    assert main(["info", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["spo2_min"] == 35.0

@@ -161,3 +161,91 @@ def test_motion_without_seconds_lasts_until_motion_off() -> None:
     sim.inject("low_perfusion_off")
     after = list(sim.run(100))
     assert not any(r.status & (Status.MOTION | Status.LOW_PERFUSION) for r in after[1:])
+
+
+# --------------------------------------------------------------------------------------------
+# Very low values, arrest and compressions (module doc; DOMAIN §7, §10.5)
+
+
+def test_very_low_values_are_shown_at_the_display_floor_never_as_absurd_numbers() -> None:
+    ox = quiet()
+    shown = [ox.update(float(t), 6.0, 60.0, 0.6)[0] for t in range(1, 200)]
+    numbers = [v for v in shown[40:] if v is not None]
+    assert numbers and all(v == OximeterParams().display_min == 35.0 for v in numbers)
+    # a device whose display goes lower shows lower numbers, still never below its floor
+    low = Oximeter(OximeterParams(spo2_noise=0.0, pulse_noise=0.0, display_min=0.0),
+                   np.random.default_rng(0), 97.0, 75.0)
+    lows = [low.update(float(t), 6.0, 60.0, 0.6)[0] for t in range(1, 200)]
+    assert min(v for v in lows if v is not None) == 6.0
+
+
+@pytest.mark.parametrize("bad", [-1.0, 80.0])
+def test_display_floor_is_validated(bad: float) -> None:
+    with pytest.raises(ValueError, match="display_min"):
+        OximeterParams(display_min=bad).validate()
+
+
+def test_below_70_percent_the_device_drops_out_more_as_the_value_falls() -> None:
+    def missing(sao2: float) -> float:
+        ox = Oximeter(OximeterParams(), np.random.default_rng(11), sao2, 90.0)
+        out = [ox.update(float(t), sao2, 90.0, 0.8) for t in range(1, 3001)]
+        assert all(o[3] & Status.SEARCHING for o in out if o[0] is None)
+        return sum(o[0] is None for o in out) / len(out)
+
+    normal, at_60, at_50, at_35 = missing(95.0), missing(60.0), missing(50.0), missing(35.0)
+    assert normal == 0.0
+    assert at_60 == pytest.approx(0.10, abs=0.03)  # (70 − 60) / 100
+    assert at_50 == pytest.approx(0.20, abs=0.03)
+    assert at_35 == pytest.approx(0.35, abs=0.03)
+
+
+def test_error_grows_below_the_calibrated_range() -> None:
+    def spread(sao2: float) -> float:
+        ox = Oximeter(OximeterParams(), np.random.default_rng(5), sao2, 90.0)
+        vals = [ox.update(float(t), sao2, 90.0, 1.0)[0] for t in range(1, 2001)]
+        return float(np.std([v for v in vals[30:] if v is not None]))
+
+    assert spread(55.0) > 3 * spread(96.0)
+
+
+def test_arrest_gives_no_number_through_the_whole_simulator() -> None:
+    sim = Simulator(load_scenario("opioid-overdose"), seed=3, record_states=True)
+    states: list = []
+    rs = [r for r in sim.run(900, states=states) if not r.wave_only]
+    arrest = next(s.t for s in states if s.arrested)
+    after = [r for r in rs if r.t >= arrest]
+    assert len(after) > 400
+    assert all(r.spo2 is None and r.pulse is None and r.pi is None
+               and r.status & Status.SEARCHING and r.status & Status.LOW_PERFUSION
+               for r in after)
+    assert sim.events and sim.events[0].name == "cardiac_arrest" and sim.events[0].t == arrest
+
+
+def test_compressions_in_arrest_give_no_reading_or_an_erratic_doubtful_one() -> None:
+    sim = Simulator(load_scenario("opioid-overdose"), seed=4, record_states=True)
+    list(sim.run(420))
+    assert sim.patient.arrested
+    sim.inject("compressions")
+    sim.inject("breaths")
+    states: list = []
+    rs = [r for r in sim.run(720, states=states) if not r.wave_only]
+    cpr = [r for r, s in zip(rs, states, strict=True) if s.arrested and r.t > 430]
+    assert len(cpr) > 200
+    numbers = [r for r in cpr if r.spo2 is not None]
+    # every second shaken (motion) and weak (low perfusion); mostly no number
+    assert all(r.status & Status.MOTION and r.status & Status.LOW_PERFUSION for r in cpr)
+    assert 0.5 < 1 - len(numbers) / len(cpr) < 0.7  # it locks on 2 seconds in 5
+    assert all(not r.valid or r.status & (Status.MOTION | Status.LOW_PERFUSION)
+               for r in numbers)
+    # the pulse it shows is the compressions, not the stopped heart
+    assert 90 <= float(np.median([r.pulse for r in numbers])) <= 130
+    assert all(s.hr == 0.0 for s in states if s.arrested)
+    assert all(r.spo2 >= OximeterParams().display_min for r in numbers)
+
+
+def test_display_floor_is_above_the_monitors_plausibility_floor() -> None:
+    """A simulated number is never one the app throws away as implausible (which would show
+    "signal poor" where the device showed a very low value)."""
+    from oxi_assist.alarm_config import SPO2_PLAUSIBLE
+
+    assert OximeterParams().display_min >= SPO2_PLAUSIBLE[0]

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
-from simulators.physiology import DRUGS, PatientModel, PatientParams, severinghaus
+from simulators.physiology import (
+    DRUGS,
+    PatientModel,
+    PatientParams,
+    severinghaus,
+    severinghaus_inverse,
+)
 
 
 @pytest.mark.parametrize(("po2", "sat"), [(60, 0.906), (40, 0.75), (27, 0.50), (100, 0.975)])
@@ -160,3 +167,160 @@ def test_unknown_drug_and_route_are_rejected() -> None:
 def test_params_are_validated() -> None:
     with pytest.raises(ValueError):
         PatientModel(PatientParams(tidal_volume_l=0.1, dead_space_l=0.15))
+
+
+# --------------------------------------------------------------------------------------------
+# Cardiac arrest and compressions (the training model in the module doc)
+
+
+def test_severinghaus_inverse_is_exact() -> None:
+    for po2 in (0.5, 5.0, 20.0, 27.0, 40.0, 60.0, 100.0, 400.0):
+        assert severinghaus_inverse(severinghaus(po2)) == pytest.approx(po2, rel=1e-9)
+    assert severinghaus_inverse(0.0) == 0.0
+
+
+def _arrested(seconds_after: int = 0) -> PatientModel:
+    """A person whose airway is blocked until the heart stops, then `seconds_after` more."""
+    m = PatientModel()
+    m.forced_apnea = True
+    for _ in range(900):
+        m.step()
+        if m.arrested:
+            break
+    assert m.arrested
+    _steps(m, seconds_after)
+    return m
+
+
+def test_untreated_arrest_stays_arrest() -> None:
+    m = _arrested()
+    m.forced_apnea = False
+    sat = m.sao2
+    for _ in range(30 * 60):
+        m.step()
+        assert m.arrested and m.hr == 0.0 and m.state().perfusion == 0.0
+    assert m.sao2 == pytest.approx(sat)  # nothing circulates: nothing changes
+    assert m.state().breathing_rate == 0.0 and m.state().responsiveness == "unresponsive"
+
+
+def test_breaths_without_compressions_bring_no_oxygen_to_the_blood() -> None:
+    m = _arrested(30)
+    m.forced_apnea = False
+    m.breaths_on = True
+    sat = m.sao2
+    _steps(m, 600)
+    assert m.arrested and m.sao2 == pytest.approx(sat)
+
+
+def test_compressions_with_breaths_raise_saturation_slowly_and_not_to_normal() -> None:
+    m = _arrested(30)
+    m.forced_apnea = False
+    m.compressions_on = m.breaths_on = True
+    p = m.p
+    start = m.sao2
+    seen = [start]
+    for _ in range(330):  # before circulation can return
+        m.step()
+        seen.append(m.sao2)
+        s = m.state()
+        assert s.arrested and s.hr == 0.0
+        assert s.perfusion == pytest.approx(p.perfusion * p.cpr_finger_perfusion)
+        assert s.circulation == pytest.approx(p.cpr_output)
+    assert all(b >= a for a, b in itertools.pairwise(seen))  # monotone
+    # the documented time constant: circulation_s / cpr_output (200 s)
+    tau = p.circulation_s / p.cpr_output
+    expected = p.cpr_sao2_air - (p.cpr_sao2_air - start) * math.exp(-180 / tau)
+    assert seen[180] == pytest.approx(expected, abs=0.5)
+    assert 40 < seen[180] < 70  # slowly: about half way after three minutes
+    assert max(seen) < p.cpr_sao2_air  # never to normal
+
+
+def test_compressions_without_breaths_bring_little_oxygen() -> None:
+    m = _arrested(30)
+    m.forced_apnea = False
+    m.compressions_on = True
+    sat = m.sao2
+    _steps(m, 15 * 60)
+    assert m.arrested and m.sao2 <= sat  # no recovery, no return of circulation
+    assert m.state().perfusion > 0.0  # but some flow while they last
+
+
+def test_oxygen_with_breaths_raises_the_ceiling() -> None:
+    sats = []
+    for oxygen in (False, True):
+        m = _arrested(30)
+        m.forced_apnea = False
+        m.compressions_on = m.breaths_on = True
+        m.oxygen_on = oxygen
+        _steps(m, 200)
+        sats.append(m.sao2)
+    assert sats[1] > sats[0]
+
+
+def test_circulation_returns_after_the_saturation_is_held_and_a_pause_restarts_the_minute(
+        ) -> None:
+    def rosc_time(pause_at: int | None) -> int:
+        m = _arrested(30)
+        m.forced_apnea = False
+        m.compressions_on = m.breaths_on = True
+        for sec in range(1, 1200):
+            if pause_at is not None:
+                m.compressions_on = not (pause_at <= sec < pause_at + 10)
+            m.step()
+            if not m.arrested:
+                return sec
+        raise AssertionError("no return of circulation in 20 min of CPR")
+
+    p = PatientParams()
+    plain = rosc_time(None)
+    # from ~8 % the saturation reaches 70 % after ~5.5 min, then must hold for a minute
+    assert 5 * 60 <= plain <= 8 * 60
+    # a pause in compressions during the held minute starts it again
+    paused = rosc_time(plain - int(p.rosc_after_s / 2))
+    assert paused >= plain + p.rosc_after_s / 2
+
+
+def test_after_rosc_the_heart_restarts_slow_and_stops_again_without_breaths() -> None:
+    m = PatientModel()
+    m.give("fentanyl", 14, "injected")
+    for _ in range(900):
+        m.step()
+        if m.arrested:
+            break
+    m.compressions_on = m.breaths_on = True
+    for _ in range(900):
+        m.step()
+        if not m.arrested:
+            break
+    assert not m.arrested
+    m.compressions_on = False
+    _steps(m, 60)
+    # half way down the hypoxic bradycardia: well below the resting 76 with breaths going on
+    assert 30 < m.hr < 60 and m.state().perfusion > 0.3
+    m.breaths_on = False  # the opioid still stops the breathing: nobody breathes for them
+    sec = 0
+    while not m.arrested and sec < 600:
+        m.step()
+        sec += 1
+    # a heart that has just restarted stops again sooner than a fresh one (DOMAIN §11.4)
+    assert m.arrested and sec < 240
+
+
+def test_naloxone_in_arrest_moves_only_as_compressions_circulate_it() -> None:
+    levels = []
+    for compressions in (False, True):
+        m = _arrested(10)
+        m.compressions_on = compressions
+        m.give("naloxone", route="iv")
+        _steps(m, 60)
+        levels.append(m.conc["naloxone"])
+    ref = PatientModel()
+    ref.give("naloxone", route="iv")
+    _steps(ref, 60)
+    assert levels[0] == 0.0  # no circulation: it stays where it was given
+    assert 0.0 < levels[1] < ref.conc["naloxone"]
+    # the same as 18 s (0.3 × 60 s) at a normal circulation
+    ref18 = PatientModel()
+    ref18.give("naloxone", route="iv")
+    _steps(ref18, 18)
+    assert levels[1] == pytest.approx(ref18.conc["naloxone"], rel=1e-6)

@@ -201,3 +201,67 @@ def test_scenario_from_path(tmp_path: Path) -> None:
                                            ("2m30s", 150), ("1h", 3600), ("02:30", 150)])
 def test_parse_duration(text: str, sec: float) -> None:
     assert parse_duration(text) == sec
+
+
+# --------------------------------------------------------------------------------------------
+# arrest checks
+
+
+def test_untreated_overdose_arrests_and_early_breaths_with_naloxone_prevent_it() -> None:
+    sc = load_scenario("opioid-overdose")
+    _, readings, states = run_course("opioid-overdose", "untreated")
+    assert any(s.arrested for s in states)
+    # the treated course's "no arrest" and the CPR course's "circulation returns" fail on it
+    fails = check_course(sc.courses["treated"], readings, states)
+    assert any(f.startswith("no_arrest") for f in fails)
+    fails = check_course(sc.courses["cpr"], readings, states)
+    assert any(f.startswith("rosc") for f in fails)
+    _, readings, states = run_course("opioid-overdose", "treated")
+    assert not any(s.arrested for s in states)
+    fails = check_course(sc.courses["untreated"], readings, states)
+    assert any(f.startswith("arrest") for f in fails)
+
+
+def test_arrest_checks_read_the_simulator_events_when_there_are_no_states() -> None:
+    sc = load_scenario("opioid-overdose")
+    course = sc.courses["cpr"]
+    sim = Simulator(sc, seed=1)
+    for a in parse_script(course.actions):
+        inj = inject_for(a)
+        if inj:
+            sim.schedule(a.t, inj[0], **inj[1])
+    readings = list(sim.run(course.duration or sc.duration))
+    assert [e.name for e in sim.events] == ["cardiac_arrest", "circulation_returned"]
+    assert check_course(course, readings, events=sim.events) == []
+    # without the return of circulation the rosc check fails
+    fails = check_course(course, readings, events=sim.events[:1])
+    assert any(f.startswith("rosc") for f in fails)
+    assert any(f.startswith("no_arrest") for f in fails)
+
+
+def test_check_words() -> None:
+    sc = loads(GOOD + """
+[expected.t]
+actions = ""
+min_spo2_below = { value = 70, to_s = "10m" }
+min_spo2_at_least = { value = 90, from_s = "6m" }
+max_breathing_below = { value = 4, from_s = "3m", to_s = "8m" }
+arrest = { from_s = "5m", to_s = "8m" }
+no_arrest = {}
+rosc = { to_s = "15m" }
+no_reading = { to_s = "1m" }
+""", "x.toml")
+    words = [c.words() for c in sc.courses["t"].checks]
+    assert words == ["SpO2 shown falls below 70 % by 10:00",
+                     "SpO2 shown stays at or above 90 % from 6:00",
+                     "breathing stays below 4/min between 3:00 and 8:00",
+                     "cardiac arrest begins between 5:00 and 8:00",
+                     "no cardiac arrest",
+                     "circulation returns by 15:00",
+                     "no reading until 1:00"]
+
+
+def test_arrest_check_takes_no_value() -> None:
+    with pytest.raises(ConfigError, match=r"bad\.toml:22: unknown key 'expected\.t\.arrest"
+                                          r"\.value'"):
+        loads(GOOD + '\n[expected.t]\nactions = ""\narrest = { value = 3 }\n', "bad.toml")

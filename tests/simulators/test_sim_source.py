@@ -8,7 +8,15 @@ import pytest
 
 from drivers.clock import VirtualClock
 from drivers.errors import OxiError, SourceError
-from drivers.reading import Controllable, LinkEvent, LinkState, Reading, Source
+from drivers.reading import (
+    Controllable,
+    LinkEvent,
+    LinkState,
+    Reading,
+    ReportsEvents,
+    Source,
+    Trainable,
+)
 from oxi_assist.uris import open_source
 from simulators.sim_source import SimSource, open_sim
 
@@ -149,3 +157,61 @@ def test_unknown_scenario_through_the_uri() -> None:
         open_source("sim:nope", VirtualClock())
     src = open_source("sim:xylazine?speed=5&seed=3", VirtualClock())
     assert src.speed == 5 and src.scenario.name == "xylazine"
+
+
+def test_sim_source_is_trainable_with_plain_properties() -> None:
+    src = open_sim("baseline", {"speed": "4"}, VirtualClock())
+    assert isinstance(src, Trainable) and isinstance(src, ReportsEvents)
+    # plain values, not methods: a caller never has to ask `callable(src.paused)`
+    assert src.paused is False and src.speed == 4.0
+    src.pause()
+    assert src.paused is True
+    src.resume()
+    src.set_speed(7)
+    assert src.paused is False and src.speed == 7.0
+    assert src.patient_status() == "breathing 14/min · awake"
+
+
+def test_a_source_without_the_trainer_controls_is_not_trainable() -> None:
+    class OnlyInject:
+        def inject(self, action: str, **params: object) -> None: ...
+
+    assert isinstance(OnlyInject(), Controllable)
+    assert not isinstance(OnlyInject(), Trainable)
+
+
+@pytest.mark.parametrize("action", ["compressions_on", "compressions", "cpr",
+                                    "compressions_off", "compressions_stop", "cpr_stop"])
+def test_compressions_are_understood(action: str) -> None:
+    src = open_sim("baseline", {}, VirtualClock())
+    src.inject(action)
+
+
+async def test_arrest_is_visible_and_handed_over_once_when_the_readings_reach_it() -> None:
+    clock = VirtualClock()
+    # pleth in chunks: wave-only items come before each second's vitals
+    src = open_sim("opioid-overdose", {"duration": "900", "chunk": "0.5", "pleth": "10",
+                                       "speed": "20"}, clock)
+    seen: list[tuple[float, str, str]] = []  # (item time, event, status) as they come
+    statuses: set[str] = set()
+
+    async def consume() -> None:
+        async for it in src:
+            if isinstance(it, Reading):
+                statuses.add(src.patient_status())
+                for ev in src.take_events():
+                    seen.append((it.t, ev.name, src.patient_status()))
+                if it.t == 480.0:
+                    src.inject("compressions")
+                    src.inject("breaths")
+
+    task = asyncio.create_task(consume())
+    await clock.run_for(900 / 20 + 1)
+    await asyncio.wait_for(task, 5)
+    names = [name for _, name, _ in seen]
+    assert names == ["cardiac_arrest", "circulation_returned"]
+    arrest_t = src.sim.events[0].t
+    assert seen[0][0] == arrest_t  # handed over with the reading of that second, not before
+    assert seen[0][2] == "CARDIAC ARREST"
+    assert "CARDIAC ARREST · CPR: compressions on · rescue breaths on" in statuses
+    assert src.state.arrested is False and src.take_events() == []
