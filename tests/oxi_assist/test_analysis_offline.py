@@ -160,3 +160,43 @@ def test_statistics_skip_the_acquisition_window() -> None:
         assert view.min_spo2 is not None and view.min_spo2 > 90.0
         # but time below counts them, and the rules still see them
         assert view.time_below["90"] > 0.0
+
+
+def _dips(values: list[float]) -> list[dict]:
+    """Desaturations of a 1 Hz trace, checked equal between the live Monitor and the analysis."""
+    from oxi_assist.signal import Monitor
+
+    tr = trace(values)
+    off = analyze_trace(tr).desaturations
+    m = Monitor()
+    for i, v in enumerate(values):
+        m.update(Reading(t=float(i), spo2=v, pulse=70.0))
+    live = [d.to_dict() for d in m.desaturations]
+    key = ("level", "start_s", "end_s", "nadir", "baseline", "ended", "counted")
+    assert [[d[k] for k in key] for d in off] == [[d[k] for k in key] for d in live]
+    return off
+
+
+def test_a_dip_shorter_than_ten_seconds_is_not_a_desaturation() -> None:
+    """AASM: an event lasts at least 10 s. Five seconds 4 points down is not one."""
+    assert _dips([97.0] * 150 + [93.0] * 5 + [97.0] * 60) == []
+    ten = _dips([97.0] * 150 + [93.0] * 11 + [97.0] * 60)
+    assert [(d["level"], d["counted"]) for d in ten] == [(3.0, True), (4.0, True)]
+
+
+def test_a_prolonged_low_is_listed_but_not_counted() -> None:
+    """Not back within 1 point of the baseline 90 s after it began: a prolonged low, not a
+    dip; the ODI leaves it out, the list keeps it."""
+    d = _dips([97.0] * 150 + [90.0] * 200)
+    first = [x for x in d if x["level"] == 3.0][0]
+    assert first["ended"] == "too_long" and first["counted"] is False
+    assert analyze_trace(trace([97.0] * 150 + [90.0] * 200)).odi3_per_h == 0.0
+
+
+def test_the_baseline_is_the_pre_event_one() -> None:
+    """The baseline is the highest value in the 2 minutes before the drop, kept for the event:
+    a slow recovery to 96 ends it (within 1 point of 97), a recovery to 95 does not."""
+    ok = _dips([97.0] * 150 + [92.0] * 20 + [96.0] * 30)
+    assert ok[0]["baseline"] == 97.0 and ok[0]["ended"] == "recovered"
+    slow = _dips([97.0] * 150 + [92.0] * 20 + [95.0] * 100)
+    assert slow[0]["ended"] == "too_long"
