@@ -188,7 +188,7 @@ def test_a_prolonged_low_is_listed_but_not_counted() -> None:
     """Not back within 1 point of the baseline 90 s after it began: a prolonged low, not a
     dip; the ODI leaves it out, the list keeps it."""
     d = _dips([97.0] * 150 + [90.0] * 200)
-    first = [x for x in d if x["level"] == 3.0][0]
+    first = next(x for x in d if x["level"] == 3.0)
     assert first["ended"] == "too_long" and first["counted"] is False
     assert analyze_trace(trace([97.0] * 150 + [90.0] * 200)).odi3_per_h == 0.0
 
