@@ -29,13 +29,16 @@ def _fmt(v: object) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    ap.add_argument("names", nargs="*", help="run only these (e.g. analysis monitor)")
+    ap.add_argument("names", nargs="*", help="run only these (e.g. analysis monitor); "
+                    "'agreement' compares with pobm and o2ring-analyzer (installs them)")
     ap.add_argument("--full", action="store_true", help="full sizes (slower) instead of quick")
     args = ap.parse_args(argv)
     mods = [m.name for m in pkgutil.iter_modules([str(Path(benchmarks.__file__).parent)])
             if m.name.startswith("bench_")]
     if args.names:
         mods = [m for m in mods if m.removeprefix("bench_") in args.names or m in args.names]
+        # the agreement run installs the reference tools: only when asked for by name
+        mods += [m for m in ("agreement",) if m in args.names]
     print(f"# oxi-assist benchmarks ({'full' if args.full else 'quick'}) on "
           f"{platform.machine()} / Python {platform.python_version()} / "
           f"{platform.system()}")

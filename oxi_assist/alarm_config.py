@@ -35,6 +35,9 @@ TECHNICAL = ("finger_out", "sensor_fault", "signal_poor", "no_data", "stale", "l
 #: Losing the reading while SpO2 is (or just was) low is high priority (DOMAIN.md §1 rule 8).
 ESCALATING = ("finger_out", "sensor_fault", "no_data", "stale", "link_lost")
 SPO2_ALARMS = ("spo2_low", "spo2_severe")
+#: The desaturation rule's name: which definition the events and the index follow. A change to
+#: what counts as an event gets a new name, so saved results say which rule made them.
+DESAT_RULE_VERSION = "aasm-preevent-1"
 
 MESSAGES = {
     "spo2_low": "SpO2 low",
@@ -85,7 +88,8 @@ class AlarmConfig:
     desat_drops: tuple[float, ...] = (3.0, 4.0)
     baseline_window_s: float = 120.0
     desat_recovery: float = 1.0
-    desat_min_duration_s: float = 0.0
+    desat_min_duration_s: float = 10.0
+    desat_max_duration_s: float = 90.0
     time_below: tuple[float, ...] = (90.0, 85.0, 80.0)
     source: str = str(DEFAULTS_PATH)
 
@@ -140,6 +144,7 @@ _DESAT: dict[str, tuple[tuple[type, ...], float | None, float | None]] = {
     "baseline_window_s": (_NUM, 10.0, 600.0),
     "recovery": (_NUM, 0.0, 10.0),
     "min_duration_s": (_NUM, 0.0, 120.0),
+    "max_duration_s": (_NUM, 10.0, 3600.0),
 }
 _TIME_BELOW: dict[str, tuple[tuple[type, ...], float | None, float | None]] = {
     "thresholds": ((list,), 50.0, 100.0),
@@ -305,7 +310,8 @@ def _build(data: dict[str, Any], source: str) -> AlarmConfig:
         desat_drops=tuple(sorted(float(d) for d in des.get("drops", [3.0, 4.0]))),
         baseline_window_s=float(des.get("baseline_window_s", 120.0)),
         desat_recovery=float(des.get("recovery", 1.0)),
-        desat_min_duration_s=float(des.get("min_duration_s", 0.0)),
+        desat_min_duration_s=float(des.get("min_duration_s", 10.0)),
+        desat_max_duration_s=float(des.get("max_duration_s", 90.0)),
         time_below=tuple(float(x) for x in tb.get("thresholds", [90.0, 85.0, 80.0])),
         source=source,
     )
@@ -322,6 +328,12 @@ def _cross_check(cfg: AlarmConfig, data: dict[str, Any], path: Path, lines: _Lin
             raise ConfigError(f"{path}:{lines.line('desaturation', 'recovery')}: "
                               f"desaturation.recovery ({cfg.desat_recovery:g}) must be below "
                               f"every drop ({d:g})")
+    if cfg.desat_max_duration_s <= cfg.desat_min_duration_s:
+        key = "max_duration_s" if "max_duration_s" in data.get("desaturation", {}) \
+            else "min_duration_s"
+        raise ConfigError(f"{path}:{lines.line('desaturation', key)}: "
+                          f"desaturation.max_duration_s ({cfg.desat_max_duration_s:g}) must be "
+                          f"above min_duration_s ({cfg.desat_min_duration_s:g})")
 
 
 def load_config(path: str | Path | None = None) -> AlarmConfig:

@@ -37,6 +37,7 @@ import numpy as np
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
 from oxi_assist.alarm_config import (
+    DESAT_RULE_VERSION,
     ESCALATING,
     PHYSIOLOGICAL,
     SPO2_ALARMS,
@@ -118,38 +119,99 @@ class Trace:
         return cls.from_items(rec.readings, rec.links, rec.interval)
 
 
-@dataclass
-class Analysis:
-    duration_s: float
-    samples: int
-    valid_fraction: float
-    valid_time_s: float
+@dataclass(frozen=True)
+class Values:
+    """One view of a recording's values: the device's own readings (what the oximeter showed,
+    as other oximetry tools report them) or ours smoothed as on our screen. Minimum, maximum,
+    mean and pulse range leave out the start-up of each stretch of valid values; time below
+    counts every valid value."""
+
     min_spo2: float | None
+    max_spo2: float | None
     mean_spo2: float | None
     pulse_min: float | None
     pulse_max: float | None
     time_below: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"min_spo2": self.min_spo2, "max_spo2": self.max_spo2,
+                "mean_spo2": self.mean_spo2, "pulse_min": self.pulse_min,
+                "pulse_max": self.pulse_max,
+                "time_below": {k: _r(v) for k, v in self.time_below.items()}}
+
+
+def smoothing_note(cfg: AlarmConfig) -> str:
+    return f"median-of-3 + {cfg.window_s:g} s moving average"
+
+
+def desat_rule(cfg: AlarmConfig) -> dict[str, Any]:
+    """The desaturation rule and its parameters, as `analyze --json` states them."""
+    return {"version": DESAT_RULE_VERSION, "values": "device",
+            "drops": list(cfg.desat_drops),
+            "baseline": "highest valid SpO2 in the window before the drop, kept for the event",
+            "baseline_window_s": cfg.baseline_window_s, "recovery": cfg.desat_recovery,
+            "min_duration_s": cfg.desat_min_duration_s,
+            "max_duration_s": cfg.desat_max_duration_s,
+            "counted": "events that recover within max_duration_s",
+            "denominator": "valid hours of oximetry"}
+
+
+@dataclass
+class Analysis:
+    duration_s: float
+    samples: int
+    valid_samples: int
+    valid_fraction: float
+    valid_time_s: float  # time covered by the device's valid values: the ODI denominator
+    device: Values
+    smoothed: Values
+    shown_time_s: float  # time the screen showed a smoothed value (the live Monitor's rule)
     desaturations: list[dict[str, Any]]
     odi3_per_h: float | None
     odi4_per_h: float | None
     alarms: list[dict[str, Any]]
     dropped: int = 0
     config: str = ""
+    startup_s: float = 0.0  # acquisition window left out of the device's statistics
+    window_s: float = 0.0  # the smoothing window (its statistics leave out this much more)
+    smoothing: str = ""
+    rule: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def alarm_counts(self) -> dict[str, int]:
+        return alarm_counts(self.alarms)
 
     def to_dict(self) -> dict[str, Any]:
+        counts = self.alarm_counts
         return {
             "duration_s": _r(self.duration_s), "samples": self.samples,
+            "valid_samples": self.valid_samples,
             "valid_fraction": _r(self.valid_fraction, 4), "valid_time_s": _r(self.valid_time_s),
-            "min_spo2": self.min_spo2, "mean_spo2": self.mean_spo2,
-            "pulse_min": self.pulse_min, "pulse_max": self.pulse_max,
-            "time_below": {k: _r(v) for k, v in self.time_below.items()},
-            "desaturations": self.desaturations,
+            "startup_excluded_s": {
+                "device": self.startup_s, "smoothed": self.startup_s + self.window_s,
+                "from": "minimum, maximum, mean and pulse range of each stretch of valid "
+                        "values (time below counts every value)"},
+            "device": self.device.to_dict(),
+            "smoothed": {**self.smoothed.to_dict(), "smoothing": self.smoothing,
+                         "shown_time_s": _r(self.shown_time_s)},
+            "desaturation_rule": self.rule,
             "odi3_per_h": self.odi3_per_h, "odi4_per_h": self.odi4_per_h,
+            "desaturations": self.desaturations,
+            "alarms_raised": sum(counts.values()), "alarms_by_kind": counts,
             "alarms": self.alarms, "dropped_out_of_order": self.dropped, "config": self.config,
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+
+def alarm_counts(alarms: list[dict[str, Any]]) -> dict[str, int]:
+    """What every command counts as alarms: each raise of an alarm rule, once, by kind (an
+    alarm that stays active is one alarm; technical ones included)."""
+    out: dict[str, int] = {}
+    for a in alarms:
+        out[a["kind"]] = out.get(a["kind"], 0) + 1
+    return dict(sorted(out.items()))
 
 
 def _r(x: float | None, nd: int = 3) -> float | None:
@@ -223,6 +285,7 @@ class _Stream:
     starts: dict[tuple[float, str], Starts]  # window starts, shared with `like` streams
     gaps: np.ndarray  # valid samples j after which the channel went stale before j + 1
     invalid: np.ndarray  # the readings without a valid value
+    x: np.ndarray  # the device's values in integer tenths at the valid samples
 
     def k(self, span: float, side: str) -> Starts:
         """`np.searchsorted(tv, tv - span, side)`: the first valid sample in the window."""
@@ -252,7 +315,7 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
     s = smooth(tv, x, th.window_s, starts[key])
     if like is not None:
         return _Stream(like.ts, like.pos, vidx, tv, s, like.n, like.dense, starts, like.gaps,
-                       like.invalid)
+                       like.invalid, x)
     nv = len(tv)
     ts, pos = t, vidx
     gaps = np.zeros(0, dtype=np.intp)
@@ -263,7 +326,7 @@ def _stream(t: np.ndarray, valid: np.ndarray, values: np.ndarray, th: Thresholds
         if len(late):
             ts, pos = _insert(t, vidx, np.searchsorted(t, due[late], side="right"), due[late])
     n = len(ts)
-    return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts, gaps, np.flatnonzero(~valid))
+    return _Stream(ts, pos, vidx, tv, s, n, nv == n, starts, gaps, np.flatnonzero(~valid), x)
 
 
 def _insert(t: np.ndarray, vidx: np.ndarray, at: np.ndarray,
@@ -459,6 +522,148 @@ def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
             a["priority"] = "high"
 
 
+def _desaturations(S: _Stream, cfg: AlarmConfig,
+                   th: Thresholds) -> tuple[list[dict[str, Any]], dict[float, int]]:
+    """The live `_Desat` rule (oxi_assist.signal) over the whole stream, on the device's
+    values: events as records, and per level the number that count (recovered ones).
+
+    ON samples (`drop` below the window maximum) and their runs come from whole-array passes;
+    each run that lasts min_duration_s raises a candidate event, and every candidate's end
+    (recovery against its own baseline, too long, or a sample with no value) is found in one
+    pass over the concatenated windows that can hold it. The only sequential part is a loop
+    over candidates: one that starts inside the previous kept event is skipped, and a run that
+    outlives an event ended too long or by a gap restarts after that end, as the live rule
+    does."""
+    x, tv = S.x, S.tv
+    desats: list[dict[str, Any]] = []
+    n_by_level: dict[float, int] = {}
+    if not len(tv):
+        return desats, {lvl: 0 for lvl in cfg.desat_drops}
+    base = _window_max(tv, x, th.baseline_s, S.k(th.baseline_s, "left"))
+    drop = base - x
+    ts, n = S.ts, S.n
+    # the device's values on the stream; samples with no value are gaps (`brk`)
+    if S.dense:
+        xs, bs, brk = x, base, None
+    else:
+        xs = np.zeros(n, dtype=x.dtype)
+        xs[S.pos] = x
+        bs = np.zeros(n, dtype=base.dtype)
+        bs[S.pos] = base
+        brk = np.ones(n, dtype=bool)
+        brk[S.pos] = False
+    min_d, max_d = cfg.desat_min_duration_s, cfg.desat_max_duration_s
+    for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
+        on = np.flatnonzero(drop >= d)
+        seg = _solve(S, on, on, True, min_d)  # ON runs lasting min_d: raise, onset
+        raised, onset = seg.raised, seg.onset
+        kept = _desat_events(ts, xs, bs, brk, raised, onset, rec, d, max_d, min_d)
+        n_by_level[level] = sum(1 for e in kept if e[4] == "recovered")
+        desats.extend({"level": level, "start_s": float(ts[o]), "nadir": nd / 10.0,
+                       "baseline": bb / 10.0, "depth": (bb - nd) / 10.0,
+                       "duration_s": None if e < 0 else float(ts[e] - ts[o]),
+                       "end_s": None if e < 0 else float(ts[e]), "ended": how,
+                       "counted": how == "recovered"}
+                      for o, e, bb, nd, how in kept)
+    desats.sort(key=lambda r: (r["start_s"], r["level"]))
+    return desats, n_by_level
+
+
+def _desat_events(ts: np.ndarray, xs: np.ndarray, bs: np.ndarray, brk: np.ndarray | None,
+                  raised: np.ndarray, onset: np.ndarray, rec: float, d: float,
+                  max_d: float, min_d: float) -> list[tuple[int, int, int, int, str | None]]:
+    """(onset, end or -1, baseline, nadir, how it ended) of the events one level raises, from
+    its candidates (stream indices of the raising sample and of the run's first sample)."""
+    n = len(ts)
+    if not len(raised):
+        return []
+    b0 = bs[onset]
+    lim0 = b0 - rec  # recovered at or above this
+    # each candidate's window: from the sample after the raise to the first sample past
+    # max_d after the onset (two spare samples cover the rounding of ts + max_d)
+    lo = raised + 1
+    hi = np.minimum(np.searchsorted(ts, ts[onset] + max_d, side="right") + 2, n)
+    hi = np.maximum(hi, lo)
+    ln = hi - lo
+    tot = int(ln.sum())
+    ends = np.full(len(raised), -1, dtype=np.intp)
+    how = np.zeros(len(raised), dtype=np.int8)  # 0 open, 1 recovered, 2 too long, 3 gap
+    if tot:
+        seg_start = np.concatenate(([0], np.cumsum(ln)[:-1]))
+        owner = np.repeat(np.arange(len(raised)), ln)
+        idx = np.arange(tot) - np.repeat(seg_start, ln) + np.repeat(lo, ln)
+        rcv = xs[idx] >= lim0[owner]
+        tl = (ts[idx] - ts[onset][owner]) > max_d
+        gap = brk[idx] if brk is not None else np.zeros(tot, dtype=bool)
+        if brk is not None:
+            rcv &= ~gap
+            tl &= ~gap
+        hit = np.flatnonzero(rcv | tl | gap)
+        if len(hit):
+            first = np.searchsorted(hit, seg_start)  # the first hit at or after each start
+            ok = first < len(hit)
+            f = hit[np.minimum(first, len(hit) - 1)]
+            ok &= f < seg_start + ln
+            ends[ok] = idx[f[ok]]
+            how[ok] = np.where(gap[f[ok]], 3, np.where(rcv[f[ok]], 1, 2))
+    names = {0: None, 1: "recovered", 2: "too_long", 3: "gap"}
+    out: list[tuple[int, int, int, int, str | None]] = []
+    last_end = -1  # stream index of the sample that ended the last kept event
+    for o, e, h in zip(onset.tolist(), ends.tolist(), how.tolist(), strict=True):
+        if o <= last_end:
+            continue  # raised while the last event went on, or its run restarted below
+        out.append(_desat_record(xs, brk, bs, o, e, names[h]))
+        last_end = e
+        while h == 2 and e + 1 < n:
+            # ended too long inside a run of ON samples: the live rule starts over at the
+            # next sample, with that sample's baseline
+            o, e, h = _desat_restart(ts, xs, bs, brk, e + 1, rec, d, max_d, min_d)
+            if o < 0:
+                break
+            out.append(_desat_record(xs, brk, bs, o, e, names[h]))
+            last_end = e
+        if last_end < 0:
+            break  # the last kept event runs to the end of the recording
+    return out
+
+
+def _desat_record(xs: np.ndarray, brk: np.ndarray | None, bs: np.ndarray, o: int, e: int,
+                  how: str | None) -> tuple[int, int, int, int, str | None]:
+    stop = e + 1 if e >= 0 else len(xs)
+    vals = xs[o:stop] if brk is None else xs[o:stop][~brk[o:stop]]
+    return o, e, int(bs[o]), int(vals.min()), how
+
+
+def _desat_restart(ts: np.ndarray, xs: np.ndarray, bs: np.ndarray, brk: np.ndarray | None,
+                   j: int, rec: float, d: float, max_d: float, min_d: float,
+                   ) -> tuple[int, int, int]:
+    """The live rule from stream sample `j` on, one sample at a time, until it raises an
+    event and that event ends: (onset, end or -1, how) or (-1, -1, 0) when no event is raised
+    before the run of ON samples from `j` breaks. Only after an event ended too long, so
+    rare, and a plain loop."""
+    n = len(ts)
+
+    def on(k: int) -> bool:
+        return not (brk is not None and brk[k]) and bs[k] - xs[k] >= d
+
+    if not on(j):
+        return -1, -1, 0
+    k = j
+    while ts[k] - ts[j] < min_d:  # the live comparison: t - pending >= min_d raises
+        k += 1
+        if k >= n or not on(k):
+            return -1, -1, 0
+    lim = bs[j] - rec
+    for m in range(k + 1, n):
+        if brk is not None and brk[m]:
+            return j, m, 3
+        if xs[m] >= lim:
+            return j, m, 1
+        if ts[m] - ts[j] > max_d:
+            return j, m, 2
+    return j, -1, 0
+
+
 # ---------------------------------------------------------------------- the analysis
 
 def analyze(recording: Recording | Trace, config: AlarmConfig | None = None) -> Analysis:
@@ -499,9 +704,10 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     if n == 0 or t_end is None:
         alarms: list[dict[str, Any]] = []
         _link_alarms(tr, cfg, alarms)
-        return Analysis(0.0, 0, 0.0, 0.0, None, None, None, None,
-                        {f"{b:g}": 0.0 for b in cfg.time_below}, [], None, None, alarms,
-                        tr.dropped, cfg.source)
+        none = Values(None, None, None, None, None, {f"{b:g}": 0.0 for b in cfg.time_below})
+        return Analysis(0.0, 0, 0, 0.0, 0.0, none, none, 0.0, [], None, None, alarms,
+                        tr.dropped, cfg.source, cfg.acquisition_s, cfg.window_s,
+                        smoothing_note(cfg), desat_rule(cfg))
     st = tr.status
     # every flag raised anywhere, in one pass: none means a clean recording, and flags that
     # all fit in a byte make the temporaries below small
@@ -613,61 +819,21 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
         seg = _solve(P, weak, strong, on >= clear, rules["pulse_high"].delay_s)
         _segments_to_alarms("pulse_high", cfg, P.ts, seg, by_kind["pulse_high"])
 
-    # desaturations against the sliding baseline
-    found = []  # per level with events: (level number, start, end, ended?, nadir, baseline)
-    n_by_level: dict[float, int] = {}
-    if len(tv):
-        base = _window_max(tv, s, th.baseline_s, S.k(th.baseline_s, "left"))
-        drop = base - s
-        weak_at: dict[float, np.ndarray] = {}  # levels share their recovery threshold
-        for li, (level, (d, rec)) in enumerate(zip(cfg.desat_drops, th.desat, strict=True)):
-            weak = weak_at.get(rec)
-            if weak is None:
-                weak = weak_at[rec] = np.flatnonzero(drop > rec)
-            strong = weak[drop[weak] >= d] if d > rec else np.flatnonzero(drop >= d)
-            seg = _solve(S, weak, strong, d > rec, cfg.desat_min_duration_s)
-            n_by_level[level] = len(seg.raised)
-            if not len(seg.raised):
-                continue
-            # the valid samples from the onset up to the end (stream indices) as a valid range
-            ends = np.where(seg.ended < 0, S.n, seg.ended)
-            v0, v1 = (seg.onset, ends) if S.dense else (np.searchsorted(S.pos, seg.onset),
-                                                        np.searchsorted(S.pos, ends))
-            bounds = np.empty(2 * len(ends), dtype=np.intp)
-            bounds[0::2] = v0
-            bounds[1::2] = v1
-            sn = s
-            if bounds[-1] >= len(s):  # reduceat's ends must be indices: one spare slot
-                sn = np.empty(len(s) + 1, dtype=s.dtype)
-                sn[:-1] = s
-                sn[-1] = _BIG
-            nadir = np.minimum.reduceat(sn, bounds)[0::2]
-            found.append((np.full(len(v0), li), S.ts[seg.onset], S.ts[np.maximum(seg.ended, 0)],
-                          seg.ended >= 0, nadir, base[v0]))
-    desats: list[dict[str, Any]] = []
-    if found:
-        # all levels' events by (start, level) at once, then one record each
-        li, t0, t1, has, nadir, b0 = (np.concatenate(c) for c in zip(*found, strict=True))
-        levels = list(cfg.desat_drops)
-        order = np.lexsort((np.array(levels, dtype=float)[li], t0))  # stable, as sort() is
-        li, t0, t1, has, nadir, b0 = (a[order] for a in (li, t0, t1, has, nadir, b0))
-        desats = [{"level": levels[i], "start_s": start, "nadir": nd, "baseline": bb,
-                   "depth": dp, "duration_s": end - start if ok_end else None,
-                   "end_s": end if ok_end else None}
-                  for i, start, end, ok_end, nd, bb, dp in zip(
-                      li.tolist(), t0.tolist(), t1.tolist(), has.tolist(),
-                      (nadir / 10.0).tolist(), (b0 / 10.0).tolist(),
-                      ((b0 - nadir) / 10.0).tolist(), strict=True)]
+    # desaturations, on the device's values (see _desaturations)
+    desats, n_by_level = _desaturations(S, cfg, th)
 
-    # time below thresholds: each valid value holds until the next reading, at most stale_after
+    # time below thresholds as on screen: each smoothed value holds until the next reading,
+    # at most stale_after (the live Monitor's rule)
     dt = np.empty(n)
     np.subtract(t[1:], t[:-1], out=dt[:-1])
+    hold = dt.copy()  # the device's values: also a device's own interval when it is longer
     np.minimum(dt[:-1], th.stale_s, out=dt[:-1])
     dt[-1] = 0.0
     dtv = np.take(dt, S.vidx)
-    valid_time = float(dtv.sum())
+    shown_time = float(dtv.sum())
     time_below = {f"{b:g}": float(np.sum(dtv, where=s < b10))
                   for b, b10 in zip(cfg.time_below, th.below, strict=True)}
+    device, valid_time = _device_values(S, P, hold, tr.interval, cfg, th)
 
     _escalate(by_kind, cfg.escalate_within_s)
     alarms = [a for same in by_kind.values() for a in same]
@@ -682,26 +848,84 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
 
     duration = float(t[-1] - t[0]) + (tr.interval or 0.0)
     # the averaging window must also have left the start-up samples behind
-    settle = cfg.acquisition_s + th.window_s
-    s_rng = _settled(S, settle)
-    p_rng = s_rng if P.vidx is S.vidx else _settled(P, settle)
-    s_min = s_sum = s_cnt = p_min = p_max = 0
-    if len(S.s):
-        s_min, s_sum = _over_ranges(np.minimum, S.s, *s_rng), _over_ranges(np.add, S.s, *s_rng)
-        s_cnt = int((s_rng[1] - s_rng[0]).sum())
-    if len(P.s):
-        p_min, p_max = _over_ranges(np.minimum, P.s, *p_rng), _over_ranges(np.maximum, P.s, *p_rng)
+    smoothed = _values(S, P, S.s, P.s, cfg.acquisition_s + th.window_s, time_below)
     return Analysis(
-        duration_s=duration, samples=n, valid_fraction=len(S.vidx) / n,
-        valid_time_s=valid_time,
-        min_spo2=s_min / 10.0 if len(S.s) else None,
-        mean_spo2=round(s_sum / s_cnt / 10.0, 2) if len(S.s) else None,
-        pulse_min=p_min / 10.0 if len(P.s) else None,
-        pulse_max=p_max / 10.0 if len(P.s) else None,
-        time_below=time_below, desaturations=desats,
+        duration_s=duration, samples=n, valid_samples=len(S.vidx),
+        valid_fraction=len(S.vidx) / n, valid_time_s=valid_time, device=device,
+        smoothed=smoothed, shown_time_s=shown_time, desaturations=desats,
         odi3_per_h=odi(3.0), odi4_per_h=odi(4.0), alarms=alarms, dropped=tr.dropped,
-        config=cfg.source,
+        config=cfg.source, startup_s=cfg.acquisition_s, window_s=cfg.window_s,
+        smoothing=smoothing_note(cfg),
+        rule=desat_rule(cfg),
     )
+
+
+def _values(S: _Stream, P: _Stream, s: np.ndarray, p: np.ndarray, settle: float,
+            time_below: dict[str, float]) -> Values:
+    """Minimum, maximum and mean of `s` (SpO2 tenths at S's valid samples) and the range of
+    `p` (pulse tenths at P's), past the first `settle` seconds of each stretch."""
+    if not len(s) and not len(p):
+        return Values(None, None, None, None, None, time_below)
+    s_min = s_max = p_min = p_max = None
+    mean = None
+    if len(s):
+        rng = _settled(S, settle)
+        s_min = _over_ranges(np.minimum, s, *rng) / 10.0
+        s_max = _over_ranges(np.maximum, s, *rng) / 10.0
+        cnt = int((rng[1] - rng[0]).sum())
+        mean = round(_over_ranges(np.add, s, *rng) / cnt / 10.0, 1)
+    if len(p):
+        rng = _settled(P, settle)
+        p_min = _over_ranges(np.minimum, p, *rng) / 10.0
+        p_max = _over_ranges(np.maximum, p, *rng) / 10.0
+    return Values(s_min, s_max, mean, p_min, p_max, time_below)
+
+
+def _device_values(S: _Stream, P: _Stream, hold: np.ndarray, interval: float | None,
+                   cfg: AlarmConfig, th: Thresholds) -> tuple[Values, float]:
+    """The device's own values and the time they cover. `hold` is the time from each vitals
+    reading to the next (the last entry is overwritten here). A value holds until the next
+    reading, at most stale_after_s or the device's own interval when that is longer (a
+    once-a-minute export holds each value for its minute); the last one for one interval."""
+    cap = max(th.stale_s, interval or 0.0)
+    np.minimum(hold, cap, out=hold)
+    hold[-1] = min(interval or 0.0, cap)
+    w = np.take(hold, S.vidx)
+    valid_time = float(w.sum())
+    x = S.x
+    below = {f"{b:g}": float(np.sum(w, where=x < b10))
+             for b, b10 in zip(cfg.time_below, th.below, strict=True)}
+    return _values(S, P, S.x, P.x, cfg.acquisition_s, below), valid_time
+
+
+def device_values(tr: Trace, config: AlarmConfig | None = None) -> tuple[Values, int, float]:
+    """(the device's values, valid SpO2 samples, valid time) of a trace, exactly as
+    `analyze_trace` reports them, without the alarm and event rules (for `info`)."""
+    cfg = config or AlarmConfig.default()
+    th = thresholds(cfg)
+    t, n, t_end = tr.t, len(tr.t), tr.t_end
+    if n == 0 or t_end is None:
+        return Values(None, None, None, None, None,
+                      {f"{b:g}": 0.0 for b in cfg.time_below}), 0, 0.0
+    sv, pv = _valid(tr, th)
+    S = _stream(t, sv, tr.spo2, th, t_end)
+    P = _stream(t, pv, tr.pulse, th, t_end, like=S if np.array_equal(pv, sv) else None)
+    hold = np.empty(n)
+    np.subtract(t[1:], t[:-1], out=hold[:-1])
+    vals, valid_time = _device_values(S, P, hold, tr.interval, cfg, th)
+    return vals, len(S.vidx), valid_time
+
+
+def _valid(tr: Trace, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """Which readings carry a trustworthy SpO2 and pulse: present, not flagged invalid and
+    plausible, with the reading's other value plausible too (the live Monitor's rule)."""
+    spo2, pulse = tr.spo2, tr.pulse
+    has_s, has_p = np.isfinite(spo2), np.isfinite(pulse)
+    with np.errstate(invalid="ignore"):
+        ok = (((tr.status & _INVALID) == 0)
+              & (~has_s | ((spo2 >= th.spo2_lo[0]) & (spo2 <= th.spo2_lo[1])))
+              & (~has_p | ((pulse >= th.pulse_lo[0]) & (pulse <= th.pulse_lo[1]))))
+    return ok & has_s, ok & has_p
 
 
 _ORDER = {k: i for i, k in enumerate((*PHYSIOLOGICAL, *TECHNICAL))}

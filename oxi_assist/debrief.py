@@ -67,25 +67,29 @@ class DebriefSummary:
     t_breaths: float | None = None
     t_naloxone: float | None = None
     naloxone_times: list[float] = field(default_factory=list)
+    # The oximeter numbers are the device's own values as `info` and `analyze` report them
+    # (oxi_assist.analysis: valid readings, start-up left out of lowest and pulse range); the
+    # smoothed values the screen showed sit beside them.
     lowest_spo2: float | None = None  # the device's lowest valid reading
     lowest_at: float | None = None
     lowest_shown: float | None = None  # the lowest smoothed value (what the screen showed)
     first_below_90: float | None = None  # first device reading below 90 %
-    # time below the lines, from the smoothed values as the Monitor showed them (the offline
-    # analysis applies the live rules); each value holds until the next, at most the stale limit
+    # time below the lines from the device's values (each holds until the next reading)
     time_below_90: float = 0.0
     time_below_85: float = 0.0
-    # the same from the device's readings, each holding until the next (capped at 3 intervals)
-    raw_time_below_90: float = 0.0
-    raw_time_below_85: float = 0.0
+    # the same from the smoothed values as the screen showed them (the live Monitor's rule)
+    shown_time_below_90: float = 0.0
+    shown_time_below_85: float = 0.0
     valid_seconds: float = 0.0  # time covered by a trustworthy SpO2 value
     reading_seconds: float = 0.0  # time covered by readings at all (valid or not)
-    pulse_min: float | None = None  # smoothed, like the screen
+    pulse_min: float | None = None  # the device's values
     pulse_max: float | None = None
-    desaturations: int = 0  # drops of 3 % or more below the recent baseline
-    alarms_raised: int = 0
+    desaturations: int = 0  # counted dips of 3 % or more below the pre-event baseline
+    alarms_raised: int = 0  # raised by the alarm rules on the readings (analysis.alarm_counts)
     alarms_by_kind: dict[str, int] = field(default_factory=dict)
     alarms_computed: bool = False  # no alarm record in the file: computed with the live rules
+    alarms_recorded: int | None = None  # raises recorded live, when the file has them
+    alarms_unlisted: int = 0  # computed data-gap alarms left out of the timeline
     timeline: list[TimelineItem] = field(default_factory=list)
     has_responder_events: bool = False
 
@@ -149,24 +153,27 @@ def summarize(rec: Recording) -> DebriefSummary:
                        device=rec.device or next((e.device for e in rec.links if e.device), ""),
                        start_wall=rec.start_wall, t_start=t0, duration=0.0,
                        interrupted=rec.interrupted)
-    if valid.any():
-        i = int(np.nanargmin(np.where(valid, spo2, np.inf)))
-        s.lowest_spo2 = float(spo2[i])
-        s.lowest_at = float(t[i]) - t0
+    an = analyze(rec)
+    dev, sm = an.device, an.smoothed
+    if dev.min_spo2 is not None:
+        s.lowest_spo2 = dev.min_spo2
+        at = np.flatnonzero(valid & (spo2 == dev.min_spo2))
+        s.lowest_at = float(t[at[0]]) - t0 if len(at) else None
         low = valid & (spo2 < LOW_LINE)
-        s.raw_time_below_90 = float(w[low].sum())
-        s.raw_time_below_85 = float(w[valid & (spo2 < SEVERE_LINE)].sum())
         if low.any():
             s.first_below_90 = float(t[np.argmax(low)]) - t0
-        s.valid_seconds = float(w[valid].sum())
+    s.time_below_90 = float(dev.time_below.get(f"{LOW_LINE:g}", 0.0))
+    s.time_below_85 = float(dev.time_below.get(f"{SEVERE_LINE:g}", 0.0))
+    s.shown_time_below_90 = float(sm.time_below.get(f"{LOW_LINE:g}", 0.0))
+    s.shown_time_below_85 = float(sm.time_below.get(f"{SEVERE_LINE:g}", 0.0))
+    s.valid_seconds = an.valid_time_s
     s.reading_seconds = float(w.sum())
-
-    an = analyze(rec)
-    s.lowest_shown = an.min_spo2
-    s.time_below_90 = float(an.time_below.get(f"{LOW_LINE:g}", s.raw_time_below_90))
-    s.time_below_85 = float(an.time_below.get(f"{SEVERE_LINE:g}", s.raw_time_below_85))
-    s.pulse_min, s.pulse_max = an.pulse_min, an.pulse_max
-    s.desaturations = sum(1 for d in an.desaturations if d.get("level") == 3.0)
+    s.lowest_shown = sm.min_spo2
+    s.pulse_min, s.pulse_max = dev.pulse_min, dev.pulse_max
+    s.desaturations = sum(1 for d in an.desaturations
+                          if d.get("level") == 3.0 and d.get("counted"))
+    s.alarms_by_kind = an.alarm_counts
+    s.alarms_raised = sum(s.alarms_by_kind.values())
 
     items: list[TimelineItem] = []
     for e in rec.events:
@@ -206,14 +213,14 @@ def summarize(rec: Recording) -> DebriefSummary:
     if not alarm_records and not live:  # an imported file: what the live rules would say
         alarm_records = _computed_alarms(an.alarms)
         s.alarms_computed = True
+        s.alarms_unlisted = sum(1 for a in an.alarms if a["kind"] in LINK_ALARMS)
+    else:
+        s.alarms_recorded = sum(1 for a in alarm_records if a.get("state") == "raised")
     for a in alarm_records:
         at = _t(a)
         if at is None:
             continue
         kind, state = str(a.get("kind", "?")), str(a.get("state", ""))
-        if state == "raised":
-            s.alarms_raised += 1
-            s.alarms_by_kind[kind] = s.alarms_by_kind.get(kind, 0) + 1
         what = str(a.get("message", "")) or kind.replace("_", " ")
         pr = str(a.get("priority", ""))
         if state == "raised":
@@ -400,12 +407,14 @@ def summary_text(s: DebriefSummary) -> str:
         lines.append(f"  Lowest SpO2         {_num(s.lowest_spo2)} % at {fmt_time(s.lowest_at)}"
                      + shown)
         lines.append(f"  First below 90 %    {_at(s.first_below_90)}")
-        lines.append(f"  Time below 90 %     {fmt_time(s.time_below_90)}   "
+        lines.append(f"  Time below 90 %     {fmt_time(s.time_below_90)}"
+                     f"{_shown(s.shown_time_below_90, s.time_below_90)}   "
                      f"[{LOW_SOURCE}: below 90 % may not be getting enough oxygen]")
-        lines.append(f"  Time below 85 %     {fmt_time(s.time_below_85)}   "
-                     f"[{SEVERE_SOURCE}]")
+        lines.append(f"  Time below 85 %     {fmt_time(s.time_below_85)}"
+                     f"{_shown(s.shown_time_below_85, s.time_below_85)}   [{SEVERE_SOURCE}]")
         lines.append(f"  Dips of 3 % or more {s.desaturations}   [a sleep-medicine measure "
-                     "(ODI), for training; not BC guidance]")
+                     "(ODI events, 10-90 s below a pre-event baseline), for training; not BC "
+                     "guidance]")
     if s.reading_seconds > 0:
         lines.append(f"  With a reading      {fmt_time(s.valid_seconds)} of "
                      f"{fmt_time(s.reading_seconds)} "
@@ -414,11 +423,22 @@ def summary_text(s: DebriefSummary) -> str:
         lo, hi = f"{s.pulse_min:.0f}", f"{s.pulse_max:.0f}"
         lines.append(f"  Pulse               {lo if lo == hi else lo + '–' + hi} bpm")
     kinds = ", ".join(f"{k.replace('_', ' ')} ×{n}" for k, n in sorted(s.alarms_by_kind.items()))
-    lines.append(f"Alarms: {s.alarms_raised} raised" + (f" ({kinds})" if kinds else ""))
+    lines.append(f"Alarms: {s.alarms_raised} raised by the alarm rules on these readings"
+                 + (f" ({kinds})" if kinds else ""))
     if s.alarms_computed:
         lines.append("  (this file holds no alarm record: these are the alarms the live alarm "
-                     "rules give for its readings; gaps are shown as gaps, not as alarms)")
+                     "rules give for its readings"
+                     + (f"; the {s.alarms_unlisted} about data gaps (no data, data old) are "
+                        "shown as gaps in the timeline, not listed)" if s.alarms_unlisted
+                        else ")"))
+    elif s.alarms_recorded is not None and s.alarms_recorded != s.alarms_raised:
+        lines.append(f"  (the session recorded {s.alarms_recorded}: it ran with other alarm "
+                     "settings or a different link; the timeline shows what it recorded)")
     return "\n".join(lines)
+
+
+def _shown(shown: float, device: float) -> str:
+    return "" if round(shown) == round(device) else f" (on screen {fmt_time(shown)})"
 
 
 def _at(t: float | None) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 from math import isfinite
 from typing import Any
 
@@ -83,15 +84,24 @@ class AlarmRecord:
                 "onset_s": self.onset, "start_s": self.start, "end_s": self.end}
 
 
+class DesatEnd(StrEnum):
+    """How a desaturation event ended; only a recovered one counts in the index (ODI)."""
+
+    RECOVERED = "recovered"  # back within `recovery` points of its baseline
+    TOO_LONG = "too_long"  # not recovered within max_duration_s: a prolonged low, not a dip
+    GAP = "gap"  # the values stopped (no valid reading): no recovery seen
+
+
 @dataclass
 class DesatRecord:
-    """One desaturation event. Baseline and nadir are kept in whole tenths, as compared."""
+    """One desaturation event on the device's values, in whole tenths as compared."""
 
     level: float  # 3 or 4 (%)
     start: float  # first sample of the drop
-    baseline10: int
+    baseline10: int  # the pre-event baseline it started from
     nadir10: int
     end: float | None = None
+    outcome: DesatEnd | None = None  # None: still going when the recording ended
 
     @property
     def baseline(self) -> float:
@@ -105,60 +115,81 @@ class DesatRecord:
     def depth(self) -> float:
         return (self.baseline10 - self.nadir10) / 10.0
 
+    @property
+    def counted(self) -> bool:
+        return self.outcome is DesatEnd.RECOVERED
+
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "start_s": self.start, "nadir": self.nadir,
                 "baseline": self.baseline, "depth": self.depth,
                 "duration_s": None if self.end is None else self.end - self.start,
-                "end_s": self.end}
+                "end_s": self.end, "ended": None if self.outcome is None else self.outcome.value,
+                "counted": self.counted}
 
 
 class _Desat:
-    """Desaturation tracker for one drop level (a Machine plus baseline and nadir)."""
+    """Desaturation rule for one drop level, on the device's values (whole tenths).
 
-    __slots__ = ("drop", "level", "m", "nadir", "pend_b", "rec", "recovery")
+    A sample is ON when it lies `drop` or more below the baseline `b` (the highest value of the
+    baseline window up to it). A run of ON samples lasting min_dur (first to last sample)
+    raises an event that keeps the baseline of the run's first sample (the pre-event
+    baseline). The event ends at the first sample back within `recovery` of that baseline, at
+    the first sample more than max_dur after its start (too long), or at a sample with no
+    value (gap). The sample that ends an event does not start the next one."""
 
-    def __init__(self, level: float, drop: float, recovery: float, min_dur: float) -> None:
+    __slots__ = ("active", "drop", "level", "m", "max_dur", "nadir", "pend_b", "rec",
+                 "recovery")
+
+    def __init__(self, level: float, drop: float, recovery: float, min_dur: float,
+                 max_dur: float) -> None:
         self.level = level
         self.drop = drop
         self.recovery = recovery
-        self.m = Machine(min_dur)
+        self.max_dur = max_dur
+        self.m = Machine(min_dur)  # the ON run and its minimum duration
+        self.active = False
         self.pend_b = 0
         self.nadir = 0
         self.rec: DesatRecord | None = None
 
-    def step(self, t: float, s: int | None, b: int) -> int:
+    def step(self, t: float, x: int | None, b: int) -> int:
+        """+1 when an event is raised, -1 when one ends, else 0."""
+        if self.active:
+            rec = self.rec
+            assert rec is not None
+            if x is None:
+                return self._end(DesatEnd.GAP)
+            if x < rec.nadir10:
+                rec.nadir10 = x
+            if x >= rec.baseline10 - self.recovery:
+                return self._end(DesatEnd.RECOVERED)
+            if t - rec.start > self.max_dur:
+                return self._end(DesatEnd.TOO_LONG)
+            return 0
         m = self.m
-        if not m.active and m.pending is None and (s is None or b - s < self.drop):
+        if m.pending is None and (x is None or b - x < self.drop):
             return 0  # the common case: not in a drop, none starting
-        if s is None:
-            c = UNK
-        else:
-            d = b - s
-            c = ON if d >= self.drop else (OFF if d <= self.recovery else MID)
+        c = UNK if x is None else (ON if b - x >= self.drop else OFF)
         was_pending = m.pending
         r = m.step(t, c)
-        if r == -1:
-            return r
-        if m.active:
-            assert s is not None
-            if r == 1:
-                if was_pending is None:
-                    self.pend_b, self.nadir = b, s
-                self.nadir = min(self.nadir, s)
-                self.rec = DesatRecord(self.level, m.onset if m.onset is not None else t,
-                                       self.pend_b, self.nadir)
-            else:
-                if s < self.nadir:
-                    self.nadir = s
-                    if self.rec is not None:
-                        self.rec.nadir10 = s
-        elif m.pending is not None:
-            assert s is not None
+        if c == ON:
+            assert x is not None
             if was_pending is None:
-                self.pend_b, self.nadir = b, s
-            elif s < self.nadir:
-                self.nadir = s
-        return r
+                self.pend_b, self.nadir = b, x
+            elif x < self.nadir:
+                self.nadir = x
+        if r == 1:
+            m.active, m.pending = False, None  # the event's own end rule takes over
+            self.active = True
+            self.rec = DesatRecord(self.level, m.onset if m.onset is not None else t,
+                                   self.pend_b, self.nadir)
+        return 1 if r == 1 else 0
+
+    def _end(self, how: DesatEnd) -> int:
+        self.active = False
+        if self.rec is not None:
+            self.rec.outcome = how
+        return -1
 
 
 class Monitor:
@@ -184,7 +215,7 @@ class Monitor:
             win: deque() for _, win in th.rapid.values()}
         self._trend: deque[tuple[float, float]] = deque()
         self._base: deque[tuple[float, float]] = deque()  # monotonic (t, s), max at the left
-        self._desat = [_Desat(lvl, d, rec, cfg.desat_min_duration_s)
+        self._desat = [_Desat(lvl, d, rec, cfg.desat_min_duration_s, cfg.desat_max_duration_s)
                        for lvl, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True)]
         # time bookkeeping
         self._now: float | None = None
@@ -397,7 +428,7 @@ class Monitor:
             if self._spo2_stale:
                 self._spo2_stale = False
                 self._clear("stale", t)
-            self._spo2_rules(t, s)
+            self._spo2_rules(t, s, x)
             self._prev_s10 = s
         else:
             self._s10 = None
@@ -437,7 +468,8 @@ class Monitor:
         elif res == -1:
             self._clear(kind, t)
 
-    def _spo2_rules(self, t: float, s: float | None) -> None:
+    def _spo2_rules(self, t: float, s: float | None, x: int | None = None) -> None:
+        """The SpO2 rules at one sample: `s` smoothed, `x` the device's value (tenths)."""
         th = self._th
         if s is None:
             for k in ("spo2_low", "spo2_severe", "falling_fast"):
@@ -475,17 +507,18 @@ class Monitor:
             self._trend_v = None
             c = UNK
         self._phys("falling_fast", t, c)
-        # baseline: highest smoothed value in the baseline window (inclusive)
+        # desaturations, on the device's values: baseline = the highest in the baseline window
+        assert x is not None
         bq = self._base
-        while bq and bq[-1][1] <= s:
+        while bq and bq[-1][1] <= x:
             bq.pop()
-        bq.append((t, s))
+        bq.append((t, x))
         lo = t - th.baseline_s
         while bq[0][0] < lo:
             bq.popleft()
         b = bq[0][1]
         for d in self._desat:
-            res = d.step(t, s, b)
+            res = d.step(t, x, b)
             if res == 1 and d.rec is not None:
                 self.desaturations.append(d.rec)
                 if d is self._desat[0]:

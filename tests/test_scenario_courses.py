@@ -54,12 +54,13 @@ def test_simulate_then_analyze_shows_the_documented_course(tmp_path, capsys, sce
         assert top == PRIORITY_ORDER[c.alarm_priority], result["alarms"]
     for check in c.checks:
         if check.key == "min_spo2_below" and check.to_s is None and check.from_s == 0:
-            assert result["min_spo2"] is not None and result["min_spo2"] < check.value
+            low = result["device"]["min_spo2"]
+            assert low is not None and low < check.value
     if scenario in ("baseline", "artifacts"):
         # artefacts never cross a threshold alarm (a motion dip may still trip the trend alarm,
         # as on real monitors)
         assert [a for a in physiological if a["kind"] != "falling_fast"] == []
     if scenario == "opioid-overdose" and course == "untreated":
         # the issue's own example: untreated, the nadir is below 85 % with a high alarm
-        assert result["min_spo2"] < 85
+        assert result["device"]["min_spo2"] < 85
         assert any(a["priority"] == "high" and a["kind"] == "spo2_severe" for a in physiological)

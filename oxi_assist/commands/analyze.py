@@ -63,28 +63,46 @@ def _dur(s: float | None) -> str:
 
 
 def summary(d: dict[str, Any], path: str, fmt: str) -> str:
-    """Plain text a responder or trainer can read; labels say where each threshold is from."""
+    """Plain text a responder or trainer can read; labels say where each threshold is from.
+    The numbers are the device's own readings; ours smoothed as on screen sit beside them."""
+    dev, sm = d["device"], d["smoothed"]
+    su = d["startup_excluded_s"]
+
+    def two(k: str, unit: str = "%", nd: int = 1) -> str:
+        return f"{_num(dev[k], unit, nd)} (on screen {_num(sm[k], unit, nd)})"
+
+    rule = d["desaturation_rule"]
     lines = [
         f"{path} ({fmt})",
         f"  duration {_dur(d['duration_s'])}, {d['samples']} samples, "
         f"valid {d['valid_fraction'] * 100:.1f}% ({_dur(d['valid_time_s'])})",
-        f"  SpO2 min {_num(d['min_spo2'], '%')}, mean {_num(d['mean_spo2'], '%')}; "
-        f"pulse {_num(d['pulse_min'], '', 0)}–{_num(d['pulse_max'], ' bpm', 0)}",
+        "  device values (what the oximeter showed); on screen = ours, "
+        f"{sm['smoothing']}",
+        f"  SpO2 min {two('min_spo2')}, mean {two('mean_spo2')}; "
+        f"pulse {_num(dev['pulse_min'], '', 0)}–{_num(dev['pulse_max'], ' bpm', 0)} "
+        f"(on screen {_num(sm['pulse_min'], '', 0)}–{_num(sm['pulse_max'], ' bpm', 0)})",
+        f"  (min, mean and pulse leave out the first {su['device']:g} s of each stretch of "
+        f"readings, {su['smoothed']:g} s on screen: start-up)",
         "  time below " + ", ".join(
-            f"{k}%{_LABELS.get(k, ' (app-defined)')} {_dur(v)}"
-            for k, v in d["time_below"].items()),
+            f"{k}%{_LABELS.get(k, ' (app-defined)')} {_dur(v)} "
+            f"(on screen {_dur(sm['time_below'][k])})"
+            for k, v in dev["time_below"].items()),
     ]
     des = d["desaturations"]
-    n3 = sum(1 for x in des if x["level"] == 3.0)
-    n4 = sum(1 for x in des if x["level"] == 4.0)
+    n3 = sum(1 for x in des if x["level"] == 3.0 and x["counted"])
+    n4 = sum(1 for x in des if x["level"] == 4.0 and x["counted"])
     lines.append(f"  desaturations: {n3} of ≥3%, {n4} of ≥4% "
-                 f"(ODI3 {_num(d['odi3_per_h'], '/h')}, ODI4 {_num(d['odi4_per_h'], '/h')}; "
-                 "sleep-medicine measures, not BC action thresholds)")
+                 f"(ODI3 {_num(d['odi3_per_h'], '/h')}, ODI4 {_num(d['odi4_per_h'], '/h')} "
+                 f"per valid hour; rule {rule['version']}: {rule['min_duration_s']:g}–"
+                 f"{rule['max_duration_s']:g} s below a {rule['baseline_window_s']:g} s "
+                 "pre-event baseline; sleep-medicine measures, not BC action thresholds)")
     for x in [x for x in des if x["level"] == des[0]["level"]][:10] if des else []:
+        note = "" if x["counted"] else f", not counted ({x['ended'] or 'open at the end'})"
         lines.append(f"    at {_dur(x['start_s'])}: {x['baseline']:.1f} → {x['nadir']:.1f}% "
-                     f"(−{x['depth']:.1f}), {_dur(x['duration_s'])}")
+                     f"(−{x['depth']:.1f}), {_dur(x['duration_s'])}{note}")
     al = d["alarms"]
-    lines.append(f"  alarms: {len(al)}")
+    kinds = ", ".join(f"{k.replace('_', ' ')} ×{v}" for k, v in d["alarms_by_kind"].items())
+    lines.append(f"  alarms: {d['alarms_raised']} raised" + (f" ({kinds})" if kinds else ""))
     for a in al[:30]:
         kind = a["kind"] + (" (equipment)" if a["technical"] else "")
         end = "still active at the end" if a["end_s"] is None else \

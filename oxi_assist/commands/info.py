@@ -35,10 +35,17 @@ def _runs(mask: np.ndarray) -> int:
 
 
 def describe(rec: Any) -> dict[str, Any]:
-    c = rec.columns()
-    n = len(c)
-    _t, spo2, pulse = rec.arrays()
-    valid = ~np.isnan(spo2)
+    """The recording's facts. Valid samples, SpO2 and pulse are the device's own values under
+    the same rules as `analyze` and `debrief` (oxi_assist.analysis.device_values): flagged and
+    implausible readings left out, and the start-up of each stretch of readings left out of
+    minimum, maximum, mean and pulse range."""
+    from oxi_assist.alarm_config import AlarmConfig
+    from oxi_assist.analysis import Trace, device_values
+
+    tr = Trace.from_recording(rec)
+    dev, n_valid, valid_time = device_values(tr)
+    n = len(tr.t)
+    valid = ~np.isnan(rec.arrays()[1])
     start = None
     if rec.start_wall is not None and math.isfinite(rec.start_wall):
         start = dt.datetime.fromtimestamp(rec.start_wall).astimezone().isoformat(
@@ -46,18 +53,19 @@ def describe(rec: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "file": rec.path, "format": rec.format, "device": rec.device or None, "start": start,
         "duration_s": round(rec.duration, 3), "interval_s": rec.interval, "samples": n,
-        "valid_spo2_samples": int(valid.sum()),
-        "valid_fraction": round(float(valid.mean()), 4) if n else 0.0,
+        "valid_spo2_samples": n_valid,
+        "valid_fraction": round(n_valid / n, 4) if n else 0.0,
+        "valid_time_s": round(valid_time, 3),
         "gaps": _runs(~valid), "interrupted": bool(rec.interrupted),
     }
-    if valid.any():
-        out["spo2_min"] = float(np.min(spo2[valid]))
-        out["spo2_max"] = float(np.max(spo2[valid]))
-        out["spo2_mean"] = round(float(np.mean(spo2[valid])), 1)
-    pv = ~np.isnan(pulse)
-    if pv.any():
-        out["pulse_min"] = float(np.min(pulse[pv]))
-        out["pulse_max"] = float(np.max(pulse[pv]))
+    if dev.min_spo2 is not None:
+        out["spo2_min"] = dev.min_spo2
+        out["spo2_max"] = dev.max_spo2
+        out["spo2_mean"] = dev.mean_spo2
+    if dev.pulse_min is not None:
+        out["pulse_min"] = dev.pulse_min
+        out["pulse_max"] = dev.pulse_max
+    out["startup_excluded_s"] = AlarmConfig.default().acquisition_s
     for k in ("dialect", "note", "time_zone", "base_datetime", "below_range_note",
               "deduplicated", "gap_samples_inserted"):
         if k in rec.header:
@@ -84,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(d, indent=2))
         return 0
     label = {"valid_fraction": "valid SpO2", "duration_s": "duration",
-             "interval_s": "interval"}
+             "interval_s": "interval", "valid_time_s": "valid time",
+             "startup_excluded_s": "start-up"}
     for k, v in d.items():
         if v is None or k == "valid_spo2_samples":
             continue
@@ -92,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
             v = f"{_hms(v)} ({v:g} s)"
         elif k == "interval_s":
             v = f"{v:g} s"
+        elif k == "valid_time_s":
+            v = f"{_hms(v)} (each value holds until the next reading)"
+        elif k == "startup_excluded_s":
+            v = (f"first {v:g} s of each stretch of readings left out of min, max, mean and "
+                 "pulse (device values)")
         elif k == "valid_fraction":
             v = f"{v * 100:.1f} % ({d['valid_spo2_samples']} of {d['samples']} samples)"
         print(f"{label.get(k, k.replace('_', ' ')):16s} {v}")

@@ -25,14 +25,21 @@ def trace(values: list[float | None], dt: float = 1.0, pulse: float = 70.0) -> T
 
 def test_time_below_and_desaturation_on_a_square_dip() -> None:
     a = analyze_trace(trace([97.0] * 60 + [80.0] * 60 + [97.0] * 60))
+    # the device's values: 60 one-second readings at 80 %
+    assert a.device.min_spo2 == 80.0 and a.device.max_spo2 == 97.0
+    assert a.device.time_below == {"90": 60.0, "85": 60.0, "80": 0.0}
     # smoothing (8 s window) turns the step into a ramp: 97→80 over 8 samples
-    assert a.min_spo2 == 80.0
-    below = a.time_below
+    assert a.smoothed.min_spo2 == 80.0
+    below = a.smoothed.time_below
     assert below["90"] > below["85"] > below["80"] == 0.0
     assert 55 < below["90"] < 65
     d3 = [d for d in a.desaturations if d["level"] == 3.0]
     assert len(d3) == 1 and d3[0]["baseline"] == 97.0 and d3[0]["nadir"] == 80.0
-    assert d3[0]["depth"] == 17.0 and d3[0]["end_s"] is not None
+    assert d3[0]["depth"] == 17.0 and d3[0]["end_s"] == 120.0
+    assert d3[0]["ended"] == "recovered" and d3[0]["counted"] is True
+    # per valid hour: 180 one-second readings (the recording's interval is unknown, so the
+    # last reading holds for no time)
+    assert a.valid_time_s == 179.0
     assert a.odi3_per_h == pytest.approx(1 / (179 / 3600), abs=0.01)
     kinds = [x["kind"] for x in a.alarms]
     assert kinds.count("spo2_low") == 1 and kinds.count("spo2_severe") == 1
@@ -42,22 +49,22 @@ def test_gaps_are_gaps_not_values() -> None:
     vals: list[float | None] = [97.0] * 30 + [None] * 30 + [97.0] * 30
     a = analyze_trace(trace(vals))
     assert a.valid_fraction == pytest.approx(60 / 90)
-    assert a.min_spo2 == 97.0
+    assert a.device.min_spo2 == 97.0 and a.smoothed.min_spo2 == 97.0
     kinds = {x["kind"] for x in a.alarms}
     assert {"finger_out", "stale"} <= kinds
-    assert a.time_below["90"] == 0.0
+    assert a.device.time_below["90"] == 0.0
 
 
 def test_no_valid_value_at_all() -> None:
     a = analyze_trace(trace([None] * 20))
-    assert a.min_spo2 is None and a.mean_spo2 is None and a.odi3_per_h is None
+    assert a.device.min_spo2 is None and a.smoothed.mean_spo2 is None and a.odi3_per_h is None
     assert a.valid_fraction == 0.0
     assert any(x["kind"] == "stale" for x in a.alarms)
 
 
 def test_empty_trace() -> None:
     a = analyze_trace(Trace.from_items([]))
-    assert a.samples == 0 and a.alarms == [] and a.min_spo2 is None
+    assert a.samples == 0 and a.alarms == [] and a.device.min_spo2 is None
 
 
 def test_link_lost_from_link_events() -> None:
@@ -73,10 +80,17 @@ def test_link_lost_from_link_events() -> None:
 def test_json_has_the_documented_keys() -> None:
     a = analyze_trace(trace([97.0] * 30 + [85.0] * 30))
     d = json.loads(a.to_json())
-    for key in ("duration_s", "valid_fraction", "min_spo2", "time_below", "desaturations",
-                "odi3_per_h", "odi4_per_h", "alarms", "mean_spo2", "pulse_min", "pulse_max"):
+    for key in ("duration_s", "valid_fraction", "valid_time_s", "device", "smoothed",
+                "desaturation_rule", "desaturations", "odi3_per_h", "odi4_per_h",
+                "alarms_raised", "alarms_by_kind", "alarms", "startup_excluded_s"):
         assert key in d
-    assert set(d["time_below"]) == {"90", "85", "80"}
+    for view in ("device", "smoothed"):
+        assert set(d[view]) >= {"min_spo2", "max_spo2", "mean_spo2", "pulse_min",
+                                "pulse_max", "time_below"}
+        assert set(d[view]["time_below"]) == {"90", "85", "80"}
+    assert d["smoothed"]["smoothing"] == "median-of-3 + 8 s moving average"
+    assert d["desaturation_rule"]["version"] == "aasm-preevent-1"
+    assert d["alarms_raised"] == len(d["alarms"])
     assert {"start_s", "nadir", "depth", "duration_s"} <= set(d["desaturations"][0])
     assert {"kind", "priority", "start_s", "end_s"} <= set(d["alarms"][0])
     assert any(x["end_s"] is None for x in d["alarms"])  # still low at the end
@@ -90,7 +104,7 @@ def test_on_a_real_native_session_file(tmp_path: Path) -> None:
             w.reading(Reading(t=float(i), spo2=v, pulse=64.0, pi=2.5))
     rec = load(p)
     a = analyze(rec)
-    assert a.samples == 300 and a.min_spo2 == 83.0
+    assert a.samples == 300 and a.device.min_spo2 == 83.0
     assert {x["kind"] for x in a.alarms} == {"spo2_low", "spo2_severe", "falling_fast"}
 
 
@@ -142,6 +156,47 @@ def test_statistics_skip_the_acquisition_window() -> None:
     """A finger just put back reads low for a couple of samples: not the minimum."""
     vals: list[float | None] = [97.0] * 60 + [None] * 20 + [70.0, 80.0] + [97.0] * 60
     a = analyze_trace(trace(vals))
-    assert a.min_spo2 is not None and a.min_spo2 > 90.0
-    # but the rules still see those samples
-    assert a.time_below["90"] > 0.0
+    for view in (a.device, a.smoothed):
+        assert view.min_spo2 is not None and view.min_spo2 > 90.0
+        # but time below counts them, and the rules still see them
+        assert view.time_below["90"] > 0.0
+
+
+def _dips(values: list[float]) -> list[dict]:
+    """Desaturations of a 1 Hz trace, checked equal between the live Monitor and the analysis."""
+    from oxi_assist.signal import Monitor
+
+    tr = trace(values)
+    off = analyze_trace(tr).desaturations
+    m = Monitor()
+    for i, v in enumerate(values):
+        m.update(Reading(t=float(i), spo2=v, pulse=70.0))
+    live = [d.to_dict() for d in m.desaturations]
+    key = ("level", "start_s", "end_s", "nadir", "baseline", "ended", "counted")
+    assert [[d[k] for k in key] for d in off] == [[d[k] for k in key] for d in live]
+    return off
+
+
+def test_a_dip_shorter_than_ten_seconds_is_not_a_desaturation() -> None:
+    """AASM: an event lasts at least 10 s. Five seconds 4 points down is not one."""
+    assert _dips([97.0] * 150 + [93.0] * 5 + [97.0] * 60) == []
+    ten = _dips([97.0] * 150 + [93.0] * 11 + [97.0] * 60)
+    assert [(d["level"], d["counted"]) for d in ten] == [(3.0, True), (4.0, True)]
+
+
+def test_a_prolonged_low_is_listed_but_not_counted() -> None:
+    """Not back within 1 point of the baseline 90 s after it began: a prolonged low, not a
+    dip; the ODI leaves it out, the list keeps it."""
+    d = _dips([97.0] * 150 + [90.0] * 200)
+    first = next(x for x in d if x["level"] == 3.0)
+    assert first["ended"] == "too_long" and first["counted"] is False
+    assert analyze_trace(trace([97.0] * 150 + [90.0] * 200)).odi3_per_h == 0.0
+
+
+def test_the_baseline_is_the_pre_event_one() -> None:
+    """The baseline is the highest value in the 2 minutes before the drop, kept for the event:
+    a slow recovery to 96 ends it (within 1 point of 97), a recovery to 95 does not."""
+    ok = _dips([97.0] * 150 + [92.0] * 20 + [96.0] * 30)
+    assert ok[0]["baseline"] == 97.0 and ok[0]["ended"] == "recovered"
+    slow = _dips([97.0] * 150 + [92.0] * 20 + [95.0] * 100)
+    assert slow[0]["ended"] == "too_long"

@@ -34,7 +34,7 @@ def test_summary(session: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_json(session: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(session), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["min_spo2"] == 86.0 and d["samples"] == 400
+    assert d["device"]["min_spo2"] == 86.0 and d["samples"] == 400
     assert sorted(a["kind"] for a in d["alarms"]) == ["falling_fast", "spo2_low"]
 
 
@@ -114,4 +114,6 @@ def test_real_capture_through_format_detection(vectors: Path,
     assert main(["analyze", str(vectors / "contec-cms50e-live.SpO2"), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["samples"] == 212 and d["valid_fraction"] == 1.0
-    assert 95.0 <= d["min_spo2"] <= 97.0 and d["alarms"] == [] and d["desaturations"] == []
+    assert d["device"]["min_spo2"] == 95.0  # the device's own lowest reading
+    assert 95.0 <= d["smoothed"]["min_spo2"] <= 97.0
+    assert d["alarms"] == [] and d["desaturations"] == []

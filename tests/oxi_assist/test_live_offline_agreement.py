@@ -107,7 +107,8 @@ def configs(draw: st.DrawFn) -> AlarmConfig:
                    no_data_after_s=draw(st.sampled_from([2.0, 5.0])),
                    trend_window_s=draw(st.sampled_from([10.0, 30.0])),
                    baseline_window_s=draw(st.sampled_from([20.0, 120.0])),
-                   desat_min_duration_s=draw(st.sampled_from([0.0, 5.0])))
+                   desat_min_duration_s=draw(st.sampled_from([0.0, 5.0, 10.0])),
+                   desat_max_duration_s=draw(st.sampled_from([15.0, 30.0, 90.0])))
 
 
 def run_live(items: list[Reading | LinkEvent], ticks: list[float],
@@ -136,7 +137,8 @@ def alarm_key(a: dict[str, Any]) -> tuple:
 
 
 def desat_key(d: dict[str, Any]) -> tuple:
-    return (d["level"], d["start_s"], _end(d["end_s"]), d["nadir"], d["baseline"], d["depth"])
+    return (d["level"], d["start_s"], _end(d["end_s"]), d["nadir"], d["baseline"], d["depth"],
+            str(d["ended"]), d["counted"])
 
 
 def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConfig) -> None:
@@ -145,9 +147,9 @@ def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConf
     assert sorted(map(alarm_key, off.alarms)) == sorted(map(alarm_key, live["alarms"]))
     assert (sorted(map(desat_key, off.desaturations))
             == sorted(map(desat_key, live["desaturations"])))
-    assert abs(off.valid_time_s - live["valid_time_s"]) < 1e-6
+    assert abs(off.shown_time_s - live["valid_time_s"]) < 1e-6
     for b, v in live["time_below"].items():
-        assert abs(off.time_below[b] - v) < 1e-6
+        assert abs(off.smoothed.time_below[b] - v) < 1e-6
 
 
 # OXI_AGREEMENT_PROFILE=oxi-agreement-soak runs 3000 traces instead of 200
