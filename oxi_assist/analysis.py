@@ -553,30 +553,46 @@ def _desaturations(S: _Stream, cfg: AlarmConfig,
         brk = np.ones(n, dtype=bool)
         brk[S.pos] = False
     min_d, max_d = cfg.desat_min_duration_s, cfg.desat_max_duration_s
+    # nadirs are taken over each event's samples with gaps masked out, one reduceat per level
+    # (a sentinel past the end lets an event still open at the end close there)
+    big = np.iinfo(xs.dtype).max
+    xm = np.append(xs if brk is None else np.where(brk, big, xs), big)
+    names = (None, "recovered", "too_long", "gap")
     for level, (d, rec) in zip(cfg.desat_drops, th.desat, strict=True):
         on = np.flatnonzero(drop >= d)
         seg = _solve(S, on, on, True, min_d)  # ON runs lasting min_d: raise, onset
-        raised, onset = seg.raised, seg.onset
-        kept = _desat_events(ts, xs, bs, brk, raised, onset, rec, d, max_d, min_d)
-        n_by_level[level] = sum(1 for e in kept if e[4] == "recovered")
-        desats.extend({"level": level, "start_s": float(ts[o]), "nadir": nd / 10.0,
-                       "baseline": bb / 10.0, "depth": (bb - nd) / 10.0,
-                       "duration_s": None if e < 0 else float(ts[e] - ts[o]),
-                       "end_s": None if e < 0 else float(ts[e]), "ended": how,
-                       "counted": how == "recovered"}
-                      for o, e, bb, nd, how in kept)
+        o, e, how = _desat_events(ts, xs, bs, brk, seg.raised, seg.onset, rec, d, max_d, min_d)
+        if not len(o):
+            n_by_level[level] = 0
+            continue
+        n_by_level[level] = int(np.count_nonzero(how == 1))
+        stop = np.where(e >= 0, e + 1, n)
+        nadir = np.minimum.reduceat(xm, np.column_stack((o, stop)).ravel())[::2]
+        base_t = bs[o].tolist()
+        t_o = ts[o].tolist()
+        t_e = ts[np.maximum(e, 0)].tolist()
+        for to, te, ei, bb, nd, h in zip(t_o, t_e, e.tolist(), base_t, nadir.tolist(),
+                                         how.tolist(), strict=True):
+            end = ei >= 0
+            desats.append({"level": level, "start_s": to, "nadir": nd / 10.0,
+                           "baseline": bb / 10.0, "depth": (bb - nd) / 10.0,
+                           "duration_s": te - to if end else None,
+                           "end_s": te if end else None, "ended": names[h],
+                           "counted": h == 1})
     desats.sort(key=lambda r: (r["start_s"], r["level"]))
     return desats, n_by_level
 
 
 def _desat_events(ts: np.ndarray, xs: np.ndarray, bs: np.ndarray, brk: np.ndarray | None,
                   raised: np.ndarray, onset: np.ndarray, rec: float, d: float,
-                  max_d: float, min_d: float) -> list[tuple[int, int, int, int, str | None]]:
-    """(onset, end or -1, baseline, nadir, how it ended) of the events one level raises, from
-    its candidates (stream indices of the raising sample and of the run's first sample)."""
+                  max_d: float, min_d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(onset, end or -1, how it ended: 0 open, 1 recovered, 2 too long, 3 gap) of the events
+    one level raises, from its candidates (stream indices of the raising sample and of the
+    run's first sample), as arrays in time order."""
     n = len(ts)
     if not len(raised):
-        return []
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty, np.zeros(0, dtype=np.int8)
     b0 = bs[onset]
     lim0 = b0 - rec  # recovered at or above this
     # each candidate's window: from the sample after the raise to the first sample past
@@ -587,7 +603,7 @@ def _desat_events(ts: np.ndarray, xs: np.ndarray, bs: np.ndarray, brk: np.ndarra
     ln = hi - lo
     tot = int(ln.sum())
     ends = np.full(len(raised), -1, dtype=np.intp)
-    how = np.zeros(len(raised), dtype=np.int8)  # 0 open, 1 recovered, 2 too long, 3 gap
+    how = np.zeros(len(raised), dtype=np.int8)
     if tot:
         seg_start = np.concatenate(([0], np.cumsum(ln)[:-1]))
         owner = np.repeat(np.arange(len(raised)), ln)
@@ -606,13 +622,16 @@ def _desat_events(ts: np.ndarray, xs: np.ndarray, bs: np.ndarray, brk: np.ndarra
             ok &= f < seg_start + ln
             ends[ok] = idx[f[ok]]
             how[ok] = np.where(gap[f[ok]], 3, np.where(rcv[f[ok]], 1, 2))
-    names = {0: None, 1: "recovered", 2: "too_long", 3: "gap"}
-    out: list[tuple[int, int, int, int, str | None]] = []
+    out_o: list[int] = []
+    out_e: list[int] = []
+    out_h: list[int] = []
     last_end = -1  # stream index of the sample that ended the last kept event
     for o, e, h in zip(onset.tolist(), ends.tolist(), how.tolist(), strict=True):
         if o <= last_end:
             continue  # raised while the last event went on, or its run restarted below
-        out.append(_desat_record(xs, brk, bs, o, e, names[h]))
+        out_o.append(o)
+        out_e.append(e)
+        out_h.append(h)
         last_end = e
         while h == 2 and e + 1 < n:
             # ended too long inside a run of ON samples: the live rule starts over at the
@@ -620,18 +639,14 @@ def _desat_events(ts: np.ndarray, xs: np.ndarray, bs: np.ndarray, brk: np.ndarra
             o, e, h = _desat_restart(ts, xs, bs, brk, e + 1, rec, d, max_d, min_d)
             if o < 0:
                 break
-            out.append(_desat_record(xs, brk, bs, o, e, names[h]))
+            out_o.append(o)
+            out_e.append(e)
+            out_h.append(h)
             last_end = e
         if last_end < 0:
             break  # the last kept event runs to the end of the recording
-    return out
-
-
-def _desat_record(xs: np.ndarray, brk: np.ndarray | None, bs: np.ndarray, o: int, e: int,
-                  how: str | None) -> tuple[int, int, int, int, str | None]:
-    stop = e + 1 if e >= 0 else len(xs)
-    vals = xs[o:stop] if brk is None else xs[o:stop][~brk[o:stop]]
-    return o, e, int(bs[o]), int(vals.min()), how
+    return (np.array(out_o, dtype=np.intp), np.array(out_e, dtype=np.intp),
+            np.array(out_h, dtype=np.int8))
 
 
 def _desat_restart(ts: np.ndarray, xs: np.ndarray, bs: np.ndarray, brk: np.ndarray | None,
