@@ -34,11 +34,14 @@ from typing import Any
 
 import numpy as np
 
+from drivers.errors import OxiError
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
+from oxi_assist.actions import parse_action, response_spans
 from oxi_assist.alarm_config import (
     ESCALATING,
     PHYSIOLOGICAL,
+    RESPONSE_ESCALATING,
     SPO2_ALARMS,
     TECHNICAL,
     AlarmConfig,
@@ -73,6 +76,8 @@ class Trace:
     links: list[tuple[float, LinkState]] = field(default_factory=list)
     dropped: int = 0
     interval: float | None = None
+    #: overdose-response spans (start, end or None while open): the Monitor's rule 5
+    response: list[tuple[float, float | None]] = field(default_factory=list)
 
     @property
     def t_end(self) -> float | None:
@@ -115,7 +120,24 @@ class Trace:
 
     @classmethod
     def from_recording(cls, rec: Recording) -> Trace:
-        return cls.from_items(rec.readings, rec.links, rec.interval)
+        tr = cls.from_items(rec.readings, rec.links, rec.interval)
+        tr.response = recorded_response_spans(rec.events)
+        return tr
+
+
+def recorded_response_spans(events: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
+    """The response spans of a recorded session, from its responder events (the same rule the
+    live session applies: oxi_assist.actions.response_spans)."""
+    acts = []
+    for e in events:
+        t = e.get("t")
+        if e.get("by") != "responder" or not isinstance(t, int | float):
+            continue
+        try:
+            acts.append((float(t), parse_action(str(e.get("name", "")))))
+        except OxiError:
+            continue
+    return response_spans(acts)
 
 
 @dataclass
@@ -459,6 +481,27 @@ def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
             a["priority"] = "high"
 
 
+def _escalate_response(by_kind: dict[str, list[dict[str, Any]]],
+                       spans: list[tuple[float, float | None]]) -> None:
+    """The Monitor's rule 5: during a response span [a, b) low SpO2 and "no reading" alarms
+    are high. An alarm raised in the span is high; one raised before it and still active at
+    its start (ending at a or later) is raised to high there. A span's start is applied before
+    any reading of the same instant (as the session does: the responder's key, then the data)."""
+    if not spans:
+        return
+    for kind in RESPONSE_ESCALATING:
+        for a in by_kind.get(kind, ()):
+            if a["priority"] == "high":
+                continue
+            start, end = a["start_s"], a["end_s"]
+            for lo, hi in spans:
+                in_span = lo <= start and (hi is None or start < hi)
+                open_at_start = start < lo and (end is None or end >= lo)
+                if in_span or open_at_start:
+                    a["priority"] = "high"
+                    break
+
+
 # ---------------------------------------------------------------------- the analysis
 
 def analyze(recording: Recording | Trace, config: AlarmConfig | None = None) -> Analysis:
@@ -499,6 +542,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     if n == 0 or t_end is None:
         alarms: list[dict[str, Any]] = []
         _link_alarms(tr, cfg, alarms)
+        if cfg.response_escalates:
+            _escalate_response({"link_lost": alarms}, tr.response)
         return Analysis(0.0, 0, 0.0, 0.0, None, None, None, None,
                         {f"{b:g}": 0.0 for b in cfg.time_below}, [], None, None, alarms,
                         tr.dropped, cfg.source)
@@ -670,6 +715,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
                   for b, b10 in zip(cfg.time_below, th.below, strict=True)}
 
     _escalate(by_kind, cfg.escalate_within_s)
+    if cfg.response_escalates:
+        _escalate_response(by_kind, tr.response)
     alarms = [a for same in by_kind.values() for a in same]
     alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))
     hours = valid_time / 3600.0
