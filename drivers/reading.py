@@ -127,6 +127,32 @@ class Controllable(Protocol):
     def inject(self, action: str, **params: object) -> None: ...
 
 
+@runtime_checkable
+class Trainable(Controllable, Protocol):
+    """A simulated source a trainer drives from the screen: pause and resume it, change its
+    speed, and play responder actions and device artefacts into the patient model."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def speed(self) -> float: ...
+
+    def set_speed(self, x: float) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+@runtime_checkable
+class PatientStatus(Protocol):
+    """A simulated source that can say how its patient is, in a few words for the trainer
+    ("breathing 4/min", "NOT BREATHING", "CARDIAC ARREST")."""
+
+    def patient_status(self) -> str: ...
+
+
 @dataclass(slots=True)
 class CodecStats:
     """Counters every codec keeps, so corrupt bytes are skipped and counted, never silent."""

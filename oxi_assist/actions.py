@@ -130,20 +130,20 @@ ACTIONS: dict[Action, ActionInfo] = {a.action: a for a in (
     ActionInfo(Action.CALLED_911, "911 called", "911 called", "911 has been called",
                core=True,
                response=Response.STARTS),
-    ActionInfo(Action.BREATHS_START, "Breaths on", "Rescue breaths started",
+    ActionInfo(Action.BREATHS_START, "Start breaths", "Rescue breaths started",
                "rescue breaths on (metronome: 1 breath every 5 s)", sim="breaths_on",
                core=True,
                response=Response.STARTS),
-    ActionInfo(Action.BREATHS_STOP, "Breaths off", "Rescue breaths stopped",
+    ActionInfo(Action.BREATHS_STOP, "Stop breaths", "Rescue breaths stopped",
                "rescue breaths off", sim="breaths_off", core=True),
     ActionInfo(Action.PULSE, "Pulse felt", "Pulse felt", "you felt a pulse (if trained)"),
     ActionInfo(Action.NO_PULSE, "No pulse", "No pulse felt",
                "no pulse (if trained): chest compressions and breaths",
                response=Response.STARTS),
-    ActionInfo(Action.COMPRESSIONS_START, "CPR on", "Chest compressions started",
+    ActionInfo(Action.COMPRESSIONS_START, "Start CPR", "Chest compressions started",
                "chest compressions on (CPR)", sim="compressions_on", core=True,
                response=Response.STARTS),
-    ActionInfo(Action.COMPRESSIONS_STOP, "CPR off", "Chest compressions stopped",
+    ActionInfo(Action.COMPRESSIONS_STOP, "Stop CPR", "Chest compressions stopped",
                "chest compressions off", sim="compressions_off", core=True),
     ActionInfo(Action.NALOXONE, "Naloxone given", "Naloxone dose {dose} ({route})",
                "naloxone given (starts the dose timer)", sim="naloxone", core=True,
@@ -190,6 +190,11 @@ class KeyBinding:
     def toggle(self) -> bool:
         return len(self.actions) == 2
 
+    @property
+    def id(self) -> str:
+        """The key's name as the screen sends it (its first key: "space" for "space,t")."""
+        return self.keys.split(",")[0]
+
 
 KEYS: tuple[KeyBinding, ...] = (
     KeyBinding("9", "9", (Action.CALLED_911,), "911 called", "911"),
@@ -215,6 +220,11 @@ KEYS: tuple[KeyBinding, ...] = (
     KeyBinding("o", "o", (Action.OXYGEN,), "Oxygen on", "oxygen"),
     KeyBinding("e", "e", (Action.EMS_ARRIVED,), "EMS arrived", "EMS here"),
 )
+
+
+def key_by_id(key_id: str) -> KeyBinding | None:
+    """The key whose `id` is `key_id` (what a button or chip sends)."""
+    return next((kb for kb in KEYS if kb.id == key_id), None)
 
 
 def key_for(action: Action, params: dict[str, str] | None = None) -> KeyBinding | None:

@@ -7,8 +7,13 @@ pass only when the number of lines changes keeps an idle screen nearly free to r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from oxi_assist.ui.model import ScreenModel
 
 
 class Panel(Static):
@@ -29,3 +34,11 @@ class Panel(Static):
         self.update(text, layout=self.RELAYOUT_ON_CHANGE or lines != self._lines)
         self._lines = lines
         return True
+
+
+class Painted:
+    """A widget drawn from the whole `ScreenModel`: the App paints every one of them on the
+    screen at each redraw, whatever layout (wide or narrow) put them there."""
+
+    def paint(self, model: ScreenModel) -> None:
+        raise NotImplementedError

@@ -4,9 +4,10 @@ colour is never the only cue, gaps stay gaps, the core actions are always offere
 from __future__ import annotations
 
 from drivers.reading import LinkState, Status
+from oxi_assist.ui.action_keys import compact_text, tall_text
+from oxi_assist.ui.adapter import CORE_KEYS
 from oxi_assist.ui.alarm_banner import banner_text, flash_on, flashes
-from oxi_assist.ui.guidance_panel import actions_text
-from oxi_assist.ui.model import GuideView, ScreenModel, TimerView
+from oxi_assist.ui.model import GuideView, KeyView, ScreenModel, TimerView
 from oxi_assist.ui.pleth import render_pleth
 from oxi_assist.ui.timers import metronome_text, timer_line
 from oxi_assist.ui.trainer import next_speed
@@ -119,10 +120,30 @@ def test_alarm_flash_rates_follow_iec_60601_1_8() -> None:
     assert not flashes(model(alarm=low)) and not flashes(model())
 
 
-def test_core_actions_always_offered() -> None:
-    plain = actions_text(GuideView(title="x"), 38).plain
-    for key, word in (("9", "911"), ("b", "breaths"), ("n", "naloxone")):
-        assert f" {key} " in plain and word in plain
+def test_core_keys_are_the_table_s_911_breaths_naloxone_and_cpr() -> None:
+    assert [kb.id for kb in CORE_KEYS] == ["9", "b", "n", "m", "c"]
+
+
+def test_chips_keep_every_key_whole_at_every_width() -> None:
+    keys = (KeyView("9", "9", "911 called", "911", core=True),
+            KeyView("b", "b", "Start breaths", "Start breaths", core=True),
+            KeyView("n", "n", "Naloxone (injection)", "naloxone", core=True),
+            KeyView("u", "u", "NOT breathing normally", "NOT breathing OK", urgent=True))
+    for width in (38, 44, 60, 100):
+        plain = compact_text(keys, width, short=width < 60).plain
+        rows = plain.split("\n")
+        assert all(len(r) <= width for r in rows)
+        for k in keys:
+            label = k.short if width < 60 else k.label
+            assert any(f" {k.shown} {label} " in r for r in rows), (width, k)
+        assert "… " in plain  # the chip that opens every action
+    for width in (40, 45, 60):
+        rows = tall_text(keys, width).plain.split("\n")
+        assert all(len(r) <= width for r in rows)
+        assert any(" 9  911" in r for r in rows) and any(" n  naloxone" in r for r in rows)
+        # three rows a chip: the label's row has a padded row above and below it
+        i = next(i for i, r in enumerate(rows) if " 9  911" in r)
+        assert rows[i - 1][:8].strip() == "" and rows[i + 1][:8].strip() == ""
 
 
 def test_metronome_and_timers() -> None:
