@@ -238,11 +238,17 @@ def key_for(action: Action, params: dict[str, str] | None = None) -> KeyBinding 
 
 
 def log_line(action: Action, params: dict[str, object] | None = None) -> str:
-    """The event log's plain line for an action, e.g. "Naloxone dose 2 (nasal spray)"."""
+    """The event log's plain line for an action, e.g. "Naloxone dose 2 (nasal spray)". A
+    parameter that was not given is left out, never guessed ("Naloxone dose 1" from a file
+    that does not say the route)."""
     p = params or {}
-    route = str(p.get("route", "im"))
-    return ACTIONS[action].log.format(dose=p.get("dose", "?"),
-                                      route=ROUTE_WORDS.get(route, route))
+    text = ACTIONS[action].log
+    if "route" not in p:
+        text = text.replace(" ({route})", "")
+    if "dose" not in p:
+        text = text.replace(" dose {dose}", "")
+    route = str(p.get("route", ""))
+    return text.format(dose=p.get("dose", ""), route=ROUTE_WORDS.get(route, route))
 
 
 #: Responder actions that reach a simulated patient, as the simulator's intervention names.

@@ -23,7 +23,7 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
-from oxi_assist.actions import Action
+from oxi_assist.actions import Action, log_line, parse_action
 from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import analyze
 from oxi_assist.monitor_changes import (
@@ -42,14 +42,6 @@ LOW_SOURCE = BANDS[Band.LOW].source
 SEVERE_SOURCE = BANDS[Band.SEVERE].source
 
 _ACTION_NAMES = {a.value for a in Action}
-_ACTION_WORDS: dict[str, str] = {
-    "911": "911 called", "breaths": "rescue breaths started", "breaths_stop": "breaths stopped",
-    "naloxone": "naloxone given", "responsive": "person responsive",
-    "unresponsive": "person unresponsive", "breathing_normal": "breathing normal",
-    "breathing_not_normal": "breathing not normal", "tap": "breath counted",
-    "awake": "person awake", "recovery": "recovery position", "oxygen": "oxygen on",
-    "ems": "EMS arrived", "end": "response ended",
-}
 
 
 @dataclass(frozen=True)
@@ -293,17 +285,12 @@ def _event_text(name: str, e: dict[str, Any]) -> str:
 
 
 def _action_text(name: str, params: dict[str, Any]) -> str:
-    words = _ACTION_WORDS.get(name, name.replace("_", " "))
-    if name == "naloxone":
-        bits = []
-        if "dose" in params:
-            bits.append(f"dose {params['dose']}")
-        if "route" in params:
-            bits.append(str(params["route"]).upper() if params["route"] in ("im",)
-                        else str(params["route"]))
-        if bits:
-            words += " (" + ", ".join(bits) + ")"
-    return words
+    """A responder action in the words the live event log used (the action table's)."""
+    try:
+        action = parse_action(name)
+    except OxiError:
+        return name.replace("_", " ")
+    return log_line(action, params)
 
 
 # -- ROSE debrief prompt --------------------------------------------------------------------

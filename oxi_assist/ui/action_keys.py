@@ -106,7 +106,7 @@ def tall_text(keys: Sequence[KeyView], width: int, send: Send = app_press,
 class ActionKeys(Panel, Painted):
     """The chips; redrawn when the offered keys or the width change."""
 
-    RELAYOUT_ON_CHANGE = True
+    URGENT = True
 
     def __init__(self, *, tall: bool = False, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]

@@ -80,6 +80,9 @@ def banner_text(model: ScreenModel, width: int = 200) -> tuple[Text, str]:
 
 
 class AlarmBanner(Panel, Painted):
+    URGENT = True
+    WRAP = True
+
     _CLASSES = ("alarm-none", "alarm-high", "alarm-high-off", "alarm-medium",
                 "alarm-medium-off", "alarm-low", "alarm-paused")
 

@@ -168,7 +168,7 @@ class MainScreen(Screen[None]):
         self.ready = True
         app = self.app
         if isinstance(app, OxiApp):
-            app.redraw(force=True)
+            app.redraw()
 
     def on_resize(self, event: events.Resize) -> None:
         if (event.size.width < NARROW_BELOW) != self.narrow and self.ready:
@@ -277,7 +277,7 @@ class OxiApp(App[int]):
         self._alert_queued = False
         if self.session is not None and _live(self.screen):
             self.stats.alert_redraws += 1
-            self.redraw()
+            self.redraw(urgent_only=True)
 
     # -- choosing the BLE device -----------------------------------------------------------
 
@@ -361,10 +361,12 @@ class OxiApp(App[int]):
                          show_cue=show_cue)
         return replace(m, flash_t=self.clock.now())
 
-    def redraw(self, force: bool = False) -> None:
+    def redraw(self, urgent_only: bool = False) -> None:
         """Draws the whole main screen from the session now (tests call it after moving the
-        virtual clock; the timer calls it when something changed; an alarm or a guidance
-        change calls it at once)."""
+        virtual clock; the timer calls it when something changed). An alarm or a guidance
+        change draws at once what it concerns (`urgent_only`: the banner, the figures, the
+        guidance, the keys and the log); the trend, the pleth and the timers follow at the next
+        tick."""
         if self.session is None:
             return
         screen = self._main()
@@ -373,15 +375,18 @@ class OxiApp(App[int]):
         m = self.build_model()
         try:
             for w in screen.painted:
-                w.paint(m)
+                if w.URGENT or not urgent_only:
+                    w.paint(m)
         except NoMatches:
             return  # a widget is still being mounted; the next poll draws
         self.model = m
-        self._drawn_version = self.session.version
+        if not urgent_only:
+            self._drawn_version = self.session.version
         self._maybe_bell(m)
         self.stats.redraws += 1
         now = time.perf_counter
-        if self.stats.latencies is not None and self._pending_since is not None:
+        if self.stats.latencies is not None and self._pending_since is not None \
+                and not urgent_only:
             since = self._pending_since
             self.call_after_refresh(
                 lambda: self.stats.latencies.append(now() - since)  # type: ignore[union-attr]
@@ -391,7 +396,8 @@ class OxiApp(App[int]):
             self.call_after_refresh(
                 lambda: self.stats.alert_latencies.append(  # type: ignore[union-attr]
                     now() - since_alert))
-        self._pending_since = None
+        if not urgent_only:
+            self._pending_since = None
         self._alert_since = None
 
     def _maybe_bell(self, m: ScreenModel) -> None:

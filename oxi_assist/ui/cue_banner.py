@@ -42,7 +42,7 @@ def cue_text(model: ScreenModel, width: int = 200) -> Text:
 
 
 class CueBanner(Panel, Painted):
-    RELAYOUT_ON_CHANGE = True
+    WRAP = True
 
     def paint(self, model: ScreenModel) -> None:
         show = model.show_cue and model.guide.cue is not None

@@ -31,8 +31,8 @@ from oxi_assist.ui.trend_chart import AXIS, render_trend
 JOIN_GAP = 5.0
 
 #: Marker letters for the chart's event row (also listed in the legend under the chart).
-MARKS: dict[str, str] = {"911": "9", "breaths": "B", "naloxone": "N", "ems": "E",
-                         "awake": "A", "recovery": "R", "oxygen": "O"}
+MARKS: dict[str, str] = {"911": "9", "breaths": "B", "compressions": "C", "naloxone": "N",
+                         "ems": "E", "awake": "A", "recovery": "R", "oxygen": "O"}
 
 
 def _marks_row(items: list[debrief.TimelineItem], duration: float, cols: int) -> Text:
@@ -73,7 +73,7 @@ class DebriefChart(Widget):
         chart.append("\n")
         chart.append_text(_marks_row(self._summary.timeline, dur, w))
         chart.append("\n")
-        chart.append(" " * AXIS + "9 911 · B breaths · N naloxone · E EMS · A awake · "
+        chart.append(" " * AXIS + "9 911 · B breaths · C CPR · N naloxone · E EMS · A awake · "
                      "R recovery · O oxygen · ! alarm", style="dim")
         return chart
 

@@ -56,17 +56,15 @@ def log_text(lines: Sequence[LogLine], rows: int, width: int) -> Text:
     return Text("\n").join(out)
 
 
-class EventLog(Panel, Painted):
+class EventLog(Panel, Painted):  # its rows are wrapped by wrap_line
     """`rows` None: as many rows as the panel has (it takes the room left); else the last
     `events` events, whatever their wrapped height."""
 
-    RELAYOUT_ON_CHANGE = True
+    URGENT = True
 
     def __init__(self, *, events: int | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.events = events
-        # a fixed-height log never changes the layout; a log sized by its lines does
-        self.RELAYOUT_ON_CHANGE = events is not None
         self._log: Sequence[LogLine] = ()
 
     def _draw(self) -> None:

@@ -68,7 +68,8 @@ def guidance_text(g: GuideView, with_prompts: bool = True) -> Text:
 
 
 class GuidancePanel(Panel, Painted):
-    RELAYOUT_ON_CHANGE = True
+    URGENT = True
+    WRAP = True
 
     def __init__(self, *, with_prompts: bool = True, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
@@ -81,7 +82,8 @@ class GuidancePanel(Panel, Painted):
 class PromptPanel(Panel, Painted):
     """The prompts on their own (the narrow layout puts them under the keys)."""
 
-    RELAYOUT_ON_CHANGE = True
+    URGENT = True
+    WRAP = True
 
     def paint(self, model: ScreenModel) -> None:
         prompts = model.guide.prompts

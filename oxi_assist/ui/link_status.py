@@ -49,6 +49,8 @@ def status_text(model: ScreenModel) -> tuple[Text, bool]:
 
 
 class StatusBar(Panel, Painted):
+    URGENT = True  # the link lost is news too
+
     def paint(self, model: ScreenModel) -> None:
         text, lost = status_text(model)
         self.set_text(text)

@@ -18,7 +18,7 @@ def render_pleth(samples: Sequence[float], cols: int, rows: int, doubtful: bool 
     """Autoscaled braille trace of the last samples (about 2 per dot column)."""
     cols, rows = max(cols, 4), max(rows, 1)
     if not samples:
-        return Text("no waveform from this source", style=f"dim {theme.GREY}")
+        return Text("no waveform now", style=f"dim {theme.GREY}")
     canvas = Canvas(cols, rows)
     n = canvas.width
     per = max(1, len(samples) // n)

@@ -52,7 +52,7 @@ def timers_text(g: GuideView) -> Text:
 
 
 class TimersPanel(Panel, Painted):
-    RELAYOUT_ON_CHANGE = True
+    WRAP = True
 
     def paint(self, model: ScreenModel) -> None:
         self.set_text(timers_text(model.guide))

@@ -52,7 +52,8 @@ def vitals_line(model: ScreenModel) -> Text:
 
 
 class VitalsLine(Panel, Painted):
-    RELAYOUT_ON_CHANGE = True
+    URGENT = True  # no reading must replace a number at once
+    WRAP = True
 
     def paint(self, model: ScreenModel) -> None:
         self.set_text(vitals_line(model))

@@ -61,6 +61,8 @@ def flag_words(v: VitalsState) -> str:
 
 
 class VitalsPanel(Vertical, Painted):
+    URGENT = True  # no reading must replace a number at once
+
     """SpO2 and pulse side by side; each box keeps its size whatever the state."""
 
     def compose(self) -> ComposeResult:

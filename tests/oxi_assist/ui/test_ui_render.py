@@ -164,3 +164,85 @@ def test_speed_steps_clamp_to_1_and_20() -> None:
     assert next_speed(1.0, 1) == 2.0
     assert next_speed(10.0, 1) == 20.0
     assert next_speed(20.0, 1) == 20.0
+
+
+# ---------------------------------------------------------------- origins, prompts, log, trend
+
+def test_origin_labels_say_bc_or_ours() -> None:
+    from oxi_assist.guide_state import SourceRef
+    from oxi_assist.ui.origin import origin_label
+
+    bc = SourceRef("gov-bc", "BC-official", "https://example.org")
+    derived = SourceRef("tth", "BC-derived", "https://example.org")
+    app = SourceRef("app", "app-defined")
+    other = SourceRef("on", "other-jurisdiction", "https://example.org")
+    assert origin_label([bc, derived]) == "BC"
+    assert origin_label([app]) == "ours"
+    assert origin_label([bc, app]) == "BC + ours"
+    assert origin_label([other]) == "other jurisdiction"
+    assert origin_label([]) == ""
+
+
+def test_reassurance_is_drawn_last_and_calm_with_every_prompt_s_origin() -> None:
+    from oxi_assist.guide_state import Prompt, SourceRef
+    from oxi_assist.ui.adapter import prompt_views
+    from oxi_assist.ui.guidance_panel import TONE_STYLE, prompts_text
+    from oxi_assist.ui.model import Tone
+
+    bc = (SourceRef("gov-bc", "BC-official", "u"),)
+    ours = (SourceRef("app", "app-defined"),)
+    normal = Prompt("normal", "Oxygen 95–100% is the normal range.", sources=bc,
+                    reassuring=True, priority=3)
+    call = Prompt("call", "They did not wake up. Call 911 now.", sources=bc, priority=1)
+    signal = Prompt("sig", "No good reading. Check their breathing.", kind="warning",
+                    sources=ours, priority=3)
+    st = type("St", (), {"warnings": (signal,), "suggestions": (normal, call)})()
+    views = prompt_views(st)  # type: ignore[arg-type]
+    assert [v.tone for v in views] == [Tone.WARNING, Tone.INSTRUCTION, Tone.REASSURANCE]
+    assert [v.origin for v in views] == ["ours", "BC", "BC"]
+    text = prompts_text(views)
+    rows = text.plain.split("\n")
+    assert rows[1].startswith("▸ They did not wake up") and rows[1].endswith("(BC)")
+    assert rows[2].startswith("· Oxygen 95–100%")
+    # the reassurance is not styled like a warning: not bold, not the warning colour
+    span = next(s for s in text.spans if text.plain[s.start:s.end].startswith("Oxygen"))
+    assert str(span.style) == TONE_STYLE[Tone.REASSURANCE][1]
+    assert "bold" not in str(span.style)
+
+
+def test_log_lines_wrap_under_their_time_and_are_never_cut() -> None:
+    from oxi_assist.ui.event_log import log_text
+    from oxi_assist.ui.model import LogLine
+
+    lines = [LogLine(5.0, "911 called", "action"),
+             LogLine(62.0, "Alarm (high): Finger out / probe off", "alarm"),
+             LogLine(70.0, "No reading. Check their breathing directly, not the screen.",
+                      "guide")]
+    text = log_text(lines, rows=10, width=30).plain
+    rows = text.split("\n")
+    assert all(len(r) <= 30 for r in rows)
+    assert " ".join(" ".join(rows).split()) == (
+        "0:05 911 called 1:02 Alarm (high): Finger out / probe off 1:10 No reading. Check "
+        "their breathing directly, not the screen.")
+    # too few rows: the newest whole events, never half of one
+    short = log_text(lines, rows=3, width=30).plain
+    assert short.startswith("  1:10 No reading.") and short.endswith("screen.")
+
+
+def test_trend_axis_extends_below_70_and_marks_the_lowest_point() -> None:
+    ts = [float(t) for t in range(300)]
+    vals: list[float | None] = [97.0 if t < 100 else max(21.0, 97.0 - (t - 100) * 0.8)
+                                for t in range(300)]
+    text = render_trend(ts, vals, now=300.0, window=300.0, cols=60, rows=12)
+    rows = text.plain.split("\n")
+    assert rows[-2].startswith(" 20┤")  # the axis goes down to the ten below 21 %
+    assert any(r.startswith(" 70┤") for r in rows[:-2])
+    plot = [r[4:] for r in rows[:-1]]
+    assert plot[-1].strip("⠀ ") != ""  # the fall is drawn down to the bottom row
+    assert "▼ low 21% at 3:15" in rows[-1]
+    # the lowest point's cell is marked (reverse), on the chart itself
+    marked = [s for s in text.spans if "reverse" in str(s.style)]
+    assert marked and all(text.plain[s.start:s.end].strip() for s in marked)
+    # a value that stays above 70 keeps the usual axis
+    flat = render_trend(ts, [97.0] * 300, now=300.0, window=300.0, cols=60, rows=8).plain
+    assert flat.split("\n")[-2].startswith(" 70┤")
