@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from oxi_assist.actions import ACTIONS, KEYS, KeyBinding
+from oxi_assist.actions import ACTIONS, KEYS, ROUTE_WORDS, KeyBinding
 
 
 def key_names(kb: KeyBinding) -> str:
@@ -27,7 +27,7 @@ def key_words(kb: KeyBinding) -> str:
         return " / ".join(ACTIONS[a].help for a in kb.actions)
     words = ACTIONS[kb.actions[0]].help
     route = dict(kb.params).get("route")
-    return f"{words}: {kb.label.lower()}" if route else words
+    return f"{words} — {ROUTE_WORDS.get(route, route)}" if route else words
 
 
 def responder_keys() -> tuple[tuple[str, str], ...]:

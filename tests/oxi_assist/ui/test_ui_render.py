@@ -246,3 +246,15 @@ def test_trend_axis_extends_below_70_and_marks_the_lowest_point() -> None:
     # a value that stays above 70 keeps the usual axis
     flat = render_trend(ts, [97.0] * 300, now=300.0, window=300.0, cols=60, rows=8).plain
     assert flat.split("\n")[-2].startswith(" 70┤")
+
+
+def test_the_readme_keys_table_lists_every_key_of_the_action_table() -> None:
+    from pathlib import Path
+
+    from oxi_assist.actions import KEYS
+
+    text = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### The live screen"):text.index("### Sources")]
+    for kb in KEYS:
+        for k in kb.keys.split(","):
+            assert f"| `{k}`" in section or f"/ `{k}`" in section, k
