@@ -12,18 +12,26 @@ from collections.abc import Iterable
 
 from oxi_assist.guide_state import SourceRef
 
-ORIGIN_WORDS: dict[str, str] = {
-    "BC-official": "BC",
-    "BC-derived": "BC",
-    "app-defined": "ours",
-    "other-jurisdiction": "other jurisdiction",
-    "research": "research",
-    "clinical-ref": "clinical",
-    "unverified": "unverified",
-}
+#: How each source label reads, in the order origins are listed ("BC + ours").
+ORIGIN_WORDS: tuple[tuple[str, str], ...] = (
+    ("BC-official", "BC"),
+    ("BC-derived", "BC"),
+    ("app-defined", "ours"),
+    ("other-jurisdiction", "other jurisdiction"),
+    ("clinical-ref", "clinical"),
+    ("research", "research"),
+    ("unverified", "unverified"),
+)
 
 
 def origin_label(sources: Iterable[SourceRef]) -> str:
-    """"BC", "ours", "BC + ours", … for a prompt's or a line's sources ("" for none)."""
-    words = dict.fromkeys(ORIGIN_WORDS.get(s.label, s.label) for s in sources)
+    """"BC", "ours", "BC + ours", … for a prompt's or a line's sources ("" for none); a label
+    not in the list keeps its own words, last."""
+    labels = list(dict.fromkeys(s.label for s in sources))
+    words: list[str] = []
+    for label, word in ORIGIN_WORDS:
+        if label in labels and word not in words:
+            words.append(word)
+    known = {label for label, _ in ORIGIN_WORDS}
+    words += [label for label in labels if label not in known]
     return " + ".join(words)

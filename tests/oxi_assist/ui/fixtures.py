@@ -97,6 +97,9 @@ class ControllableScript(ScriptedSource):
     def resume(self) -> None:
         self.paused = False
 
+    def patient_status(self) -> str:
+        return ""  # says nothing: the trainer bar shows no words for the patient
+
 
 @dataclass
 class NarratedScript(ControllableScript):

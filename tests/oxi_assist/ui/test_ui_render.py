@@ -258,3 +258,20 @@ def test_the_readme_keys_table_lists_every_key_of_the_action_table() -> None:
     for kb in KEYS:
         for k in kb.keys.split(","):
             assert f"| `{k}`" in section or f"/ `{k}`" in section, k
+
+
+def test_a_trainer_source_without_patient_words_shows_none() -> None:
+    from oxi_assist.ui.adapter import trainer_view
+
+    class Controls:  # a Trainable that cannot say how its patient is
+        paused = False
+        speed = 2.0
+
+        def inject(self, action: str, **params: object) -> None: ...
+        def set_speed(self, x: float) -> None: ...
+        def pause(self) -> None: ...
+        def resume(self) -> None: ...
+
+    tv = trainer_view(Controls(), "opioid-overdose")
+    assert tv is not None and tv.speed == 2.0 and tv.status == ""
+    assert trainer_view(object(), "x") is None
