@@ -110,3 +110,25 @@ def test_late_lines_are_inserted_in_time_order() -> None:
     for t, text in ((1.0, "a"), (5.0, "c"), (3.0, "b"), (5.0, "d")):
         log.append(LogLine(t, LogKind.EVENT, text))
     assert [ln.text for ln in log] == ["b", "c", "d"]  # the oldest dropped, order by time
+
+
+def test_on_alert_fires_for_alarm_and_guidance_changes_not_for_each_reading(protocol) -> None:  # type: ignore[no-untyped-def]
+    clock = VirtualClock()
+    s = Session(clock=clock, monitor=Monitor(), guide=Guide(protocol, clock),
+                source_label="sim:test")
+    alerts: list[float] = []
+    s.on_alert = lambda: alerts.append(s.elapsed())
+    s.on_item(LinkEvent(clock.now(), LinkState.CONNECTED))
+    for _ in range(20):  # steady readings: nothing urgent once the first prompt is shown
+        clock.advance(1)
+        s.on_item(Reading(t=clock.now(), spo2=97.0, pulse=70.0))
+    quiet = len(alerts)
+    for _ in range(10):
+        clock.advance(1)
+        s.on_item(Reading(t=clock.now(), spo2=97.0, pulse=70.0))
+    assert len(alerts) == quiet  # ten more readings, no alert
+    clock.advance(1)
+    s.on_item(Reading(t=clock.now(), status=Status.SENSOR_FAULT))  # raised at once
+    assert len(alerts) == quiet + 1
+    s.on_action(Action.UNRESPONSIVE)  # a new step: guidance changed
+    assert len(alerts) == quiet + 2
