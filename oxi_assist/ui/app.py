@@ -165,6 +165,9 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self._ready)
 
     def _ready(self) -> None:
+        if (self.size.width < NARROW_BELOW) != self.narrow:
+            self._start_relayout()  # the width crossed back while this layout was built
+            return
         self.ready = True
         app = self.app
         if isinstance(app, OxiApp):
@@ -172,8 +175,11 @@ class MainScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         if (event.size.width < NARROW_BELOW) != self.narrow and self.ready:
-            self.ready = False
-            self.run_worker(self._relayout(), exclusive=True, group="layout")
+            self._start_relayout()
+
+    def _start_relayout(self) -> None:
+        self.ready = False
+        self.run_worker(self._relayout(), exclusive=True, group="layout")
 
     async def _relayout(self) -> None:
         await self.recompose()

@@ -203,6 +203,13 @@ async def test_the_layout_follows_the_terminal_width() -> None:
         assert app.screen.narrow  # type: ignore[attr-defined]
         await step(app, clock, pilot, 1)
         assert "911" in region_words(app, app.screen.query_one(ActionKeys))
+        # back and forth faster than a layout is built: it ends in the layout of the last size
+        await pilot.resize_terminal(100, 30)
+        await pilot.resize_terminal(45, 40)
+        await pilot.resize_terminal(100, 30)
+        for _ in range(20):
+            await pilot.pause()
+        assert not app.screen.narrow and app.screen.ready  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- taps send what keys send
