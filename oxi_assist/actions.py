@@ -12,6 +12,7 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.errors import OxiError
 from simulators.scenario import parse_duration
@@ -285,3 +286,18 @@ def response_spans(actions: Iterable[tuple[float, Action]]) -> list[tuple[float,
     if since is not None:
         spans.append((since, None))
     return spans
+
+
+def recorded_response_spans(events: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
+    """The response spans of a recorded session, from its responder events (`by` responder,
+    `name` an action): the same rule the live session applies, for the offline analysis."""
+    acts: list[tuple[float, Action]] = []
+    for e in events:
+        t = e.get("t")
+        if e.get("by") != "responder" or not isinstance(t, int | float) or isinstance(t, bool):
+            continue
+        try:
+            acts.append((float(t), parse_action(str(e.get("name", "")))))
+        except OxiError:
+            continue
+    return response_spans(acts)

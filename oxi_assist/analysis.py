@@ -34,10 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from drivers.errors import OxiError
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
-from oxi_assist.actions import parse_action, response_spans
+from oxi_assist.actions import recorded_response_spans
 from oxi_assist.alarm_config import (
     ESCALATING,
     PHYSIOLOGICAL,
@@ -123,21 +122,6 @@ class Trace:
         tr = cls.from_items(rec.readings, rec.links, rec.interval)
         tr.response = recorded_response_spans(rec.events)
         return tr
-
-
-def recorded_response_spans(events: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
-    """The response spans of a recorded session, from its responder events (the same rule the
-    live session applies: oxi_assist.actions.response_spans)."""
-    acts = []
-    for e in events:
-        t = e.get("t")
-        if e.get("by") != "responder" or not isinstance(t, int | float):
-            continue
-        try:
-            acts.append((float(t), parse_action(str(e.get("name", "")))))
-        except OxiError:
-            continue
-    return response_spans(acts)
 
 
 @dataclass
@@ -420,6 +404,8 @@ def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None
             start = None
     if start is not None:
         out.append(_alarm("link_lost", cfg, start, start, clear_at))
+    if cfg.response_escalates:
+        _escalate_response({"link_lost": out}, tr.response)
 
 
 def _settled(S: _Stream, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -456,6 +442,27 @@ def _over_ranges(op: np.ufunc, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) ->
     return int(op.reduce(op.reduceat(x, bounds, dtype=dt)[0::2]))
 
 
+def _escalate_response(by_kind: dict[str, list[dict[str, Any]]],
+                       spans: list[tuple[float, float | None]]) -> None:
+    """The Monitor's rule 5: during a response span [a, b) low SpO2 and "no reading" alarms
+    are high. An alarm raised in the span is high; one raised before it and still active at
+    its start (ending at a or later) is raised to high there. A span's start is applied before
+    any reading of the same instant (as the session does: the responder's key, then the data)."""
+    if not spans:
+        return
+    for kind in RESPONSE_ESCALATING:
+        for a in by_kind.get(kind, ()):
+            if a["priority"] == "high":
+                continue
+            start, end = a["start_s"], a["end_s"]
+            for lo, hi in spans:
+                in_span = lo <= start and (hi is None or start < hi)
+                open_at_start = start < lo and (end is None or end >= lo)
+                if in_span or open_at_start:
+                    a["priority"] = "high"
+                    break
+
+
 def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
     """The Monitor's escalation rule: an alarm meaning "no reading" is high priority when an
     SpO2 alarm raised before it is still active, or ended no more than `within` s earlier.
@@ -479,27 +486,6 @@ def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
     for a, h in zip(esc, hit.tolist(), strict=True):
         if h:
             a["priority"] = "high"
-
-
-def _escalate_response(by_kind: dict[str, list[dict[str, Any]]],
-                       spans: list[tuple[float, float | None]]) -> None:
-    """The Monitor's rule 5: during a response span [a, b) low SpO2 and "no reading" alarms
-    are high. An alarm raised in the span is high; one raised before it and still active at
-    its start (ending at a or later) is raised to high there. A span's start is applied before
-    any reading of the same instant (as the session does: the responder's key, then the data)."""
-    if not spans:
-        return
-    for kind in RESPONSE_ESCALATING:
-        for a in by_kind.get(kind, ()):
-            if a["priority"] == "high":
-                continue
-            start, end = a["start_s"], a["end_s"]
-            for lo, hi in spans:
-                in_span = lo <= start and (hi is None or start < hi)
-                open_at_start = start < lo and (end is None or end >= lo)
-                if in_span or open_at_start:
-                    a["priority"] = "high"
-                    break
 
 
 # ---------------------------------------------------------------------- the analysis
@@ -542,8 +528,6 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     if n == 0 or t_end is None:
         alarms: list[dict[str, Any]] = []
         _link_alarms(tr, cfg, alarms)
-        if cfg.response_escalates:
-            _escalate_response({"link_lost": alarms}, tr.response)
         return Analysis(0.0, 0, 0.0, 0.0, None, None, None, None,
                         {f"{b:g}": 0.0 for b in cfg.time_below}, [], None, None, alarms,
                         tr.dropped, cfg.source)

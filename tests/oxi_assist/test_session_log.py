@@ -132,3 +132,19 @@ def test_on_alert_fires_for_alarm_and_guidance_changes_not_for_each_reading(prot
     assert len(alerts) == quiet + 1
     s.on_action(Action.UNRESPONSIVE)  # a new step: guidance changed
     assert len(alerts) == quiet + 2
+
+
+def test_the_offline_analysis_of_a_recorded_response_gives_the_live_priorities(  # type: ignore[no-untyped-def]
+        tmp_path, protocol) -> None:
+    from oxi_assist.actions import recorded_response_spans
+    from oxi_assist.analysis import analyze
+
+    _s, w = _response(tmp_path, protocol)
+    rec = load(w.path)
+    assert recorded_response_spans(rec.events) == [(10.0, 120.0)]
+    live = {(a["kind"], round(a["t"], 3)): a["priority"] for a in rec.alarms
+            if a["state"] == "raised"}
+    offline = {(a["kind"], round(a["start_s"], 3)): a["priority"] for a in analyze(rec).alarms}
+    assert live["finger_out", 82.0] == "high"
+    for key, prio in live.items():
+        assert offline.get(key) == prio, key
