@@ -260,18 +260,26 @@ def test_the_readme_keys_table_lists_every_key_of_the_action_table() -> None:
             assert f"| `{k}`" in section or f"/ `{k}`" in section, k
 
 
-def test_a_trainer_source_without_patient_words_shows_none() -> None:
+def test_the_trainer_bar_shows_the_patient_s_words_only_when_there_are_some() -> None:
     from oxi_assist.ui.adapter import trainer_view
+    from oxi_assist.ui.trainer import trainer_text
 
-    class Controls:  # a Trainable that cannot say how its patient is
+    class Controls:  # the trainer's controls over a simulated patient
         paused = False
         speed = 2.0
+        words = ""
 
         def inject(self, action: str, **params: object) -> None: ...
         def set_speed(self, x: float) -> None: ...
         def pause(self) -> None: ...
         def resume(self) -> None: ...
+        def patient_status(self) -> str:
+            return self.words
 
-    tv = trainer_view(Controls(), "opioid-overdose")
+    src = Controls()
+    tv = trainer_view(src, "opioid-overdose")
     assert tv is not None and tv.speed == 2.0 and tv.status == ""
+    src.words = "NOT BREATHING"
+    tv = trainer_view(src, "opioid-overdose")
+    assert tv is not None and "NOT BREATHING" in trainer_text(tv).plain
     assert trainer_view(object(), "x") is None
