@@ -218,7 +218,8 @@ async def test_the_layout_follows_the_terminal_width() -> None:
 PRESSES = (("x", "x No response", " x  no response"), ("9", "9 911", " 9  911"),
            ("b", "b Start breaths", " b  Start breaths"), ("c", "c Start CPR", " c  Start CPR"),
            ("n", "n Naloxone (injection)", " n  naloxone"),
-           ("m", "m Naloxone (nasal)", " m  nasal"), ("b", "b Stop breaths", " b  Stop breaths"))
+           ("m", "m Naloxone (nasal)", " m  nasal"), ("b", "b Stop breaths", " b  Stop breaths"),
+           ("c", "c Stop CPR", " c  Stop CPR"))
 
 
 async def _press_all(app: OxiApp, clock, pilot) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def]
@@ -249,7 +250,7 @@ async def test_clicking_a_chip_sends_exactly_what_its_key_sends(size) -> None:  
         tapped = await _click_all(tapped_app, clock, pilot)
     assert tapped == typed
     assert [n for n, _ in typed] == ["unresponsive", "911", "breaths", "compressions",
-                                     "naloxone", "naloxone", "breaths_stop"]
+                                     "naloxone", "naloxone", "breaths_stop", "compressions_stop"]
     assert typed[4][1]["route"] == "im" and typed[5][1]["route"] == "nasal"
 
 
