@@ -170,6 +170,14 @@ class ReportsEvents(Protocol):
     def take_events(self) -> list[SourceEvent]: ...
 
 
+@runtime_checkable
+class PatientStatus(Protocol):
+    """A simulated source that can say how its patient is, in a few words for the trainer
+    ("breathing 4/min", "NOT BREATHING", "CARDIAC ARREST")."""
+
+    def patient_status(self) -> str: ...
+
+
 @dataclass(slots=True)
 class CodecStats:
     """Counters every codec keeps, so corrupt bytes are skipped and counted, never silent."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.errors import OxiError
 from simulators.scenario import parse_duration
@@ -91,6 +93,16 @@ def parse_script(text: str) -> list[ScriptedAction]:
 
 # ---------------------------------------------------------------- the one table of actions
 
+class Response(enum.Enum):
+    """What an action says about the overdose response."""
+
+    NONE = "none"
+    #: under way: the person is unresponsive, not breathing normally or pulseless, or 911,
+    #: breaths, compressions or naloxone were given
+    STARTS = "starts"
+    ENDS = "ends"  # handed over (EMS arrived) or ended
+
+
 @dataclass(frozen=True)
 class ActionInfo:
     """Everything the program says and does about one responder action, in one place.
@@ -107,34 +119,42 @@ class ActionInfo:
     sim: str = ""  # the simulated patient's intervention it causes ("" for none)
     core: bool = False  # 911, breaths, compressions, naloxone: offered on every screen
     shown_in_log: bool = True  # a breath tap is recorded but not a log line of its own
+    response: Response = field(default_factory=lambda: Response.NONE)
 
 
 ACTIONS: dict[Action, ActionInfo] = {a.action: a for a in (
     ActionInfo(Action.UNRESPONSIVE, "No response", "No response to voice or touch",
-               "no response to voice, touch or a fingertip squeeze"),
+               "no response to voice, touch or a fingertip squeeze",
+               response=Response.STARTS),
     ActionInfo(Action.RESPONSIVE, "Responds", "Responds to voice or touch",
                "responds to voice or touch"),
     ActionInfo(Action.CALLED_911, "911 called", "911 called", "911 has been called",
-               core=True),
-    ActionInfo(Action.BREATHS_START, "Breaths on", "Rescue breaths started",
+               core=True,
+               response=Response.STARTS),
+    ActionInfo(Action.BREATHS_START, "Start breaths", "Rescue breaths started",
                "rescue breaths on (metronome: 1 breath every 5 s)", sim="breaths_on",
-               core=True),
-    ActionInfo(Action.BREATHS_STOP, "Breaths off", "Rescue breaths stopped",
+               core=True,
+               response=Response.STARTS),
+    ActionInfo(Action.BREATHS_STOP, "Stop breaths", "Rescue breaths stopped",
                "rescue breaths off", sim="breaths_off", core=True),
     ActionInfo(Action.PULSE, "Pulse felt", "Pulse felt", "you felt a pulse (if trained)"),
     ActionInfo(Action.NO_PULSE, "No pulse", "No pulse felt",
-               "no pulse (if trained): chest compressions and breaths"),
-    ActionInfo(Action.COMPRESSIONS_START, "CPR on", "Chest compressions started",
-               "chest compressions on (CPR)", sim="compressions_on", core=True),
-    ActionInfo(Action.COMPRESSIONS_STOP, "CPR off", "Chest compressions stopped",
+               "no pulse (if trained): chest compressions and breaths",
+               response=Response.STARTS),
+    ActionInfo(Action.COMPRESSIONS_START, "Start CPR", "Chest compressions started",
+               "chest compressions on (CPR)", sim="compressions_on", core=True,
+               response=Response.STARTS),
+    ActionInfo(Action.COMPRESSIONS_STOP, "Stop CPR", "Chest compressions stopped",
                "chest compressions off", sim="compressions_off", core=True),
     ActionInfo(Action.NALOXONE, "Naloxone given", "Naloxone dose {dose} ({route})",
-               "naloxone given (starts the dose timer)", sim="naloxone", core=True),
+               "naloxone given (starts the dose timer)", sim="naloxone", core=True,
+               response=Response.STARTS),
     ActionInfo(Action.BREATHING_NORMAL, "Breathing normally", "Breathing normally",
                "breathing normally: about 1 breath every 5 s, no gurgling or snoring"),
     ActionInfo(Action.BREATHING_NOT_NORMAL, "NOT breathing normally",
                "Not breathing normally",
-               "not breathing normally: slow, gurgling, snoring or not at all"),
+               "not breathing normally: slow, gurgling, snoring or not at all",
+               response=Response.STARTS),
     ActionInfo(Action.BREATH_TAP, "Tap each breath", "Breath tapped",
                "tap at each breath the person takes (breathing-rate counter)",
                shown_in_log=False),
@@ -144,9 +164,11 @@ ACTIONS: dict[Action, ActionInfo] = {a.action: a for a in (
     ActionInfo(Action.VOMITING, "Vomiting / withdrawal", "Vomiting or withdrawal signs",
                "vomiting or withdrawal (sick, agitated): recovery position, no more naloxone"),
     ActionInfo(Action.OXYGEN, "Oxygen on", "Oxygen given", "oxygen given", sim="oxygen"),
-    ActionInfo(Action.EMS_ARRIVED, "EMS arrived", "EMS arrived", "paramedics are here"),
+    ActionInfo(Action.EMS_ARRIVED, "EMS arrived", "EMS arrived", "paramedics are here",
+               response=Response.ENDS),
     ActionInfo(Action.END, "End response", "Response ended",
-               "end the response (asks first) and open the debrief"),
+               "end the response (asks first) and open the debrief",
+               response=Response.ENDS),
 )}
 
 #: The words for a naloxone route in the log and on buttons.
@@ -168,6 +190,11 @@ class KeyBinding:
     @property
     def toggle(self) -> bool:
         return len(self.actions) == 2
+
+    @property
+    def id(self) -> str:
+        """The key's name as the screen sends it (its first key: "space" for "space,t")."""
+        return self.keys.split(",")[0]
 
 
 KEYS: tuple[KeyBinding, ...] = (
@@ -196,6 +223,11 @@ KEYS: tuple[KeyBinding, ...] = (
 )
 
 
+def key_by_id(key_id: str) -> KeyBinding | None:
+    """The key whose `id` is `key_id` (what a button or chip sends)."""
+    return next((kb for kb in KEYS if kb.id == key_id), None)
+
+
 def key_for(action: Action, params: dict[str, str] | None = None) -> KeyBinding | None:
     """The key that sends `action` (with a naloxone route, the key for that route)."""
     route = (params or {}).get("route")
@@ -207,12 +239,65 @@ def key_for(action: Action, params: dict[str, str] | None = None) -> KeyBinding 
 
 
 def log_line(action: Action, params: dict[str, object] | None = None) -> str:
-    """The event log's plain line for an action, e.g. "Naloxone dose 2 (nasal spray)"."""
+    """The event log's plain line for an action, e.g. "Naloxone dose 2 (nasal spray)". A
+    parameter that was not given is left out, never guessed ("Naloxone dose 1" from a file
+    that does not say the route)."""
     p = params or {}
-    route = str(p.get("route", "im"))
-    return ACTIONS[action].log.format(dose=p.get("dose", "?"),
-                                      route=ROUTE_WORDS.get(route, route))
+    text = ACTIONS[action].log
+    if "route" not in p:
+        text = text.replace(" ({route})", "")
+    if "dose" not in p:
+        text = text.replace(" dose {dose}", "")
+    route = str(p.get("route", ""))
+    return text.format(dose=p.get("dose", ""), route=ROUTE_WORDS.get(route, route))
 
 
 #: Responder actions that reach a simulated patient, as the simulator's intervention names.
 SIM_INTERVENTIONS: dict[Action, str] = {a: i.sim for a, i in ACTIONS.items() if i.sim}
+
+
+def response_after(active: bool, action: Action) -> bool:
+    """Whether an overdose response is under way after `action` (it was `active` before).
+
+    Under way from the first action that says so (`Response.STARTS`) until
+    EMS arrive or the response is ended; any other action leaves it as it was. While it is
+    under way the alarms for low SpO2 and for no reading are high priority, and ending the
+    session asks first."""
+    what = ACTIONS[action].response
+    if what is Response.STARTS:
+        return True
+    if what is Response.ENDS:
+        return False
+    return active
+
+
+def response_spans(actions: Iterable[tuple[float, Action]]) -> list[tuple[float, float | None]]:
+    """The (start, end) spans of the response from timed actions in time order; the last span
+    is open (end None) while the response is still under way."""
+    spans: list[tuple[float, float | None]] = []
+    since: float | None = None
+    for t, a in actions:
+        now = response_after(since is not None, a)
+        if now and since is None:
+            since = t
+        elif not now and since is not None:
+            spans.append((since, t))
+            since = None
+    if since is not None:
+        spans.append((since, None))
+    return spans
+
+
+def recorded_response_spans(events: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
+    """The response spans of a recorded session, from its responder events (`by` responder,
+    `name` an action): the same rule the live session applies, for the offline analysis."""
+    acts: list[tuple[float, Action]] = []
+    for e in events:
+        t = e.get("t")
+        if e.get("by") != "responder" or not isinstance(t, int | float) or isinstance(t, bool):
+            continue
+        try:
+            acts.append((float(t), parse_action(str(e.get("name", "")))))
+        except OxiError:
+            continue
+    return response_spans(acts)

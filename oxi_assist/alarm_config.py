@@ -34,6 +34,9 @@ PHYSIOLOGICAL = ("spo2_low", "spo2_severe", "pulse_low", "pulse_high", "falling_
 TECHNICAL = ("finger_out", "sensor_fault", "signal_poor", "no_data", "stale", "link_lost")
 #: Losing the reading while SpO2 is (or just was) low is high priority (DOMAIN.md §1 rule 8).
 ESCALATING = ("finger_out", "sensor_fault", "no_data", "stale", "link_lost")
+#: During an overdose response these are high priority (DOMAIN.md §1 rule 8: high priority for
+#: low SpO2 and no signal during an event) [app-defined]: see `monitor.response_escalates`.
+RESPONSE_ESCALATING = ("spo2_low", *ESCALATING)
 SPO2_ALARMS = ("spo2_low", "spo2_severe")
 #: The desaturation rule's name: which definition the events and the index follow. A change to
 #: what counts as an event gets a new name, so saved results say which rule made them.
@@ -83,6 +86,7 @@ class AlarmConfig:
     trend_window_s: float = 30.0
     pi_low: float = 0.3
     escalate_within_s: float = 120.0
+    response_escalates: bool = True
     acquisition_s: float = 5.0
     rules: dict[str, AlarmRule] = field(default_factory=dict)
     desat_drops: tuple[float, ...] = (3.0, 4.0)
@@ -110,6 +114,7 @@ _MONITOR: dict[str, tuple[tuple[type, ...], float | None, float | None]] = {
     "trend_window_s": (_NUM, 5.0, 300.0),
     "pi_low": (_NUM, 0.0, 20.0),
     "escalate_within_s": (_NUM, 0.0, 600.0),
+    "response_escalates": ((bool,), None, None),
     "acquisition_s": (_NUM, 0.0, 60.0),
 }
 _LIMIT_RANGE = {
@@ -305,6 +310,7 @@ def _build(data: dict[str, Any], source: str) -> AlarmConfig:
         trend_window_s=float(mon.get("trend_window_s", 30.0)),
         pi_low=float(mon.get("pi_low", 0.3)),
         escalate_within_s=float(mon.get("escalate_within_s", 120.0)),
+        response_escalates=bool(mon.get("response_escalates", True)),
         acquisition_s=float(mon.get("acquisition_s", 5.0)),
         rules=rules,
         desat_drops=tuple(sorted(float(d) for d in des.get("drops", [3.0, 4.0]))),

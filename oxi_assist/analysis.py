@@ -36,10 +36,12 @@ import numpy as np
 
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
+from oxi_assist.actions import recorded_response_spans
 from oxi_assist.alarm_config import (
     DESAT_RULE_VERSION,
     ESCALATING,
     PHYSIOLOGICAL,
+    RESPONSE_ESCALATING,
     SPO2_ALARMS,
     TECHNICAL,
     AlarmConfig,
@@ -74,6 +76,8 @@ class Trace:
     links: list[tuple[float, LinkState]] = field(default_factory=list)
     dropped: int = 0
     interval: float | None = None
+    #: overdose-response spans (start, end or None while open): the Monitor's rule 5
+    response: list[tuple[float, float | None]] = field(default_factory=list)
 
     @property
     def t_end(self) -> float | None:
@@ -116,7 +120,9 @@ class Trace:
 
     @classmethod
     def from_recording(cls, rec: Recording) -> Trace:
-        return cls.from_items(rec.readings, rec.links, rec.interval)
+        tr = cls.from_items(rec.readings, rec.links, rec.interval)
+        tr.response = recorded_response_spans(rec.events)
+        return tr
 
 
 @dataclass(frozen=True)
@@ -461,6 +467,8 @@ def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None
             start = None
     if start is not None:
         out.append(_alarm("link_lost", cfg, start, start, clear_at))
+    if cfg.response_escalates:
+        _escalate_response({"link_lost": out}, tr.response)
 
 
 def _settled(S: _Stream, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -495,6 +503,27 @@ def _over_ranges(op: np.ufunc, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) ->
         bounds = bounds[:-1]  # the last range runs to the end of x
     dt = np.int64 if op is np.add else None  # sums of tenths may pass 2**31
     return int(op.reduce(op.reduceat(x, bounds, dtype=dt)[0::2]))
+
+
+def _escalate_response(by_kind: dict[str, list[dict[str, Any]]],
+                       spans: list[tuple[float, float | None]]) -> None:
+    """The Monitor's rule 5: during a response span [a, b) low SpO2 and "no reading" alarms
+    are high. An alarm raised in the span is high; one raised before it and still active at
+    its start (ending at a or later) is raised to high there. A span's start is applied before
+    any reading of the same instant (as the session does: the responder's key, then the data)."""
+    if not spans:
+        return
+    for kind in RESPONSE_ESCALATING:
+        for a in by_kind.get(kind, ()):
+            if a["priority"] == "high":
+                continue
+            start, end = a["start_s"], a["end_s"]
+            for lo, hi in spans:
+                in_span = lo <= start and (hi is None or start < hi)
+                open_at_start = start < lo and (end is None or end >= lo)
+                if in_span or open_at_start:
+                    a["priority"] = "high"
+                    break
 
 
 def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
@@ -851,6 +880,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     device, valid_time = _device_values(S, P, hold, tr.interval, cfg, th)
 
     _escalate(by_kind, cfg.escalate_within_s)
+    if cfg.response_escalates:
+        _escalate_response(by_kind, tr.response)
     alarms = [a for same in by_kind.values() for a in same]
     alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))
     hours = valid_time / 3600.0

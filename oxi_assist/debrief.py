@@ -23,8 +23,16 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
-from oxi_assist.actions import Action
+from oxi_assist.actions import Action, log_line, parse_action
+from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import analyze
+from oxi_assist.monitor_changes import (
+    ESCALATED_EVENT,
+    PauseChange,
+    PauseState,
+    change_words,
+    from_event,
+)
 from oxi_assist.vitals import BANDS, Band
 
 #: The BC anchor (BCCDC / Toward the Heart handout) and the labelled non-BC line.
@@ -34,14 +42,6 @@ LOW_SOURCE = BANDS[Band.LOW].source
 SEVERE_SOURCE = BANDS[Band.SEVERE].source
 
 _ACTION_NAMES = {a.value for a in Action}
-_ACTION_WORDS: dict[str, str] = {
-    "911": "911 called", "breaths": "rescue breaths started", "breaths_stop": "breaths stopped",
-    "naloxone": "naloxone given", "responsive": "person responsive",
-    "unresponsive": "person unresponsive", "breathing_normal": "breathing normal",
-    "breathing_not_normal": "breathing not normal", "tap": "breath counted",
-    "awake": "person awake", "recovery": "recovery position", "oxygen": "oxygen on",
-    "ems": "EMS arrived", "end": "response ended",
-}
 
 
 @dataclass(frozen=True)
@@ -202,10 +202,12 @@ def summarize(rec: Recording) -> DebriefSummary:
                                       name=str(e.get("kind", "guide"))))
         elif name == "session_summary":
             continue  # bookkeeping for the sessions list
-        elif name == "alarm:paused":
-            continue  # the Monitor's echo of the responder's pause, recorded as its own event
         else:
-            items.append(TimelineItem(rel, "event", _event_text(name, e), name=name))
+            change = from_event(e, rel)
+            if isinstance(change, PauseChange) and change.state is PauseState.PAUSED:
+                continue  # the Monitor's echo of the responder's pause, recorded as its own event
+            text = change_words(change) if change is not None else _event_text(name, e)
+            items.append(TimelineItem(rel, "event", text, name=name))
     if s.naloxone_times:
         s.t_naloxone = min(s.naloxone_times)
     alarm_records = rec.alarms
@@ -252,8 +254,6 @@ LINK_ALARMS = frozenset({"no_data", "stale", "link_lost"})
 def _computed_alarms(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The analysis's alarm spans as alarm records (raised, and cleared when they ended),
     without the live-link alarms."""
-    from oxi_assist.alarm_config import AlarmConfig
-
     rules = AlarmConfig.default().rules
     out: list[dict[str, Any]] = []
     for a in found:
@@ -273,8 +273,6 @@ def _computed_alarms(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 _EVENT_WORDS: dict[str, str] = {
     "session_start": "session started", "session_end": "session ended",
-    "alarm:pause_ended": "alarm pause ended",
-    "alarm:pause_broken": "alarm pause ended by a higher alarm",
     "alarms_acknowledged": "alarms acknowledged", "inject_failed": "simulator refused an action",
     "internal_error": "internal error (the session went on)",
 }
@@ -285,24 +283,21 @@ def _event_text(name: str, e: dict[str, Any]) -> str:
         sec = e.get("seconds")
         return "alarms paused" + (f" ({min(float(sec), 120.0):.0f} s)"
                                   if isinstance(sec, int | float) else "")
-    if name.startswith("desat") and name.endswith(("_start", "_end")):
-        level, _, edge = name[5:].partition("_")
-        return f"SpO2 dip of {level} % or more {'began' if edge == 'start' else 'ended'}"
+    if name == ESCALATED_EVENT:
+        kind = str(e.get("kind", ""))
+        rule = AlarmConfig.default().rules.get(kind)
+        what = rule.message if rule is not None else kind.replace("_", " ")
+        return f"alarm raised to {e.get('priority', 'high')}: {what} (during the response)"
     return _EVENT_WORDS.get(name, name.replace("_", " "))
 
 
 def _action_text(name: str, params: dict[str, Any]) -> str:
-    words = _ACTION_WORDS.get(name, name.replace("_", " "))
-    if name == "naloxone":
-        bits = []
-        if "dose" in params:
-            bits.append(f"dose {params['dose']}")
-        if "route" in params:
-            bits.append(str(params["route"]).upper() if params["route"] in ("im",)
-                        else str(params["route"]))
-        if bits:
-            words += " (" + ", ".join(bits) + ")"
-    return words
+    """A responder action in the words the live event log used (the action table's)."""
+    try:
+        action = parse_action(name)
+    except OxiError:
+        return name.replace("_", " ")
+    return log_line(action, params)
 
 
 # -- ROSE debrief prompt --------------------------------------------------------------------

@@ -25,6 +25,12 @@ What the screen reads (never mutate it):
 - `s.version: int` grows on every change; redraw when it differs from the last drawn value, at
   whatever bounded rate suits (≤ 10 Hz). `s.on_change`, if set, is called after each change
   (from the thread that drives the session; a Textual app would post a message from it).
+  `s.on_alert`, if set, is called after a change that must reach the screen at once: an
+  alarm raised, cleared or escalated, or new guidance (a step, a prompt, a timer alert).
+- `s.response_active: bool` — an overdose response is under way (actions.response_after):
+  from the first "no response", 911, breaths, compressions or naloxone until EMS arrive or the
+  response ends. The Monitor is told (`Monitor.set_response_active`), so low SpO2 and "no
+  reading" alarms are high priority meanwhile.
 - `s.vitals: VitalsState | None` (None until the Monitor has spoken, and always None without a
   Monitor); `s.guide_state` (the Guide's `state`, None without a Guide).
 - `s.trend: TrendHistory` — `s.trend.arrays(seconds=None)` → (t, spo2, pulse, raw_spo2) numpy
@@ -45,8 +51,9 @@ What the screen reads (never mutate it):
   one).
 - `s.recording() -> Recording`: the session so far (vitals up to 4/s, links, alarms, events,
   times from the start) for the debrief of an unrecorded session (`--no-record`).
-- `s.log`: a bounded deque of `LogLine(t, kind, text)` — the timeline as it happens, newest
-  last; kind is "action", "trainer", "alarm", "link", "guide" or "event".
+- `s.log`: a bounded `SessionLog` of `LogLine(t, kind, text)` (oxi_assist.session_log) — one
+  plain line per event, sorted by time, oldest first; kind is a `LogKind` ("action",
+  "trainer", "alarm", "link", "guide" or "event").
 
 Times: each source stamps items on its own timeline (a device and a replay on the clock, the
 simulator in scenario seconds). The session maps them onto one session timeline: the first
@@ -66,7 +73,6 @@ import asyncio
 import contextlib
 import math
 from array import array
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +84,30 @@ from drivers.clock import Clock
 from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
 from drivers.reading import Controllable, LinkEvent, LinkState, Reading, ReportsEvents, Status
-from oxi_assist.actions import SIM_INTERVENTIONS, Action
-from oxi_assist.vitals import Alarm, VitalsState
+from oxi_assist.actions import ACTIONS, SIM_INTERVENTIONS, Action, log_line, response_after
+from oxi_assist.alarm_config import MAX_PAUSE_S
+from oxi_assist.monitor_changes import (
+    ESCALATED_EVENT,
+    AlarmChange,
+    AlarmState,
+    PauseChange,
+    PauseState,
+    change_words,
+    event_name,
+)
+from oxi_assist.session_log import (
+    LogKind,
+    LogLine,
+    SessionLog,
+    alarm_line,
+    guide_line,
+    link_line,
+    trainer_line,
+)
+from oxi_assist.vitals import VitalsState
+
+__all__ = ["TRAINER_CUES", "ActionRecord", "LogLine", "PlethHistory", "Session",
+           "TrendHistory"]
 
 #: Trainer cues: device artefacts a trainer plays into a simulation. They are recorded (so a
 #: debrief shows why the reading vanished) but never reach the guide: they are not responder
@@ -237,15 +265,6 @@ class PlethHistory:
 
 
 @dataclass(frozen=True)
-class LogLine:
-    """One line of the live timeline (the same things the recorder stores)."""
-
-    t: float  # session time
-    kind: str  # "action", "trainer", "alarm", "link", "guide", "event"
-    text: str
-
-
-@dataclass(frozen=True)
 class ActionRecord:
     t: float  # session time (seconds since start)
     name: str  # Action value ("911", "naloxone", …) or a trainer cue
@@ -274,10 +293,13 @@ class Session:
         self.vitals: VitalsState | None = None
         self.version = 0
         self.on_change: Callable[[], None] | None = None
+        self.on_alert: Callable[[], None] | None = None
+        self._alert = False  # an alarm or guidance change since the last _changed()
+        self.response_active = False
         self.link: LinkState | None = None
         self.link_reason = ""
         self.device = ""
-        self.log: deque[LogLine] = deque(maxlen=log_lines)
+        self.log = SessionLog(log_lines)
         self.actions: list[ActionRecord] = []
         self.doses = 0
         self.readings = 0
@@ -288,6 +310,8 @@ class Session:
         self.closed = False
         self.error = ""
         self._guide_last: Any = None  # the last guide LogEntry already recorded
+        protocol = getattr(guide, "protocol", None)
+        self._step_ids = frozenset(getattr(protocol, "steps", None) or ())
         self._guide_n = 0
         self._guide_synced = -math.inf
         self._flushed_at = self.t0
@@ -428,7 +452,7 @@ class Session:
             vs = self.monitor.update(r)
             # a waveform-only packet (up to 100 a second on some devices) changes no vitals:
             # the guide hears of it only when the Monitor says something happened
-            self._on_vitals(vs, to_guide=not r.wave_only or bool(vs.events))
+            self._on_vitals(vs, to_guide=not r.wave_only or bool(vs.changes))
         if not r.wave_only:
             v = self.vitals
             self.trend.append(rel, v.spo2 if v else None, v.pulse if v else None,
@@ -440,8 +464,7 @@ class Session:
         self.link_reason = e.reason
         if e.device:
             self.device = e.device
-        text = e.state.value + (f": {e.reason}" if e.reason else "")
-        self.log.append(LogLine(self._rel(e.t), "link", text))
+        self.log.add(self._rel(e.t), LogKind.LINK, link_line(e.state, e.reason))
         rel_e = LinkEvent(self._rel(e.t), e.state, e.reason, e.device)
         self._mem_links.append(rel_e)
         self._write("link", rel_e)
@@ -452,7 +475,7 @@ class Session:
 
     def _on_vitals(self, vs: VitalsState, *, to_guide: bool = True) -> None:
         self.vitals = vs
-        self._record_alarms(vs)
+        self._record_changes(vs)
         if self.guide is not None and to_guide:
             self.guide.take_vitals(vs, t=vs.t)
             self._refresh_guide(throttle=True)
@@ -465,7 +488,7 @@ class Session:
         rel = self._rel(now)
         if isinstance(action, str) and action in TRAINER_CUES:
             self.actions.append(ActionRecord(rel, action, dict(params), trainer=True))
-            self.log.append(LogLine(rel, "trainer", _describe(action, params)))
+            self.log.add(rel, LogKind.TRAINER, trainer_line(action, params))
             self._event(rel, action, by="trainer", **params)
             self._inject(action, params)
             self._changed()
@@ -478,8 +501,14 @@ class Session:
             self.doses += 1
             params.setdefault("dose", self.doses)
         self.actions.append(ActionRecord(rel, action.value, dict(params)))
-        self.log.append(LogLine(rel, "action", _describe(action.value, params)))
+        if ACTIONS[action].shown_in_log:
+            self.log.add(rel, LogKind.ACTION, log_line(action, params))
         self._event(rel, action.value, by="responder", **params)
+        active = response_after(self.response_active, action)
+        if active != self.response_active:
+            self.response_active = active
+            if self.monitor is not None:
+                self._on_vitals(self.monitor.set_response_active(now, active), to_guide=False)
         if self.guide is not None:
             self.guide.on_action(action, t=now, **params)
             self._refresh_guide()
@@ -504,6 +533,7 @@ class Session:
             self._on_vitals(self.monitor.acknowledge(self.now(), kind))
         self._event(self.elapsed(), "alarms_acknowledged", by="responder_alarm",
                     **({"kind": kind} if kind else {}))
+        self.log.add(self.elapsed(), LogKind.ALARM, "Alarms acknowledged")
         self._changed()
 
     def pause_alarms(self, seconds: float = 120.0) -> None:
@@ -511,6 +541,9 @@ class Session:
         if self.monitor is not None:
             self._on_vitals(self.monitor.pause(self.now(), seconds))
         self._event(self.elapsed(), "alarms_paused", by="responder_alarm", seconds=seconds)
+        shown = min(max(float(seconds), 0.0), MAX_PAUSE_S)
+        self.log.add(self.elapsed(), LogKind.ALARM,
+                     f"Alarm signals paused for {shown / 60:g} min")
         self._changed()
 
     def tick(self) -> None:
@@ -531,62 +564,41 @@ class Session:
 
     # -- records --------------------------------------------------------------------------
 
-    def _record_alarms(self, vs: VitalsState) -> None:
-        """Records what the Monitor says happened at this update (`alarm:KIND:STATE` and its
-        other events). Raise and clear times are the times the alarm rules define (the
-        Monitor's alarm history), not when the update happened to arrive, so a recording
-        agrees with the offline analysis of the same trace."""
-        if not vs.events:
-            return
-        rel_now = self._rel(vs.t)
-        active = {a.kind: a for a in vs.alarms}
-        for ev in vs.events:
-            ev = str(ev)
-            parts = ev.split(":")
-            if len(parts) == 3 and parts[0] == "alarm":
-                kind, state = parts[1], parts[2]
-                self._alarm_event(kind, state, rel_now, active.get(kind))
+    def _record_changes(self, vs: VitalsState) -> None:
+        """Records what the Monitor says changed at this update (its typed change records)
+        and words the log's lines. Raise and clear times are the times the alarm rules define,
+        not when the update happened to arrive, so a recording agrees with the offline
+        analysis of the same trace; the log stays in time order all the same."""
+        for c in vs.changes:
+            if isinstance(c, AlarmChange):
+                self._alarm_change(c)
                 continue
-            self.log.append(LogLine(rel_now, "event", ev.replace("_", " ")))
-            self._event(rel_now, ev, by="monitor")
+            rel = self._rel(c.t)
+            self._event(rel, event_name(c), by="monitor")
+            # desaturation events are recorded, not log lines; a pause is the responder's
+            # own press (logged by pause_alarms), its end is news
+            if isinstance(c, PauseChange) and c.state is not PauseState.PAUSED:
+                self.log.add(rel, LogKind.ALARM, change_words(c).capitalize())
 
-    def _alarm_event(self, kind: str, state: str, rel_now: float, a: Alarm | None) -> None:
-        rec = self._history_record(kind)
-        t = rel_now
-        data: dict[str, Any] = {}
-        if rec is not None:
-            if state == "raised":
-                t = self._rel(rec.start)
-                if rec.onset != rec.start:
-                    data["onset"] = round(self._rel(rec.onset), 4)
-            elif state == "cleared" and rec.end is not None:
-                t = self._rel(rec.end)
-        prio = (a.priority.label if a is not None
-                else rec.priority.label if rec is not None else "")
-        msg = a.message if a is not None else self._rule_message(kind)
-        technical = a.technical if a is not None else bool(getattr(rec, "technical", False))
-        if state == "raised":
-            data["technical"] = technical
-        self.log.append(LogLine(t, "alarm", f"{prio} {kind} {state}"
-                                + (f": {msg}" if msg and state == "raised" else "")))
-        o = {"k": "alarm", "t": round(t, 4), "kind": kind, "priority": prio, "state": state,
-             "message": msg, **data}
-        self._mem_alarms.append(o)
-        self._write("alarm", t, kind, prio, state, msg, **data)
-
-    def _history_record(self, kind: str) -> Any:
-        hist = getattr(self.monitor, "history", None)
-        if not hist:
-            return None
-        for i in range(len(hist) - 1, max(-1, len(hist) - 64), -1):
-            if hist[i].kind == kind:
-                return hist[i]
-        return None
-
-    def _rule_message(self, kind: str) -> str:
-        rules = getattr(getattr(self.monitor, "config", None), "rules", None) or {}
-        rule = rules.get(kind)
-        return str(getattr(rule, "message", "")) if rule is not None else ""
+    def _alarm_change(self, c: AlarmChange) -> None:
+        self._alert = True
+        t = self._rel(c.t)
+        prio = c.priority.label
+        if c.state is AlarmState.ESCALATED:
+            self._event(t, ESCALATED_EVENT, by="monitor", kind=c.kind, priority=prio)
+        else:
+            data: dict[str, Any] = {}
+            if c.state is AlarmState.RAISED:
+                if c.onset is not None and c.onset != c.t:
+                    data["onset"] = round(self._rel(c.onset), 4)
+                data["technical"] = c.technical
+            self._mem_alarms.append({"k": "alarm", "t": round(t, 4), "kind": c.kind,
+                                     "priority": prio, "state": c.state.value,
+                                     "message": c.message, **data})
+            self._write("alarm", t, c.kind, prio, c.state.value, c.message, **data)
+        text = alarm_line(c)
+        if text is not None:
+            self.log.add(t, LogKind.ALARM, text)
 
     @property
     def guide_state(self) -> Any:
@@ -623,7 +635,10 @@ class Session:
             rel = self._rel(t) if isinstance(t, int | float) else self.elapsed()
             text = str(getattr(entry, "text", entry))
             kind = str(getattr(entry, "kind", "") or "info")
-            self.log.append(LogLine(rel, "guide", text))
+            line = guide_line(entry, self._step_ids)
+            if line is not None:
+                self.log.add(rel, LogKind.GUIDE, line)
+                self._alert = True
             self._event(rel, "guide", kind=kind, text=text, by="guide")
 
     def _event(self, rel: float, name: str, **data: Any) -> None:
@@ -662,7 +677,7 @@ class Session:
             getattr(w, what)(*args, **kw)
         except (OSError, ValueError) as e:
             self.record_error = f"recording stopped: {e}"
-            self.log.append(LogLine(self.elapsed(), "event", self.record_error))
+            self.log.add(self.elapsed(), LogKind.EVENT, self.record_error)
             with contextlib.suppress(Exception):
                 w.closed = True
 
@@ -686,6 +701,11 @@ class Session:
         cb = self.on_change
         if cb is not None:
             cb()
+        if self._alert:
+            self._alert = False
+            alert = self.on_alert
+            if alert is not None:
+                alert()
 
     # -- async driver ---------------------------------------------------------------------
 
@@ -759,7 +779,7 @@ class Session:
             text = f"internal error on an item: {type(e).__name__}: {e}"
             if text != self._last_internal:
                 self._last_internal = text
-                self.log.append(LogLine(self.elapsed(), "event", text))
+                self.log.add(self.elapsed(), LogKind.EVENT, text)
                 self._event(self.elapsed(), "internal_error", text=text)
 
     def _source_failed(self, e: Exception) -> str:
@@ -799,12 +819,6 @@ class Session:
                     readings=self.readings, device=self.device)
         self._write("close", t=self.elapsed(), reason=reason)
         self.version += 1
-
-
-def _describe(name: str, params: dict[str, Any]) -> str:
-    if not params:
-        return name
-    return name + " (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
 
 
 def _shift(r: Reading, dt: float) -> Reading:

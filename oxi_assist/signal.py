@@ -19,6 +19,14 @@ they are applied to each item:
 4. An alarm that means "no reading" (finger_out, sensor_fault, no_data, stale, link_lost) is
    raised high priority when an SpO2 alarm raised at an earlier time is active or ended within
    `escalate_within_s`: losing the signal during an event is itself urgent.
+5. During an overdose response (`set_response_active`: from the first "unresponsive", 911,
+   breaths, compressions or naloxone until EMS arrive or the response ends) low SpO2 and every
+   "no reading" alarm are high priority: one raised then is raised high, and one already active
+   when the response begins is raised to high there (an `ESCALATED` change). With
+   `monitor.response_escalates = false` this rule is off.
+
+Every change is reported as a typed record in `VitalsState.changes`
+(oxi_assist.monitor_changes: `AlarmChange`, `DesatChange`, `PauseChange`).
 
 Alarm times are the times the rules define (e.g. no_data starts exactly no_data_after after the
 last reading), not the time the Monitor happened to look, so a session that ticks often and
@@ -38,6 +46,7 @@ from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Readin
 from oxi_assist.alarm_config import (
     ESCALATING,
     MAX_PAUSE_S,
+    RESPONSE_ESCALATING,
     SPO2_ALARMS,
     AlarmConfig,
     AlarmRule,
@@ -51,6 +60,15 @@ from oxi_assist.alarm_rules import (
     classify_high,
     classify_low,
     thresholds,
+)
+from oxi_assist.monitor_changes import (
+    AlarmChange,
+    AlarmState,
+    Change,
+    DesatChange,
+    DesatEdge,
+    PauseChange,
+    PauseState,
 )
 from oxi_assist.smoothing import Channel
 from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
@@ -241,7 +259,10 @@ class Monitor:
         self._alarms_t: tuple[Alarm, ...] = ()
         self._paused_until: float | None = None
         self._pause_prio = 0
-        self._events: list[str] = []
+        self._changes: list[Change] = []
+        # the overdose response (rule 5): since when it is active, and every span so far
+        self._response_since: float | None = None
+        self.response_spans: list[tuple[float, float | None]] = []
         # results
         self.history: list[AlarmRecord] = []
         self._spo2_recs: dict[str, list[AlarmRecord]] = {k: [] for k in SPO2_ALARMS}
@@ -262,7 +283,7 @@ class Monitor:
 
     def update(self, item: Reading | LinkEvent) -> VitalsState:
         t = item.t
-        self._events = []
+        self._changes = []
         if not isfinite(t):  # a broken timestamp must not poison every later comparison
             if isinstance(item, Reading) and not item.wave_only:
                 self.dropped += 1
@@ -286,7 +307,7 @@ class Monitor:
     def tick(self, t: float) -> VitalsState:
         """Time passes without data: raises no_data / stale when they are due."""
         t = self._sane(t)
-        self._events = []
+        self._changes = []
         self._advance(t)
         self._state = self._make(self._now if self._now is not None else t)
         return self._state
@@ -294,16 +315,17 @@ class Monitor:
     def acknowledge(self, t: float, kind: str | None = None) -> VitalsState:
         """Silences active alarms (one kind or all) and removes acknowledged latched ones."""
         t = self._sane(t)
-        self._events = []
+        self._changes = []
         self._advance(t)
+        now = self._t_now(t)
         for k, a in list(self._active.items()):
             if (kind is None or k == kind) and not a.acknowledged:
                 self._active[k] = _replace(a, acknowledged=True)
-                self._events.append(f"alarm:{k}:acknowledged")
+                self._changes.append(_change(a, AlarmState.ACKNOWLEDGED, now))
         for k in list(self._latched):
             if kind is None or k == kind:
-                del self._latched[k]
-                self._events.append(f"alarm:{k}:acknowledged")
+                a = self._latched.pop(k)
+                self._changes.append(_change(a, AlarmState.ACKNOWLEDGED, now))
         self._rebuild()
         self._state = self._make(self._now if self._now is not None else t)
         return self._state
@@ -312,15 +334,62 @@ class Monitor:
         """Pauses alarm signals for at most 2 minutes; a new higher-priority alarm breaks
         through. With nothing active, a pause holds back medium and low alarms only."""
         t = self._sane(t)
-        self._events = []
+        self._changes = []
         self._advance(t)
         s = min(max(float(seconds), 0.0), MAX_PAUSE_S)
         self._paused_until = t + s
         prios = [int(a.priority) for a in self._active.values()]
         self._pause_prio = max(prios) if prios else int(Priority.MEDIUM)
-        self._events.append("alarm:paused")
+        self._changes.append(PauseChange(PauseState.PAUSED, self._t_now(t)))
         self._state = self._make(self._now if self._now is not None else t)
         return self._state
+
+    def set_response_active(self, t: float, active: bool) -> VitalsState:
+        """An overdose response began (`active`) or ended (EMS arrived, the response ended).
+        While it is active, low SpO2 and "no reading" alarms are high priority (rule 5); the
+        spans are kept in `response_spans` for the offline analysis."""
+        t = self._sane(t)
+        self._changes = []
+        self._advance(t)  # what was due before this instant is raised under the old state
+        now = self._t_now(t)
+        if active and self._response_since is None:
+            self._response_since = now
+            if self.config.response_escalates:
+                for kind, rec in list(self._open.items()):
+                    if kind in RESPONSE_ESCALATING and rec.priority < Priority.HIGH:
+                        self._escalate(kind, rec, now)
+        elif not active and self._response_since is not None:
+            self.response_spans.append((self._response_since, now))
+            self._response_since = None
+        self._state = self._make(now)
+        return self._state
+
+    @property
+    def response_active(self) -> bool:
+        return self._response_since is not None
+
+    def responses(self) -> list[tuple[float, float | None]]:
+        """Every response span so far (the last one open, end None, while it lasts)."""
+        spans = list(self.response_spans)
+        if self._response_since is not None:
+            spans.append((self._response_since, None))
+        return spans
+
+    def _escalate(self, kind: str, rec: AlarmRecord, now: float) -> None:
+        rec.priority = Priority.HIGH
+        a = _replace(self._active[kind], priority=Priority.HIGH, acknowledged=False)
+        self._active[kind] = a
+        self._changes.append(_change(a, AlarmState.ESCALATED, now))
+        self._break_pause(Priority.HIGH)
+        self._rebuild()
+
+    def _break_pause(self, prio: Priority) -> None:
+        if self._paused_until is not None and int(prio) > self._pause_prio:
+            self._paused_until = None
+            self._changes.append(PauseChange(PauseState.BROKEN, self._t_now(0.0)))
+
+    def _t_now(self, fallback: float) -> float:
+        return self._now if self._now is not None else fallback
 
     def _sane(self, t: float) -> float:
         """A caller's time that is not a finite number must not stall pauses or delays."""
@@ -369,7 +438,7 @@ class Monitor:
         pu = self._paused_until
         if pu is not None and self._now >= pu:
             self._paused_until = None
-            self._events.append("alarm:pause_ended")
+            self._changes.append(PauseChange(PauseState.ENDED, self._now))
 
     def _on_link(self, e: LinkEvent) -> None:
         self._link = e.state
@@ -523,7 +592,7 @@ class Monitor:
                 self.desaturations.append(d.rec)
                 if d is self._desat[0]:
                     self._desat_count += 1
-                self._events.append(f"desat{d.level:g}_start")
+                self._changes.append(DesatChange(d.level, DesatEdge.START, self._t_now(t)))
             elif res == -1:
                 self._desat_end(d, t)
 
@@ -531,7 +600,7 @@ class Monitor:
         if d.rec is not None:
             d.rec.end = t
             d.rec = None
-            self._events.append(f"desat{d.level:g}_end")
+            self._changes.append(DesatChange(d.level, DesatEdge.END, self._t_now(t)))
 
     def _pulse_rules(self, t: float, p: float | None) -> None:
         th = self._th
@@ -553,18 +622,20 @@ class Monitor:
         prio = rule.priority
         if prio < Priority.HIGH and kind in ESCALATING and self._during_low_spo2(t):
             prio = Priority.HIGH
+        if prio < Priority.HIGH and kind in RESPONSE_ESCALATING and \
+                self._response_since is not None and self.config.response_escalates:
+            prio = Priority.HIGH
         rec = AlarmRecord(kind, prio, rule.technical, onset, t)
         self._open[kind] = rec
         self.history.append(rec)
         if kind in self._spo2_recs:
             self._spo2_recs[kind].append(rec)
         self._latched.pop(kind, None)
-        self._active[kind] = Alarm(kind=kind, priority=prio, message=rule.message,
-                                   since=onset, technical=rule.technical)
-        self._events.append(f"alarm:{kind}:raised")
-        if self._paused_until is not None and int(prio) > self._pause_prio:
-            self._paused_until = None
-            self._events.append("alarm:pause_broken")
+        a = Alarm(kind=kind, priority=prio, message=rule.message, since=onset,
+                  technical=rule.technical)
+        self._active[kind] = a
+        self._changes.append(_change(a, AlarmState.RAISED, t, onset))
+        self._break_pause(prio)
         self._rebuild()
 
     def _during_low_spo2(self, t: float) -> bool:
@@ -589,7 +660,7 @@ class Monitor:
         a = self._active.pop(kind)
         if self._rules[kind].latching and not a.acknowledged:
             self._latched[kind] = _replace(a, latched=True)
-        self._events.append(f"alarm:{kind}:cleared")
+        self._changes.append(_change(a, AlarmState.CLEARED, t))
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -617,8 +688,12 @@ class Monitor:
             link=self._link, stale=self._spo2_stale, last_valid_t=self._last_valid_t,
             flags=self._flags, paused_until=self._paused_until,
             desat_count=self._desat_count,
-            events=tuple(self._events),
+            changes=tuple(self._changes),
         )
+
+
+def _change(a: Alarm, state: AlarmState, t: float, onset: float | None = None) -> AlarmChange:
+    return AlarmChange(a.kind, state, t, a.priority, a.message, a.technical, onset)
 
 
 def _replace(a: Alarm, **kw: Any) -> Alarm:

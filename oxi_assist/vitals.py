@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from drivers.reading import LinkState, Status
+
+if TYPE_CHECKING:
+    from oxi_assist.monitor_changes import Change
 
 
 class Band(enum.Enum):
@@ -84,7 +88,9 @@ class VitalsState:
     flags: Status = Status.NONE
     paused_until: float | None = None  # alarm audio/visual pause end, at most 2 min ahead
     desat_count: int = 0
-    events: tuple[str, ...] = field(default=())  # things that happened at this update
+    #: what changed at this update (alarms, desaturation events, the alarm pause), as typed
+    #: records: see oxi_assist.monitor_changes
+    changes: tuple[Change, ...] = field(default=())
 
     @property
     def top_alarm(self) -> Alarm | None:

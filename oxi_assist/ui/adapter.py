@@ -1,7 +1,9 @@
 """Builds the screen's `ScreenModel` from a live `Session` (and its guide state).
 
 This is the one module that knows both the session's attributes and the widgets' needs; it runs
-at the redraw rate (≤ 10 Hz), never per sample, and copies only what is drawn.
+at the redraw rate (≤ 10 Hz), never per sample, and copies only what is drawn. Which keys are
+offered, with which words, comes from the action table (oxi_assist.actions): the guide says
+which actions its step suggests, the table says how they are pressed and named.
 """
 
 from __future__ import annotations
@@ -9,53 +11,138 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from drivers.reading import LinkState, Status
-from oxi_assist.actions import Action
+from drivers.reading import LinkState, PatientStatus, Trainable
+from oxi_assist.actions import ACTIONS, KEYS, Action, KeyBinding, key_for
 from oxi_assist.breathing import CountState
-from oxi_assist.guide_state import GuideState, TimerState
+from oxi_assist.guide_state import GuideState, Prompt, StepView, TimerState
 from oxi_assist.ui.model import (
-    ActionHint,
+    GuideLine,
     GuideView,
+    KeyView,
     LogLine,
+    NoteView,
+    PromptView,
     ScreenModel,
     TimerView,
+    Tone,
     TrainerView,
 )
-
-#: One key per responder action (see the help screen and the README).
-ACTION_KEYS: dict[Action, str] = {
-    Action.CALLED_911: "9",
-    Action.BREATHS_START: "b",
-    Action.BREATHS_STOP: "b",
-    Action.NALOXONE: "n",
-    Action.BREATH_TAP: "space",
-    Action.BREATHING_NORMAL: "y",
-    Action.BREATHING_NOT_NORMAL: "u",
-    Action.AWAKE: "a",
-    Action.RECOVERY_POSITION: "r",
-    Action.EMS_ARRIVED: "e",
-    Action.OXYGEN: "o",
-    Action.RESPONSIVE: "w",
-    Action.UNRESPONSIVE: "x",
-}
+from oxi_assist.ui.origin import origin_label
 
 METRONOME_ID = "metronome"
 
+#: The keys offered on every screen, whatever the step: those of the core actions (911,
+#: breaths, CPR, naloxone), in the table's order.
+CORE_KEYS: tuple[KeyBinding, ...] = tuple(
+    kb for kb in KEYS if any(ACTIONS[a].core for a in kb.actions))
 
-def guide_view(st: GuideState | None, now_rel: float) -> GuideView:
+
+def toggle_on(kb: KeyBinding, session: Any) -> bool:
+    """Whether a toggle key's thing (breaths, CPR) is on now: its next press sends "off".
+
+    Breaths follow the guide (which also stops them when the person wakes); CPR follows the
+    responder's last CPR key until the guide keeps that state itself."""
+    if not kb.toggle:
+        return False
+    on, off = kb.actions
+    st = session.guide_state
+    if on is Action.BREATHS_START and st is not None:
+        return bool(st.breaths_on)
+    for rec in reversed(session.actions):
+        if rec.name in (on.value, off.value):
+            return rec.name == on.value
+    return False
+
+
+def key_action(kb: KeyBinding, session: Any) -> Action:
+    """The action a press of `kb` sends now (a toggle sends "off" when its thing is on)."""
+    if kb.toggle:
+        return kb.actions[1] if toggle_on(kb, session) else kb.actions[0]
+    return kb.actions[0]
+
+
+def _key_view(kb: KeyBinding, session: Any, urgent: bool = False, hint: str = "") -> KeyView:
+    if kb.toggle:
+        label = ACTIONS[key_action(kb, session)].label
+        return KeyView(kb.id, kb.shown, label, label, core=True, urgent=urgent, hint=hint)
+    core = any(ACTIONS[a].core for a in kb.actions)
+    return KeyView(kb.id, kb.shown, kb.label, kb.short, core=core, urgent=urgent, hint=hint)
+
+
+def key_views(st: GuideState | None, session: Any) -> tuple[KeyView, ...]:
+    """The core keys, then the keys of what the step offers (its recommended move first)."""
+    out = [_key_view(kb, session) for kb in CORE_KEYS]
+    seen = {kb.id for kb in CORE_KEYS}
     if st is None:
-        return GuideView(title="No guidance loaded")
-    actions: list[ActionHint] = []
-    seen: set[str] = set()
+        return tuple(out)
     for oa in sorted(st.offered, key=lambda o: (not o.primary, not o.safety)):
-        key = ACTION_KEYS.get(oa.action)
-        if key is None or key in seen:
+        kb = key_for(oa.action, oa.params_dict)
+        if kb is None:
             continue
-        seen.add(key)
-        label = oa.label + (f" ({oa.hint})" if oa.hint else "")
-        actions.append(ActionHint("␣" if key == "space" else key, label, urgent=oa.primary))
-    prompts = tuple(p.text for p in sorted(st.warnings, key=lambda p: -p.priority)) + \
-        tuple(p.text for p in sorted(st.suggestions, key=lambda p: -p.priority))
+        if kb.id in seen:
+            if oa.primary:  # a core key the step recommends: drawn as the next move
+                out = [KeyView(k.key_id, k.shown, k.label, k.short, k.core, True, k.hint)
+                       if k.key_id == kb.id else k for k in out]
+            continue
+        seen.add(kb.id)
+        out.append(_key_view(kb, session, urgent=oa.primary, hint=oa.hint))
+    return tuple(out)
+
+
+def all_key_views(session: Any) -> tuple[KeyView, ...]:
+    """Every responder key, in the table's order (the sheet of every action)."""
+    return tuple(_key_view(kb, session) for kb in KEYS)
+
+
+def _tone(p: Prompt) -> Tone:
+    if p.kind == "warning":
+        return Tone.WARNING
+    if p.reassuring or p.kind == "reassurance":
+        return Tone.REASSURANCE
+    return Tone.INSTRUCTION
+
+
+def prompt_views(st: GuideState) -> tuple[PromptView, ...]:
+    """Warnings, then instructions, then reassurance, each by priority: a reassuring line is
+    never drawn above an instruction."""
+    prompts = [*st.warnings, *st.suggestions]
+    order = {Tone.WARNING: 0, Tone.INSTRUCTION: 1, Tone.REASSURANCE: 2}
+    views = [(order[_tone(p)], -p.priority, i, p) for i, p in enumerate(prompts)]
+    return tuple(PromptView(p.text, origin_label(p.sources), _tone(p))
+                 for _, _, _, p in sorted(views, key=lambda v: v[:3]))
+
+
+def _lines(view: StepView) -> tuple[GuideLine, ...]:
+    per_line = view.line_sources or ((),) * len(view.lines)
+    return tuple(GuideLine(text, origin_label(srcs))
+                 for text, srcs in zip(view.lines, per_line, strict=False))
+
+
+def note_view(view: StepView) -> NoteView:
+    return NoteView(view.title, _lines(view))
+
+
+def handout(st: GuideState) -> tuple[NoteView, ...]:
+    """The oximeter handout: the guide's whole handout when it offers one, else the current
+    step's reference notes."""
+    notes = getattr(st, "handout", None) or st.notes
+    return tuple(note_view(n) for n in notes)
+
+
+def start_cue(st: GuideState | None) -> NoteView | None:
+    """The placement cue for the start of a session: the guide's own when it names one, else
+    the first reference note of the step the session starts on."""
+    if st is None:
+        return None
+    cue = getattr(st, "start_cue", None)
+    if cue is not None:
+        return note_view(cue)
+    return note_view(st.notes[0]) if st.notes else None
+
+
+def guide_view(st: GuideState | None, session: Any, cue: NoteView | None = None) -> GuideView:
+    if st is None:
+        return GuideView(title="No guidance loaded", keys=key_views(None, session))
     timers: list[TimerView] = []
     due_in: float | None = None
     for tm in st.timers:
@@ -64,11 +151,11 @@ def guide_view(st: GuideState | None, now_rel: float) -> GuideView:
                 due_in = max(0.0, (1.0 - tm.phase) * tm.interval)
             continue
         timers.append(_timer_view(tm))
-    labels = " + ".join(st.step.labels)
     return GuideView(
-        step=st.step.id, title=st.step.title, text="\n".join(st.step.lines),
-        prompts=prompts, actions=tuple(actions), timers=tuple(timers),
-        breaths_on=st.breaths_on, breath_due_in=due_in, doses=st.doses, source=labels,
+        step=st.step.id, title=st.step.title, origin=origin_label(st.step.sources),
+        lines=_lines(st.step), prompts=prompt_views(st), keys=key_views(st, session),
+        timers=tuple(timers), breaths_on=st.breaths_on, breath_due_in=due_in, doses=st.doses,
+        handout=handout(st), cue=cue,
     )
 
 
@@ -79,17 +166,17 @@ def _timer_view(tm: TimerState) -> TimerView:
 
 
 def trainer_view(source: Any, scenario: str) -> TrainerView | None:
-    if source is None or not callable(getattr(source, "inject", None)):
+    if not isinstance(source, Trainable):
         return None
-    speed = getattr(source, "speed", 1.0)
-    paused = getattr(source, "paused", False)
-    return TrainerView(paused=bool(paused() if callable(paused) else paused),
-                       speed=float(speed() if callable(speed) else speed), scenario=scenario)
+    status = source.patient_status() if isinstance(source, PatientStatus) else ""
+    return TrainerView(paused=bool(source.paused), speed=float(source.speed),
+                       scenario=scenario, status=status)
 
 
 def from_session(session: Any, *, simulated: bool = False, replay: bool = False,
                  source: Any = None, scenario: str = "", pleth_seconds: float = 4.0,
-                 trend_window: float = 300.0) -> ScreenModel:
+                 trend_window: float = 300.0, cue: NoteView | None = None,
+                 show_cue: bool = False) -> ScreenModel:
     now = session.elapsed()
     st: GuideState | None = session.guide_state
     v = session.vitals
@@ -113,7 +200,7 @@ def from_session(session: Any, *, simulated: bool = False, replay: bool = False,
         bc = st.breathing
         breath_rate = bc.per_min if bc.state is CountState.READY else None
         breath_text = bc.text
-    log = tuple(LogLine(ln.t, ln.text, ln.kind) for ln in list(session.log)[-40:])
+    log = tuple(LogLine(ln.t, ln.text, str(ln.kind)) for ln in session.log.tail(60))
     ended = bool(session.closed or (st is not None and st.ended))
     return ScreenModel(
         elapsed=now, source_label=session.source_label, device=session.device,
@@ -124,12 +211,7 @@ def from_session(session: Any, *, simulated: bool = False, replay: bool = False,
         recording_error=str(getattr(session, "record_error", "") or ""),
         vitals=v, breath_rate=breath_rate, breath_text=breath_text,
         trend_t=trend_t, trend_spo2=trend_v, trend_window=trend_window, pleth=pleth,
-        alarm=alarm, alarm_paused_for=paused_for, guide=guide_view(st, now), log=log,
+        alarm=alarm, alarm_paused_for=paused_for, guide=guide_view(st, session, cue), log=log,
         trainer=trainer_view(source, scenario) if simulated else None, ended=ended,
+        response_active=bool(session.response_active), show_cue=show_cue and cue is not None,
     )
-
-
-def doubtful(model: ScreenModel) -> bool:
-    v = model.vitals
-    return v is None or bool(v.flags & (Status.LOW_PERFUSION | Status.MOTION
-                                        | Status.POOR_SIGNAL | Status.FINGER_OUT))

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
-from oxi_assist.ui.panel import Panel
+from oxi_assist.ui.panel import Painted, Panel
 from oxi_assist.vitals import Priority
 
 FLASH_HZ = 2.0  # high priority (IEC 60601-1-8: 1.4–2.8 Hz)
@@ -42,7 +42,12 @@ def flashes(model: ScreenModel) -> bool:
     return not (model.alarm_paused_for is not None and model.alarm_paused_for > 0)
 
 
-def banner_text(model: ScreenModel) -> tuple[Text, str]:
+#: The keys that answer an alarm, written after it when the line has room (the footer lists
+#: them too, so a narrow screen keeps the alarm's own words whole instead).
+ANSWER_KEYS = "   [k] ack  [p] pause 2 min"
+
+
+def banner_text(model: ScreenModel, width: int = 200) -> tuple[Text, str]:
     """The banner line and its CSS class (alarm-high / alarm-medium / alarm-low / alarm-none)."""
     a = model.alarm
     if a is None:
@@ -52,7 +57,7 @@ def banner_text(model: ScreenModel) -> tuple[Text, str]:
         return Text("✓ No active alarm"), "alarm-none"
     kind = "TECHNICAL" if a.technical else "PATIENT"
     mark = theme.PRIORITY_MARK[a.priority]
-    t = Text(no_wrap=True, overflow="ellipsis")
+    t = Text()  # wraps on a narrow screen: the alarm's words are never cut
     if model.alarm_paused_for is not None and model.alarm_paused_for > 0:
         t.append(f"‖ ALARM PAUSED {theme.fmt_clock(model.alarm_paused_for)}  ", style="bold")
         t.append(f"{mark} {a.message}")
@@ -62,7 +67,8 @@ def banner_text(model: ScreenModel) -> tuple[Text, str]:
         t.append("  (acknowledged)")
     elif a.latched:
         t.append("  (cleared — press k)")
-    t.append("   [k] ack  [p] pause 2 min")
+    if len(t) + len(ANSWER_KEYS) <= width:
+        t.append(ANSWER_KEYS)
     if a.priority in _FLASH_HZ:
         cls = "alarm-high" if a.priority is Priority.HIGH else "alarm-medium"
         t_flash = model.elapsed if model.flash_t is None else model.flash_t
@@ -73,12 +79,15 @@ def banner_text(model: ScreenModel) -> tuple[Text, str]:
     return t, cls
 
 
-class AlarmBanner(Panel):
+class AlarmBanner(Panel, Painted):
+    URGENT = True
+    WRAP = True
+
     _CLASSES = ("alarm-none", "alarm-high", "alarm-high-off", "alarm-medium",
                 "alarm-medium-off", "alarm-low", "alarm-paused")
 
-    def show(self, model: ScreenModel) -> None:
-        text, cls = banner_text(model)
+    def paint(self, model: ScreenModel) -> None:
+        text, cls = banner_text(model, self.content_size.width or self.app.size.width - 2)
         self.set_text(text)
         for c in self._CLASSES:
             self.set_class(c == cls, c)

@@ -31,8 +31,8 @@ from oxi_assist.ui.trend_chart import AXIS, render_trend
 JOIN_GAP = 5.0
 
 #: Marker letters for the chart's event row (also listed in the legend under the chart).
-MARKS: dict[str, str] = {"911": "9", "breaths": "B", "naloxone": "N", "ems": "E",
-                         "awake": "A", "recovery": "R", "oxygen": "O"}
+MARKS: dict[str, str] = {"911": "9", "breaths": "B", "compressions": "C", "naloxone": "N",
+                         "ems": "E", "awake": "A", "recovery": "R", "oxygen": "O"}
 
 
 def _marks_row(items: list[debrief.TimelineItem], duration: float, cols: int) -> Text:
@@ -73,34 +73,46 @@ class DebriefChart(Widget):
         chart.append("\n")
         chart.append_text(_marks_row(self._summary.timeline, dur, w))
         chart.append("\n")
-        chart.append(" " * AXIS + "9 911 · B breaths · N naloxone · E EMS · A awake · "
+        chart.append(" " * AXIS + "9 911 · B breaths · C CPR · N naloxone · E EMS · A awake · "
                      "R recovery · O oxygen · ! alarm", style="dim")
         return chart
 
 
+#: The key that leaves the debrief of a live session once asked (a capital: never `q` twice).
+LEAVE_KEY = "Q"
+
+
 class DebriefScreen(Screen[None]):
+    """`q` leaves; Esc does not (a reflex Esc must not close the program). After a live
+    session leaving asks first, and says so when the session was not recorded (export it with
+    s or t, or it is gone)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "export_svg", "Export SVG"),
         Binding("t", "export_text", "Export text"),
-        Binding("q,escape", "close", "Close"),
+        Binding("q", "leave", "Leave"),
     ]
 
-    def __init__(self, rec: Recording, out_dir: Path | None = None) -> None:
+    def __init__(self, rec: Recording, out_dir: Path | None = None, *,
+                 ask_to_leave: bool = False, recorded: bool = True) -> None:
         super().__init__()
         self.rec = rec
         self.summary = debrief.summarize(rec)
         self.out_dir = out_dir
         self.exported: list[Path] = []
+        self.ask_to_leave = ask_to_leave
+        self.recorded = recorded
 
     @classmethod
-    def for_session(cls, session: Any) -> DebriefScreen:
+    def for_session(cls, session: Any, *, ask_to_leave: bool = False) -> DebriefScreen:
         path = getattr(session, "recording_path", None)
         if path is not None and Path(path).exists():
             try:
-                return cls(_load(path))
+                return cls(_load(path), ask_to_leave=ask_to_leave)
             except OxiError:
                 pass  # fall back to what the session still holds in memory
-        return cls(session.recording(), out_dir=Path.cwd())
+        return cls(session.recording(), out_dir=Path.cwd(), ask_to_leave=ask_to_leave,
+                   recorded=False)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="debrief"):
@@ -145,8 +157,20 @@ class DebriefScreen(Screen[None]):
         self.exported.append(p)
         self._say(f"Text written: {p}")
 
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def action_leave(self) -> None:
+        if not self.ask_to_leave:
+            self.dismiss(None)
+            return
+        from oxi_assist.ui.confirm import ConfirmScreen
+
+        if isinstance(self.app.screen, ConfirmScreen):
+            return
+        detail = "" if self.recorded or self.exported else (
+            "This session was not recorded: export it first (s for the chart, t for the "
+            "text) if you want to keep it.")
+        self.app.push_screen(ConfirmScreen("Leave oxi-assist?", detail, yes="Leave",
+                                           yes_key=LEAVE_KEY, no="Stay on the debrief"),
+                             lambda yes: self.dismiss(None) if yes else None)
 
 
 def _load(path: str | Path) -> Recording:

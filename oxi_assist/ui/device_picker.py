@@ -31,7 +31,7 @@ from textual.widgets import Static
 from drivers.clock import Clock
 from drivers.errors import SourceError
 from drivers.reading import LinkEvent, LinkState
-from oxi_assist.actions import Action
+from oxi_assist.actions import KEYS, Action, KeyBinding, key_for
 from oxi_assist.ui import theme
 
 #: What the status bar names as the device after Escape.
@@ -50,14 +50,10 @@ SIGNAL_STEPS: tuple[tuple[int, str, str], ...] = (
 )
 _WEAKEST = ("▯▯▯▯", "very weak")
 
-#: Responder keys that stay live over the picker (a digit key is a device number first).
-PASS_THROUGH: tuple[tuple[str, str], ...] = (
-    ("n", Action.NALOXONE.value), ("space,t", Action.BREATH_TAP.value),
-    ("y", Action.BREATHING_NORMAL.value), ("u", Action.BREATHING_NOT_NORMAL.value),
-    ("a", Action.AWAKE.value), ("r", Action.RECOVERY_POSITION.value),
-    ("e", Action.EMS_ARRIVED.value), ("o", Action.OXYGEN.value),
-    ("w", Action.RESPONSIVE.value), ("x", Action.UNRESPONSIVE.value),
-)
+#: Responder keys that stay live over the picker: every key of the action table except 1–9,
+#: which are device numbers first (9 is still 911 when there is no ninth device).
+PASS_THROUGH: tuple[KeyBinding, ...] = tuple(
+    kb for kb in KEYS if kb.keys not in {str(n) for n in range(1, MAX_SHOWN + 1)})
 
 
 def signal(rssi: int) -> tuple[str, str]:
@@ -99,8 +95,7 @@ class DevicePicker(ModalScreen[Any]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(n), f"pick({n})", show=False) for n in range(1, MAX_SHOWN + 1)),
         Binding("escape", "cancel", "Not now"),
-        *(Binding(k, f"app.act('{a}')", show=False) for k, a in PASS_THROUGH),
-        Binding("b", "app.breaths", show=False),
+        *(Binding(kb.keys, f"app.press('{kb.id}')", show=False) for kb in PASS_THROUGH),
         Binding("k", "app.acknowledge", show=False),
         Binding("p", "app.pause_alarms", show=False),
     ]
@@ -130,7 +125,9 @@ class DevicePicker(ModalScreen[Any]):
         if 1 <= number <= len(self.candidates):
             self.dismiss(self.candidates[number - 1])
         elif number == 9:  # no ninth device: 9 keeps its everyday meaning
-            await self.app.run_action(f"app.act('{Action.CALLED_911.value}')")
+            kb = key_for(Action.CALLED_911)
+            if kb is not None:
+                await self.app.run_action(f"app.press('{kb.id}')")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

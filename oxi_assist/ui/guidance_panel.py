@@ -1,7 +1,10 @@
-"""The current guidance step, its prompts and the next actions with their keys.
+"""The current guidance step, its lines and the live prompts, each with where it comes from.
 
-The core actions (911, breaths, naloxone) are always listed, whatever the oximeter says
-(DOMAIN.md §1.1): a good number never hides them.
+Every line wraps at word boundaries and is never cut: a sentence such as "Can't wake them, or
+not sure? Call 911." is read whole or not at all. Each prompt carries its origin ("BC",
+"ours", …), so a rule of the program's own is never taken for BC guidance (DOMAIN.md §1 rule
+4). Warnings and instructions come before reassurance, which is drawn calmly and last: "Oxygen
+95–100% is the normal range" is never styled like a warning nor put above "Call 911 now".
 """
 
 from __future__ import annotations
@@ -9,80 +12,80 @@ from __future__ import annotations
 from rich.text import Text
 
 from oxi_assist.ui import theme
-from oxi_assist.ui.model import ActionHint, GuideView
-from oxi_assist.ui.panel import Panel
+from oxi_assist.ui.model import GuideView, PromptView, ScreenModel, Tone
+from oxi_assist.ui.panel import Painted, Panel
 
-#: Always offered, in this order, when the guide does not list them itself.
-CORE_ACTIONS: tuple[ActionHint, ...] = (
-    ActionHint("9", "911 called"),
-    ActionHint("b", "breaths on/off"),
-    ActionHint("n", "naloxone given"),
-)
-
-
-def guidance_text(g: GuideView) -> Text:
-    """Step title, its lines, then the live prompts (warnings first)."""
-    t = Text()
-    t.append((g.title or "Guidance") + "\n", style="bold")
-    for p in g.prompts:
-        t.append("▸ ", style=f"bold {theme.ORANGE}")
-        t.append(p + "\n", style="bold")
-    if g.text:
-        t.append(g.text)
-    if g.source:
-        t.append(f"\n[{g.source}]", style="dim")
-    return t
-
-
-#: Short labels for narrow screens (keys → words), so every action fits in a few lines at 80×24.
-SHORT_LABELS: dict[str, str] = {
-    "9": "911 called", "b": "breaths", "n": "naloxone", "␣": "breath tap",
-    "y": "breathing OK", "u": "NOT breathing OK", "a": "awake", "r": "recovery pos.",
-    "e": "EMS here", "o": "oxygen", "w": "responds", "x": "no response",
+#: (mark, text style) per tone; the origin tag is always dim
+TONE_STYLE: dict[Tone, tuple[str, str]] = {
+    Tone.WARNING: ("⚠ ", f"bold {theme.YELLOW}"),
+    Tone.INSTRUCTION: ("▸ ", "bold"),
+    Tone.REASSURANCE: ("· ", theme.GREEN),
 }
 
+#: The origin most lines have: only other origins are tagged line by line.
+USUAL_ORIGIN = "BC"
 
-def actions_text(g: GuideView, width: int = 40) -> Text:
-    """The offered actions with their keys, the core three always among them, packed into
-    lines of `width` cells."""
-    keys = {a.key for a in g.actions}
-    actions = list(g.actions) + [a for a in CORE_ACTIONS if a.key not in keys]
+
+def _tag(t: Text, origin: str) -> None:
+    if origin:
+        t.append(f" ({origin})", style="dim")
+
+
+def step_text(g: GuideView) -> Text:
+    """Step title (with the step's origin), then its lines, one bullet each."""
     t = Text()
-    col = 0
-    for a in actions:
-        label = a.label if width >= 60 else SHORT_LABELS.get(a.key, a.label)
-        label = label if len(label) <= 24 else label[:23] + "…"
-        cell = len(a.key) + 3 + len(label) + 2
-        if col and col + cell > width:
-            t.append("\n")
-            col = 0
-        t.append(f" {a.key} ", style=f"bold reverse {theme.VERMILLION}" if a.urgent
-                 else "bold reverse")
-        t.append(f" {label}  ")
-        col += cell
+    t.append(g.title or "Guidance", style="bold")
+    if g.origin:
+        t.append(f"  · {g.origin}", style="dim")
+    for ln in g.lines:
+        t.append("\n• ")
+        t.append(ln.text)
+        if ln.origin and ln.origin != USUAL_ORIGIN:
+            _tag(t, ln.origin)
     return t
 
 
-class GuidancePanel(Panel):
-    RELAYOUT_ON_CHANGE = True
+def prompt_line(p: PromptView) -> Text:
+    mark, style = TONE_STYLE[p.tone]
+    t = Text()
+    t.append(mark, style=style)
+    t.append(p.text, style=style)
+    _tag(t, p.origin)
+    return t
 
-    def show(self, g: GuideView) -> None:
-        self.set_text(guidance_text(g))
+
+def prompts_text(prompts: tuple[PromptView, ...]) -> Text:
+    return Text("\n").join(prompt_line(p) for p in prompts)
 
 
-class ActionKeys(Panel):
-    """The next actions and their keys: always on screen, whatever the guidance text's length."""
+def guidance_text(g: GuideView, with_prompts: bool = True) -> Text:
+    """The step, then (on the wide layout) its prompts under it."""
+    t = step_text(g)
+    if with_prompts and g.prompts:
+        t.append("\n")
+        t.append_text(prompts_text(g.prompts))
+    return t
 
-    RELAYOUT_ON_CHANGE = True
 
-    def __init__(self, **kw: object) -> None:
+class GuidancePanel(Panel, Painted):
+    URGENT = True
+    WRAP = True
+
+    def __init__(self, *, with_prompts: bool = True, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
-        self._g: GuideView | None = None
+        self.with_prompts = with_prompts
 
-    def show(self, g: GuideView) -> None:
-        self._g = g
-        self.set_text(actions_text(g, self.content_size.width or 40))
+    def paint(self, model: ScreenModel) -> None:
+        self.set_text(guidance_text(model.guide, self.with_prompts))
 
-    def on_resize(self) -> None:
-        if self._g is not None:
-            self.set_text(actions_text(self._g, self.content_size.width or 40))
+
+class PromptPanel(Panel, Painted):
+    """The prompts on their own (the narrow layout puts them under the keys)."""
+
+    URGENT = True
+    WRAP = True
+
+    def paint(self, model: ScreenModel) -> None:
+        prompts = model.guide.prompts
+        self.display = bool(prompts)
+        self.set_text(prompts_text(prompts))

@@ -1,4 +1,5 @@
-"""The help screen: every key, grouped, in words."""
+"""The help screen: every key, grouped, in words. The responder keys and their words come from
+the action table (oxi_assist.actions), like the keys themselves, the chips and the palette."""
 
 from __future__ import annotations
 
@@ -11,27 +12,38 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-RESPONDER_KEYS: tuple[tuple[str, str], ...] = (
-    ("9", "911 called"),
-    ("b", "rescue breaths on / off (metronome: 1 breath every 5 s)"),
-    ("n", "naloxone given (starts the dose timer)"),
-    ("space / t", "tap at each breath the person takes (breathing-rate counter)"),
-    ("y", "breathing normal"),
-    ("u", "breathing NOT normal"),
-    ("x / w", "no response / responds to voice or touch"),
-    ("a", "awake"),
-    ("r", "recovery position"),
-    ("o", "oxygen given"),
-    ("e", "EMS arrived"),
-)
+from oxi_assist.actions import ACTIONS, KEYS, ROUTE_WORDS, KeyBinding
+
+
+def key_names(kb: KeyBinding) -> str:
+    """How the keys of a binding are written for a person: "space / t"."""
+    return " / ".join(k for k in kb.keys.split(","))
+
+
+def key_words(kb: KeyBinding) -> str:
+    """The help words of a key: its action's, or for a toggle both halves ("… on / … off");
+    a naloxone key says its route."""
+    if kb.toggle:
+        return " / ".join(ACTIONS[a].help for a in kb.actions)
+    words = ACTIONS[kb.actions[0]].help
+    route = dict(kb.params).get("route")
+    return f"{words} — {ROUTE_WORDS.get(route, route)}" if route else words
+
+
+def responder_keys() -> tuple[tuple[str, str], ...]:
+    return tuple((key_names(kb), key_words(kb)) for kb in KEYS)
+
+
 ALARM_KEYS: tuple[tuple[str, str], ...] = (
     ("k", "acknowledge the alarm"),
     ("p", "pause alarm signals for 2 min (counted down on screen)"),
 )
 APP_KEYS: tuple[tuple[str, str], ...] = (
-    ("?", "this help"),
+    ("i", "the oximeter handout: placement, what the numbers mean, its limits"),
+    ("…", "every action as a button to tap (the “more” chip)"),
+    ("?", "this help (Esc or ? closes it)"),
     ("ctrl+p", "command palette (every action by name)"),
-    ("q", "end the session → debrief"),
+    ("q", "end the response → debrief (asks first; E ends, Esc keeps going)"),
 )
 PICKER_KEYS: tuple[tuple[str, str], ...] = (
     ("1 … 9", "connect to that oximeter (remembered on this machine for next time)"),
@@ -43,7 +55,8 @@ TRAINER_KEYS: tuple[tuple[str, str], ...] = (
     ("S", "choose a scenario (restarts)"),
     ("F", "finger out of the probe / back in"),
     ("M", "motion artefact on / off"),
-    ("n / b / o", "the responder's naloxone, breaths and oxygen also reach the simulated patient"),
+    ("", "the responder's naloxone, breaths, CPR, recovery position and oxygen also reach "
+         "the simulated patient"),
 )
 
 
@@ -51,7 +64,8 @@ def help_table(trainer: bool) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), expand=False)
     table.add_column(style="bold", no_wrap=True, max_width=10)
     table.add_column()
-    groups = [("Responder", RESPONDER_KEYS), ("Alarms", ALARM_KEYS), ("App", APP_KEYS),
+    groups = [("Responder (type the key, or tap or click its button)", responder_keys()),
+              ("Alarms", ALARM_KEYS), ("Screen", APP_KEYS),
               ("Oximeter list (several Bluetooth oximeters in range)", PICKER_KEYS)]
     if trainer:
         groups.append(("Trainer (simulated sessions only)", TRAINER_KEYS))
@@ -65,7 +79,10 @@ def help_table(trainer: bool) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
+    """Closed with Esc or ? only: `q` here does nothing, so two presses of `q` cannot end a
+    response through the help screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark", "close", "Close")]
 
     def __init__(self, trainer: bool = False) -> None:
         super().__init__()

@@ -9,7 +9,7 @@ from rich.text import Text
 from drivers.reading import LinkState
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
-from oxi_assist.ui.panel import Panel
+from oxi_assist.ui.panel import Painted, Panel
 
 
 def status_text(model: ScreenModel) -> tuple[Text, bool]:
@@ -48,8 +48,10 @@ def status_text(model: ScreenModel) -> tuple[Text, bool]:
     return t, lost
 
 
-class StatusBar(Panel):
-    def show(self, model: ScreenModel) -> None:
+class StatusBar(Panel, Painted):
+    URGENT = True  # the link lost is news too
+
+    def paint(self, model: ScreenModel) -> None:
         text, lost = status_text(model)
         self.set_text(text)
         self.set_class(lost, "link-lost")

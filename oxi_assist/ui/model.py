@@ -7,6 +7,7 @@ session internals and makes every screen state reproducible from a small fixture
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,12 +16,45 @@ from oxi_assist.vitals import Alarm, VitalsState
 
 
 @dataclass(frozen=True)
-class ActionHint:
-    """A responder action offered on screen with its key."""
+class KeyView:
+    """One responder key as the screen offers it: a chip to tap or click, and its key."""
 
-    key: str
-    label: str
-    urgent: bool = False
+    key_id: str  # the action's key name (`actions.KeyBinding.id`), what a click sends
+    shown: str  # the key as printed ("9", "␣")
+    label: str  # words on a wide screen
+    short: str  # words on a narrow one
+    core: bool = False  # 911, breaths, CPR, naloxone: always offered
+    urgent: bool = False  # the step's recommended next move
+    hint: str = ""  # e.g. "counted 7/min"
+
+
+class Tone(enum.Enum):
+    """How a prompt is drawn: a warning or an instruction loud, a reassurance calm and last."""
+
+    WARNING = "warning"
+    INSTRUCTION = "instruction"
+    REASSURANCE = "reassurance"
+
+
+@dataclass(frozen=True)
+class PromptView:
+    text: str
+    origin: str = ""  # "BC", "ours", "BC + ours", …
+    tone: Tone = Tone.INSTRUCTION
+
+
+@dataclass(frozen=True)
+class GuideLine:
+    text: str
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A reference note (the oximeter handout: placement, what the numbers mean, limits)."""
+
+    title: str
+    lines: tuple[GuideLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,21 +72,23 @@ class TimerView:
 class GuideView:
     step: str = ""  # short id or letter, e.g. "V"
     title: str = ""
-    text: str = ""
-    prompts: tuple[str, ...] = ()
-    actions: tuple[ActionHint, ...] = ()
+    origin: str = ""  # where the step's wording comes from, e.g. "BC" or "BC + ours"
+    lines: tuple[GuideLine, ...] = ()
+    prompts: tuple[PromptView, ...] = ()  # warnings, instructions, then reassurance
+    keys: tuple[KeyView, ...] = ()  # the core keys first, then what the step offers
     timers: tuple[TimerView, ...] = ()
     breaths_on: bool = False
     breath_due_in: float | None = None  # seconds until the next rescue breath (metronome)
     doses: int = 0
-    source: str = ""  # where the step's wording comes from
+    handout: tuple[NoteView, ...] = ()  # the oximeter handout (the `i` screen)
+    cue: NoteView | None = None  # the placement cue shown while a session starts
 
 
 @dataclass(frozen=True)
 class LogLine:
     t: float  # seconds since the session began
     text: str
-    kind: str = "event"  # "event", "alarm", "link", "action", "guide"
+    kind: str = "event"  # "event", "alarm", "link", "action", "guide", "trainer"
 
 
 @dataclass(frozen=True)
@@ -60,6 +96,7 @@ class TrainerView:
     paused: bool
     speed: float
     scenario: str
+    status: str = ""  # the simulated patient's state in words, when the source gives it
 
 
 @dataclass(frozen=True)
@@ -86,4 +123,6 @@ class ScreenModel:
     log: tuple[LogLine, ...] = ()
     trainer: TrainerView | None = None
     ended: bool = False
+    response_active: bool = False  # an overdose response is under way (ending asks first)
+    show_cue: bool = False  # the placement cue is shown (a session with an oximeter starting)
     flash_t: float | None = None  # the injected clock's time, for the alarm flash phase

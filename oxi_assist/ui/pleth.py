@@ -7,15 +7,18 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
+from drivers.reading import Status
 from oxi_assist.ui import theme
 from oxi_assist.ui.braille import Canvas
+from oxi_assist.ui.model import ScreenModel
+from oxi_assist.ui.panel import Painted
 
 
 def render_pleth(samples: Sequence[float], cols: int, rows: int, doubtful: bool = False) -> Text:
     """Autoscaled braille trace of the last samples (about 2 per dot column)."""
     cols, rows = max(cols, 4), max(rows, 1)
     if not samples:
-        return Text("no waveform from this source", style=f"dim {theme.GREY}")
+        return Text("no waveform now", style=f"dim {theme.GREY}")
     canvas = Canvas(cols, rows)
     n = canvas.width
     per = max(1, len(samples) // n)
@@ -41,7 +44,14 @@ def render_pleth(samples: Sequence[float], cols: int, rows: int, doubtful: bool 
     return out
 
 
-class PlethView(Widget):
+def doubtful(model: ScreenModel) -> bool:
+    """The waveform is drawn faint when the value it belongs to is not trustworthy."""
+    v = model.vitals
+    return v is None or bool(v.flags & (Status.LOW_PERFUSION | Status.MOTION
+                                        | Status.POOR_SIGNAL | Status.FINGER_OUT))
+
+
+class PlethView(Widget, Painted):
     DEFAULT_CSS = """
     PlethView { height: 3; }
     """
@@ -51,9 +61,11 @@ class PlethView(Widget):
         self._samples: Sequence[float] = ()
         self._doubtful = False
 
-    def show(self, samples: Sequence[float], doubtful: bool) -> None:
-        self._samples = samples
-        self._doubtful = doubtful
+    def paint(self, model: ScreenModel) -> None:
+        if model.pleth == self._samples and doubtful(model) == self._doubtful:
+            return
+        self._samples = model.pleth
+        self._doubtful = doubtful(model)
         self.refresh()
 
     def render(self) -> Text:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from oxi_assist.ui import theme
-from oxi_assist.ui.model import GuideView, TimerView
-from oxi_assist.ui.panel import Panel
+from oxi_assist.ui.model import GuideView, ScreenModel, TimerView
+from oxi_assist.ui.panel import Painted, Panel
 
 BREATH_INTERVAL = 5.0
 
@@ -41,6 +41,7 @@ def timer_line(tv: TimerView) -> Text:
 
 
 def timers_text(g: GuideView) -> Text:
+    """The metronome, the naloxone doses given so far, then each timer on its own line."""
     t = metronome_text(g)
     if g.doses:
         t.append(f"\nNaloxone doses given: {g.doses}", style="bold")
@@ -50,6 +51,8 @@ def timers_text(g: GuideView) -> Text:
     return t
 
 
-class TimersPanel(Panel):
-    def show(self, g: GuideView) -> None:
-        self.set_text(timers_text(g))
+class TimersPanel(Panel, Painted):
+    WRAP = True
+
+    def paint(self, model: ScreenModel) -> None:
+        self.set_text(timers_text(model.guide))

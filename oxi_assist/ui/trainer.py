@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,8 +19,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from oxi_assist.ui import theme
-from oxi_assist.ui.model import TrainerView
-from oxi_assist.ui.panel import Panel
+from oxi_assist.ui.model import ScreenModel, TrainerView
+from oxi_assist.ui.panel import Painted, Panel
 
 SPEEDS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0)
 
@@ -30,18 +31,38 @@ def next_speed(current: float, step: int) -> float:
     return SPEEDS[max(0, min(len(SPEEDS) - 1, idx + step))]
 
 
+#: (key, words, the App's action): the trainer's controls, also clickable on the bar.
+CONTROLS: tuple[tuple[str, str, str], ...] = (
+    ("P", "pause", "app.sim_pause()"),
+    ("+", "faster", "app.sim_speed(1)"),
+    ("-", "slower", "app.sim_speed(-1)"),
+    ("S", "scenario", "app.pick_scenario()"),
+    ("F", "finger out", "app.finger()"),
+    ("M", "motion", "app.motion()"),
+)
+
+
 def trainer_text(tv: TrainerView) -> Text:
+    """TRAINER, running or paused and the speed, what the simulated patient is doing (when
+    the simulation says), the scenario, then the controls."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" TRAINER ", style=f"bold reverse {theme.ORANGE}")
     t.append(" ‖ PAUSED " if tv.paused else " ▶ running ", style="bold")
     t.append(f"{tv.speed:g}×", style="bold")
+    if tv.status:
+        t.append("  ")
+        t.append(f" {tv.status} ", style=f"bold reverse {theme.YELLOW}")
     t.append(f"  {tv.scenario}  ", style="dim")
-    t.append("P pause · +/- speed · S scenario · F finger out · M motion")
+    for i, (key, words, action) in enumerate(CONTROLS):
+        if i:
+            t.append(" · ")
+        t.append(f"{key} {words}", style=Style(meta={"@click": action}))
     return t
 
 
-class TrainerBar(Panel):
-    def show(self, tv: TrainerView | None) -> None:
+class TrainerBar(Panel, Painted):
+    def paint(self, model: ScreenModel) -> None:
+        tv = model.trainer
         if self.display != (tv is not None):
             self.display = tv is not None
         if tv is not None:

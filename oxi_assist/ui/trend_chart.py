@@ -1,11 +1,14 @@
 """SpO2 over the last minutes with the 90 % (BC) and 85 % (other-jurisdiction) lines.
 
 A gap in the data stays a gap: a sample without a trustworthy value draws no dot, so a probe
-off never looks like a steady line.
+off never looks like a steady line. The axis runs from 70 % unless a value is lower: then it
+extends down to the next ten below it, so a fall to 20 % is drawn as a fall, not as a flat line
+on the floor. The lowest point is marked on the chart and written under it (value and time).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -13,9 +16,28 @@ from textual.widget import Widget
 
 from oxi_assist.ui import theme
 from oxi_assist.ui.braille import Canvas
+from oxi_assist.ui.model import ScreenModel
+from oxi_assist.ui.panel import Painted
 
-Y_MIN, Y_MAX = 70.0, 100.0
+Y_FLOOR, Y_MAX = 70.0, 100.0
 AXIS = 4  # columns for the y labels
+
+
+def axis_floor(low: float | None) -> float:
+    """The bottom of the axis: 70 %, or the ten at or below the lowest value under it."""
+    if low is None or low >= Y_FLOOR:
+        return Y_FLOOR
+    return max(0.0, math.floor(low / 10.0) * 10.0)
+
+
+def lowest(ts: Sequence[float], values: Sequence[float | None], t0: float,
+           t1: float) -> tuple[float, float] | None:
+    """(time, value) of the lowest valid sample between t0 and t1 (the first, on a tie)."""
+    best: tuple[float, float] | None = None
+    for t, v in zip(ts, values, strict=False):
+        if v is not None and t0 <= t <= t1 and (best is None or v < best[1]):
+            best = (t, v)
+    return best
 
 
 def _colour(value: float) -> str:
@@ -38,12 +60,14 @@ def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float
     plot_cols = max(cols - AXIS, 4)
     canvas = Canvas(plot_cols, plot_rows)
     h = canvas.height
+    t0 = now - window
+    low = lowest(ts, values, t0, now)
+    y_min = axis_floor(low[1] if low is not None else None)
 
     def ydot(v: float) -> int:
-        v = min(max(v, Y_MIN), Y_MAX)
-        return round((Y_MAX - v) / (Y_MAX - Y_MIN) * (h - 1))
+        v = min(max(v, y_min), Y_MAX)
+        return round((Y_MAX - v) / (Y_MAX - y_min) * (h - 1))
 
-    t0 = now - window
     xmax = canvas.width - 1
     col_min: list[float | None] = [None] * canvas.width
     col_max: list[float | None] = [None] * canvas.width
@@ -85,7 +109,13 @@ def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float
 
     row90 = ydot(90.0) // 4
     row85 = ydot(85.0) // 4
-    labels = {0: "100", row90: " 90", row85: " 85", plot_rows - 1: " 70"}
+    labels = {plot_rows - 1: f"{y_min:>3.0f}"}
+    if y_min < Y_FLOOR:
+        labels.setdefault(ydot(Y_FLOOR) // 4, " 70")
+    labels.update({row85: " 85", row90: " 90", 0: "100"})  # the BC line wins a shared row
+    mark: tuple[int, int] | None = None  # the cell holding the lowest point
+    if low is not None:
+        mark = (round((low[0] - t0) / window * xmax) // 2, ydot(low[1]) // 4)
     out = Text(no_wrap=True, overflow="crop")
     for r in range(plot_rows):
         out.append(f"{labels.get(r, '   '):>3}", style="dim")
@@ -93,7 +123,10 @@ def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float
         for c in range(plot_cols):
             if canvas.filled(c, r):
                 v = cell_min[c]
-                out.append(canvas.char(c, r), style=_colour(v) if v is not None else "")
+                style = _colour(v) if v is not None else ""
+                if mark == (c, r):
+                    style = f"bold reverse {style}"
+                out.append(canvas.char(c, r), style=style)
             elif r == row90:
                 out.append("╌", style=theme.ORANGE)
             elif r == row85:
@@ -106,23 +139,27 @@ def render_trend(ts: Sequence[float], values: Sequence[float | None], now: float
     right = "now"
     if ends is not None:
         left, right = ends
-    legend = "╌90 BC ┈85 other"
-    room = plot_cols - len(left) - len(right)
     out.append(" " * AXIS + left, style="dim")
-    if room >= len(legend) + 2:
-        pad = room - len(legend)
-        out.append(" " * (pad // 2))
-        out.append("╌90 BC", style=theme.ORANGE)
-        out.append(" ")
-        out.append("┈85 other", style=theme.VERMILLION)
-        out.append(" " * (pad - pad // 2))
-    else:
-        out.append(" " * max(room, 1))
+    room = plot_cols - len(left) - len(right) - 2  # a space on each side at least
+    legend = Text.assemble(("╌90 BC", theme.ORANGE), " ", ("┈85 other", theme.VERMILLION))
+    lows: list[Text] = []
+    if low is not None:
+        colour = f"bold {_colour(low[1])}"
+        lows = [Text(f"▼ low {low[1]:.0f}% at {theme.fmt_clock(low[0])}", style=colour),
+                Text(f"▼{low[1]:.0f}% {theme.fmt_clock(low[0])}", style=colour),
+                Text(f"▼{low[1]:.0f}%", style=colour)]
+    # the most that fits: the lowest point and the legend, then the lowest point alone
+    choices = [Text("  ").join([lw, legend]) for lw in lows] + lows + [legend, Text()]
+    middle = next(c for c in choices if len(c) <= room)
+    pad = max(plot_cols - len(left) - len(right) - len(middle), 2)
+    out.append(" " * (pad // 2))
+    out.append_text(middle)
+    out.append(" " * (pad - pad // 2))
     out.append(right, style="dim")
     return out
 
 
-class TrendChart(Widget):
+class TrendChart(Widget, Painted):
     """Redraws only when `show` gets new data or the widget is resized."""
 
     DEFAULT_CSS = """
@@ -134,6 +171,9 @@ class TrendChart(Widget):
         self._data: tuple[Sequence[float], Sequence[float | None], float, float] = ((), (), 0.0,
                                                                                   300.0)
         self._key: tuple[object, ...] = ()
+
+    def paint(self, model: ScreenModel) -> None:
+        self.show(model.trend_t, model.trend_spo2, model.elapsed, model.trend_window)
 
     def show(self, ts: Sequence[float], values: Sequence[float | None], now: float,
              window: float) -> None:

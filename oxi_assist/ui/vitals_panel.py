@@ -15,7 +15,7 @@ from textual.widgets import Digits, Static
 from drivers.reading import INVALIDATING, LinkState, Status
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
-from oxi_assist.ui.panel import Panel
+from oxi_assist.ui.panel import Painted, Panel
 from oxi_assist.vitals import Band, Quality, VitalsState
 
 _FLAG_WORDS = (
@@ -60,7 +60,9 @@ def flag_words(v: VitalsState) -> str:
     return ", ".join(w for f, w in _FLAG_WORDS if v.flags & f)
 
 
-class VitalsPanel(Vertical):
+class VitalsPanel(Vertical, Painted):
+    URGENT = True  # no reading must replace a number at once
+
     """SpO2 and pulse side by side; each box keeps its size whatever the state."""
 
     def compose(self) -> ComposeResult:
@@ -74,7 +76,7 @@ class VitalsPanel(Vertical):
         yield Panel("", id="band-line")
         yield Panel("", id="quality-line")
 
-    def show(self, model: ScreenModel) -> None:
+    def paint(self, model: ScreenModel) -> None:
         v = model.vitals
         state = no_value_state(model)
         spo2_d = self.query_one("#spo2-digits", Digits)

@@ -31,3 +31,30 @@ def test_bad_scripts_name_the_problem(text):
     with pytest.raises(OxiError) as e:
         parse_script(text)
     assert "\n" not in str(e.value)
+
+
+def test_log_lines_come_from_the_table_and_never_guess_a_parameter():
+    from oxi_assist.actions import log_line
+
+    assert log_line(Action.NALOXONE, {"dose": 2, "route": "nasal"}) == \
+        "Naloxone dose 2 (nasal spray)"
+    assert log_line(Action.NALOXONE, {"dose": 1}) == "Naloxone dose 1"
+    assert log_line(Action.NALOXONE) == "Naloxone"
+    assert log_line(Action.CALLED_911) == "911 called"
+
+
+def test_the_response_is_under_way_from_the_first_sign_until_handover():
+    from oxi_assist.actions import response_after, response_spans
+
+    assert not response_after(False, Action.RESPONSIVE)
+    assert not response_after(False, Action.BREATH_TAP)
+    for a in (Action.UNRESPONSIVE, Action.CALLED_911, Action.BREATHS_START,
+              Action.COMPRESSIONS_START, Action.NALOXONE, Action.NO_PULSE,
+              Action.BREATHING_NOT_NORMAL):
+        assert response_after(False, a), a
+    assert response_after(True, Action.AWAKE)  # awake is not the end: it can come back
+    assert not response_after(True, Action.EMS_ARRIVED)
+    assert not response_after(True, Action.END)
+    acts = [(10.0, Action.RESPONSIVE), (20.0, Action.UNRESPONSIVE), (30.0, Action.CALLED_911),
+            (90.0, Action.EMS_ARRIVED), (95.0, Action.UNRESPONSIVE)]
+    assert response_spans(acts) == [(20.0, 90.0), (95.0, None)]

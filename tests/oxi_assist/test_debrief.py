@@ -136,7 +136,7 @@ def test_text_export_has_summary_timeline_sources_and_rose(session_file):
     assert f"Time below 90 %     {fmt_time(summarize(rec).time_below_90)}" in text
     assert "BC (BCCDC/Toward the Heart)" in text
     assert "other jurisdiction (Ontario paramedics, 2020)" in text
-    assert "naloxone given (dose 2, IM)" in text
+    assert "Naloxone dose 2 (injection)" in text
     assert "trainer: finger out" in text
     assert "high alarm: low" in text and "alarm over: spo2 low" in text
     assert "medium alarm: no data" in text

@@ -1,10 +1,12 @@
 """One set of rules, two speeds: the live Monitor and the offline analysis must produce the
 same alarms (kind, priority, onset, start, end) and the same desaturation events on any trace —
 gaps, finger-out, spikes, steps, ramps, flags, link drops, irregular and repeated timestamps,
-and with extra `tick` calls between items (time passing must not change the history)."""
+with extra `tick` calls between items (time passing must not change the history), and with an
+overdose response starting and ending anywhere (its alarms are high priority)."""
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from dataclasses import replace
@@ -93,6 +95,24 @@ def traces(draw: st.DrawFn) -> tuple[list[Reading | LinkEvent], list[float]]:
 
 
 @st.composite
+def responses(draw: st.DrawFn, items: list[Reading | LinkEvent]
+              ) -> list[tuple[float, float | None]]:
+    """Response spans inside the trace (a start and, maybe, an end), as a session's keys make
+    them: 911 pressed mid-trace, EMS arrived later."""
+    if not items or not draw(st.booleans()):
+        return []
+    lo, hi = items[0].t, items[-1].t
+    times = sorted(round(draw(st.floats(lo, hi)), 3) for _ in range(draw(st.integers(1, 4))))
+    spans: list[tuple[float, float | None]] = []
+    for i in range(0, len(times), 2):
+        end = times[i + 1] if i + 1 < len(times) else None
+        if end is not None and end <= times[i]:
+            continue
+        spans.append((times[i], end))
+    return spans
+
+
+@st.composite
 def configs(draw: st.DrawFn) -> AlarmConfig:
     cfg = AlarmConfig.default()
     if not draw(st.booleans()):
@@ -111,19 +131,35 @@ def configs(draw: st.DrawFn) -> AlarmConfig:
                    desat_max_duration_s=draw(st.sampled_from([15.0, 30.0, 90.0])))
 
 
-def run_live(items: list[Reading | LinkEvent], ticks: list[float],
-             cfg: AlarmConfig) -> Monitor:
+def run_live(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConfig,
+             spans: list[tuple[float, float | None]] | None = None) -> Monitor:
+    """Feeds the Monitor as a session does; a response starts or ends before any item or tick
+    of the same instant (the responder's key is handled, then the data)."""
     m = Monitor(cfg)
+    bounds = sorted([(a, True) for a, _ in spans or ()]
+                    + [(b, False) for _, b in spans or () if b is not None])
+    j = 0
+
+    def respond_until(t: float) -> None:
+        nonlocal j
+        while j < len(bounds) and bounds[j][0] <= t:
+            m.set_response_active(*bounds[j])
+            j += 1
+
     k = 0
     for i, x in enumerate(items):
         nxt = items[i + 1].t if i + 1 < len(items) else None
+        respond_until(x.t)
         m.update(x)
         # ticks strictly between this item and the next: time passing with no data
         while k < len(ticks) and ticks[k] < x.t:
             k += 1
         while k < len(ticks) and nxt is not None and ticks[k] < nxt:
+            respond_until(ticks[k])
             m.tick(ticks[k])
             k += 1
+    respond_until(math.inf)
+    assert m.responses() == list(spans or [])
     return m
 
 
@@ -141,9 +177,12 @@ def desat_key(d: dict[str, Any]) -> tuple:
             str(d["ended"]), d["counted"])
 
 
-def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConfig) -> None:
-    live = run_live(items, ticks, cfg).summary()
-    off = analyze_trace(Trace.from_items(items), cfg)
+def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConfig,
+            spans: list[tuple[float, float | None]] | None = None) -> None:
+    live = run_live(items, ticks, cfg, spans).summary()
+    tr = Trace.from_items(items)
+    tr.response = list(spans or [])
+    off = analyze_trace(tr, cfg)
     assert sorted(map(alarm_key, off.alarms)) == sorted(map(alarm_key, live["alarms"]))
     assert (sorted(map(desat_key, off.desaturations))
             == sorted(map(desat_key, live["desaturations"])))
@@ -154,10 +193,12 @@ def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConf
 
 # OXI_AGREEMENT_PROFILE=oxi-agreement-soak runs 3000 traces instead of 200
 @settings(settings.get_profile(os.environ.get("OXI_AGREEMENT_PROFILE", "oxi-agreement")))
-@given(traces(), configs())
-def test_live_and_offline_agree(trace: tuple[list, list[float]], cfg: AlarmConfig) -> None:
+@given(traces(), configs(), st.data())
+def test_live_and_offline_agree(trace: tuple[list, list[float]], cfg: AlarmConfig,
+                                data: st.DataObject) -> None:
     items, ticks = trace
-    compare(items, ticks, cfg)
+    spans = data.draw(responses(items))
+    compare(items, ticks, cfg, spans)
 
 
 def test_agreement_on_a_scripted_overdose() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from drivers.reading import LinkEvent, LinkState, Reading, Status
 from oxi_assist.alarm_config import AlarmConfig
+from oxi_assist.monitor_changes import AlarmChange, AlarmState, PauseChange, PauseState
 from oxi_assist.signal import Monitor
 from oxi_assist.vitals import Band, Priority, Quality
 
@@ -83,12 +84,14 @@ def test_value_held_only_until_stale_then_no_data_and_stale_alarms() -> None:
     st = m.tick(6.0)
     assert st.spo2 == 97.0 and not st.alarms
     st = m.tick(7.5)
-    assert "alarm:no_data:raised" in st.events
+    assert AlarmChange("no_data", AlarmState.RAISED, 7.0, Priority.MEDIUM,
+                       "No data from oximeter", True, 7.0) in st.changes
     assert st.alarms[0].kind == "no_data" and st.alarms[0].since == 7.0
     assert st.spo2 == 97.0  # held, but flagged by the no_data alarm
     st = m.tick(12.5)
     assert st.spo2 is None and st.stale and st.band is Band.UNKNOWN
-    assert "alarm:stale:raised" in st.events
+    assert any(isinstance(c, AlarmChange) and (c.kind, c.state, c.t)
+               == ("stale", AlarmState.RAISED, 12.0) for c in st.changes)
     st = m.update(Reading(t=13.0, spo2=97.0, pulse=70.0))
     assert st.spo2 == 97.0 and not st.stale
     assert {a.kind for a in st.alarms} == set()
@@ -166,7 +169,8 @@ def test_pause_is_clamped_to_two_minutes_and_high_breaks_through() -> None:
     st = m.tick(6.0)
     assert st.paused_until == 125.0
     st = m.update(LinkEvent(t=7.0, state=LinkState.LOST))  # high priority
-    assert st.paused_until is None and "alarm:pause_broken" in st.events
+    assert st.paused_until is None and any(
+        isinstance(c, PauseChange) and c.state is PauseState.BROKEN for c in st.changes)
 
 
 def test_pause_expires() -> None:
@@ -266,3 +270,59 @@ def test_no_reading_during_low_spo2_is_high_priority() -> None:
     st = feed(m, [None] * 5, t0=250.0)
     fo = next(a for a in st.alarms if a.kind == "finger_out")
     assert fo.priority is Priority.MEDIUM
+
+
+# ---------------------------------------------------------------- the overdose response (rule 5)
+
+def _prio(st, kind: str) -> Priority:  # type: ignore[no-untyped-def]
+    return next(a.priority for a in st.alarms if a.kind == kind)
+
+
+def test_low_spo2_already_sounding_is_raised_to_high_when_the_response_begins() -> None:
+    m = Monitor()
+    feed(m, [97] * 20)
+    st = feed(m, [88] * 20, t0=20.0)  # below 90, above 85: spo2_low only, medium
+    assert _prio(st, "spo2_low") is Priority.MEDIUM
+    st = m.set_response_active(40.0, True)  # 911 called
+    assert _prio(st, "spo2_low") is Priority.HIGH
+    esc = [c for c in st.changes if isinstance(c, AlarmChange)]
+    assert [(c.kind, c.state, c.t, c.priority) for c in esc] == [
+        ("spo2_low", AlarmState.ESCALATED, 40.0, Priority.HIGH)]
+    rec = next(a for a in m.history if a.kind == "spo2_low")
+    assert rec.priority is Priority.HIGH  # the history (and so the analysis) agrees
+
+
+def test_no_reading_during_a_response_is_high_and_after_handover_medium_again() -> None:
+    m = Monitor()
+    feed(m, [97] * 20)
+    m.set_response_active(20.0, True)
+    st = feed(m, [None] * 5, t0=20.0)  # finger out, no SpO2 alarm before it
+    assert _prio(st, "finger_out") is Priority.HIGH
+    feed(m, [97] * 10, t0=25.0)
+    m.set_response_active(35.0, False)  # EMS arrived
+    st = feed(m, [None] * 5, t0=35.0)
+    assert _prio(st, "finger_out") is Priority.MEDIUM
+    assert m.responses() == [(20.0, 35.0)]
+
+
+def test_without_a_response_low_spo2_stays_medium() -> None:
+    st = feed(Monitor(), [97] * 20 + [88] * 20)
+    assert _prio(st, "spo2_low") is Priority.MEDIUM
+
+
+def test_response_escalation_can_be_turned_off() -> None:
+    m = Monitor(replace(AlarmConfig.default(), response_escalates=False))
+    feed(m, [97] * 20)
+    m.set_response_active(20.0, True)
+    st = feed(m, [88] * 20, t0=20.0)
+    assert _prio(st, "spo2_low") is Priority.MEDIUM
+
+
+def test_escalation_breaks_a_pause_that_held_a_medium_alarm() -> None:
+    m = Monitor()
+    feed(m, [97] * 20)
+    feed(m, [88] * 20, t0=20.0)
+    m.pause(40.0)
+    st = m.set_response_active(41.0, True)
+    assert st.paused_until is None
+    assert any(isinstance(c, PauseChange) and c.state is PauseState.BROKEN for c in st.changes)

@@ -54,7 +54,7 @@ def test_svg_is_well_formed_and_has_the_markers():
     texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert "90 % — BC (BCCDC/Toward the Heart)" in texts
     assert "85 % — other jurisdiction (Ontario paramedics, 2020)" in texts
-    assert "0:30 naloxone given (dose 1)" in texts
+    assert "0:30 Naloxone dose 1" in texts
 
 
 def test_spo2_trace_breaks_at_the_gap():

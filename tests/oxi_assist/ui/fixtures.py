@@ -97,12 +97,51 @@ class ControllableScript(ScriptedSource):
     def resume(self) -> None:
         self.paused = False
 
+    def patient_status(self) -> str:
+        return ""  # says nothing: the trainer bar shows no words for the patient
+
+
+@dataclass
+class NarratedScript(ControllableScript):
+    """A controllable script that also says how its patient is (`patient_status`)."""
+
+    status: str = "breathing 4/min"
+
+    def patient_status(self) -> str:
+        return self.status
+
+
+def screen_lines(app: OxiApp) -> list[str]:
+    """The screen as the terminal shows it, one string per row."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def region_words(app: OxiApp, widget: object) -> str:
+    """The words drawn inside `widget`'s visible region, rows joined by spaces: a sentence
+    wrapped over several rows reads whole here, and a cut one does not."""
+    region = widget.content_region  # type: ignore[attr-defined]
+    rows = screen_lines(app)[region.y:region.bottom]
+    text = " ".join(r[region.x:region.right] for r in rows)
+    return " ".join(text.split())
+
+
+def chip_offset(app: OxiApp, selector: str, words: str) -> tuple[int, int]:
+    """Where to click to hit the chip whose text holds `words` (x, y inside the widget)."""
+    w = app.screen.query_one(selector)
+    region = w.content_region
+    rows = screen_lines(app)[region.y:region.bottom]
+    for y, row in enumerate(rows):
+        x = row.find(words, region.x, region.right)
+        if x >= 0:
+            return x - w.region.x + 1, y + region.y - w.region.y
+    raise AssertionError(f"no chip {words!r} in {selector}")
+
 
 def make_app(source_factory: Callable[[VirtualClock], ScriptedSource | None], *,
              uri: str = "serial:test", simulated: bool = False, debrief_on_end: bool = True,
              record: bool = False, sessions_dir: str | None = None,
              measure_latency: bool = False, tick_every: float = 0.5,
-             redraw_hz: float = 0.5) -> tuple[OxiApp, VirtualClock]:
+             redraw_hz: float = 0.5, **app_kw: object) -> tuple[OxiApp, VirtualClock]:
     """The app on a VirtualClock. Tests redraw explicitly after moving the clock, so the
     real-time redraw poll runs slowly by default (the bounded-rate test sets 10 Hz)."""
     clock = VirtualClock()
@@ -111,5 +150,5 @@ def make_app(source_factory: Callable[[VirtualClock], ScriptedSource | None], *,
     app = OxiApp(make_session=session_maker(opts), uri=uri if src is not None else "",
                  source=src, clock=clock, simulated=simulated, debrief_on_end=debrief_on_end,
                  measure_latency=measure_latency, tick_every=tick_every,
-                 redraw_hz=redraw_hz)
+                 redraw_hz=redraw_hz, **app_kw)  # type: ignore[arg-type]
     return app, clock

@@ -27,10 +27,10 @@ async def test_demo_shows_readings_within_a_second_and_quits_on_q(tmp_path) -> N
         assert value.isdigit() and 50 <= int(value) <= 100
         assert "TRAINING / SIMULATED" in str(app.screen.query_one("#status").render())
         assert app.session.pleth and len(app.session.pleth) > 50  # 100 Hz waveform arriving
-        await pilot.press("q")
+        await pilot.press("q", "E")
         await pilot.pause()
         assert isinstance(app.screen, DebriefScreen)
-        await pilot.press("q")
+        await pilot.press("q", "Q")
         await pilot.pause()
     assert app.return_value == 0
     files = list((tmp_path).glob("*.jsonl"))
@@ -55,7 +55,7 @@ async def test_trainer_injects_reach_the_simulated_patient() -> None:
         assert app.source.paused
         await pilot.press("P")
         assert not app.source.paused
-        await pilot.press("q")
+        await pilot.press("q", "E")
     assert app.return_value == 0
 
 
@@ -71,7 +71,7 @@ async def test_replay_command_path_plays_a_real_file(vectors) -> None:  # type: 
         await pilot.pause()
         assert app.session.readings > 0
         assert "REPLAY" in str(app.screen.query_one("#status").render())
-        await pilot.press("q")
+        await pilot.press("q", "E")
     assert app.return_value == 0
 
 
@@ -101,5 +101,5 @@ async def test_guide_command_path_runs_without_any_source() -> None:
         assert "GUIDE ONLY" in str(app.screen.query_one("#status").render())
         assert "NO OXIMETER" in str(app.screen.query_one("#band-line").render())
         assert any("911" in t.label for t in app.model.guide.timers)
-        await pilot.press("q")
+        await pilot.press("q", "E")
     assert app.return_value == 0

@@ -15,7 +15,7 @@ async def test_command_palette_offers_responder_actions() -> None:
         await clock.run_for(3)
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"naloxone given")
+        await pilot.press(*"naloxone (injection)")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
@@ -49,7 +49,7 @@ async def test_debrief_screen_on_a_recorded_file(tmp_path) -> None:  # type: ign
         await clock.run_for(10)
         await pilot.press("9", "b", "n")
         await clock.run_for(30)
-        await pilot.press("q")
+        await pilot.press("q", "E")
     files = sorted(tmp_path.glob("*.jsonl"))
     assert len(files) == 1
     dapp = DebriefApp.for_path(files[0])

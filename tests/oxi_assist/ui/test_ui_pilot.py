@@ -84,7 +84,7 @@ async def test_whole_walkthrough_by_keys(tmp_path) -> None:  # type: ignore[no-u
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
 
-        await pilot.press("q")
+        await pilot.press("q", "E")  # ending asks first: E ends
         await pilot.pause()
         assert isinstance(app.screen, DebriefScreen)
         assert app.session.closed
@@ -94,7 +94,7 @@ async def test_whole_walkthrough_by_keys(tmp_path) -> None:  # type: ignore[no-u
         await pilot.pause()
         assert app.screen.exported and app.screen.exported[0].read_text().startswith(
             "oxi-assist debrief")
-        await pilot.press("q")
+        await pilot.press("q", "Q")  # leaving the debrief asks too: Q leaves
         await pilot.pause()
     assert app.return_value == 0
 

@@ -4,9 +4,10 @@ colour is never the only cue, gaps stay gaps, the core actions are always offere
 from __future__ import annotations
 
 from drivers.reading import LinkState, Status
+from oxi_assist.ui.action_keys import compact_text, tall_text
+from oxi_assist.ui.adapter import CORE_KEYS
 from oxi_assist.ui.alarm_banner import banner_text, flash_on, flashes
-from oxi_assist.ui.guidance_panel import actions_text
-from oxi_assist.ui.model import GuideView, ScreenModel, TimerView
+from oxi_assist.ui.model import GuideView, KeyView, ScreenModel, TimerView
 from oxi_assist.ui.pleth import render_pleth
 from oxi_assist.ui.timers import metronome_text, timer_line
 from oxi_assist.ui.trainer import next_speed
@@ -119,10 +120,30 @@ def test_alarm_flash_rates_follow_iec_60601_1_8() -> None:
     assert not flashes(model(alarm=low)) and not flashes(model())
 
 
-def test_core_actions_always_offered() -> None:
-    plain = actions_text(GuideView(title="x"), 38).plain
-    for key, word in (("9", "911"), ("b", "breaths"), ("n", "naloxone")):
-        assert f" {key} " in plain and word in plain
+def test_core_keys_are_the_table_s_911_breaths_naloxone_and_cpr() -> None:
+    assert [kb.id for kb in CORE_KEYS] == ["9", "b", "n", "m", "c"]
+
+
+def test_chips_keep_every_key_whole_at_every_width() -> None:
+    keys = (KeyView("9", "9", "911 called", "911", core=True),
+            KeyView("b", "b", "Start breaths", "Start breaths", core=True),
+            KeyView("n", "n", "Naloxone (injection)", "naloxone", core=True),
+            KeyView("u", "u", "NOT breathing normally", "NOT breathing OK", urgent=True))
+    for width in (38, 44, 60, 100):
+        plain = compact_text(keys, width, short=width < 60).plain
+        rows = plain.split("\n")
+        assert all(len(r) <= width for r in rows)
+        for k in keys:
+            label = k.short if width < 60 else k.label
+            assert any(f" {k.shown} {label} " in r for r in rows), (width, k)
+        assert "… " in plain  # the chip that opens every action
+    for width in (40, 45, 60):
+        rows = tall_text(keys, width).plain.split("\n")
+        assert all(len(r) <= width for r in rows)
+        assert any(" 9  911" in r for r in rows) and any(" n  naloxone" in r for r in rows)
+        # three rows a chip: the label's row has a padded row above and below it
+        i = next(i for i, r in enumerate(rows) if " 9  911" in r)
+        assert rows[i - 1][:8].strip() == "" and rows[i + 1][:8].strip() == ""
 
 
 def test_metronome_and_timers() -> None:
@@ -143,3 +164,122 @@ def test_speed_steps_clamp_to_1_and_20() -> None:
     assert next_speed(1.0, 1) == 2.0
     assert next_speed(10.0, 1) == 20.0
     assert next_speed(20.0, 1) == 20.0
+
+
+# ---------------------------------------------------------------- origins, prompts, log, trend
+
+def test_origin_labels_say_bc_or_ours() -> None:
+    from oxi_assist.guide_state import SourceRef
+    from oxi_assist.ui.origin import origin_label
+
+    bc = SourceRef("gov-bc", "BC-official", "https://example.org")
+    derived = SourceRef("tth", "BC-derived", "https://example.org")
+    app = SourceRef("app", "app-defined")
+    other = SourceRef("on", "other-jurisdiction", "https://example.org")
+    assert origin_label([bc, derived]) == "BC"
+    assert origin_label([app]) == "ours"
+    assert origin_label([bc, app]) == "BC + ours"
+    assert origin_label([other]) == "other jurisdiction"
+    assert origin_label([]) == ""
+
+
+def test_reassurance_is_drawn_last_and_calm_with_every_prompt_s_origin() -> None:
+    from oxi_assist.guide_state import Prompt, SourceRef
+    from oxi_assist.ui.adapter import prompt_views
+    from oxi_assist.ui.guidance_panel import TONE_STYLE, prompts_text
+    from oxi_assist.ui.model import Tone
+
+    bc = (SourceRef("gov-bc", "BC-official", "u"),)
+    ours = (SourceRef("app", "app-defined"),)
+    normal = Prompt("normal", "Oxygen 95–100% is the normal range.", sources=bc,
+                    reassuring=True, priority=3)
+    call = Prompt("call", "They did not wake up. Call 911 now.", sources=bc, priority=1)
+    signal = Prompt("sig", "No good reading. Check their breathing.", kind="warning",
+                    sources=ours, priority=3)
+    st = type("St", (), {"warnings": (signal,), "suggestions": (normal, call)})()
+    views = prompt_views(st)  # type: ignore[arg-type]
+    assert [v.tone for v in views] == [Tone.WARNING, Tone.INSTRUCTION, Tone.REASSURANCE]
+    assert [v.origin for v in views] == ["ours", "BC", "BC"]
+    text = prompts_text(views)
+    rows = text.plain.split("\n")
+    assert rows[1].startswith("▸ They did not wake up") and rows[1].endswith("(BC)")
+    assert rows[2].startswith("· Oxygen 95–100%")
+    # the reassurance is not styled like a warning: not bold, not the warning colour
+    span = next(s for s in text.spans if text.plain[s.start:s.end].startswith("Oxygen"))
+    assert str(span.style) == TONE_STYLE[Tone.REASSURANCE][1]
+    assert "bold" not in str(span.style)
+
+
+def test_log_lines_wrap_under_their_time_and_are_never_cut() -> None:
+    from oxi_assist.ui.event_log import log_text
+    from oxi_assist.ui.model import LogLine
+
+    lines = [LogLine(5.0, "911 called", "action"),
+             LogLine(62.0, "Alarm (high): Finger out / probe off", "alarm"),
+             LogLine(70.0, "No reading. Check their breathing directly, not the screen.",
+                      "guide")]
+    text = log_text(lines, rows=10, width=30).plain
+    rows = text.split("\n")
+    assert all(len(r) <= 30 for r in rows)
+    assert " ".join(" ".join(rows).split()) == (
+        "0:05 911 called 1:02 Alarm (high): Finger out / probe off 1:10 No reading. Check "
+        "their breathing directly, not the screen.")
+    # too few rows: the newest whole events, never half of one
+    short = log_text(lines, rows=3, width=30).plain
+    assert short.startswith("  1:10 No reading.") and short.endswith("screen.")
+
+
+def test_trend_axis_extends_below_70_and_marks_the_lowest_point() -> None:
+    ts = [float(t) for t in range(300)]
+    vals: list[float | None] = [97.0 if t < 100 else max(21.0, 97.0 - (t - 100) * 0.8)
+                                for t in range(300)]
+    text = render_trend(ts, vals, now=300.0, window=300.0, cols=60, rows=12)
+    rows = text.plain.split("\n")
+    assert rows[-2].startswith(" 20┤")  # the axis goes down to the ten below 21 %
+    assert any(r.startswith(" 70┤") for r in rows[:-2])
+    plot = [r[4:] for r in rows[:-1]]
+    assert plot[-1].strip("⠀ ") != ""  # the fall is drawn down to the bottom row
+    assert "▼ low 21% at 3:15" in rows[-1]
+    # the lowest point's cell is marked (reverse), on the chart itself
+    marked = [s for s in text.spans if "reverse" in str(s.style)]
+    assert marked and all(text.plain[s.start:s.end].strip() for s in marked)
+    # a value that stays above 70 keeps the usual axis
+    flat = render_trend(ts, [97.0] * 300, now=300.0, window=300.0, cols=60, rows=8).plain
+    assert flat.split("\n")[-2].startswith(" 70┤")
+
+
+def test_the_readme_keys_table_lists_every_key_of_the_action_table() -> None:
+    from pathlib import Path
+
+    from oxi_assist.actions import KEYS
+
+    text = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### The live screen"):text.index("### Sources")]
+    for kb in KEYS:
+        for k in kb.keys.split(","):
+            assert f"| `{k}`" in section or f"/ `{k}`" in section, k
+
+
+def test_the_trainer_bar_shows_the_patient_s_words_only_when_there_are_some() -> None:
+    from oxi_assist.ui.adapter import trainer_view
+    from oxi_assist.ui.trainer import trainer_text
+
+    class Controls:  # the trainer's controls over a simulated patient
+        paused = False
+        speed = 2.0
+        words = ""
+
+        def inject(self, action: str, **params: object) -> None: ...
+        def set_speed(self, x: float) -> None: ...
+        def pause(self) -> None: ...
+        def resume(self) -> None: ...
+        def patient_status(self) -> str:
+            return self.words
+
+    src = Controls()
+    tv = trainer_view(src, "opioid-overdose")
+    assert tv is not None and tv.speed == 2.0 and tv.status == ""
+    src.words = "NOT BREATHING"
+    tv = trainer_view(src, "opioid-overdose")
+    assert tv is not None and "NOT BREATHING" in trainer_text(tv).plain
+    assert trainer_view(object(), "x") is None
