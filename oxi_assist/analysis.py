@@ -57,6 +57,7 @@ _POOR = int(DOUBTFUL | Status.SEARCHING)
 _INVALID = int(INVALIDATING)
 _FO = int(Status.FINGER_OUT)
 _SF = int(Status.SENSOR_FAULT)
+_NS = int(Status.NO_SENSOR)
 _BIG = 1 << 20  # larger than any value in tenths: pads a minimum
 
 
@@ -503,11 +504,11 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
                         {f"{b:g}": 0.0 for b in cfg.time_below}, [], None, None, alarms,
                         tr.dropped, cfg.source)
     st = tr.status
-    # every flag raised anywhere, in one pass: none means a clean recording, and flags that
-    # all fit in a byte make the temporaries below small
+    # every flag raised anywhere, in one pass: none means a clean recording, and 16 bits
+    # (every Status flag fits) make the temporaries below small
     flags = int(np.bitwise_or.reduce(st)) if st.dtype.kind in "iu" else -1  # -1: all bits
-    if st.dtype != np.uint8 and 0 <= flags < 256:
-        st = st.astype(np.uint8)
+    if st.dtype != np.uint16 and 0 <= flags < 1 << 16:
+        st = st.astype(np.uint16)
     spo2, pulse, pi = tr.spo2, tr.pulse, tr.pi
     has_s = np.isfinite(spo2)
     has_p = np.isfinite(pulse)
@@ -527,18 +528,20 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     rules = cfg.rules
 
     # technical conditions, one class per vitals reading (ON or OFF)
-    fo = sf = poor = None
+    fo = sf = ns = poor = None
     if flags:
         fo = (st & _FO) != 0
         sf = (st & _SF) != 0
+        ns = (st & _NS) != 0
         poor = (st & _POOR) != 0
     if low_pi is not None:
         poor = low_pi if poor is None else poor | low_pi
     if plaus is not None:
         poor = ~plaus if poor is None else poor | ~plaus
     if flags and poor is not None:
-        poor &= ~(fo | sf)  # finger out and sensor fault say more than "poor signal"
-    for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
+        poor &= ~(fo | sf | ns)  # finger out, no sensor, sensor fault say more than "poor"
+    for kind, on in (("finger_out", fo), ("no_sensor", ns), ("sensor_fault", sf),
+                     ("signal_poor", poor)):
         if on is not None and rules[kind].enabled:
             idx = np.flatnonzero(on)
             seg = solve_runs(t, idx, idx, rules[kind].delay_s)
