@@ -11,9 +11,11 @@ import numpy as np
 
 from drivers.reading import INVALIDATING, LinkEvent, Reading, Status
 
-#: The flag a file reader puts on a sample whose values are all missing (a sentinel such as
-#: `--`, 127/255 or 0 in the file, or a hole in its timeline): the device recorded no reading.
-GAP = Status.FINGER_OUT
+#: The flag a file reader puts on a sample whose values are all missing when the file gives no
+#: reason (a sentinel such as `--`, 255 or 0, or a hole in its timeline). A reader that knows
+#: the reason (a documented finger-out marker, an exception bit, a fill that means "no
+#: oximeter") sets that flag instead, so a replay and a debrief name the right one.
+GAP = Status.MISSING
 #: The flag for a sample where only one of SpO2 / pulse is missing: the other one still counts.
 PARTIAL = Status.POOR_SIGNAL
 
@@ -114,6 +116,13 @@ class Recording:
     source: str = ""
     header: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False  # the writer never closed it (a crash or a kill)
+    #: the start came from a wall-clock time with no zone (read as this machine's local time):
+    #: shown without a UTC offset, since the file never said which zone it was
+    start_naive: bool = False
+    #: what the reader decided that the user should know (which of several SpO2 columns it
+    #: took, trailer rows it skipped, a date order it assumed): one line each, printed by the
+    #: commands on stderr
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_arrays(cls, path: str | Path, fmt: str, t: np.ndarray, spo2: np.ndarray,

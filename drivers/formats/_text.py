@@ -13,6 +13,7 @@ import datetime as _dt
 import re
 from array import array
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import GAP, PARTIAL, Recording
+from drivers.reading import INVALIDATING, Status
 
 NAN = float("nan")
 CHUNK = 1 << 20
@@ -401,12 +403,13 @@ class Columns:
         return len(self.ts)
 
 
-def clean_vitals(spo2: np.ndarray, pulse: np.ndarray,
-                 pi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def clean_vitals(spo2: np.ndarray, pulse: np.ndarray, pi: np.ndarray | None = None,
+                 gap: Status = GAP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sentinels and impossible values → NaN, and the status flag per sample.
 
     SpO2 outside 1–100 (0, 127, 255, −1 …) and pulse outside 1–254 (0, 255, 511, 65535, −1 …)
-    are no reading. Both missing → GAP; one missing → PARTIAL (the other value still counts).
+    are no reading. Both missing → `gap` (the format's reason for a sentinel, GAP when it
+    gives none); one missing → PARTIAL (the other value still counts).
     Works in place on float64 arrays it is given (no copies of a long recording).
     """
     s = np.asarray(spo2, dtype=np.float64)
@@ -418,8 +421,24 @@ def clean_vitals(spo2: np.ndarray, pulse: np.ndarray,
     p[pb] = np.nan
     status = np.zeros(len(s), dtype=np.int32)
     status[sb | pb] = int(PARTIAL)
-    status[sb & pb] = int(GAP)
+    status[sb & pb] = int(gap)
     return s, p, status
+
+
+def mark_startup(status: np.ndarray, spo2: np.ndarray, pulse: np.ndarray,
+                 reasons: Status = GAP) -> None:
+    """In place: the samples before a recording's first value that carry one of `reasons`
+    (the format's sentinel flag) become STARTUP. A device's first seconds hold no reading
+    while it acquires the pulse (FORMATS: start-up; a Contec record in manual mode stores its
+    first ~27 s as artefacts even with the finger in), which is not the finger coming out.
+    A recording with no value at all is left as it is: nothing started up."""
+    has = ~(np.isnan(spo2) & np.isnan(pulse))
+    n0 = int(np.argmax(has)) if len(has) else 0
+    if n0 == 0:
+        return  # a value at once, or none at all
+    head = status[:n0]
+    hit = (head & int(reasons)) != 0
+    head[hit] = (head[hit] & ~int(reasons)) | int(Status.STARTUP)
 
 
 def typical_step(d: np.ndarray) -> float:
@@ -505,14 +524,25 @@ def stamp_from_name(name: str) -> float | None:
 
 def finish(path: Path, fmt: str, cols: Columns, kind: str | None, *,
            interval: float | None = None, device: str = "", interrupted: bool = False,
-           header: dict[str, object] | None = None) -> Recording:
-    """Columns of timestamped rows → a Recording on an even timeline (holes filled as gaps)."""
+           header: dict[str, object] | None = None, gap: Status = GAP,
+           status: np.ndarray | None = None, notes: list[str] | None = None) -> Recording:
+    """Columns of timestamped rows → a Recording on an even timeline (holes filled as gaps).
+
+    `gap` is the flag of a row with neither value (the format's reason, GAP when it gives
+    none); `status`, when the file has its own flags column, is OR-ed in (a flag that says
+    why there is no value then replaces `gap`)."""
     if not len(cols):
         raise FormatError(path, "no samples in the file")
     # numpy views of the growable columns: no copy; cleaned and shifted in place
     ts = np.frombuffer(cols.ts, dtype=np.float64)
     s, p, st = clean_vitals(np.frombuffer(cols.spo2, dtype=np.float64),
-                            np.frombuffer(cols.pulse, dtype=np.float64))
+                            np.frombuffer(cols.pulse, dtype=np.float64), gap=gap)
+    if status is not None:
+        given = np.asarray(status, dtype=np.int32)
+        why = (given & int(INVALIDATING)) != 0  # the file names the reason: no guess needed
+        st[why] &= ~int(gap)
+        st |= given
+    mark_startup(st, s, p, gap)
     pi = None
     if cols.pi is not None:
         pi_raw = np.frombuffer(cols.pi, dtype=np.float64)
@@ -520,14 +550,16 @@ def finish(path: Path, fmt: str, cols: Columns, kind: str | None, *,
     t, s, p, st, pi, iv, t0 = timeline(ts, s, p, st, pi, interval)
     start: float | None
     hdr: dict[str, object] = dict(header or {})
+    naive = False
     if kind == "abs":
         start = t0
     elif kind == "naive":
-        start = naive_to_epoch(t0)
+        start, naive = naive_to_epoch(t0), True
         hdr.setdefault("time_zone", "local wall clock of the device (no zone in the file)")
     else:
         ns = stamp_from_name(path.name)
         start = naive_to_epoch(ns) if ns is not None else None
+        naive = ns is not None
         if kind == "clock" and ns is None:
             hdr.setdefault("note", "clock times without a date: start date unknown")
     filled = len(t) - len(ts)
@@ -535,7 +567,8 @@ def finish(path: Path, fmt: str, cols: Columns, kind: str | None, *,
         hdr["gap_samples_inserted"] = filled
     return Recording.from_arrays(path, fmt, t, s, p, st, pi, start_wall=start, interval=iv,
                                  device=device, source=path.name, header=hdr,
-                                 interrupted=interrupted)
+                                 interrupted=interrupted, start_naive=naive,
+                                 notes=list(notes or ()))
 
 
 def device_from_name(name: str) -> str:
@@ -644,14 +677,68 @@ Fast = Callable[[list[str]], tuple[np.ndarray, list[np.ndarray]] | None]
 Slow = Callable[[str], tuple[float, float, float, float]]
 
 
+class Tail:
+    """Rows that could not be read, held until the rest of the file shows what they are.
+
+    A good row after them makes the first one an error (a damaged file, named by its line).
+    At the very end they are a trailer ("Collection Halted", "End of data"): skipped, and
+    counted in a note, so a footer does not throw away a whole recording. A last line with
+    no line end is a half-written row (the writer was stopped): dropped, and the recording
+    marked interrupted. With no good row at all, the first bad row is the error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: FormatError | None = None
+        self.count = 0
+        self.first_text = ""
+        self.good_rows = False
+
+    def bad(self, err: FormatError, text: str) -> None:
+        if self.error is None:
+            self.error, self.first_text = err, text.strip()[:60]
+        self.count += 1
+
+    def good(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self.good_rows = True
+
+    @property
+    def pending(self) -> bool:
+        return self.error is not None
+
+    def end(self, complete: bool) -> tuple[bool, list[str]]:
+        """(interrupted, notes) once the file has been read to its end."""
+        if self.error is None:
+            return False, []
+        if not self.good_rows:
+            raise self.error
+        interrupted = not complete  # the last bad row is the half-written line
+        skipped = self.count - (0 if complete else 1)
+        notes = []
+        if skipped:
+            line = self.error.line
+            notes.append(f"skipped {skipped} row{'s' if skipped > 1 else ''} after the last "
+                         f"reading (a trailer; from line {line}: {self.first_text!r})")
+        return interrupted, notes
+
+
+@dataclass
+class RowsRead:
+    """How `read_rows` ended: a half-written last line dropped, trailer rows skipped."""
+
+    interrupted: bool
+    notes: list[str]
+
+
 def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None,
-              slow: Slow, fast: Fast | None) -> bool:
+              slow: Slow, fast: Fast | None) -> RowsRead:
     """Feeds every data row of `tl` into `cols`: block-wise through `fast` when it can,
     row by row through `slow` otherwise. `header(line)` checks line 1 (raising FormatError).
-    Returns True when a half-written last line was dropped (the file was cut mid-write)."""
+    Rows that cannot be read are an error unless they end the file (see `Tail`)."""
     path = tl.path
     prev = -np.inf
-    bad: FormatError | None = None
+    tail = Tail(path)
     seen = False
     for first, lines in tl:
         start = 0
@@ -663,7 +750,7 @@ def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None
                 header(lines[0])
                 start = 1
         body = lines[start:] if start else lines
-        if bad is None and fast is not None and body:
+        if not tail.pending and fast is not None and body:
             res = fast(body)
             if res is not None:
                 ts, vals = res
@@ -675,25 +762,23 @@ def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None
                         pi = vals[2] if len(vals) > 2 else np.full(len(ts), np.nan)
                         cols.pi.frombytes(pi.tobytes())
                     prev = float(ts[-1])
+                    tail.good_rows = True
                     continue
         for i, line in enumerate(body):
-            if bad is not None:
-                raise bad
             if not line.strip():
                 continue
             try:
                 ts_, s, p, pi_ = slow(line)
-                if ts_ < prev:
-                    raise ValueError("time goes backwards")
-                cols.add(ts_, s, p, pi_)
-                prev = ts_
             except (ValueError, IndexError) as e:
-                bad = FormatError(path, f"bad row: {e or 'missing field'}",
-                                  line=first + start + i)
+                tail.bad(FormatError(path, f"bad row: {e or 'missing field'}",
+                                     line=first + start + i), line)
+                continue
+            tail.good()
+            if ts_ < prev:  # a readable row out of order: the file is damaged, not trailed
+                raise FormatError(path, "bad row: time goes backwards", line=first + start + i)
+            cols.add(ts_, s, p, pi_)
+            prev = ts_
     if not seen:
         raise FormatError(path, "empty file")
-    if bad is not None:
-        if tl.complete:
-            raise bad
-        return True
-    return False
+    interrupted, notes = tail.end(tl.complete)
+    return RowsRead(interrupted, notes)

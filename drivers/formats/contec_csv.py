@@ -1,6 +1,7 @@
 """Contec vendor CSV (SpO2 Assistant / pulseoxdl): `DATE,TIME,SPO2,PULSE`, one row a second,
 `YYYY-MM-DD, HH:MM:SS, spo2, pulse` with a space after each comma, CRLF line ends. Artefacts
-(finger out) are written as `127, 255` and become gaps. pulseoxdl can add a `PI` column.
+(finger out) are written as `127, 255` and become finger-out gaps (start-up before the first
+reading). pulseoxdl can add a `PI` column.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from drivers.formats._text import (
     read_rows,
     vec_stamps,
 )
+from drivers.reading import Status
 
 NAME = "contec-csv"
+#: Contec's artefact pair 127/255 is its finger-out marker (FORMATS: Contec files)
+FINGER_OUT_MARK = Status.FINGER_OUT
 
 
 def _header(line: str) -> list[str] | None:
@@ -77,11 +81,12 @@ def read(path: Path, progress: Progress = None) -> Recording:
         return ts, number(f[2]), number(f[3]), pi
 
     cols = Columns(with_pi=True)
-    interrupted = read_rows(tl, cols, header, slow, fast)
+    rows = read_rows(tl, cols, header, slow, fast)
     if pi_col < 0:
         cols.pi = None
-    return finish(path, NAME, cols, "naive", interval=1.0, device="Contec CMS50",
-                  interrupted=interrupted)
+    # the file names no model: the vendor software writes this layout for the whole family
+    return finish(path, NAME, cols, "naive", interval=1.0, device="Contec",
+                  interrupted=rows.interrupted, gap=FINGER_OUT_MARK, notes=rows.notes)
 
 
 FORMAT = FormatInfo(

@@ -99,9 +99,10 @@ def read(path: Path, progress: Progress = None) -> Recording:
             raise ValueError(f"expected at least 3 fields, found {len(f)}")
         return tp(f[0]), number(f[1]), number(f[2]), NAN
 
-    interrupted = read_rows(tl, cols, header, slow, _fast)
+    rows = read_rows(tl, cols, header, slow, _fast)
     return finish(path, NAME, cols, "naive", device=device_from_name(path.name),
-                  interrupted=interrupted, header={"dialect": dialect[0]})
+                  interrupted=rows.interrupted, header={"dialect": dialect[0]},
+                  notes=rows.notes)
 
 
 FORMAT = FormatInfo(

@@ -22,7 +22,7 @@ def test_info_json_on_wfdb(vectors, capsys):
 def test_info_text_on_contec(vectors, capsys):
     assert main(["info", str(vectors / "contec-cms50e-live.SpO2")]) == 0
     out = capsys.readouterr().out
-    assert "contec-spo2" in out and "Contec CMS50" in out
+    assert "contec-spo2" in out and "Contec BLE" in out  # the device the file names
     assert "0:03:32 (212 s)" in out and "100.0 % (212 of 212 samples)" in out
     start = dt.datetime(2021, 4, 30, 11, 28, 39).astimezone().isoformat(timespec="seconds")
     assert start in out
