@@ -23,6 +23,7 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
+from drivers.reading import DOUBTFUL, GAP_REASONS
 from oxi_assist.actions import Action
 from oxi_assist.analysis import analyze
 from oxi_assist.vitals import BANDS, Band
@@ -80,6 +81,9 @@ class DebriefSummary:
     raw_time_below_85: float = 0.0
     valid_seconds: float = 0.0  # time covered by a trustworthy SpO2 value
     reading_seconds: float = 0.0  # time covered by readings at all (valid or not)
+    #: the time without a trustworthy SpO2 value, by the reason the source gave (see
+    #: drivers.reading.GAP_REASONS), longest first
+    gap_reasons: dict[str, float] = field(default_factory=dict)
     pulse_min: float | None = None  # smoothed, like the screen
     pulse_max: float | None = None
     desaturations: int = 0  # drops of 3 % or more below the recent baseline
@@ -160,6 +164,7 @@ def summarize(rec: Recording) -> DebriefSummary:
             s.first_below_90 = float(t[np.argmax(low)]) - t0
         s.valid_seconds = float(w[valid].sum())
     s.reading_seconds = float(w.sum())
+    s.gap_reasons = gap_reasons(rec.columns().status, valid, w)
 
     an = analyze(rec)
     s.lowest_shown = an.min_spo2
@@ -234,6 +239,24 @@ def summarize(rec: Recording) -> DebriefSummary:
     ends += [i.t for i in items]
     s.duration = max([0.0, *ends])
     return s
+
+
+def gap_reasons(status: np.ndarray, valid: np.ndarray, w: np.ndarray) -> dict[str, float]:
+    """Seconds without a trustworthy SpO2 value, by the most specific reason the source gave
+    for each sample ("finger out", "no oximeter attached", "start-up" …); "signal poor" when
+    the device only doubted the value, "no SpO2 value" when it gave none and no reason."""
+    if len(status) != len(valid):  # wave-only readings are not in the vitals columns
+        return {}
+    left = ~valid
+    out: dict[str, float] = {}
+    for flag, text in (*GAP_REASONS, (DOUBTFUL, "signal poor")):
+        hit = left & ((status & int(flag)) != 0)
+        if hit.any():
+            out[text] = float(w[hit].sum())
+            left &= ~hit
+    if left.any():
+        out["no SpO2 value"] = float(w[left].sum())
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 #: Alarms about a live link (data stopped, data old, device lost). In a file, missing data is
@@ -407,9 +430,9 @@ def summary_text(s: DebriefSummary) -> str:
         lines.append(f"  Dips of 3 % or more {s.desaturations}   [a sleep-medicine measure "
                      "(ODI), for training; not BC guidance]")
     if s.reading_seconds > 0:
+        why = ", ".join(f"{fmt_time(sec)} {text}" for text, sec in s.gap_reasons.items())
         lines.append(f"  With a reading      {fmt_time(s.valid_seconds)} of "
-                     f"{fmt_time(s.reading_seconds)} "
-                     "(the rest: no reading — finger out, searching or poor signal)")
+                     f"{fmt_time(s.reading_seconds)}" + (f" (no reading: {why})" if why else ""))
     if s.pulse_min is not None and s.pulse_max is not None:
         lo, hi = f"{s.pulse_min:.0f}", f"{s.pulse_max:.0f}"
         lines.append(f"  Pulse               {lo if lo == hi else lo + '–' + hi} bpm")
