@@ -681,46 +681,47 @@ class Tail:
     """Rows that could not be read, held until the rest of the file shows what they are.
 
     A good row after them makes the first one an error (a damaged file, named by its line).
-    At the very end they are a trailer ("Collection Halted", "End of data"): skipped, and
-    counted in a note, so a footer does not throw away a whole recording. A last line with
-    no line end is a half-written row (the writer was stopped): dropped, and the recording
-    marked interrupted. With no good row at all, the first bad row is the error."""
+    At the very end, rows that are not shaped like data (fewer cells than a data row:
+    "Collection Halted", "End of data") are a trailer: skipped, and counted in a note, so a
+    footer does not throw away a whole recording; a data-shaped row that cannot be read is
+    still an error. A last line with no line end is a half-written row (the writer was
+    stopped): dropped, and the recording marked interrupted. With no good row at all, the
+    first bad row is the error."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.error: FormatError | None = None
-        self.count = 0
-        self.first_text = ""
+        self.rows: list[tuple[FormatError, str, bool]] = []
         self.good_rows = False
 
-    def bad(self, err: FormatError, text: str) -> None:
-        if self.error is None:
-            self.error, self.first_text = err, text.strip()[:60]
-        self.count += 1
+    def bad(self, err: FormatError, text: str, trailer_like: bool) -> None:
+        self.rows.append((err, text.strip()[:60], trailer_like))
 
     def good(self) -> None:
-        if self.error is not None:
-            raise self.error
+        if self.rows:
+            raise self.rows[0][0]
         self.good_rows = True
 
     @property
     def pending(self) -> bool:
-        return self.error is not None
+        return bool(self.rows)
 
     def end(self, complete: bool) -> tuple[bool, list[str]]:
         """(interrupted, notes) once the file has been read to its end."""
-        if self.error is None:
+        if not self.rows:
             return False, []
         if not self.good_rows:
-            raise self.error
-        interrupted = not complete  # the last bad row is the half-written line
-        skipped = self.count - (0 if complete else 1)
+            raise self.rows[0][0]
+        rows = self.rows if complete else self.rows[:-1]  # the last: half-written
+        for err, _text, trailer_like in rows:
+            if not trailer_like:
+                raise err
         notes = []
-        if skipped:
-            line = self.error.line
-            notes.append(f"skipped {skipped} row{'s' if skipped > 1 else ''} after the last "
-                         f"reading (a trailer; from line {line}: {self.first_text!r})")
-        return interrupted, notes
+        if rows:
+            err, text, _ = rows[0]
+            n = len(rows)
+            notes.append(f"skipped {n} row{'s' if n > 1 else ''} after the last reading "
+                         f"(a trailer; from line {err.line}: {text!r})")
+        return not complete, notes
 
 
 @dataclass
@@ -732,10 +733,11 @@ class RowsRead:
 
 
 def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None,
-              slow: Slow, fast: Fast | None) -> RowsRead:
+              slow: Slow, fast: Fast | None, cells: int = 3, delim: str = ",") -> RowsRead:
     """Feeds every data row of `tl` into `cols`: block-wise through `fast` when it can,
     row by row through `slow` otherwise. `header(line)` checks line 1 (raising FormatError).
-    Rows that cannot be read are an error unless they end the file (see `Tail`)."""
+    A data row has at least `cells` cells; rows that cannot be read are an error unless they
+    end the file with fewer cells than that (a trailer, see `Tail`)."""
     path = tl.path
     prev = -np.inf
     tail = Tail(path)
@@ -771,7 +773,8 @@ def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None
                 ts_, s, p, pi_ = slow(line)
             except (ValueError, IndexError) as e:
                 tail.bad(FormatError(path, f"bad row: {e or 'missing field'}",
-                                     line=first + start + i), line)
+                                     line=first + start + i), line,
+                         trailer_like=len(split_row(line, delim)) < cells)
                 continue
             tail.good()
             if ts_ < prev:  # a readable row out of order: the file is damaged, not trailed

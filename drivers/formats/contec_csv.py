@@ -81,7 +81,7 @@ def read(path: Path, progress: Progress = None) -> Recording:
         return ts, number(f[2]), number(f[3]), pi
 
     cols = Columns(with_pi=True)
-    rows = read_rows(tl, cols, header, slow, fast)
+    rows = read_rows(tl, cols, header, slow, fast, cells=4)
     if pi_col < 0:
         cols.pi = None
     # the file names no model: the vendor software writes this layout for the whole family
