@@ -52,6 +52,8 @@ def write(recording: Recording, path: Path) -> None:
     meta: dict[str, Any] = {"start_wall": recording.start_wall, "interval": recording.interval,
                             "device": recording.device, "source": recording.source,
                             "from_format": recording.format}
+    if recording.start_naive:
+        meta["start_naive"] = True
     flags = [f for f in Status if f and f.name]
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
@@ -178,7 +180,7 @@ def read(path: Path, progress: Progress = None) -> Recording:
         start_wall=float(sw) if isinstance(sw, int | float) else None,
         interval=float(iv) if isinstance(iv, int | float) else None,
         device=str(meta.get("device") or ""), source=str(meta.get("source") or path.name),
-        header=meta, interrupted=interrupted)
+        header=meta, interrupted=interrupted, start_naive=meta.get("start_naive") is True)
 
 
 def _fast(lines: list[str], i_t: int, i_s: int, i_p: int, i_pi: int, i_st: int,

@@ -187,7 +187,7 @@ def _read(path: Path) -> Recording:
         device = ""
     return Recording.from_arrays(path, NAME, t, s, p, st, pi, start_wall=start,
                                  interval=round(1.0 / fs, 6), device=device,
-                                 source=path.name, header=hdr)
+                                 source=path.name, header=hdr, start_naive=start is not None)
 
 
 def _written_by_us(edf: Any) -> tuple[bool, int | None]:

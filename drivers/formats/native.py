@@ -11,6 +11,7 @@ Documented for users in docs/FORMATS-native.md.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import math
 import os
@@ -81,11 +82,19 @@ def obj_to_reading(o: dict[str, Any]) -> Reading:
     )
 
 
+class Start(enum.Enum):
+    """`start_wall=Start.NOW` (the default): the session starts now, by the writer's clock.
+    Pass a time to say when it started, or None when nobody knows (a converted table with no
+    dates): the header then says null rather than the moment of writing."""
+
+    NOW = "now"
+
+
 class SessionWriter:
     """Writes a session as it happens. File mode 0600: recordings are personal health data."""
 
     def __init__(self, path: str | os.PathLike[str], *, source: str, device: str = "",
-                 start_wall: float | None = None, clock: Clock | None = None,
+                 start_wall: float | Start | None = Start.NOW, clock: Clock | None = None,
                  flush_every: float = 1.0, extra: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
         self._clock = clock or RealClock()
@@ -97,7 +106,7 @@ class SessionWriter:
         self._f: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         header: dict[str, Any] = {
             "format": MAGIC, "version": VERSION, "source": source, "device": device,
-            "start_wall": start_wall if start_wall is not None else self._clock.wall(),
+            "start_wall": self._clock.wall() if start_wall is Start.NOW else start_wall,
         }
         if extra:
             header.update(extra)
@@ -228,6 +237,7 @@ def _header(rec: Recording, obj: dict[str, Any], path: Path) -> None:
     rec.device = str(obj.get("device", ""))
     sw = obj.get("start_wall")
     rec.start_wall = float(sw) if isinstance(sw, int | float) else None
+    rec.start_naive = obj.get("start_naive") is True
     iv = obj.get("interval")
     rec.interval = float(iv) if isinstance(iv, int | float) else None
     rec.interrupted = True  # until an "end" record says otherwise
@@ -253,10 +263,14 @@ def _apply(rec: Recording, o: dict[str, Any]) -> None:
 
 def write(recording: Recording, path: Path) -> None:
     """Writes a whole Recording (from any format) as a native session file."""
+    extra: dict[str, Any] = {}
+    if recording.interval:
+        extra["interval"] = recording.interval
+    if recording.start_naive:
+        extra["start_naive"] = True  # a wall-clock time with no zone in the original file
     w = SessionWriter(path, source=recording.source or recording.format,
                       device=recording.device, start_wall=recording.start_wall,
-                      flush_every=float("inf"),
-                      extra={"interval": recording.interval} if recording.interval else None)
+                      flush_every=float("inf"), extra=extra or None)
     items: list[tuple[float, int, Any]] = []
     items += [(r.t, 0, r) for r in recording.readings]
     items += [(e.t, 1, e) for e in recording.links]

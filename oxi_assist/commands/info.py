@@ -13,7 +13,8 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats import format_modules
-from oxi_assist.commands.convert import load_with_progress
+from drivers.reading import INVALIDATING
+from oxi_assist.commands._input import add_input_options, load_recording
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,8 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                     "interval, samples, valid fraction")
     p.add_argument("file", metavar="FILE", nargs="?", help="recording to describe")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--format", dest="fmt", metavar="NAME", help="force the input format")
-    p.add_argument("--columns", metavar="MAP", help="column mapping for a headerless table")
+    add_input_options(p)
     p.add_argument("--formats", action="store_true", help="list the formats that can be read")
     p.set_defaults(func=run)
 
@@ -34,34 +34,43 @@ def _runs(mask: np.ndarray) -> int:
     return int(m[0]) + int(np.count_nonzero(np.diff(m) == 1))
 
 
+def start_text(start_wall: float | None, naive: bool) -> str | None:
+    """The start as ISO 8601: with the UTC offset when the time is absolute, without one when
+    the file gave a wall-clock time and no zone (an offset would be invented)."""
+    if start_wall is None or not math.isfinite(start_wall):
+        return None
+    when = dt.datetime.fromtimestamp(start_wall)
+    return (when if naive else when.astimezone()).isoformat(timespec="seconds")
+
+
 def describe(rec: Any) -> dict[str, Any]:
-    c = rec.columns()
+    c = rec.columns()  # the reader's own columns: masks and reductions, no copies of them
     n = len(c)
-    _t, spo2, pulse = rec.arrays()
-    valid = ~np.isnan(spo2)
-    start = None
-    if rec.start_wall is not None and math.isfinite(rec.start_wall):
-        start = dt.datetime.fromtimestamp(rec.start_wall).astimezone().isoformat(
-            timespec="seconds")
+    usable = (c.status & int(INVALIDATING)) == 0
+    valid = usable & ~np.isnan(c.spo2)
+    pv = usable & ~np.isnan(c.pulse)
+    nv = int(np.count_nonzero(valid))
     out: dict[str, Any] = {
-        "file": rec.path, "format": rec.format, "device": rec.device or None, "start": start,
+        "file": rec.path, "format": rec.format, "device": rec.device or None,
+        "start": start_text(rec.start_wall, rec.start_naive),
         "duration_s": round(rec.duration, 3), "interval_s": rec.interval, "samples": n,
-        "valid_spo2_samples": int(valid.sum()),
-        "valid_fraction": round(float(valid.mean()), 4) if n else 0.0,
+        "valid_spo2_samples": nv,
+        "valid_fraction": round(nv / n, 4) if n else 0.0,
         "gaps": _runs(~valid), "interrupted": bool(rec.interrupted),
     }
-    if valid.any():
-        out["spo2_min"] = float(np.min(spo2[valid]))
-        out["spo2_max"] = float(np.max(spo2[valid]))
-        out["spo2_mean"] = round(float(np.mean(spo2[valid])), 1)
-    pv = ~np.isnan(pulse)
+    if nv:
+        out["spo2_min"] = float(np.min(c.spo2, where=valid, initial=np.inf))
+        out["spo2_max"] = float(np.max(c.spo2, where=valid, initial=-np.inf))
+        out["spo2_mean"] = round(float(np.sum(c.spo2, where=valid) / nv), 1)
     if pv.any():
-        out["pulse_min"] = float(np.min(pulse[pv]))
-        out["pulse_max"] = float(np.max(pulse[pv]))
+        out["pulse_min"] = float(np.min(c.pulse, where=pv, initial=np.inf))
+        out["pulse_max"] = float(np.max(c.pulse, where=pv, initial=-np.inf))
     for k in ("dialect", "note", "time_zone", "base_datetime", "below_range_note",
               "deduplicated", "gap_samples_inserted"):
         if k in rec.header:
             out[k] = rec.header[k]
+    if rec.notes:
+        out["notes"] = list(rec.notes)
     return out
 
 
@@ -78,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.file:
         raise OxiError("info: give a FILE to describe (or --formats)")
-    rec = load_with_progress(args.file, args.fmt, args.columns)
+    rec = load_recording(args.file, args.fmt, args.columns)
     d = describe(rec)
     if args.json:
         print(json.dumps(d, indent=2))
@@ -94,5 +103,7 @@ def run(args: argparse.Namespace) -> int:
             v = f"{v:g} s"
         elif k == "valid_fraction":
             v = f"{v * 100:.1f} % ({d['valid_spo2_samples']} of {d['samples']} samples)"
+        elif k == "notes":
+            v = "; ".join(v)
         print(f"{label.get(k, k.replace('_', ' ')):16s} {v}")
     return 0
