@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers.formats._base import Recording
+from drivers.formats._base import ReadingArrays, Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
 from oxi_assist.alarm_config import (
     ESCALATING,
@@ -116,7 +116,36 @@ class Trace:
 
     @classmethod
     def from_recording(cls, rec: Recording) -> Trace:
+        cols = rec.readings
+        if isinstance(cols, ReadingArrays):  # a reader's columns: used as they are
+            return cls.from_columns(cols, rec.links, rec.interval)
         return cls.from_items(rec.readings, rec.links, rec.interval)
+
+    @classmethod
+    def from_columns(cls, c: ReadingArrays, links: list[LinkEvent] | None = None,
+                     interval: float | None = None) -> Trace:
+        """A Trace on a reader's columns without one Reading object per sample (building
+        them cost more than the analysis for a day at 1 Hz) and without copies when the
+        times are finite and in order, as a reader's are."""
+        t, spo2, pulse, st = c.t, c.spo2, c.pulse, c.status
+        n = len(t)
+        # no PI column: one NaN seen n times (a read-only view, no memory)
+        pi = np.broadcast_to(np.nan, n) if c.pi is None else c.pi
+        dropped = 0
+        fin = np.isfinite(t)
+        if not fin.all():  # the Monitor drops a reading without a usable time
+            dropped = int(n - np.count_nonzero(fin))
+            t, spo2, pulse, st = t[fin], spo2[fin], pulse[fin], st[fin]
+            pi = pi[fin] if c.pi is not None else np.broadcast_to(np.nan, len(t))
+        if len(t) > 1 and not bool(np.all(t[1:] >= t[:-1])):
+            keep = np.ones(len(t), dtype=bool)  # and one older than the last (file order)
+            keep[1:] = t[1:] >= np.maximum.accumulate(t)[:-1]
+            dropped += int(len(t) - np.count_nonzero(keep))
+            t, spo2, pulse, st = t[keep], spo2[keep], pulse[keep], st[keep]
+            pi = pi[keep] if c.pi is not None else np.broadcast_to(np.nan, len(t))
+        lk = sorted(((e.t, e.state) for e in links or [] if math.isfinite(e.t)),
+                    key=lambda x: x[0])
+        return cls(t, spo2, pulse, pi, st, np.zeros(0), lk, dropped, interval)
 
 
 @dataclass

@@ -98,6 +98,13 @@ class ReadingArrays(Sequence[Reading]):
         return cls(t, s, p, st, pi)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only view: callers may look, not change the recording through it."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 @dataclass
 class Recording:
     """A whole recorded trace. Invalid samples are Readings with `spo2=None` and a flag (gaps),
@@ -143,12 +150,19 @@ class Recording:
         return [r for r in self.readings if not r.wave_only]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(t, spo2, pulse) as float arrays with NaN where there is no valid value."""
+        """(t, spo2, pulse) as float arrays with NaN where there is no valid value.
+
+        From columns they are read-only views of the recording's own arrays where nothing
+        has to change (a 100 MB file's columns are not copied to be looked at); a value that
+        a flag makes unusable is replaced by NaN in a copy."""
         if isinstance(self.readings, ReadingArrays):
             ra = self.readings
             bad = (ra.status & int(INVALIDATING)) != 0
-            return (ra.t.copy(), np.where(bad, np.nan, ra.spo2),
-                    np.where(bad, np.nan, ra.pulse))
+            out = [_frozen(ra.t)]
+            for v in (ra.spo2, ra.pulse):
+                hit = bad & ~np.isnan(v)
+                out.append(np.where(hit, np.nan, v) if hit.any() else _frozen(v))
+            return out[0], out[1], out[2]
         rs = self.vitals()
         n = len(rs)
         t = np.fromiter((r.t for r in rs), dtype=float, count=n)
