@@ -31,9 +31,37 @@ MISSING = frozenset({"", "--", "- -", "-", "nan", "na", "n/a", "null", "none", "
 Progress = Callable[[int, int], None] | None
 
 
+class Block:
+    """Whole lines of a text file, as read: `data` the raw bytes (None when the file had to be
+    decoded as a whole, UTF-16), `first` the number of its first line, `base` its byte offset.
+    `lines()` decodes them (once), raising FormatError for bad bytes with line and offset."""
+
+    __slots__ = ("_lines", "base", "data", "first", "source")
+
+    def __init__(self, source: TextLines, first: int, data: bytes | None, base: int,
+                 lines: list[str] | None = None) -> None:
+        self.source, self.first, self.data, self.base = source, first, data, base
+        self._lines = lines
+
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            assert self.data is not None
+            self._lines = self.source._decode(self.data, self.first, self.base)
+        return self._lines
+
+    @property
+    def count(self) -> int:
+        """The number of lines, without decoding them."""
+        if self._lines is not None:
+            return len(self._lines)
+        assert self.data is not None
+        return self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
+
+
 class TextLines:
     """Iterates `(line_number, list_of_lines)` blocks of a text file, decoded and without line
-    ends, reading 1 MB at a time. A UTF-8 BOM is dropped; UTF-16 (with a BOM) is decoded.
+    ends, reading 1 MB at a time (`blocks()` gives them undecoded, for readers that can use
+    the bytes as they are). A UTF-8 BOM is dropped; UTF-16 (with a BOM) is decoded.
     Bad bytes raise FormatError naming the line and byte offset. `complete` says afterwards
     whether the file ended with a line end (False: the last line may be half-written)."""
 
@@ -47,6 +75,10 @@ class TextLines:
             raise FormatError(path, e.strerror or str(e)) from None
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        for b in self.blocks():
+            yield b.first, b.lines()
+
+    def blocks(self) -> Iterator[Block]:
         try:
             f = open(self.path, "rb")  # noqa: SIM115
         except IsADirectoryError:
@@ -57,11 +89,12 @@ class TextLines:
             head = f.read(4)
             f.seek(0)
             if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                yield from self._utf16(f)
+                for first, lines in self._utf16(f):
+                    yield Block(self, first, None, 0, lines)
                 return
             yield from self._utf8(f)
 
-    def _utf8(self, f: object) -> Iterator[tuple[int, list[str]]]:
+    def _utf8(self, f: object) -> Iterator[Block]:
         lineno = 1
         done = 0
         rest = b""
@@ -88,10 +121,10 @@ class TextLines:
                 rest = buf
                 continue
             block, rest = buf[: cut + 1], buf[cut + 1:]
-            lines = self._decode(block, lineno, done)
+            b = Block(self, lineno, block, done)
             done += len(block)
-            yield lineno, lines
-            lineno += len(lines)
+            yield b
+            lineno += b.count
             if self.progress is not None:
                 self.progress(done, self.size)
         if rest:
@@ -99,7 +132,7 @@ class TextLines:
                 raise FormatError(self.path, f"no line end within {MAX_LINE} bytes: "
                                              "not a text table", line=lineno)
             self.complete = False
-            yield lineno, self._decode(rest, lineno, done)
+            yield Block(self, lineno, rest, done)
         if self.progress is not None:
             self.progress(self.size, self.size)
 
@@ -598,19 +631,6 @@ def floats(col: list[str]) -> np.ndarray:
     return np.fromiter(map(float, map(_REPL.get, col, col)), dtype=np.float64, count=len(col))
 
 
-def _digits(cp: np.ndarray, template: str, letter: str) -> np.ndarray | None:
-    pos = [i for i, c in enumerate(template) if c == letter]
-    if not pos:
-        return None
-    d = cp[:, pos].astype(np.int64) - 48
-    if np.any((d < 0) | (d > 9)):
-        raise ValueError("not a digit")
-    out = np.zeros(len(cp), dtype=np.int64)
-    for k in range(len(pos)):
-        out = out * 10 + d[:, k]
-    return out
-
-
 def vec_stamps(strings: list[str], template: str) -> np.ndarray | None:
     """Naive seconds for time stamps that all follow `template` exactly, else None.
 
@@ -625,50 +645,90 @@ def vec_stamps(strings: list[str], template: str) -> np.ndarray | None:
     width = len(template)
     if arr.dtype.kind != "U" or arr.dtype.itemsize // 4 != width:
         return None
-    cp = arr.view(np.uint32).reshape(n, width)
+    return code_stamps(arr.view(np.uint32).reshape(n, width), template)
+
+
+def code_stamps(cp: np.ndarray, template: str) -> np.ndarray | None:
+    """`vec_stamps` on a matrix of character codes, one row per time stamp (code points of
+    strings, or the bytes of an ASCII file)."""
+    return column_stamps(lambda i: cp[:, i], template)
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+def column_stamps(col: Callable[[int], np.ndarray], template: str) -> np.ndarray | None:
+    """`vec_stamps` from the codes at each character position (`col(i)`: one code per time
+    stamp), for stamps of a fixed layout. Only the positions the template uses are read, and
+    the date becomes a day number with integer arithmetic (days from the civil date)."""
+    cache: dict[int, np.ndarray] = {}
+
+    def at(i: int) -> np.ndarray:
+        v = cache.get(i)
+        if v is None:
+            v = cache[i] = col(i)
+        return v
+
+    def number(letter: str) -> np.ndarray | None:
+        pos = [i for i, c in enumerate(template) if c == letter]
+        if not pos:
+            return None
+        out = None
+        for i in pos:
+            x = at(i).astype(np.int32) - 48
+            if x.min() < 0 or x.max() > 9:
+                raise ValueError("not a digit")
+            out = x if out is None else out * 10 + x
+        return out
+
     try:
         for i, ch in enumerate(template):
-            if ch not in "hmsdoynax" and not np.all(cp[:, i] == ord(ch)):
+            if ch not in "hmsdoynax" and not np.all(at(i) == ord(ch)):
                 return None
-        h = _digits(cp, template, "h")
-        mi = _digits(cp, template, "m")
-        s = _digits(cp, template, "s")
+        h, mi, s = number("h"), number("m"), number("s")
         if h is None or mi is None:
             return None
-        s = np.zeros(n, dtype=np.int64) if s is None else s
+        if s is None:
+            s = np.zeros_like(h)
         if "a" in template:
-            ap = cp[:, template.index("a")] | 0x20
+            ap = at(template.index("a")) | 0x20
             if np.any((ap != ord("a")) & (ap != ord("p"))) or np.any((h < 1) | (h > 12)):
                 return None
             h = h % 12 + np.where(ap == ord("p"), 12, 0)
-        if np.any((h > 23) | (mi > 59) | (s > 60)):
+        if h.max() > 23 or mi.max() > 59 or s.max() > 60:
             return None
         secs = (h * 3600 + mi * 60 + s).astype(np.float64)
-        y = _digits(cp, template, "y")
+        y = number("y")
         if y is None:
             return secs
-        d = _digits(cp, template, "d")
+        d = number("d")
         if d is None:
             return None
         if "n" in template:
             i0 = template.index("n")
-            low = cp[:, i0:i0 + 3].astype(np.int64) | 0x20
-            key = (low[:, 0] << 16) | (low[:, 1] << 8) | low[:, 2]
+            key = ((at(i0).astype(np.int32) | 0x20) << 16 | (at(i0 + 1).astype(np.int32) | 0x20)
+                   << 8 | (at(i0 + 2).astype(np.int32) | 0x20))
             j = np.clip(np.searchsorted(_MONTH_KEYS, key), 0, 11)
             if np.any(_MONTH_KEYS[j] != key):
                 return None
-            mo = _MONTH_NUM[j]
+            mo = _MONTH_NUM[j].astype(np.int32)
         else:
-            mo = _digits(cp, template, "o")
+            mo = number("o")
             if mo is None:
                 return None
-        if np.any((mo < 1) | (mo > 12) | (d < 1) | (d > 31) | (y < 1900) | (y > 2999)):
+        if (mo.min() < 1 or mo.max() > 12 or d.min() < 1 or y.min() < 1900
+                or y.max() > 2999):
             return None
-        ym = ((y - 1970) * 12 + (mo - 1)).astype("datetime64[M]")
-        days = ym.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
-        if np.any(days.astype("datetime64[M]") != ym):  # 31 June and the like
+        leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+        if np.any(d > _DAYS_IN_MONTH[mo] + ((mo == 2) & leap)):  # 31 June and the like
             return None
-        return days.astype(np.int64).astype(np.float64) * 86400.0 + secs
+        # days since 1970-01-01 of the civil date (the proleptic Gregorian calendar)
+        yy = y - (mo <= 2)
+        era = yy // 400
+        yoe = yy - era * 400
+        doy = (153 * np.where(mo > 2, mo - 3, mo + 9) + 2) // 5 + d - 1
+        days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+        return days.astype(np.float64) * 86400.0 + secs
     except ValueError:
         return None
 
@@ -732,40 +792,62 @@ class RowsRead:
     notes: list[str]
 
 
+FastBytes = Callable[[bytes], tuple[np.ndarray, list[np.ndarray]] | None]
+
+
 def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None,
-              slow: Slow, fast: Fast | None, cells: int = 3, delim: str = ",") -> RowsRead:
-    """Feeds every data row of `tl` into `cols`: block-wise through `fast` when it can,
-    row by row through `slow` otherwise. `header(line)` checks line 1 (raising FormatError).
+              slow: Slow, fast: Fast | None, cells: int = 3, delim: str = ",",
+              fast_bytes: FastBytes | None = None) -> RowsRead:
+    """Feeds every data row of `tl` into `cols`: block-wise from the raw bytes through
+    `fast_bytes` when it can (see `_rows`), else from the decoded lines through `fast`, else
+    row by row through `slow`. `header(line)` checks line 1 (raising FormatError).
     A data row has at least `cells` cells; rows that cannot be read are an error unless they
     end the file with fewer cells than that (a trailer, see `Tail`)."""
     path = tl.path
     prev = -np.inf
     tail = Tail(path)
     seen = False
-    for first, lines in tl:
+
+    def take(ts: np.ndarray, vals: list[np.ndarray]) -> bool:
+        nonlocal prev
+        if not (ts[0] >= prev and (len(ts) < 2 or bool(np.all(ts[1:] >= ts[:-1])))):
+            return False
+        cols.ts.frombytes(ts.tobytes())
+        cols.spo2.frombytes(vals[0].tobytes())
+        cols.pulse.frombytes(vals[1].tobytes())
+        if cols.pi is not None:
+            pi = vals[2] if len(vals) > 2 else np.full(len(ts), np.nan)
+            cols.pi.frombytes(pi.tobytes())
+        prev = float(ts[-1])
+        tail.good_rows = True
+        return True
+
+    for block in tl.blocks():
+        first = block.first
         start = 0
         if not seen:
             seen = True
             if header is not None:
+                lines = block.lines()
                 if not lines:
                     continue
                 header(lines[0])
                 start = 1
+        if fast_bytes is not None and block.data is not None and not tail.pending:
+            data = block.data
+            if start:
+                cut = data.find(b"\n") + 1
+                data = data[cut:] if cut else b""
+            if data:
+                res = fast_bytes(data)
+                if res is not None and len(res[0]) and take(*res):
+                    continue
+        lines = block.lines()
         body = lines[start:] if start else lines
         if not tail.pending and fast is not None and body:
             res = fast(body)
-            if res is not None:
-                ts, vals = res
-                if ts[0] >= prev and (len(ts) < 2 or bool(np.all(np.diff(ts) >= 0))):
-                    cols.ts.frombytes(ts.tobytes())
-                    cols.spo2.frombytes(vals[0].tobytes())
-                    cols.pulse.frombytes(vals[1].tobytes())
-                    if cols.pi is not None:
-                        pi = vals[2] if len(vals) > 2 else np.full(len(ts), np.nan)
-                        cols.pi.frombytes(pi.tobytes())
-                    prev = float(ts[-1])
-                    tail.good_rows = True
-                    continue
+            if res is not None and take(*res):
+                continue
         for i, line in enumerate(body):
             if not line.strip():
                 continue
