@@ -45,6 +45,24 @@ def _fmt(v: float) -> str:
     return str(int(r)) if r == int(r) else f"{r:g}"
 
 
+_WHOLE = [str(i) for i in range(1001)]
+
+
+def _texts(v: np.ndarray) -> list[str]:
+    """`_fmt` of every value, without a call per value when they are whole numbers 0-1000
+    (what oximeters give) or NaN."""
+    have = ~np.isnan(v)
+    vals = v[have]
+    if len(vals) and not (np.all(vals == np.floor(vals)) and vals.min() >= 0
+                          and vals.max() <= 1000):
+        return [_fmt(x) for x in v.tolist()]
+    out = [""] * len(v)
+    for i, text in zip(np.flatnonzero(have).tolist(),
+                       [_WHOLE[x] for x in vals.astype(np.int64).tolist()], strict=True):
+        out[i] = text
+    return out
+
+
 def write(recording: Recording, path: Path) -> None:
     """Writes the vitals (waveform-only readings are not part of this layout)."""
     path = Path(path)
@@ -83,11 +101,15 @@ def write(recording: Recording, path: Path) -> None:
                 stamps = [s + "Z" for s in np.datetime_as_string(ms, unit=unit)]
             else:
                 stamps = [""] * len(t)
-            pis = c.pi[a:b].tolist() if c.pi is not None else [math.nan] * len(t)
-            rows = [f"{_fmt(tt)},{ts},{_fmt(s)},{_fmt(p)},{_fmt(pi)},{names(st)}\n"
-                    for tt, ts, s, p, pi, st in zip(t.tolist(), stamps, c.spo2[a:b].tolist(),
-                                                     c.pulse[a:b].tolist(), pis,
-                                                     c.status[a:b].tolist(), strict=True)]
+            whole_t = bool(np.all(t == np.floor(t)))
+            ts_text = (list(map(str, t.astype(np.int64).tolist())) if whole_t
+                       else [_fmt(x) for x in t.tolist()])
+            pis = _texts(c.pi[a:b]) if c.pi is not None else [""] * len(t)
+            sts = [names(x) for x in c.status[a:b].tolist()]
+            rows = [f"{tt},{ts},{s},{p},{pi},{st}\n"
+                    for tt, ts, s, p, pi, st in zip(ts_text, stamps, _texts(c.spo2[a:b]),
+                                                     _texts(c.pulse[a:b]), pis, sts,
+                                                     strict=True)]
             f.write("".join(rows))
 
 

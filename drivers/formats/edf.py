@@ -53,6 +53,14 @@ WRITER = "oxi-assist"
 GAP_TEXT = "SpO2 gap"
 #: the longest data record this writer makes, in seconds (EDF allows 8 digits)
 MAX_RECORD_S = 3600
+#: records a file is kept to: edfio builds one time-keeping entry per record in Python, so a
+#: long recording gets longer records instead (a month at 1 Hz: 30 s records, not 1 s)
+MAX_RECORDS = 100_000
+#: the size EDF+ recommends a data record stays under, in bytes
+MAX_RECORD_BYTES = 61_440
+#: gap annotations written one by one up to this many; past it the gaps are in the fill
+#: value alone (a viewer still shows them; the reasons then read back as "no value")
+MAX_GAP_ANNOTATIONS = 20_000
 _EDF_FIRST = _dt.datetime(1985, 1, 2).timestamp()
 _EDF_LAST = _dt.datetime(2084, 12, 30).timestamp()
 
@@ -231,11 +239,13 @@ def _reasons_from_annotations(edf: Any, st: np.ndarray, fs: float) -> None:
         seg[:] = (seg & ~int(Status.MISSING)) | int(flag)
 
 
-def record_layout(interval: float) -> tuple[int, int]:
-    """(record duration in whole seconds, samples per record) for samples `interval` s apart:
-    the shortest whole number of seconds that holds a whole number of samples (1 s at 1 Hz
-    and at 60 Hz, 4 s at one sample every 4 s, 3 s at 0.3 s). FormatError when the interval
-    is no such fraction of a second (not a sampling rate a file can hold exactly)."""
+def record_layout(interval: float, n: int = 0, signals: int = 3) -> tuple[int, int]:
+    """(record duration in whole seconds, samples per record) for `n` samples `interval` s
+    apart: the shortest whole number of seconds that holds a whole number of samples (1 s at
+    1 Hz and at 60 Hz, 4 s at one sample every 4 s, 3 s at 0.3 s), made a whole multiple
+    longer when `n` samples would need more than MAX_RECORDS records, as far as a record of
+    `signals` 16-bit signals stays under EDF+'s recommended size. FormatError when the
+    interval is no such fraction of a second (not a rate a file can hold exactly)."""
     frac = Fraction(interval).limit_denominator(10_000)
     if not frac > 0 or abs(float(frac) - interval) > max(1e-6 * interval, 5e-7):
         raise FormatError("EDF", f"samples every {interval!r} s cannot be placed on EDF data "
@@ -243,6 +253,11 @@ def record_layout(interval: float) -> tuple[int, int]:
     seconds, per = frac.numerator, frac.denominator  # interval = seconds / per
     if seconds > MAX_RECORD_S:
         raise FormatError("EDF", f"samples every {interval:g} s need {seconds} s records")
+    records = -(-n // per)
+    if records > MAX_RECORDS:
+        k = -(-records // MAX_RECORDS)
+        k = max(1, min(k, MAX_RECORD_S // seconds, MAX_RECORD_BYTES // (2 * signals * per)))
+        seconds, per = seconds * k, per * k
     return seconds, per
 
 
@@ -299,7 +314,7 @@ def write(recording: Recording, path: Path) -> None:
     path = Path(path)
     s, p, pi, st, interval = _grid(recording)
     try:
-        duration, per_record = record_layout(interval)
+        duration, per_record = record_layout(interval, len(s), 3 if pi is not None else 2)
     except FormatError as e:
         raise FormatError(path, e.reason) from None
     fs = per_record / duration
@@ -307,8 +322,10 @@ def write(recording: Recording, path: Path) -> None:
             _signal(edfio, p, fs, "Pulse", "bpm", 300.0, per_record)]
     if pi is not None:
         sigs.append(_signal(edfio, pi, fs, "PI", "%", 30.0, per_record, scale=100))
-    anns = [edfio.EdfAnnotation(round(a / fs, 3), round(k / fs, 3), text)
-            for a, k, text in _gap_runs(s, st)]
+    runs = _gap_runs(s, st)
+    if len(runs) > MAX_GAP_ANNOTATIONS:
+        runs = []  # the fill marks every gap; one annotation each would swamp the file
+    anns = [edfio.EdfAnnotation(round(a / fs, 3), round(k / fs, 3), text) for a, k, text in runs]
     start = recording.start_wall
     kw: dict[str, Any] = {}
     equip = re.sub(r"[^A-Za-z0-9.+-]+", "_", recording.device).strip("_")[:30] or "X"

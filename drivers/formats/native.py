@@ -17,14 +17,16 @@ import math
 import os
 from itertools import repeat
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from drivers.clock import Clock, RealClock
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, ReadingArrays, Recording
 from drivers.reading import LinkEvent, LinkState, Reading, Status
+
+if TYPE_CHECKING:  # the clock module starts asyncio: only a writer of live sessions needs it
+    from drivers.clock import Clock
 
 MAGIC = "oxi-assist-session"
 VERSION = 1
@@ -101,7 +103,11 @@ class SessionWriter:
                  start_wall: float | Start | None = Start.NOW, clock: Clock | None = None,
                  flush_every: float = 1.0, extra: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
-        self._clock = clock or RealClock()
+        if clock is None:
+            from drivers.clock import RealClock
+
+            clock = RealClock()
+        self._clock = clock
         self._flush_every = flush_every
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
         fd = os.open(self.path, flags, 0o600)
@@ -337,7 +343,7 @@ def _value_texts(v: np.ndarray, key: str, nd: int) -> list[str]:
 def reading_lines(c: ReadingArrays, lo: int, hi: int) -> str:
     """The reading records of columns `lo:hi`, byte for byte what `SessionWriter.reading`
     writes for each (checked by a test), formatted a column at a time."""
-    t = [json.dumps(x) for x in map(round, c.t[lo:hi].tolist(), repeat(4))]
+    t = list(map(repr, map(round, c.t[lo:hi].tolist(), repeat(4))))  # JSON's float text
     spo2 = _value_texts(c.spo2[lo:hi], "spo2", 1)
     pulse = _value_texts(c.pulse[lo:hi], "pulse", 1)
     pi = _value_texts(c.pi[lo:hi], "pi", 2) if c.pi is not None else [""] * (hi - lo)

@@ -178,3 +178,22 @@ def test_export_keeps_every_sample_at_any_rate(tmp_path, interval, record_s, per
         np.testing.assert_array_equal(c.status, status)  # the reasons come back too
     else:  # edfio refuses the annotations of this sub-Hz file (float seconds): gaps stay gaps
         np.testing.assert_array_equal(c.status != 0, status != 0)
+
+
+def test_a_long_recording_gets_longer_records_and_keeps_every_sample(tmp_path):
+    """Past 100 000 records the records grow by a whole factor (edfio keeps one Python
+    object per record), still holding a whole number of samples; nothing is lost."""
+    from drivers.formats._base import Recording
+
+    n = 100_001
+    spo2 = np.full(n, 97.0)
+    spo2[::1000] = np.nan
+    rec = Recording.from_arrays("x", "t", np.arange(n, dtype=float), spo2, np.full(n, 70.0),
+                                interval=1.0, start_wall=1_705_273_512.0)
+    path = tmp_path / "long.edf"
+    edf.write(rec, path)
+    raw = edfio.read_edf(path)
+    assert raw.data_record_duration == 2 and raw.num_data_records == 50_001
+    c = load(path).columns()
+    assert len(c) == n
+    np.testing.assert_array_equal(c.spo2, spo2)
