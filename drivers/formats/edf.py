@@ -23,7 +23,6 @@ import datetime as _dt
 import math
 import re
 import warnings
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +245,8 @@ def record_layout(interval: float, n: int = 0, signals: int = 3) -> tuple[int, i
     longer when `n` samples would need more than MAX_RECORDS records, as far as a record of
     `signals` 16-bit signals stays under EDF+'s recommended size. FormatError when the
     interval is no such fraction of a second (not a rate a file can hold exactly)."""
+    from fractions import Fraction  # (it loads decimal: only a writer needs it)
+
     frac = Fraction(interval).limit_denominator(10_000)
     if not frac > 0 or abs(float(frac) - interval) > max(1e-6 * interval, 5e-7):
         raise FormatError("EDF", f"samples every {interval!r} s cannot be placed on EDF data "

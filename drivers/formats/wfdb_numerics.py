@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from drivers.errors import FormatError
-from drivers.formats import _wfdb_header as _wh
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import (
     clean_vitals,
@@ -58,6 +57,8 @@ def _pick(names: list[str], wanted: tuple[str, ...]) -> int | None:
 
 
 def read(path: Path) -> Recording:
+    from drivers.formats import _wfdb_header as _wh  # only for a WFDB record: not at detection
+
     path = Path(path)
     base = path.with_suffix("") if path.suffix.lower() == ".hea" else path
     hea = base.with_name(base.name + ".hea")
