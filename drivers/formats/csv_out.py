@@ -6,8 +6,9 @@ spreadsheet and to read back without losing a sample, a gap or a status flag.
     0,2024-01-14T23:05:12Z,96,71,,
     1,2024-01-14T23:05:13Z,,,,finger_out
 
-`t` is seconds from the start; `time` the same moment in UTC (ISO 8601, empty when the start is
-unknown); `spo2` %, `pulse` bpm and `pi` % with an empty cell for "no value"; `status` the
+`t` is seconds from the start; `time` the same moment in UTC (ISO 8601 with `Z`), or as the
+original file's wall clock without a zone when it gave none, and empty when the start is
+unknown; `spo2` %, `pulse` bpm and `pi` % with an empty cell for "no value"; `status` the
 Status flag names joined by `|`. The first line is a comment with the recording's metadata as
 JSON. Documented in docs/FORMATS-native.md.
 """
@@ -18,6 +19,7 @@ import json
 import math
 import os
 from array import array
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,7 @@ def _fmt(v: float) -> str:
     return str(int(r)) if r == int(r) else f"{r:g}"
 
 
-_WHOLE = [str(i) for i in range(1001)]
+_WHOLE_TABLE = np.array([str(i) for i in range(1001)], dtype=object)
 
 
 def _texts(v: np.ndarray) -> list[str]:
@@ -56,11 +58,9 @@ def _texts(v: np.ndarray) -> list[str]:
     if len(vals) and not (np.all(vals == np.floor(vals)) and vals.min() >= 0
                           and vals.max() <= 1000):
         return [_fmt(x) for x in v.tolist()]
-    out = [""] * len(v)
-    for i, text in zip(np.flatnonzero(have).tolist(),
-                       [_WHOLE[x] for x in vals.astype(np.int64).tolist()], strict=True):
-        out[i] = text
-    return out
+    out = np.full(len(v), "", dtype=object)
+    out[have] = _WHOLE_TABLE[vals.astype(np.int64)]
+    return out.tolist()
 
 
 def write(recording: Recording, path: Path) -> None:
@@ -79,15 +79,25 @@ def write(recording: Recording, path: Path) -> None:
         f = os.fdopen(fd, "w", encoding="utf-8", newline="\r\n")
     except OSError as e:
         raise FormatError(path, e.strerror or str(e)) from None
-    names_cache: dict[int, str] = {}
+    names_cache: dict[int, str] = {0: ""}
 
-    def names(st: int) -> str:
-        s = names_cache.get(st)
-        if s is None:
-            s = names_cache[st] = "|".join(fl.name.lower() for fl in flags  # type: ignore[union-attr]
-                                           if st & fl)
-        return s
+    def names(block: np.ndarray) -> list[str]:
+        out = []
+        for st in block.tolist():
+            text = names_cache.get(st)
+            if text is None:
+                text = names_cache[st] = "|".join(
+                    fl.name.lower() for fl in flags if st & fl)  # type: ignore[union-attr]
+            out.append(text)
+        return out
 
+    known = recording.start_wall is not None and math.isfinite(recording.start_wall)
+    base, zone = recording.start_wall or 0.0, "Z"
+    if known and recording.start_naive:  # the file's own wall clock, with no zone invented
+        import datetime as dt
+
+        local = dt.datetime.fromtimestamp(recording.start_wall)  # type: ignore[arg-type]
+        base, zone = (local - dt.datetime(1970, 1, 1)).total_seconds(), ""
     with f:
         f.write(f"{MAGIC} 1 {json.dumps(meta, allow_nan=False)}\n")
         f.write(",".join(FIELDS) + "\n")
@@ -95,22 +105,21 @@ def write(recording: Recording, path: Path) -> None:
         for a in range(0, len(c), step):
             b = a + step
             t = c.t[a:b]
-            if recording.start_wall is not None and math.isfinite(recording.start_wall):
-                ms = np.rint((recording.start_wall + t) * 1000).astype("datetime64[ms]")
+            if known:
+                ms = np.rint((base + t) * 1000).astype("datetime64[ms]")
                 unit = "ms" if np.any(ms.astype(np.int64) % 1000) else "s"
-                stamps = [s + "Z" for s in np.datetime_as_string(ms, unit=unit)]
+                stamps: Any = np.datetime_as_string(ms, unit=unit).tolist()
             else:
-                stamps = [""] * len(t)
+                stamps = repeat("")
             whole_t = bool(np.all(t == np.floor(t)))
             ts_text = (list(map(str, t.astype(np.int64).tolist())) if whole_t
                        else [_fmt(x) for x in t.tolist()])
-            pis = _texts(c.pi[a:b]) if c.pi is not None else [""] * len(t)
-            sts = [names(x) for x in c.status[a:b].tolist()]
-            rows = [f"{tt},{ts},{s},{p},{pi},{st}\n"
-                    for tt, ts, s, p, pi, st in zip(ts_text, stamps, _texts(c.spo2[a:b]),
-                                                     _texts(c.pulse[a:b]), pis, sts,
-                                                     strict=True)]
-            f.write("".join(rows))
+            pis: Any = _texts(c.pi[a:b]) if c.pi is not None else repeat("")
+            f.write("".join(map("".join, zip(
+                ts_text, repeat(","), stamps, repeat(zone + "," if known else ","),
+                _texts(c.spo2[a:b]),
+                repeat(","), _texts(c.pulse[a:b]), repeat(","), pis, repeat(","),
+                names(c.status[a:b]), repeat("\n")))))
 
 
 def read(path: Path, progress: Progress = None) -> Recording:

@@ -325,37 +325,46 @@ _INT_TEXT = [str(i) for i in range(1001)]  # whole values as JSON writes them
 def _value_texts(v: np.ndarray, key: str, nd: int) -> list[str]:
     """`,"key":value` per sample (JSON, as `reading_to_obj` writes it), "" where NaN."""
     have = ~np.isnan(v)
-    out = [""] * len(v)
     if not have.any():
-        return out
+        return [""] * len(v)
     vals = v[have]
-    whole = vals == np.floor(vals)
     pre = f',"{key}":'
-    if whole.all() and vals.min() >= 0 and vals.max() <= 1000:  # the usual: no per-value calls
-        texts = [pre + _INT_TEXT[i] for i in vals.astype(np.int64).tolist()]
+    out = np.full(len(v), "", dtype=object)
+    if np.all(vals == np.floor(vals)) and vals.min() >= 0 and vals.max() <= 1000:
+        table = np.array([pre + x for x in _INT_TEXT], dtype=object)  # no call per value
+        out[have] = table[vals.astype(np.int64)]
     else:
-        texts = [pre + json.dumps(_num(x, nd)) for x in vals.tolist()]
-    for i, text in zip(np.flatnonzero(have).tolist(), texts, strict=True):
-        out[i] = text
+        out[have] = [pre + json.dumps(_num(x, nd)) for x in vals.tolist()]
+    return out.tolist()
+
+
+def _status_texts(st: np.ndarray) -> list[str]:
+    """`,"st":[names]` per sample, "" for none; each combination spelled once."""
+    texts: dict[int, str] = {0: ""}
+    out = []
+    for x in st.tolist():
+        text = texts.get(x)
+        if text is None:
+            text = texts[x] = ',"st":' + json.dumps(Status(x).names, separators=(",", ":"))
+        out.append(text)
     return out
 
 
 def reading_lines(c: ReadingArrays, lo: int, hi: int) -> str:
     """The reading records of columns `lo:hi`, byte for byte what `SessionWriter.reading`
     writes for each (checked by a test), formatted a column at a time."""
-    t = list(map(repr, map(round, c.t[lo:hi].tolist(), repeat(4))))  # JSON's float text
+    t = c.t[lo:hi]
+    whole = np.all(t == np.floor(t)) and np.all(np.abs(t) < 1e15) and not np.any(
+        np.signbit(t) & (t == 0))  # (JSON writes -0.0 with its sign)
+    if whole:  # whole seconds: "12.0"
+        t_text = [x + ".0" for x in map(str, t.astype(np.int64).tolist())]
+    else:
+        t_text = list(map(repr, map(round, t.tolist(), repeat(4))))  # JSON's float text
     spo2 = _value_texts(c.spo2[lo:hi], "spo2", 1)
     pulse = _value_texts(c.pulse[lo:hi], "pulse", 1)
-    pi = _value_texts(c.pi[lo:hi], "pi", 2) if c.pi is not None else [""] * (hi - lo)
-    flags: dict[int, str] = {0: ""}
-    st = []
-    for x in c.status[lo:hi].tolist():
-        text = flags.get(x)
-        if text is None:
-            text = flags[x] = ',"st":' + json.dumps(Status(x).names, separators=(",", ":"))
-        st.append(text)
-    return "".join([f'{{"k":"r","t":{a}{b}{d}{e}{f}}}\n'
-                    for a, b, d, e, f in zip(t, spo2, pulse, pi, st, strict=True)])
+    pi = _value_texts(c.pi[lo:hi], "pi", 2) if c.pi is not None else repeat("")
+    return "".join(map("".join, zip(repeat('{"k":"r","t":'), t_text, spo2, pulse, pi,
+                                    _status_texts(c.status[lo:hi]), repeat("}\n"))))
 
 
 def write(recording: Recording, path: Path) -> None:

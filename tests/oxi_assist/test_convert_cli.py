@@ -114,3 +114,6 @@ def test_a_naive_start_stays_zone_less_through_a_conversion(tmp_path, capsys):
         assert main(["info", str(out), "--json"]) == 0
         assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["start"] == \
             "2024-01-14T23:05:12"
+    # and our CSV's time column shows the file's wall clock with no "Z" invented
+    assert (tmp_path / "out.csv").read_text().splitlines()[2].split(",")[1] == \
+        "2024-01-14T23:05:12"
