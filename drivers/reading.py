@@ -26,6 +26,10 @@ class Status(enum.IntFlag):
     LOW_BATTERY = enum.auto()
     POOR_SIGNAL = enum.auto()  # the device itself calls the measurement questionable
     BEAT = enum.auto()  # a pulse beat was detected in this frame (not a problem flag)
+    # Why a recorded file has no value (added after BEAT so that stored bit values stay put):
+    NO_SENSOR = enum.auto()  # no oximeter or sensor attached (ResMed fill −1, Masimo "no sensor")
+    STARTUP = enum.auto()  # no reading yet since the recording began: the device starting up
+    MISSING = enum.auto()  # no value and no reason given (a sentinel, a dash, a hole in time)
 
     @property
     def names(self) -> list[str]:
@@ -50,7 +54,17 @@ def _flag_names(value: int) -> tuple[str, ...]:
 
 
 #: Flags that make a value unusable (shown as NO READING / SIGNAL POOR, never as a number).
-INVALIDATING = Status.FINGER_OUT | Status.SEARCHING | Status.SENSOR_FAULT
+INVALIDATING = (Status.FINGER_OUT | Status.SEARCHING | Status.SENSOR_FAULT | Status.NO_SENSOR
+                | Status.STARTUP | Status.MISSING)
+#: The reasons a sample has no value, most specific first: what a debrief names a gap by.
+GAP_REASONS: tuple[tuple[Status, str], ...] = (
+    (Status.NO_SENSOR, "no oximeter attached"),
+    (Status.SENSOR_FAULT, "sensor fault"),
+    (Status.FINGER_OUT, "finger out"),
+    (Status.SEARCHING, "searching"),
+    (Status.STARTUP, "start-up"),
+    (Status.MISSING, "no value recorded"),
+)
 #: Flags that make a value doubtful (shown with SIGNAL POOR).
 DOUBTFUL = Status.LOW_PERFUSION | Status.MOTION | Status.POOR_SIGNAL
 

@@ -31,9 +31,10 @@ SPO2_PLAUSIBLE = (20.0, 100.0)
 PULSE_PLAUSIBLE = (25.0, 250.0)
 
 PHYSIOLOGICAL = ("spo2_low", "spo2_severe", "pulse_low", "pulse_high", "falling_fast")
-TECHNICAL = ("finger_out", "sensor_fault", "signal_poor", "no_data", "stale", "link_lost")
+TECHNICAL = ("finger_out", "no_sensor", "sensor_fault", "signal_poor", "no_data", "stale",
+             "link_lost")
 #: Losing the reading while SpO2 is (or just was) low is high priority (DOMAIN.md §1 rule 8).
-ESCALATING = ("finger_out", "sensor_fault", "no_data", "stale", "link_lost")
+ESCALATING = ("finger_out", "no_sensor", "sensor_fault", "no_data", "stale", "link_lost")
 #: During an overdose response these are high priority (DOMAIN.md §1 rule 8: high priority for
 #: low SpO2 and no signal during an event) [app-defined]: see `monitor.response_escalates`.
 RESPONSE_ESCALATING = ("spo2_low", *ESCALATING)
@@ -49,6 +50,7 @@ MESSAGES = {
     "pulse_high": "Pulse fast",
     "falling_fast": "SpO2 falling fast",
     "finger_out": "Finger out / probe off",
+    "no_sensor": "No oximeter attached",
     "sensor_fault": "Sensor fault",
     "signal_poor": "Signal poor",
     "no_data": "No data from oximeter",
@@ -138,6 +140,7 @@ _RULE_ALLOWED = {
     "pulse_high": {"enabled", "priority", "delay_s", "limit", "hysteresis", "latching"},
     "falling_fast": {"enabled", "priority", "delay_s", "limit", "hysteresis", "latching"},
     "finger_out": {"enabled", "priority", "delay_s", "latching"},
+    "no_sensor": {"enabled", "priority", "delay_s", "latching"},
     "sensor_fault": {"enabled", "priority", "delay_s", "latching"},
     "signal_poor": {"enabled", "priority", "delay_s", "latching"},
     "no_data": {"enabled", "priority", "latching"},

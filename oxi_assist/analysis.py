@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers.formats._base import Recording
+from drivers.formats._base import ReadingArrays, Recording
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
 from oxi_assist.actions import recorded_response_spans
 from oxi_assist.alarm_config import (
@@ -60,6 +60,7 @@ _POOR = int(DOUBTFUL | Status.SEARCHING)
 _INVALID = int(INVALIDATING)
 _FO = int(Status.FINGER_OUT)
 _SF = int(Status.SENSOR_FAULT)
+_NS = int(Status.NO_SENSOR)
 _BIG = 1 << 20  # larger than any value in tenths: pads a minimum
 
 
@@ -120,9 +121,39 @@ class Trace:
 
     @classmethod
     def from_recording(cls, rec: Recording) -> Trace:
-        tr = cls.from_items(rec.readings, rec.links, rec.interval)
+        cols = rec.readings
+        if isinstance(cols, ReadingArrays):  # a reader's columns: used as they are
+            tr = cls.from_columns(cols, rec.links, rec.interval)
+        else:
+            tr = cls.from_items(rec.readings, rec.links, rec.interval)
         tr.response = recorded_response_spans(rec.events)
         return tr
+
+    @classmethod
+    def from_columns(cls, c: ReadingArrays, links: list[LinkEvent] | None = None,
+                     interval: float | None = None) -> Trace:
+        """A Trace on a reader's columns without one Reading object per sample (building
+        them cost more than the analysis for a day at 1 Hz) and without copies when the
+        times are finite and in order, as a reader's are."""
+        t, spo2, pulse, st = c.t, c.spo2, c.pulse, c.status
+        n = len(t)
+        # no PI column: one NaN seen n times (a read-only view, no memory)
+        pi = np.broadcast_to(np.nan, n) if c.pi is None else c.pi
+        dropped = 0
+        fin = np.isfinite(t)
+        if not fin.all():  # the Monitor drops a reading without a usable time
+            dropped = int(n - np.count_nonzero(fin))
+            t, spo2, pulse, st = t[fin], spo2[fin], pulse[fin], st[fin]
+            pi = pi[fin] if c.pi is not None else np.broadcast_to(np.nan, len(t))
+        if len(t) > 1 and not bool(np.all(t[1:] >= t[:-1])):
+            keep = np.ones(len(t), dtype=bool)  # and one older than the last (file order)
+            keep[1:] = t[1:] >= np.maximum.accumulate(t)[:-1]
+            dropped += int(len(t) - np.count_nonzero(keep))
+            t, spo2, pulse, st = t[keep], spo2[keep], pulse[keep], st[keep]
+            pi = pi[keep] if c.pi is not None else np.broadcast_to(np.nan, len(t))
+        lk = sorted(((e.t, e.state) for e in links or [] if math.isfinite(e.t)),
+                    key=lambda x: x[0])
+        return cls(t, spo2, pulse, pi, st, np.zeros(0), lk, dropped, interval)
 
 
 @dataclass(frozen=True)
@@ -753,11 +784,11 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
                         tr.dropped, cfg.source, cfg.acquisition_s, cfg.window_s,
                         smoothing_note(cfg), desat_rule(cfg))
     st = tr.status
-    # every flag raised anywhere, in one pass: none means a clean recording, and flags that
-    # all fit in a byte make the temporaries below small
+    # every flag raised anywhere, in one pass: none means a clean recording, and 16 bits
+    # (every Status flag fits) make the temporaries below small
     flags = int(np.bitwise_or.reduce(st)) if st.dtype.kind in "iu" else -1  # -1: all bits
-    if st.dtype != np.uint8 and 0 <= flags < 256:
-        st = st.astype(np.uint8)
+    if st.dtype != np.uint16 and 0 <= flags < 1 << 16:
+        st = st.astype(np.uint16)
     spo2, pulse, pi = tr.spo2, tr.pulse, tr.pi
     has_s = np.isfinite(spo2)
     has_p = np.isfinite(pulse)
@@ -777,18 +808,20 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None) -> Analysis:
     rules = cfg.rules
 
     # technical conditions, one class per vitals reading (ON or OFF)
-    fo = sf = poor = None
+    fo = sf = ns = poor = None
     if flags:
         fo = (st & _FO) != 0
         sf = (st & _SF) != 0
+        ns = (st & _NS) != 0
         poor = (st & _POOR) != 0
     if low_pi is not None:
         poor = low_pi if poor is None else poor | low_pi
     if plaus is not None:
         poor = ~plaus if poor is None else poor | ~plaus
     if flags and poor is not None:
-        poor &= ~(fo | sf)  # finger out and sensor fault say more than "poor signal"
-    for kind, on in (("finger_out", fo), ("sensor_fault", sf), ("signal_poor", poor)):
+        poor &= ~(fo | sf | ns)  # finger out, no sensor, sensor fault say more than "poor"
+    for kind, on in (("finger_out", fo), ("no_sensor", ns), ("sensor_fault", sf),
+                     ("signal_poor", poor)):
         if on is not None and rules[kind].enabled:
             idx = np.flatnonzero(on)
             seg = solve_runs(t, idx, idx, rules[kind].delay_s)

@@ -23,6 +23,7 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
+from drivers.reading import DOUBTFUL, GAP_REASONS
 from oxi_assist.actions import Action, log_line, parse_action
 from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import analyze
@@ -82,6 +83,9 @@ class DebriefSummary:
     shown_time_below_85: float = 0.0
     valid_seconds: float = 0.0  # time covered by a trustworthy SpO2 value
     reading_seconds: float = 0.0  # time covered by readings at all (valid or not)
+    #: the time without a trustworthy SpO2 value, by the reason the source gave (see
+    #: drivers.reading.GAP_REASONS), longest first
+    gap_reasons: dict[str, float] = field(default_factory=dict)
     pulse_min: float | None = None  # the device's values
     pulse_max: float | None = None
     desaturations: int = 0  # counted dips of 3 % or more below the pre-event baseline
@@ -129,17 +133,20 @@ def sample_weights(t: np.ndarray, interval: float | None) -> tuple[np.ndarray, f
     n = len(t)
     if n == 0:
         return np.zeros(0), interval or 1.0
-    dt = np.diff(t)
-    pos = dt[dt > 0]
+    w = np.empty(n)
+    dt = w[:-1]  # the steps, worked out in the result's own memory (a long file: no copies)
+    np.subtract(t[1:], t[:-1], out=dt)
     if interval:
         step = float(interval)
-    elif len(pos):  # the commonest spacing (the smallest on a tie): a long hole is not it
-        vals, counts = np.unique(np.round(pos, 3), return_counts=True)
-        step = float(vals[int(np.argmax(counts))])
-    else:
-        step = 1.0
-    w = np.empty(n)
-    w[:-1] = np.clip(dt, 0.0, 3.0 * step)
+    else:  # the commonest spacing (the smallest on a tie): a long hole is not it
+        sample = dt[:: max(1, len(dt) // 100_000)]  # any long stretch shows it
+        pos = sample[sample > 0]
+        if len(pos):
+            vals, counts = np.unique(np.round(pos, 3), return_counts=True)
+            step = float(vals[int(np.argmax(counts))])
+        else:
+            step = 1.0
+    np.clip(dt, 0.0, 3.0 * step, out=dt)
     w[-1] = step
     return w, step
 
@@ -174,6 +181,7 @@ def summarize(rec: Recording) -> DebriefSummary:
                           if d.get("level") == 3.0 and d.get("counted"))
     s.alarms_by_kind = an.alarm_counts
     s.alarms_raised = sum(s.alarms_by_kind.values())
+    s.gap_reasons = gap_reasons(rec.columns().status, valid, w)
 
     items: list[TimelineItem] = []
     for e in rec.events:
@@ -243,6 +251,24 @@ def summarize(rec: Recording) -> DebriefSummary:
     ends += [i.t for i in items]
     s.duration = max([0.0, *ends])
     return s
+
+
+def gap_reasons(status: np.ndarray, valid: np.ndarray, w: np.ndarray) -> dict[str, float]:
+    """Seconds without a trustworthy SpO2 value, by the most specific reason the source gave
+    for each sample ("finger out", "no oximeter attached", "start-up" …); "signal poor" when
+    the device only doubted the value, "no SpO2 value" when it gave none and no reason."""
+    if len(status) != len(valid):  # wave-only readings are not in the vitals columns
+        return {}
+    left = ~valid
+    out: dict[str, float] = {}
+    for flag, text in (*GAP_REASONS, (DOUBTFUL, "signal poor")):
+        hit = left & ((status & int(flag)) != 0)
+        if hit.any():
+            out[text] = float(w[hit].sum())
+            left &= ~hit
+    if left.any():
+        out["no SpO2 value"] = float(w[left].sum())
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 #: Alarms about a live link (data stopped, data old, device lost). In a file, missing data is
@@ -411,9 +437,9 @@ def summary_text(s: DebriefSummary) -> str:
                      "(ODI events, 10-90 s below a pre-event baseline), for training; not BC "
                      "guidance]")
     if s.reading_seconds > 0:
+        why = ", ".join(f"{fmt_time(sec)} {text}" for text, sec in s.gap_reasons.items())
         lines.append(f"  With a reading      {fmt_time(s.valid_seconds)} of "
-                     f"{fmt_time(s.reading_seconds)} "
-                     "(the rest: no reading — finger out, searching or poor signal)")
+                     f"{fmt_time(s.reading_seconds)}" + (f" (no reading: {why})" if why else ""))
     if s.pulse_min is not None and s.pulse_max is not None:
         lo, hi = f"{s.pulse_min:.0f}", f"{s.pulse_max:.0f}"
         lines.append(f"  Pulse               {lo if lo == hi else lo + '–' + hi} bpm")

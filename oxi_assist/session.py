@@ -55,13 +55,14 @@ What the screen reads (never mutate it):
   plain line per event, sorted by time, oldest first; kind is a `LogKind` ("action",
   "trainer", "alarm", "link", "guide" or "event").
 
-Times: each source stamps items on its own timeline (a device and a replay on the clock, the
-simulator in scenario seconds). The session maps them onto one session timeline: the first
-item fixes the offset, each item then sets the time, and between items time runs as fast as
-the source's stamps have been running (10× for a simulation at 10× speed, the clock's pace
-for a device), stops while a simulation is `paused`, and follows the clock with no source
-and once the source has gone. So a 10× training run is recorded in scenario time, and the
-guide's timers and the Monitor's alarm delays run in that same time.
+Times: each source stamps items on its own timeline (a device on the clock, the simulator in
+scenario seconds, a replay in the recording's seconds). The session maps them onto one
+session timeline: the first item fixes the offset, each item then sets the time, and between
+items time runs as fast as the source's stamps have been running (10× for a simulation or a
+replay at 10× speed, the clock's pace for a device), stops while a simulation is `paused`,
+and follows the clock with no source and once the source has gone. So a 10× training run or
+replay is recorded in scenario or recording time, and the guide's timers and the Monitor's
+alarm delays run in that same time.
 
 Safety: the guidance never depends on the oximeter. A source that fails only adds a link-lost
 record; the guide and its timers keep going, and `run(None)` runs them with no device at all.
@@ -345,7 +346,7 @@ class Session:
     def _pace(self) -> float:
         """How fast session time runs against the clock between items: as fast as the
         source's own stamps ran over the last second or so (10 for a simulation at 10×
-        speed, 1 for a device or a replay stamped on the clock), 0 while a simulation is
+        speed or a replay at 10×, 1 for a device), 0 while a simulation is
         `paused`, 1 with no source and once the source has gone. Measured, not taken from a
         `speed` setting, because sources differ in what they stamp."""
         src = self._timeline
@@ -377,8 +378,8 @@ class Session:
     def _map(self, t_source: float) -> float:
         """Session time of an item stamped `t_source` on its source's timeline.
 
-        Sources stamp items on their own timeline (a device and a replay on the clock, the
-        simulator in scenario seconds). The first item fixes the offset and
+        Sources stamp items on their own timeline (a device on the clock, the simulator in
+        scenario seconds, a replay in recording seconds). The first item fixes the offset and
         session time then follows the source's own stamps (between items it runs on at the
         source's pace), so the Monitor's data-age rules see the source's real spacing. A source
         that stalled (items more than two of its seconds behind) is slid forward instead, so

@@ -11,12 +11,14 @@ they are applied to each item:
    SpO2 rule sees one "unknown" sample at that instant (pulse likewise, without an alarm).
 2. A `LinkEvent` LOST/RECONNECTING raises `link_lost` at once; CONNECTED or any reading clears.
 3. A vitals reading older than the last one is dropped (counted). Otherwise it clears
-   `no_data`, feeds the technical conditions (finger_out, sensor_fault, signal_poor), and its
+   `no_data`, feeds the technical conditions (finger_out, no_sensor, sensor_fault,
+   signal_poor), and its
    SpO2 / pulse — when present, unflagged by an invalidating status and plausible — go through
    the median-of-3 + moving average (oxi_assist.smoothing). Smoothed values feed the low /
    high limits (hysteresis, delay, rapid-fall bypass), the trend rule and the desaturation
    events; an invalid value is an "unknown" sample for them.
-4. An alarm that means "no reading" (finger_out, sensor_fault, no_data, stale, link_lost) is
+4. An alarm that means "no reading" (finger_out, no_sensor, sensor_fault, no_data, stale,
+   link_lost) is
    raised high priority when an SpO2 alarm raised at an earlier time is active or ended within
    `escalate_within_s`: losing the signal during an event is itself urgent.
 5. During an overdose response (`set_response_active`: from the first "unresponsive", 911,
@@ -79,6 +81,7 @@ _DOUBTFUL = int(DOUBTFUL)
 _INVALID = int(INVALIDATING)
 _FO = int(Status.FINGER_OUT)
 _SF = int(Status.SENSOR_FAULT)
+_NS = int(Status.NO_SENSOR)
 _LINK_DOWN = (LinkState.LOST, LinkState.RECONNECTING)
 
 
@@ -481,9 +484,12 @@ class Monitor:
         # technical conditions
         fo = bool(st & _FO)
         sf = bool(st & _SF)
-        poor = (not fo and not sf) and (bool(st & _POOR_FLAGS) or low_pi or not plausible)
+        ns = bool(st & _NS)
+        # finger out, no sensor and sensor fault say more than "poor signal"
+        poor = not (fo or sf or ns) and (bool(st & _POOR_FLAGS) or low_pi or not plausible)
         self._poor = poor or bool(st & _DOUBTFUL)
         self._tech("finger_out", t, ON if fo else OFF)
+        self._tech("no_sensor", t, ON if ns else OFF)
         self._tech("sensor_fault", t, ON if sf else OFF)
         self._tech("signal_poor", t, ON if poor else OFF)
         self._pi = pi if (ok and _finite(pi)) else None

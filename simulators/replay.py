@@ -2,9 +2,12 @@
 
 Any format `drivers.formats.load` reads can be replayed. The source behaves like a device:
 CONNECTING, CONNECTED, then the readings paced by their recorded times divided by `speed` on
-the injected clock (each stamped with the clock's time when it is delivered, as a live device's
-would be), and CLOSED at the end of the file or on `close()`. Gaps in the file arrive as gap
-readings (no values + a flag) at their place in time, so the Monitor sees what the device saw.
+the injected clock, and CLOSED at the end of the file or on `close()`. Like the simulator's
+scenario seconds, every item is stamped with the recording's own time (seconds of the file,
+carried on across loops), not the clock's: the session follows the stamps, so a 3:32 file
+played at `speed=10` is a 3:32 session in its record, alarm delays and timers, whatever the
+speed. Gaps in the file arrive as gap readings (no values + a flag with the reason) at their
+place in time, so the Monitor sees what the device saw.
 
 Parameters: `speed` (default 1; `max` or 0 = as fast as the consumer takes them), `loop`
 (1/true: start again at the end), `start` (seconds into the file to begin at), `format`
@@ -69,16 +72,17 @@ class ReplaySource:
         return 0 < self.speed < math.inf
 
     async def _run(self) -> AsyncIterator[SourceItem]:
-        yield LinkEvent(self.clock.now(), LinkState.CONNECTING, device=self.device)
-        if self._closed:
-            yield LinkEvent(self.clock.now(), LinkState.CLOSED, "closed", self.device)
-            return
-        yield LinkEvent(self.clock.now(), LinkState.CONNECTED, device=self.device)
         first = self.readings[0].t
         last = self.readings[-1].t
+        yield LinkEvent(first, LinkState.CONNECTING, device=self.device)
+        if self._closed:
+            yield LinkEvent(first, LinkState.CLOSED, "closed", self.device)
+            return
+        yield LinkEvent(first, LinkState.CONNECTED, device=self.device)
         span = (last - first) + (self.interval or 0.0)
         base = self.clock.now()
         offset = 0.0  # file seconds added per completed loop
+        stamp = first  # the recording time of the last item handed out
         reason = "end of recording"
         while not self._closed:
             for r in self.readings:
@@ -94,13 +98,14 @@ class ReplaySource:
                 else:
                     await asyncio.sleep(0)  # let the consumer and the loop breathe
                 self.delivered += 1
-                yield dataclasses.replace(r, t=self.clock.now())
+                stamp = r.t + offset
+                yield r if not offset else dataclasses.replace(r, t=stamp)
             if not self.loop:
                 break
             offset += span if span > 0 else 1.0
         if self._closed:
             reason = "closed"
-        yield LinkEvent(self.clock.now(), LinkState.CLOSED, reason, self.device)
+        yield LinkEvent(stamp, LinkState.CLOSED, reason, self.device)
 
 
 def _flag(params: dict[str, str], key: str) -> bool:

@@ -63,6 +63,12 @@ def detect(path: str | Path) -> str:
                     reverse=True)
     if scored and scored[0][0] > 0:
         return scored[0][1]
+    from drivers.formats import generic_csv
+
+    if p.suffix.lower() in (*generic_csv.FORMAT.extensions, ""):
+        hint = generic_csv.unclaimed(head, p.name)  # a table no reader knows: what it has,
+        if hint is not None:  # and the line that would read it
+            raise FormatError(p, hint)
     for name, m in mods.items():
         if p.suffix.lower() in m.FORMAT.extensions:
             return name

@@ -11,9 +11,11 @@ import numpy as np
 
 from drivers.reading import INVALIDATING, LinkEvent, Reading, Status
 
-#: The flag a file reader puts on a sample whose values are all missing (a sentinel such as
-#: `--`, 127/255 or 0 in the file, or a hole in its timeline): the device recorded no reading.
-GAP = Status.FINGER_OUT
+#: The flag a file reader puts on a sample whose values are all missing when the file gives no
+#: reason (a sentinel such as `--`, 255 or 0, or a hole in its timeline). A reader that knows
+#: the reason (a documented finger-out marker, an exception bit, a fill that means "no
+#: oximeter") sets that flag instead, so a replay and a debrief name the right one.
+GAP = Status.MISSING
 #: The flag for a sample where only one of SpO2 / pulse is missing: the other one still counts.
 PARTIAL = Status.POOR_SIGNAL
 
@@ -96,6 +98,13 @@ class ReadingArrays(Sequence[Reading]):
         return cls(t, s, p, st, pi)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only view: callers may look, not change the recording through it."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 @dataclass
 class Recording:
     """A whole recorded trace. Invalid samples are Readings with `spo2=None` and a flag (gaps),
@@ -114,6 +123,13 @@ class Recording:
     source: str = ""
     header: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False  # the writer never closed it (a crash or a kill)
+    #: the start came from a wall-clock time with no zone (read as this machine's local time):
+    #: shown without a UTC offset, since the file never said which zone it was
+    start_naive: bool = False
+    #: what the reader decided that the user should know (which of several SpO2 columns it
+    #: took, trailer rows it skipped, a date order it assumed): one line each, printed by the
+    #: commands on stderr
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_arrays(cls, path: str | Path, fmt: str, t: np.ndarray, spo2: np.ndarray,
@@ -134,12 +150,19 @@ class Recording:
         return [r for r in self.readings if not r.wave_only]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(t, spo2, pulse) as float arrays with NaN where there is no valid value."""
+        """(t, spo2, pulse) as float arrays with NaN where there is no valid value.
+
+        From columns they are read-only views of the recording's own arrays where nothing
+        has to change (a 100 MB file's columns are not copied to be looked at); a value that
+        a flag makes unusable is replaced by NaN in a copy."""
         if isinstance(self.readings, ReadingArrays):
             ra = self.readings
             bad = (ra.status & int(INVALIDATING)) != 0
-            return (ra.t.copy(), np.where(bad, np.nan, ra.spo2),
-                    np.where(bad, np.nan, ra.pulse))
+            out = [_frozen(ra.t)]
+            for v in (ra.spo2, ra.pulse):
+                hit = bad & ~np.isnan(v)
+                out.append(np.where(hit, np.nan, v) if hit.any() else _frozen(v))
+            return out[0], out[1], out[2]
         rs = self.vitals()
         n = len(rs)
         t = np.fromiter((r.t for r in rs), dtype=float, count=n)

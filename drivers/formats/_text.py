@@ -13,6 +13,7 @@ import datetime as _dt
 import re
 from array import array
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import GAP, PARTIAL, Recording
+from drivers.reading import INVALIDATING, Status
 
 NAN = float("nan")
 CHUNK = 1 << 20
@@ -29,9 +31,37 @@ MISSING = frozenset({"", "--", "- -", "-", "nan", "na", "n/a", "null", "none", "
 Progress = Callable[[int, int], None] | None
 
 
+class Block:
+    """Whole lines of a text file, as read: `data` the raw bytes (None when the file had to be
+    decoded as a whole, UTF-16), `first` the number of its first line, `base` its byte offset.
+    `lines()` decodes them (once), raising FormatError for bad bytes with line and offset."""
+
+    __slots__ = ("_lines", "base", "data", "first", "source")
+
+    def __init__(self, source: TextLines, first: int, data: bytes | None, base: int,
+                 lines: list[str] | None = None) -> None:
+        self.source, self.first, self.data, self.base = source, first, data, base
+        self._lines = lines
+
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            assert self.data is not None
+            self._lines = self.source._decode(self.data, self.first, self.base)
+        return self._lines
+
+    @property
+    def count(self) -> int:
+        """The number of lines, without decoding them."""
+        if self._lines is not None:
+            return len(self._lines)
+        assert self.data is not None
+        return self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
+
+
 class TextLines:
     """Iterates `(line_number, list_of_lines)` blocks of a text file, decoded and without line
-    ends, reading 1 MB at a time. A UTF-8 BOM is dropped; UTF-16 (with a BOM) is decoded.
+    ends, reading 1 MB at a time (`blocks()` gives them undecoded, for readers that can use
+    the bytes as they are). A UTF-8 BOM is dropped; UTF-16 (with a BOM) is decoded.
     Bad bytes raise FormatError naming the line and byte offset. `complete` says afterwards
     whether the file ended with a line end (False: the last line may be half-written)."""
 
@@ -45,6 +75,10 @@ class TextLines:
             raise FormatError(path, e.strerror or str(e)) from None
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        for b in self.blocks():
+            yield b.first, b.lines()
+
+    def blocks(self) -> Iterator[Block]:
         try:
             f = open(self.path, "rb")  # noqa: SIM115
         except IsADirectoryError:
@@ -55,11 +89,12 @@ class TextLines:
             head = f.read(4)
             f.seek(0)
             if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                yield from self._utf16(f)
+                for first, lines in self._utf16(f):
+                    yield Block(self, first, None, 0, lines)
                 return
             yield from self._utf8(f)
 
-    def _utf8(self, f: object) -> Iterator[tuple[int, list[str]]]:
+    def _utf8(self, f: object) -> Iterator[Block]:
         lineno = 1
         done = 0
         rest = b""
@@ -86,10 +121,10 @@ class TextLines:
                 rest = buf
                 continue
             block, rest = buf[: cut + 1], buf[cut + 1:]
-            lines = self._decode(block, lineno, done)
+            b = Block(self, lineno, block, done)
             done += len(block)
-            yield lineno, lines
-            lineno += len(lines)
+            yield b
+            lineno += b.count
             if self.progress is not None:
                 self.progress(done, self.size)
         if rest:
@@ -97,7 +132,7 @@ class TextLines:
                 raise FormatError(self.path, f"no line end within {MAX_LINE} bytes: "
                                              "not a text table", line=lineno)
             self.complete = False
-            yield lineno, self._decode(rest, lineno, done)
+            yield Block(self, lineno, rest, done)
         if self.progress is not None:
             self.progress(self.size, self.size)
 
@@ -401,12 +436,13 @@ class Columns:
         return len(self.ts)
 
 
-def clean_vitals(spo2: np.ndarray, pulse: np.ndarray,
-                 pi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def clean_vitals(spo2: np.ndarray, pulse: np.ndarray, pi: np.ndarray | None = None,
+                 gap: Status = GAP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sentinels and impossible values → NaN, and the status flag per sample.
 
     SpO2 outside 1–100 (0, 127, 255, −1 …) and pulse outside 1–254 (0, 255, 511, 65535, −1 …)
-    are no reading. Both missing → GAP; one missing → PARTIAL (the other value still counts).
+    are no reading. Both missing → `gap` (the format's reason for a sentinel, GAP when it
+    gives none); one missing → PARTIAL (the other value still counts).
     Works in place on float64 arrays it is given (no copies of a long recording).
     """
     s = np.asarray(spo2, dtype=np.float64)
@@ -418,8 +454,24 @@ def clean_vitals(spo2: np.ndarray, pulse: np.ndarray,
     p[pb] = np.nan
     status = np.zeros(len(s), dtype=np.int32)
     status[sb | pb] = int(PARTIAL)
-    status[sb & pb] = int(GAP)
+    status[sb & pb] = int(gap)
     return s, p, status
+
+
+def mark_startup(status: np.ndarray, spo2: np.ndarray, pulse: np.ndarray,
+                 reasons: Status = GAP) -> None:
+    """In place: the samples before a recording's first value that carry one of `reasons`
+    (the format's sentinel flag) become STARTUP. A device's first seconds hold no reading
+    while it acquires the pulse (FORMATS: start-up; a Contec record in manual mode stores its
+    first ~27 s as artefacts even with the finger in), which is not the finger coming out.
+    A recording with no value at all is left as it is: nothing started up."""
+    has = ~(np.isnan(spo2) & np.isnan(pulse))
+    n0 = int(np.argmax(has)) if len(has) else 0
+    if n0 == 0:
+        return  # a value at once, or none at all
+    head = status[:n0]
+    hit = (head & int(reasons)) != 0
+    head[hit] = (head[hit] & ~int(reasons)) | int(Status.STARTUP)
 
 
 def typical_step(d: np.ndarray) -> float:
@@ -505,14 +557,25 @@ def stamp_from_name(name: str) -> float | None:
 
 def finish(path: Path, fmt: str, cols: Columns, kind: str | None, *,
            interval: float | None = None, device: str = "", interrupted: bool = False,
-           header: dict[str, object] | None = None) -> Recording:
-    """Columns of timestamped rows → a Recording on an even timeline (holes filled as gaps)."""
+           header: dict[str, object] | None = None, gap: Status = GAP,
+           status: np.ndarray | None = None, notes: list[str] | None = None) -> Recording:
+    """Columns of timestamped rows → a Recording on an even timeline (holes filled as gaps).
+
+    `gap` is the flag of a row with neither value (the format's reason, GAP when it gives
+    none); `status`, when the file has its own flags column, is OR-ed in (a flag that says
+    why there is no value then replaces `gap`)."""
     if not len(cols):
         raise FormatError(path, "no samples in the file")
     # numpy views of the growable columns: no copy; cleaned and shifted in place
     ts = np.frombuffer(cols.ts, dtype=np.float64)
     s, p, st = clean_vitals(np.frombuffer(cols.spo2, dtype=np.float64),
-                            np.frombuffer(cols.pulse, dtype=np.float64))
+                            np.frombuffer(cols.pulse, dtype=np.float64), gap=gap)
+    if status is not None:
+        given = np.asarray(status, dtype=np.int32)
+        why = (given & int(INVALIDATING)) != 0  # the file names the reason: no guess needed
+        st[why] &= ~int(gap)
+        st |= given
+    mark_startup(st, s, p, gap)
     pi = None
     if cols.pi is not None:
         pi_raw = np.frombuffer(cols.pi, dtype=np.float64)
@@ -520,14 +583,16 @@ def finish(path: Path, fmt: str, cols: Columns, kind: str | None, *,
     t, s, p, st, pi, iv, t0 = timeline(ts, s, p, st, pi, interval)
     start: float | None
     hdr: dict[str, object] = dict(header or {})
+    naive = False
     if kind == "abs":
         start = t0
     elif kind == "naive":
-        start = naive_to_epoch(t0)
+        start, naive = naive_to_epoch(t0), True
         hdr.setdefault("time_zone", "local wall clock of the device (no zone in the file)")
     else:
         ns = stamp_from_name(path.name)
         start = naive_to_epoch(ns) if ns is not None else None
+        naive = ns is not None
         if kind == "clock" and ns is None:
             hdr.setdefault("note", "clock times without a date: start date unknown")
     filled = len(t) - len(ts)
@@ -535,7 +600,8 @@ def finish(path: Path, fmt: str, cols: Columns, kind: str | None, *,
         hdr["gap_samples_inserted"] = filled
     return Recording.from_arrays(path, fmt, t, s, p, st, pi, start_wall=start, interval=iv,
                                  device=device, source=path.name, header=hdr,
-                                 interrupted=interrupted)
+                                 interrupted=interrupted, start_naive=naive,
+                                 notes=list(notes or ()))
 
 
 def device_from_name(name: str) -> str:
@@ -565,19 +631,6 @@ def floats(col: list[str]) -> np.ndarray:
     return np.fromiter(map(float, map(_REPL.get, col, col)), dtype=np.float64, count=len(col))
 
 
-def _digits(cp: np.ndarray, template: str, letter: str) -> np.ndarray | None:
-    pos = [i for i, c in enumerate(template) if c == letter]
-    if not pos:
-        return None
-    d = cp[:, pos].astype(np.int64) - 48
-    if np.any((d < 0) | (d > 9)):
-        raise ValueError("not a digit")
-    out = np.zeros(len(cp), dtype=np.int64)
-    for k in range(len(pos)):
-        out = out * 10 + d[:, k]
-    return out
-
-
 def vec_stamps(strings: list[str], template: str) -> np.ndarray | None:
     """Naive seconds for time stamps that all follow `template` exactly, else None.
 
@@ -592,50 +645,90 @@ def vec_stamps(strings: list[str], template: str) -> np.ndarray | None:
     width = len(template)
     if arr.dtype.kind != "U" or arr.dtype.itemsize // 4 != width:
         return None
-    cp = arr.view(np.uint32).reshape(n, width)
+    return code_stamps(arr.view(np.uint32).reshape(n, width), template)
+
+
+def code_stamps(cp: np.ndarray, template: str) -> np.ndarray | None:
+    """`vec_stamps` on a matrix of character codes, one row per time stamp (code points of
+    strings, or the bytes of an ASCII file)."""
+    return column_stamps(lambda i: cp[:, i], template)
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+def column_stamps(col: Callable[[int], np.ndarray], template: str) -> np.ndarray | None:
+    """`vec_stamps` from the codes at each character position (`col(i)`: one code per time
+    stamp), for stamps of a fixed layout. Only the positions the template uses are read, and
+    the date becomes a day number with integer arithmetic (days from the civil date)."""
+    cache: dict[int, np.ndarray] = {}
+
+    def at(i: int) -> np.ndarray:
+        v = cache.get(i)
+        if v is None:
+            v = cache[i] = col(i)
+        return v
+
+    def number(letter: str) -> np.ndarray | None:
+        pos = [i for i, c in enumerate(template) if c == letter]
+        if not pos:
+            return None
+        out = None
+        for i in pos:
+            x = at(i).astype(np.int32) - 48
+            if x.min() < 0 or x.max() > 9:
+                raise ValueError("not a digit")
+            out = x if out is None else out * 10 + x
+        return out
+
     try:
         for i, ch in enumerate(template):
-            if ch not in "hmsdoynax" and not np.all(cp[:, i] == ord(ch)):
+            if ch not in "hmsdoynax" and not np.all(at(i) == ord(ch)):
                 return None
-        h = _digits(cp, template, "h")
-        mi = _digits(cp, template, "m")
-        s = _digits(cp, template, "s")
+        h, mi, s = number("h"), number("m"), number("s")
         if h is None or mi is None:
             return None
-        s = np.zeros(n, dtype=np.int64) if s is None else s
+        if s is None:
+            s = np.zeros_like(h)
         if "a" in template:
-            ap = cp[:, template.index("a")] | 0x20
+            ap = at(template.index("a")) | 0x20
             if np.any((ap != ord("a")) & (ap != ord("p"))) or np.any((h < 1) | (h > 12)):
                 return None
             h = h % 12 + np.where(ap == ord("p"), 12, 0)
-        if np.any((h > 23) | (mi > 59) | (s > 60)):
+        if h.max() > 23 or mi.max() > 59 or s.max() > 60:
             return None
         secs = (h * 3600 + mi * 60 + s).astype(np.float64)
-        y = _digits(cp, template, "y")
+        y = number("y")
         if y is None:
             return secs
-        d = _digits(cp, template, "d")
+        d = number("d")
         if d is None:
             return None
         if "n" in template:
             i0 = template.index("n")
-            low = cp[:, i0:i0 + 3].astype(np.int64) | 0x20
-            key = (low[:, 0] << 16) | (low[:, 1] << 8) | low[:, 2]
+            key = ((at(i0).astype(np.int32) | 0x20) << 16 | (at(i0 + 1).astype(np.int32) | 0x20)
+                   << 8 | (at(i0 + 2).astype(np.int32) | 0x20))
             j = np.clip(np.searchsorted(_MONTH_KEYS, key), 0, 11)
             if np.any(_MONTH_KEYS[j] != key):
                 return None
-            mo = _MONTH_NUM[j]
+            mo = _MONTH_NUM[j].astype(np.int32)
         else:
-            mo = _digits(cp, template, "o")
+            mo = number("o")
             if mo is None:
                 return None
-        if np.any((mo < 1) | (mo > 12) | (d < 1) | (d > 31) | (y < 1900) | (y > 2999)):
+        if (mo.min() < 1 or mo.max() > 12 or d.min() < 1 or y.min() < 1900
+                or y.max() > 2999):
             return None
-        ym = ((y - 1970) * 12 + (mo - 1)).astype("datetime64[M]")
-        days = ym.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
-        if np.any(days.astype("datetime64[M]") != ym):  # 31 June and the like
+        leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+        if np.any(d > _DAYS_IN_MONTH[mo] + ((mo == 2) & leap)):  # 31 June and the like
             return None
-        return days.astype(np.int64).astype(np.float64) * 86400.0 + secs
+        # days since 1970-01-01 of the civil date (the proleptic Gregorian calendar)
+        yy = y - (mo <= 2)
+        era = yy // 400
+        yoe = yy - era * 400
+        doy = (153 * np.where(mo > 2, mo - 3, mo + 9) + 2) // 5 + d - 1
+        days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+        return days.astype(np.float64) * 86400.0 + secs
     except ValueError:
         return None
 
@@ -644,56 +737,133 @@ Fast = Callable[[list[str]], tuple[np.ndarray, list[np.ndarray]] | None]
 Slow = Callable[[str], tuple[float, float, float, float]]
 
 
+class Tail:
+    """Rows that could not be read, held until the rest of the file shows what they are.
+
+    A good row after them makes the first one an error (a damaged file, named by its line).
+    At the very end, rows that are not shaped like data (fewer cells than a data row:
+    "Collection Halted", "End of data") are a trailer: skipped, and counted in a note, so a
+    footer does not throw away a whole recording; a data-shaped row that cannot be read is
+    still an error. A last line with no line end is a half-written row (the writer was
+    stopped): dropped, and the recording marked interrupted. With no good row at all, the
+    first bad row is the error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: list[tuple[FormatError, str, bool]] = []
+        self.good_rows = False
+
+    def bad(self, err: FormatError, text: str, trailer_like: bool) -> None:
+        self.rows.append((err, text.strip()[:60], trailer_like))
+
+    def good(self) -> None:
+        if self.rows:
+            raise self.rows[0][0]
+        self.good_rows = True
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.rows)
+
+    def end(self, complete: bool) -> tuple[bool, list[str]]:
+        """(interrupted, notes) once the file has been read to its end."""
+        if not self.rows:
+            return False, []
+        if not self.good_rows:
+            raise self.rows[0][0]
+        rows = self.rows if complete else self.rows[:-1]  # the last: half-written
+        for err, _text, trailer_like in rows:
+            if not trailer_like:
+                raise err
+        notes = []
+        if rows:
+            err, text, _ = rows[0]
+            n = len(rows)
+            notes.append(f"skipped {n} row{'s' if n > 1 else ''} after the last reading "
+                         f"(a trailer; from line {err.line}: {text!r})")
+        return not complete, notes
+
+
+@dataclass
+class RowsRead:
+    """How `read_rows` ended: a half-written last line dropped, trailer rows skipped."""
+
+    interrupted: bool
+    notes: list[str]
+
+
+FastBytes = Callable[[bytes], tuple[np.ndarray, list[np.ndarray]] | None]
+
+
 def read_rows(tl: TextLines, cols: Columns, header: Callable[[str], None] | None,
-              slow: Slow, fast: Fast | None) -> bool:
-    """Feeds every data row of `tl` into `cols`: block-wise through `fast` when it can,
-    row by row through `slow` otherwise. `header(line)` checks line 1 (raising FormatError).
-    Returns True when a half-written last line was dropped (the file was cut mid-write)."""
+              slow: Slow, fast: Fast | None, cells: int = 3, delim: str = ",",
+              fast_bytes: FastBytes | None = None) -> RowsRead:
+    """Feeds every data row of `tl` into `cols`: block-wise from the raw bytes through
+    `fast_bytes` when it can (see `_rows`), else from the decoded lines through `fast`, else
+    row by row through `slow`. `header(line)` checks line 1 (raising FormatError).
+    A data row has at least `cells` cells; rows that cannot be read are an error unless they
+    end the file with fewer cells than that (a trailer, see `Tail`)."""
     path = tl.path
     prev = -np.inf
-    bad: FormatError | None = None
+    tail = Tail(path)
     seen = False
-    for first, lines in tl:
+
+    def take(ts: np.ndarray, vals: list[np.ndarray]) -> bool:
+        nonlocal prev
+        if not (ts[0] >= prev and (len(ts) < 2 or bool(np.all(ts[1:] >= ts[:-1])))):
+            return False
+        cols.ts.frombytes(ts.tobytes())
+        cols.spo2.frombytes(vals[0].tobytes())
+        cols.pulse.frombytes(vals[1].tobytes())
+        if cols.pi is not None:
+            pi = vals[2] if len(vals) > 2 else np.full(len(ts), np.nan)
+            cols.pi.frombytes(pi.tobytes())
+        prev = float(ts[-1])
+        tail.good_rows = True
+        return True
+
+    for block in tl.blocks():
+        first = block.first
         start = 0
         if not seen:
             seen = True
             if header is not None:
+                lines = block.lines()
                 if not lines:
                     continue
                 header(lines[0])
                 start = 1
-        body = lines[start:] if start else lines
-        if bad is None and fast is not None and body:
-            res = fast(body)
-            if res is not None:
-                ts, vals = res
-                if ts[0] >= prev and (len(ts) < 2 or bool(np.all(np.diff(ts) >= 0))):
-                    cols.ts.frombytes(ts.tobytes())
-                    cols.spo2.frombytes(vals[0].tobytes())
-                    cols.pulse.frombytes(vals[1].tobytes())
-                    if cols.pi is not None:
-                        pi = vals[2] if len(vals) > 2 else np.full(len(ts), np.nan)
-                        cols.pi.frombytes(pi.tobytes())
-                    prev = float(ts[-1])
+        if fast_bytes is not None and block.data is not None and not tail.pending:
+            data = block.data
+            if start:
+                cut = data.find(b"\n") + 1
+                data = data[cut:] if cut else b""
+            if data:
+                res = fast_bytes(data)
+                if res is not None and len(res[0]) and take(*res):
                     continue
+        lines = block.lines()
+        body = lines[start:] if start else lines
+        if not tail.pending and fast is not None and body:
+            res = fast(body)
+            if res is not None and take(*res):
+                continue
         for i, line in enumerate(body):
-            if bad is not None:
-                raise bad
             if not line.strip():
                 continue
             try:
                 ts_, s, p, pi_ = slow(line)
-                if ts_ < prev:
-                    raise ValueError("time goes backwards")
-                cols.add(ts_, s, p, pi_)
-                prev = ts_
             except (ValueError, IndexError) as e:
-                bad = FormatError(path, f"bad row: {e or 'missing field'}",
-                                  line=first + start + i)
+                tail.bad(FormatError(path, f"bad row: {e or 'missing field'}",
+                                     line=first + start + i), line,
+                         trailer_like=len(split_row(line, delim)) < cells)
+                continue
+            tail.good()
+            if ts_ < prev:  # a readable row out of order: the file is damaged, not trailed
+                raise FormatError(path, "bad row: time goes backwards", line=first + start + i)
+            cols.add(ts_, s, p, pi_)
+            prev = ts_
     if not seen:
         raise FormatError(path, "empty file")
-    if bad is not None:
-        if tl.complete:
-            raise bad
-        return True
-    return False
+    interrupted, notes = tail.end(tl.complete)
+    return RowsRead(interrupted, notes)

@@ -1,6 +1,7 @@
 """Contec vendor CSV (SpO2 Assistant / pulseoxdl): `DATE,TIME,SPO2,PULSE`, one row a second,
 `YYYY-MM-DD, HH:MM:SS, spo2, pulse` with a space after each comma, CRLF line ends. Artefacts
-(finger out) are written as `127, 255` and become gaps. pulseoxdl can add a `PI` column.
+(finger out) are written as `127, 255` and become finger-out gaps (start-up before the first
+reading). pulseoxdl can add a `PI` column.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._rows import split_rows
 from drivers.formats._text import (
     NAN,
     Columns,
     Progress,
     TextLines,
     TimeParser,
+    code_stamps,
     finish,
     floats,
     head_lines,
@@ -25,8 +28,11 @@ from drivers.formats._text import (
     read_rows,
     vec_stamps,
 )
+from drivers.reading import Status
 
 NAME = "contec-csv"
+#: Contec's artefact pair 127/255 is its finger-out marker (FORMATS: Contec files)
+FINGER_OUT_MARK = Status.FINGER_OUT
 
 
 def _header(line: str) -> list[str] | None:
@@ -44,6 +50,7 @@ def read(path: Path, progress: Progress = None) -> Recording:
     tl = TextLines(path, progress)
     tp = TimeParser()
     pi_col = -1
+    width: list[int] = []  # cells in the header row
 
     def header(line: str) -> None:
         nonlocal pi_col
@@ -52,6 +59,7 @@ def read(path: Path, progress: Progress = None) -> Recording:
             raise FormatError(path, "not a Contec CSV (first line is not "
                                     "DATE,TIME,SPO2,PULSE)", line=1)
         pi_col = hdr.index("PI") if "PI" in hdr else -1
+        width.append(len(hdr))
 
     def fast(lines: list[str]) -> tuple[np.ndarray, list[np.ndarray]] | None:
         try:
@@ -76,12 +84,28 @@ def read(path: Path, progress: Progress = None) -> Recording:
         pi = number(f[pi_col]) if 0 <= pi_col < len(f) else NAN
         return ts, number(f[2]), number(f[3]), pi
 
+    def fast_bytes(buf: bytes) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        c = split_rows(buf, ord(","), width[0]) if width else None
+        if c is None:
+            return None
+        date, clock = c.codes(0, 10), c.codes(1, 9)  # "2021-04-30", " 11:28:39"
+        if date is None or clock is None:
+            return None
+        stamps = code_stamps(np.hstack((date, clock)), "yyyy-oo-dd hh:mm:ss")
+        vals = [c.numbers(2), c.numbers(3)]
+        if pi_col >= 0:
+            vals.append(c.numbers(pi_col))
+        if stamps is None or any(v is None for v in vals):
+            return None
+        return stamps, vals  # type: ignore[return-value]
+
     cols = Columns(with_pi=True)
-    interrupted = read_rows(tl, cols, header, slow, fast)
+    rows = read_rows(tl, cols, header, slow, fast, cells=4, fast_bytes=fast_bytes)
     if pi_col < 0:
         cols.pi = None
-    return finish(path, NAME, cols, "naive", interval=1.0, device="Contec CMS50",
-                  interrupted=interrupted)
+    # the file names no model: the vendor software writes this layout for the whole family
+    return finish(path, NAME, cols, "naive", interval=1.0, device="Contec",
+                  interrupted=rows.interrupted, gap=FINGER_OUT_MARK, notes=rows.notes)
 
 
 FORMAT = FormatInfo(

@@ -1,15 +1,20 @@
 """Contec CMS50 binary recordings: `.SpO2` (SpO2 Assistant, pulseoxdl) and `.spoR` / `.spo`
 (SpO2 Review).
 
-`.SpO2`: u16 header offset H at 0 (856 in vendor files), 0x01 at H, the start as six u32
-(year … second) at H+200, the sample count N at H+224, then N records of R = 2 bytes
-`[SpO2, PR]` (CMS50E/F) or R = 4 `[u16, SpO2, PR]` (CMS50I), one a second.
+`.SpO2`: u16 header offset H at 0 (856 in vendor files), a layout byte at H (0x01; 0x00 in
+files of the models with 4-byte records, such as the CMS50H and CMS60CW), vendor metadata whose
+UTF-16LE text names the device, the start as six u32 (year … second) at H+200, the sample
+count N at H+224, then N records of R = 2 bytes `[SpO2, PR]` (CMS50E/F) or R = 4
+`[u16, SpO2, PR]` (CMS50I/H, CMS60CW), one a second.
 `.spoR`: u16 H at 0, the start as 16-bit characters `MM/dd/yy HH:mm:ss` from byte 8, then
-2-byte records `[PR, SpO2]` from H. SpO2 127 with PR 255 is finger out → a gap.
+2-byte records `[PR, SpO2]` from H. SpO2 127 with PR 255 is Contec's finger-out marker → a
+finger-out gap (before the first reading: start-up, as the first seconds of a record are
+stored as artefacts even with the finger in).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -19,10 +24,15 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import clean_vitals, day_seconds, naive_to_epoch
+from drivers.formats._text import clean_vitals, day_seconds, mark_startup, naive_to_epoch
+from drivers.reading import Status
 
 NAME = "contec-spo2"
 NAME_R = "contec-spor"
+#: the byte at the header offset: 0x01 in most files, 0x00 in those of the 4-byte-record models
+LAYOUT_BYTES = (0x01, 0x00)
+#: a device name in the vendor metadata: printable ASCII as UTF-16LE, two characters or more
+_NAME = re.compile(rb"(?:[\x20-\x7e]\x00){2,}")
 
 
 def _plausible_spo2_header(head: bytes) -> bool:
@@ -32,7 +42,7 @@ def _plausible_spo2_header(head: bytes) -> bool:
     if not 2 <= h < 8192:
         return False
     if len(head) >= h + 228:
-        if head[h] != 0x01:
+        if head[h] not in LAYOUT_BYTES:
             return False
         y, mo, d, hh, mi, ss, n = struct.unpack_from("<7I", head, h + 200)
         return (y == 0 or 1990 <= y <= 2100) and mo <= 12 and d <= 31 and hh < 24 \
@@ -53,9 +63,10 @@ def _check_spo2(path: Path) -> Callable[[bytes], None]:
             if h < 2:
                 raise FormatError(path, f"not a Contec .SpO2 file (header offset {h})",
                                   offset=0)
-            if len(head) > h and head[h] != 0x01:
+            if len(head) > h and head[h] not in LAYOUT_BYTES:
                 raise FormatError(path, f"not a Contec .SpO2 file (byte at the header offset "
-                                        f"is 0x{head[h]:02x}, expected 0x01)", offset=h)
+                                        f"is 0x{head[h]:02x}, expected 0x01 or 0x00)",
+                                  offset=h)
     return check
 
 
@@ -68,11 +79,22 @@ def _check_spor(path: Path) -> Callable[[bytes], None]:
 
 
 def _recording(path: Path, fmt: str, spo2: np.ndarray, pulse: np.ndarray,
-               start: float | None, header: dict[str, object]) -> Recording:
+               start: float | None, header: dict[str, object], device: str) -> Recording:
+    marker = (spo2 == 127) & (pulse == 255)  # Contec's finger-out pair
     s, p, st = clean_vitals(spo2.astype(np.float64), pulse.astype(np.float64))
+    st[marker] = int(Status.FINGER_OUT)
+    mark_startup(st, s, p, Status.FINGER_OUT | Status.MISSING)
     t = np.arange(len(s), dtype=np.float64)
     return Recording.from_arrays(path, fmt, t, s, p, st, start_wall=start, interval=1.0,
-                                 device="Contec CMS50", source=path.name, header=header)
+                                 device=device, source=path.name, header=header,
+                                 start_naive=start is not None)
+
+
+def device_name(meta: bytes) -> str:
+    """The first UTF-16LE text in the vendor metadata after the header offset (the device
+    as the vendor software named it), or "" when there is none."""
+    m = _NAME.search(meta)
+    return m.group(0).decode("utf-16-le").strip() if m else ""
 
 
 def read(path: Path) -> Recording:
@@ -87,9 +109,9 @@ def read(path: Path) -> Recording:
     if size < h + 228:
         raise FormatError(path, f"truncated: the header ends at byte {h + 228} but the file "
                                 f"has {size} bytes", offset=size)
-    if data[h] != 0x01:
+    if data[h] not in LAYOUT_BYTES:
         raise FormatError(path, f"not a Contec .SpO2 file (byte at the header offset is "
-                                f"0x{data[h]:02x}, expected 0x01)", offset=h)
+                                f"0x{data[h]:02x}, expected 0x01 or 0x00)", offset=h)
     y, mo, d, hh, mi, ss, n = struct.unpack_from("<7I", data, h + 200)
     body = size - (h + 228)
     if n == 0:
@@ -107,7 +129,10 @@ def read(path: Path) -> Recording:
     recs = np.frombuffer(data, dtype=np.uint8, offset=h + 228).reshape(n, r)
     spo2, pulse = recs[:, r - 2], recs[:, r - 1]
     start: float | None = None
-    hdr: dict[str, object] = {"header_offset": h, "record_bytes": r}
+    hdr: dict[str, object] = {"header_offset": h, "record_bytes": r, "layout_byte": data[h]}
+    name = device_name(bytes(data[h + 1:h + 200]))
+    if name:
+        hdr["device_name_in_file"] = name
     if y == 0:
         hdr["note"] = "device has no clock (year 0): start date unknown"
     else:
@@ -119,7 +144,8 @@ def read(path: Path) -> Recording:
         except ValueError:
             raise FormatError(path, f"impossible start time {y}-{mo}-{d} {hh}:{mi}:{ss}",
                               offset=h + 200) from None
-    return _recording(path, NAME, spo2, pulse, start, hdr)
+    return _recording(path, NAME, spo2, pulse, start, hdr,
+                      f"Contec {name}" if name else "Contec (model not named in the file)")
 
 
 def sniff_r(head: bytes, name: str) -> int:
@@ -161,7 +187,8 @@ def read_r(path: Path) -> Recording:
     else:
         hdr["note"] = "device has no clock: start date unknown"
     recs = np.frombuffer(data, dtype=np.uint8, offset=h).reshape(-1, 2)
-    return _recording(path, NAME_R, recs[:, 1], recs[:, 0], start, hdr)
+    return _recording(path, NAME_R, recs[:, 1], recs[:, 0], start, hdr,
+                      "Contec (SpO2 Review file; model not named)")
 
 
 FORMAT = FormatInfo(

@@ -6,8 +6,9 @@ spreadsheet and to read back without losing a sample, a gap or a status flag.
     0,2024-01-14T23:05:12Z,96,71,,
     1,2024-01-14T23:05:13Z,,,,finger_out
 
-`t` is seconds from the start; `time` the same moment in UTC (ISO 8601, empty when the start is
-unknown); `spo2` %, `pulse` bpm and `pi` % with an empty cell for "no value"; `status` the
+`t` is seconds from the start; `time` the same moment in UTC (ISO 8601 with `Z`), or as the
+original file's wall clock without a zone when it gave none, and empty when the start is
+unknown; `spo2` %, `pulse` bpm and `pi` % with an empty cell for "no value"; `status` the
 Status flag names joined by `|`. The first line is a comment with the recording's metadata as
 JSON. Documented in docs/FORMATS-native.md.
 """
@@ -18,6 +19,7 @@ import json
 import math
 import os
 from array import array
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,22 @@ def _fmt(v: float) -> str:
     return str(int(r)) if r == int(r) else f"{r:g}"
 
 
+_WHOLE_TABLE = np.array([str(i) for i in range(1001)], dtype=object)
+
+
+def _texts(v: np.ndarray) -> list[str]:
+    """`_fmt` of every value, without a call per value when they are whole numbers 0-1000
+    (what oximeters give) or NaN."""
+    have = ~np.isnan(v)
+    vals = v[have]
+    if len(vals) and not (np.all(vals == np.floor(vals)) and vals.min() >= 0
+                          and vals.max() <= 1000):
+        return [_fmt(x) for x in v.tolist()]
+    out = np.full(len(v), "", dtype=object)
+    out[have] = _WHOLE_TABLE[vals.astype(np.int64)]
+    return out.tolist()
+
+
 def write(recording: Recording, path: Path) -> None:
     """Writes the vitals (waveform-only readings are not part of this layout)."""
     path = Path(path)
@@ -52,6 +70,8 @@ def write(recording: Recording, path: Path) -> None:
     meta: dict[str, Any] = {"start_wall": recording.start_wall, "interval": recording.interval,
                             "device": recording.device, "source": recording.source,
                             "from_format": recording.format}
+    if recording.start_naive:
+        meta["start_naive"] = True
     flags = [f for f in Status if f and f.name]
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
@@ -59,15 +79,25 @@ def write(recording: Recording, path: Path) -> None:
         f = os.fdopen(fd, "w", encoding="utf-8", newline="\r\n")
     except OSError as e:
         raise FormatError(path, e.strerror or str(e)) from None
-    names_cache: dict[int, str] = {}
+    names_cache: dict[int, str] = {0: ""}
 
-    def names(st: int) -> str:
-        s = names_cache.get(st)
-        if s is None:
-            s = names_cache[st] = "|".join(fl.name.lower() for fl in flags  # type: ignore[union-attr]
-                                           if st & fl)
-        return s
+    def names(block: np.ndarray) -> list[str]:
+        out = []
+        for st in block.tolist():
+            text = names_cache.get(st)
+            if text is None:
+                text = names_cache[st] = "|".join(
+                    fl.name.lower() for fl in flags if st & fl)  # type: ignore[union-attr]
+            out.append(text)
+        return out
 
+    known = recording.start_wall is not None and math.isfinite(recording.start_wall)
+    base, zone = recording.start_wall or 0.0, "Z"
+    if known and recording.start_naive:  # the file's own wall clock, with no zone invented
+        import datetime as dt
+
+        local = dt.datetime.fromtimestamp(recording.start_wall)  # type: ignore[arg-type]
+        base, zone = (local - dt.datetime(1970, 1, 1)).total_seconds(), ""
     with f:
         f.write(f"{MAGIC} 1 {json.dumps(meta, allow_nan=False)}\n")
         f.write(",".join(FIELDS) + "\n")
@@ -75,18 +105,21 @@ def write(recording: Recording, path: Path) -> None:
         for a in range(0, len(c), step):
             b = a + step
             t = c.t[a:b]
-            if recording.start_wall is not None and math.isfinite(recording.start_wall):
-                ms = np.rint((recording.start_wall + t) * 1000).astype("datetime64[ms]")
+            if known:
+                ms = np.rint((base + t) * 1000).astype("datetime64[ms]")
                 unit = "ms" if np.any(ms.astype(np.int64) % 1000) else "s"
-                stamps = [s + "Z" for s in np.datetime_as_string(ms, unit=unit)]
+                stamps: Any = np.datetime_as_string(ms, unit=unit).tolist()
             else:
-                stamps = [""] * len(t)
-            pis = c.pi[a:b].tolist() if c.pi is not None else [math.nan] * len(t)
-            rows = [f"{_fmt(tt)},{ts},{_fmt(s)},{_fmt(p)},{_fmt(pi)},{names(st)}\n"
-                    for tt, ts, s, p, pi, st in zip(t.tolist(), stamps, c.spo2[a:b].tolist(),
-                                                     c.pulse[a:b].tolist(), pis,
-                                                     c.status[a:b].tolist(), strict=True)]
-            f.write("".join(rows))
+                stamps = repeat("")
+            whole_t = bool(np.all(t == np.floor(t)))
+            ts_text = (list(map(str, t.astype(np.int64).tolist())) if whole_t
+                       else [_fmt(x) for x in t.tolist()])
+            pis: Any = _texts(c.pi[a:b]) if c.pi is not None else repeat("")
+            f.write("".join(map("".join, zip(
+                ts_text, repeat(","), stamps, repeat(zone + "," if known else ","),
+                _texts(c.spo2[a:b]),
+                repeat(","), _texts(c.pulse[a:b]), repeat(","), pis, repeat(","),
+                names(c.status[a:b]), repeat("\n")))))
 
 
 def read(path: Path, progress: Progress = None) -> Recording:
@@ -178,7 +211,7 @@ def read(path: Path, progress: Progress = None) -> Recording:
         start_wall=float(sw) if isinstance(sw, int | float) else None,
         interval=float(iv) if isinstance(iv, int | float) else None,
         device=str(meta.get("device") or ""), source=str(meta.get("source") or path.name),
-        header=meta, interrupted=interrupted)
+        header=meta, interrupted=interrupted, start_naive=meta.get("start_naive") is True)
 
 
 def _fast(lines: list[str], i_t: int, i_s: int, i_p: int, i_pi: int, i_st: int,

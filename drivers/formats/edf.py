@@ -1,14 +1,20 @@
 """EDF / EDF+ recordings with SpO2 and pulse channels (read and write, through edfio).
 
 Reading: channels are found by label (ResMed `SpO2.1s` / `Pulse.1s`, PSG `A-SpO2`, `spo2`,
-`SaO2`, `Pulse`, `Puls`, `Pouls`, …). A digital −1 is ResMed's "no oximeter" fill and, like any
-value outside the physiological range, becomes a gap. A pulse channel at another rate is
+`SaO2`, `Pulse`, `Puls`, `Pouls`, …). A digital −1 is ResMed's fill for "no oximeter
+attached" and becomes a gap with that reason (NO_SENSOR); any other value outside the
+physiological range becomes a gap with no reason given. A pulse channel at another rate is
 aligned to the SpO2 samples (nearest sample).
 
 Writing: EDF+C with `SpO2` (%), `Pulse` (bpm) and, when present, `PI` (%) at the recording's
 interval, 0.1 resolution (PI 0.01), digital −1 as the gap fill (the ResMed convention, so
-other tools treat it as missing), plus an annotation for every gap so EDFbrowser shows where
-the oximeter had no reading. Samples are placed on the interval grid from the start.
+other tools treat it as missing), plus an annotation for every gap naming its reason
+("SpO2 gap: finger out") so EDFbrowser shows where and why the oximeter had no reading.
+Samples are placed on the interval grid from the start. A data record lasts a whole number of
+seconds that holds a whole number of samples (1 s for 1 Hz or 60 Hz, 4 s for one sample every
+4 s), so every sample is kept at any rate; the last record is padded with the fill, and the
+true sample count is written into the recording field (`samples=N`), which this reader uses
+to drop the padding again, and which the annotations' reasons come back from.
 """
 
 from __future__ import annotations
@@ -27,10 +33,12 @@ from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import (
     clean_vitals,
     day_seconds,
+    mark_startup,
     naive_to_epoch,
     timeline,
     typical_step,
 )
+from drivers.reading import GAP_REASONS, Status
 
 NAME = "edf"
 SPO2_LABELS = ("spo2.1s", "spo2", "a-spo2", "sao2", "spo2%", "osat", "sat", "saturation",
@@ -39,6 +47,19 @@ PULSE_LABELS = ("pulse.1s", "pulse", "puls", "pouls", "pols", "nabiz", "a-pulse"
                 "pulse rate", "pulserate", "hr", "heart rate")
 PI_LABELS = ("pi", "perfusion index", "perfusion")
 FILL = -1
+#: who wrote the file, in the EDF+ recording field (so the reasons and count can be trusted)
+WRITER = "oxi-assist"
+GAP_TEXT = "SpO2 gap"
+#: the longest data record this writer makes, in seconds (EDF allows 8 digits)
+MAX_RECORD_S = 3600
+#: records a file is kept to: edfio builds one time-keeping entry per record in Python, so a
+#: long recording gets longer records instead (a month at 1 Hz: 30 s records, not 1 s)
+MAX_RECORDS = 100_000
+#: the size EDF+ recommends a data record stays under, in bytes
+MAX_RECORD_BYTES = 61_440
+#: gap annotations written one by one up to this many; past it the gaps are in the fill
+#: value alone (a viewer still shows them; the reasons then read back as "no value")
+MAX_GAP_ANNOTATIONS = 20_000
 _EDF_FIRST = _dt.datetime(1985, 1, 2).timestamp()
 _EDF_LAST = _dt.datetime(2084, 12, 30).timestamp()
 
@@ -57,20 +78,23 @@ def _find(signals: list[Any], labels: tuple[str, ...]) -> Any | None:
     return None
 
 
-def _physical(sig: Any, path: Path) -> np.ndarray:
+def _physical(sig: Any, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """The physical values (NaN at the fill) and where the fill was (None: nowhere)."""
     try:
         dig = np.asarray(sig.digital)
         data = np.asarray(sig.data, dtype=np.float64)
     except Exception as e:
         raise FormatError(path, f"unreadable samples in signal {sig.label!r}: {e}") from None
+    fill = None
     if sig.digital_min <= FILL:
-        data = np.where(dig == FILL, np.nan, data)
+        fill = dig == FILL
+        data = np.where(fill, np.nan, data)
     # drop the float noise of the scaling (1.2000000000000002): round to the resolution
     span = sig.digital_max - sig.digital_min
     gain = abs(sig.physical_max - sig.physical_min) / span if span else 1.0
     if gain > 0:
         data = np.round(data, int(min(6, max(0, math.ceil(-math.log10(gain)) + 1))))
-    return data
+    return data, fill
 
 
 def read(path: Path) -> Recording:
@@ -114,16 +138,20 @@ def _read(path: Path) -> Recording:
     fs = float(s_sig.sampling_frequency)
     if not fs > 0:
         raise FormatError(path, f"SpO2 channel has sampling frequency {fs}")
-    spo2 = _physical(s_sig, path)
+    spo2, s_fill = _physical(s_sig, path)
+    ours, count = _written_by_us(edf)
+    if ours and count is not None and count <= len(spo2):
+        spo2 = spo2[:count]  # the padding of the last record is not part of the recording
+        s_fill = None if s_fill is None else s_fill[:count]
     n = len(spo2)
     if n == 0:
         raise FormatError(path, "no samples in the file")
     t = np.arange(n, dtype=np.float64) / fs
 
     def aligned(sig: Any) -> np.ndarray:
-        v = _physical(sig, path)
-        if float(sig.sampling_frequency) == fs and len(v) == n:
-            return v
+        v, _fill = _physical(sig, path)
+        if float(sig.sampling_frequency) == fs and len(v) >= n:
+            return v[:n]
         idx = np.rint(t * float(sig.sampling_frequency)).astype(np.int64)
         ok = idx < len(v)
         out = np.full(n, np.nan)
@@ -132,6 +160,13 @@ def _read(path: Path) -> Recording:
 
     pulse = aligned(p_sig) if p_sig is not None else np.full(n, np.nan)
     s, p, st = clean_vitals(np.nan_to_num(spo2, nan=0.0), np.nan_to_num(pulse, nan=0.0))
+    if ours:
+        _reasons_from_annotations(edf, st, fs)
+    elif s_fill is not None:
+        # ResMed's −1: no oximeter attached (a reason, where the file gives one)
+        nosensor = s_fill & np.isnan(p)
+        st[nosensor] = (st[nosensor] & ~int(Status.MISSING)) | int(Status.NO_SENSOR)
+    mark_startup(st, s, p)
     pi = None
     if pi_sig is not None:
         raw = aligned(pi_sig)
@@ -140,7 +175,9 @@ def _read(path: Path) -> Recording:
                            "pulse_signal": None if p_sig is None else p_sig.label.strip(),
                            "signals": [x.label.strip() for x in signals]}
     if np.all(np.isnan(s)):
-        hdr["note"] = "the SpO2 channel holds no valid sample (no oximeter attached?)"
+        hdr["note"] = ("no oximeter attached: the SpO2 channel holds only the fill value"
+                       if np.all(st & int(Status.NO_SENSOR)) else
+                       "the SpO2 channel holds no valid sample")
     start: float | None = None
     try:
         d, tm = edf.startdate, edf.starttime
@@ -157,23 +194,92 @@ def _read(path: Path) -> Recording:
         device = ""
     return Recording.from_arrays(path, NAME, t, s, p, st, pi, start_wall=start,
                                  interval=round(1.0 / fs, 6), device=device,
-                                 source=path.name, header=hdr)
+                                 source=path.name, header=hdr, start_naive=start is not None)
+
+
+def _written_by_us(edf: Any) -> tuple[bool, int | None]:
+    """(written by this program, its true sample count) from the EDF+ recording field."""
+    try:
+        extra = list(edf.recording.additional)
+    except Exception:
+        return False, None
+    if WRITER not in extra:
+        return False, None
+    for x in extra:
+        if x.startswith("samples="):
+            try:
+                return True, int(x[8:])
+            except ValueError:
+                break
+    return True, None
+
+
+_REASON_OF_TEXT = {text: flag for flag, text in GAP_REASONS}
+
+
+def _reasons_from_annotations(edf: Any, st: np.ndarray, fs: float) -> None:
+    """In place: the reason each "SpO2 gap: REASON" annotation names, on its samples (our
+    own files write −1 for every gap, so the fill alone says nothing about why)."""
+    try:
+        anns = list(edf.annotations)
+    except Exception:
+        return
+    n = len(st)
+    for a in anns:
+        text = str(a.text)
+        if not text.startswith(GAP_TEXT + ": "):
+            continue
+        flag = _REASON_OF_TEXT.get(text[len(GAP_TEXT) + 2:])
+        if flag is None:
+            continue
+        lo = max(0, round(float(a.onset) * fs))
+        hi = min(n, lo + max(1, round(float(a.duration or 0.0) * fs)))
+        seg = st[lo:hi]
+        seg[:] = (seg & ~int(Status.MISSING)) | int(flag)
+
+
+def record_layout(interval: float, n: int = 0, signals: int = 3) -> tuple[int, int]:
+    """(record duration in whole seconds, samples per record) for `n` samples `interval` s
+    apart: the shortest whole number of seconds that holds a whole number of samples (1 s at
+    1 Hz and at 60 Hz, 4 s at one sample every 4 s, 3 s at 0.3 s), made a whole multiple
+    longer when `n` samples would need more than MAX_RECORDS records, as far as a record of
+    `signals` 16-bit signals stays under EDF+'s recommended size. FormatError when the
+    interval is no such fraction of a second (not a rate a file can hold exactly)."""
+    from fractions import Fraction  # (it loads decimal: only a writer needs it)
+
+    frac = Fraction(interval).limit_denominator(10_000)
+    if not frac > 0 or abs(float(frac) - interval) > max(1e-6 * interval, 5e-7):
+        raise FormatError("EDF", f"samples every {interval!r} s cannot be placed on EDF data "
+                                 "records exactly")
+    seconds, per = frac.numerator, frac.denominator  # interval = seconds / per
+    if seconds > MAX_RECORD_S:
+        raise FormatError("EDF", f"samples every {interval:g} s need {seconds} s records")
+    records = -(-n // per)
+    if records > MAX_RECORDS:
+        k = -(-records // MAX_RECORDS)
+        k = max(1, min(k, MAX_RECORD_S // seconds, MAX_RECORD_BYTES // (2 * signals * per)))
+        seconds, per = seconds * k, per * k
+    return seconds, per
 
 
 def _msg(e: Exception) -> str:
     return (str(e).splitlines() or [""])[0][:200] or type(e).__name__
 
 
-def _grid(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
-    """SpO2, pulse, PI on the interval grid from the first sample (NaN where nothing)."""
+def _grid(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray,
+                                   float]:
+    """SpO2, pulse, PI and status on the interval grid from the first sample (NaN and
+    MISSING where nothing)."""
     c = rec.columns()
     if not len(c):
         raise FormatError(rec.path, "nothing to write: the recording has no vitals samples")
     interval = rec.interval or typical_step(np.diff(c.t))
-    t, s, p, _st, pi, interval, _t0 = timeline(c.t, c.spo2, c.pulse, c.status, c.pi,
-                                               interval, max_fill=50_000_000)
+    t, s, p, st, pi, interval, _t0 = timeline(c.t, c.spo2, c.pulse, c.status, c.pi,
+                                              interval, max_fill=50_000_000)
     idx = np.rint(t / interval).astype(np.int64)
     n = int(idx[-1]) + 1
+    if n == len(idx):  # already one sample per grid slot (the usual case): no copies
+        return s, p, pi, st, interval
     out = []
     for v in (s, p, pi):
         if v is None:
@@ -182,17 +288,22 @@ def _grid(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, fl
         g = np.full(n, np.nan)
         g[idx] = v
         out.append(g)
-    return out[0], out[1], out[2], interval
+    gs = np.full(n, int(Status.MISSING), dtype=np.int32)
+    gs[idx] = st
+    return out[0], out[1], out[2], gs, interval
 
 
 def _signal(edfio: Any, v: np.ndarray, fs: float, label: str, dim: str, top: float,
             per_record: int, scale: int = 10) -> Any:
-    """`scale` digital steps per unit: 0.1 % / bpm like the session file; 0.01 % for PI."""
+    """`scale` digital steps per unit: 0.1 % / bpm like the session file; 0.01 % for PI.
+    The last record is padded with the fill."""
     pad = (-len(v)) % per_record
-    if pad:
-        v = np.concatenate((v, np.full(pad, np.nan)))
-    dig = np.where(np.isnan(v), FILL, np.clip(np.rint(v * scale), 0, top * scale))
-    return edfio.EdfSignal.from_digital(dig.astype(np.int16), fs, label=label,
+    dig = np.full(len(v) + pad, FILL, dtype=np.int16)
+    with np.errstate(invalid="ignore"):
+        vals = np.clip(np.rint(v * scale), 0, top * scale)
+    ok = ~np.isnan(v)
+    dig[:len(v)][ok] = vals[ok]
+    return edfio.EdfSignal.from_digital(dig, fs, label=label,
                                         physical_dimension=dim,
                                         physical_range=(FILL / scale, top),
                                         digital_range=(FILL, int(top * scale)))
@@ -202,16 +313,20 @@ def write(recording: Recording, path: Path) -> None:
     import edfio
 
     path = Path(path)
-    s, p, pi, interval = _grid(recording)
-    # one sample per data record, the record as long as the interval: no padding at the end,
-    # so the file holds exactly the samples of the recording
-    fs, duration, per_record = 1.0 / interval, interval, 1
+    s, p, pi, st, interval = _grid(recording)
+    try:
+        duration, per_record = record_layout(interval, len(s), 3 if pi is not None else 2)
+    except FormatError as e:
+        raise FormatError(path, e.reason) from None
+    fs = per_record / duration
     sigs = [_signal(edfio, s, fs, "SpO2", "%", 100.0, per_record),
             _signal(edfio, p, fs, "Pulse", "bpm", 300.0, per_record)]
     if pi is not None:
         sigs.append(_signal(edfio, pi, fs, "PI", "%", 30.0, per_record, scale=100))
-    anns = [edfio.EdfAnnotation(round(a * interval, 3), round(n * interval, 3), "SpO2 gap")
-            for a, n in _runs(np.isnan(s))]
+    runs = _gap_runs(s, st)
+    if len(runs) > MAX_GAP_ANNOTATIONS:
+        runs = []  # the fill marks every gap; one annotation each would swamp the file
+    anns = [edfio.EdfAnnotation(round(a / fs, 3), round(k / fs, 3), text) for a, k, text in runs]
     start = recording.start_wall
     kw: dict[str, Any] = {}
     equip = re.sub(r"[^A-Za-z0-9.+-]+", "_", recording.device).strip("_")[:30] or "X"
@@ -222,11 +337,19 @@ def write(recording: Recording, path: Path) -> None:
         dt = _dt.datetime.fromtimestamp(int(start))
         kw["starttime"] = dt.time()
         kw["recording"] = edfio.Recording(startdate=dt.date(), equipment_code=equip,
-                                          additional=["oxi-assist"])
+                                          additional=[WRITER, f"samples={len(s)}"])
     else:
-        kw["recording"] = edfio.Recording(equipment_code=equip, additional=["oxi-assist"])
+        kw["recording"] = edfio.Recording(equipment_code=equip,
+                                          additional=[WRITER, f"samples={len(s)}"])
     try:
-        edf = edfio.Edf(sigs, data_record_duration=duration, annotations=anns, **kw)
+        edf = edfio.Edf(sigs, data_record_duration=duration, **kw)
+        try:
+            edf.set_annotations(anns)
+        except ValueError:
+            # edfio checks that every signal spans the same seconds in floating point; at a
+            # rate below 1 Hz (1/60 Hz) the annotation signal can miss by 1e-11 s. The
+            # samples and their −1 fill are written all the same; the gap reasons are not.
+            edf = edfio.Edf(sigs, data_record_duration=duration, **kw)
         edf.write(path)
     except OSError as e:
         raise FormatError(path, e.strerror or str(e)) from None
@@ -234,11 +357,27 @@ def write(recording: Recording, path: Path) -> None:
         raise FormatError(path, f"cannot write EDF: {_msg(e)}") from None
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    m = np.concatenate(([0], mask.astype(np.int8), [0]))
-    d = np.diff(m)
-    a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    return [(int(x), int(y - x)) for x, y in zip(a, b, strict=True)]
+def _reason_codes(st: np.ndarray) -> np.ndarray:
+    """Per sample: 1 + the index in GAP_REASONS of its most specific reason, 0 for none."""
+    code = np.zeros(len(st), dtype=np.int8)
+    for i, (flag, _text) in reversed(list(enumerate(GAP_REASONS))):
+        code[(st & int(flag)) != 0] = i + 1
+    return code
+
+
+def _gap_runs(s: np.ndarray, st: np.ndarray) -> list[tuple[int, int, str]]:
+    """(first sample, length, annotation) of each run of samples without SpO2 and with one
+    reason ("SpO2 gap: finger out"; "SpO2 gap" where no reason is known)."""
+    code = np.where(np.isnan(s), _reason_codes(st) + 1, 0).astype(np.int16)
+    edges = np.flatnonzero(np.diff(code)) + 1
+    starts = np.concatenate(([0], edges))
+    ends = np.concatenate((edges, [len(code)]))
+    keep = code[starts] > 0
+    out = []
+    for a, b, c in zip(starts[keep].tolist(), ends[keep].tolist(), code[starts[keep]].tolist(),
+                       strict=True):
+        out.append((a, b - a, GAP_TEXT if c == 1 else f"{GAP_TEXT}: {GAP_REASONS[c - 2][1]}"))
+    return out
 
 
 FORMAT = FormatInfo(

@@ -17,7 +17,7 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import clean_vitals, naive_to_epoch, timeline
+from drivers.formats._text import clean_vitals, mark_startup, naive_to_epoch, timeline
 
 NAME = "md300w1"
 REC = 11
@@ -73,6 +73,7 @@ def read(path: Path) -> Recording:
         i = int(order_bad[0]) + 1
         raise FormatError(path, f"record {i + 1} goes back in time", offset=3 + REC * i)
     s, p, st = clean_vitals(recs[:, 9].astype(np.float64), recs[:, 10].astype(np.float64))
+    mark_startup(st, s, p)
     t, s, p, st, _pi, iv, t0 = timeline(ts, s, p, st, None, 1.0, long_gap=NEW_SESSION)
     jumps = np.flatnonzero(np.diff(ts) >= NEW_SESSION)
     sessions = [0.0] + [float(ts[j + 1] - ts[0]) for j in jumps]
@@ -80,7 +81,7 @@ def read(path: Path) -> Recording:
                               "time_zone": "local wall clock of the device (no zone in the file)"}
     return Recording.from_arrays(path, NAME, t, s, p, st, start_wall=naive_to_epoch(t0),
                                  interval=iv, device="ChoiceMMed MD300W1", source=path.name,
-                                 header=hdr)
+                                 header=hdr, start_naive=True)
 
 
 FORMAT = FormatInfo(

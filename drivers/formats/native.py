@@ -11,19 +11,26 @@ Documented for users in docs/FORMATS-native.md.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import math
 import os
+from itertools import repeat
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from drivers.clock import Clock, RealClock
+import numpy as np
+
 from drivers.errors import FormatError
-from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._base import FormatInfo, ReadingArrays, Recording
 from drivers.reading import LinkEvent, LinkState, Reading, Status
+
+if TYPE_CHECKING:  # the clock module starts asyncio: only a writer of live sessions needs it
+    from drivers.clock import Clock
 
 MAGIC = "oxi-assist-session"
 VERSION = 1
+BLOCK = 65536  # readings formatted at a time when writing a whole recording
 
 
 def _num(x: float | None, nd: int = 2) -> float | None:
@@ -81,14 +88,26 @@ def obj_to_reading(o: dict[str, Any]) -> Reading:
     )
 
 
+class Start(enum.Enum):
+    """`start_wall=Start.NOW` (the default): the session starts now, by the writer's clock.
+    Pass a time to say when it started, or None when nobody knows (a converted table with no
+    dates): the header then says null rather than the moment of writing."""
+
+    NOW = "now"
+
+
 class SessionWriter:
     """Writes a session as it happens. File mode 0600: recordings are personal health data."""
 
     def __init__(self, path: str | os.PathLike[str], *, source: str, device: str = "",
-                 start_wall: float | None = None, clock: Clock | None = None,
+                 start_wall: float | Start | None = Start.NOW, clock: Clock | None = None,
                  flush_every: float = 1.0, extra: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
-        self._clock = clock or RealClock()
+        if clock is None:
+            from drivers.clock import RealClock
+
+            clock = RealClock()
+        self._clock = clock
         self._flush_every = flush_every
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
         fd = os.open(self.path, flags, 0o600)
@@ -97,7 +116,7 @@ class SessionWriter:
         self._f: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         header: dict[str, Any] = {
             "format": MAGIC, "version": VERSION, "source": source, "device": device,
-            "start_wall": start_wall if start_wall is not None else self._clock.wall(),
+            "start_wall": self._clock.wall() if start_wall is Start.NOW else start_wall,
         }
         if extra:
             header.update(extra)
@@ -121,6 +140,12 @@ class SessionWriter:
 
     def reading(self, r: Reading) -> None:
         self._record(reading_to_obj(r))
+
+    def lines(self, text: str) -> None:
+        """Records already formatted as JSON lines (`reading_lines`): a whole recording's
+        readings are written in blocks instead of one `json.dumps` each."""
+        if not self.closed:
+            self._f.write(text)
 
     def link(self, e: LinkEvent) -> None:
         o: dict[str, Any] = {"k": "link", "t": round(e.t, 4), "state": e.state.value}
@@ -171,10 +196,49 @@ def sniff(head: bytes, name: str) -> int:
     return 0
 
 
+class _Readings:
+    """The readings of a file as it is read: columns while they are plain vitals (a
+    converted recording, a session without waveform), Reading objects once one carries a
+    waveform or is waveform-only (a replay needs those as they were)."""
+
+    def __init__(self) -> None:
+        from array import array
+
+        self.cols: tuple[Any, ...] | None = (array("d"), array("d"), array("d"), array("d"),
+                                             array("i"))
+        self.items: list[Reading] = []
+
+    def add(self, o: dict[str, Any]) -> None:
+        r = obj_to_reading(o)
+        if self.cols is not None and not r.pleth and not r.wave_only:
+            t, s, p, pi, st = self.cols
+            nan = math.nan
+            t.append(r.t)
+            s.append(nan if r.spo2 is None else r.spo2)
+            p.append(nan if r.pulse is None else r.pulse)
+            pi.append(nan if r.pi is None else r.pi)
+            st.append(int(r.status))
+            return
+        if self.cols is not None:  # from here on: objects, with the columns read so far
+            self.items = list(self.columns())
+            self.cols = None
+        self.items.append(r)
+
+    def columns(self) -> ReadingArrays:
+        assert self.cols is not None
+        t, s, p, pi = (np.frombuffer(a, dtype=np.float64) for a in self.cols[:4])
+        st = np.asarray(self.cols[4], dtype=np.int32)
+        return ReadingArrays(t, s, p, st, None if np.all(np.isnan(pi)) else pi)
+
+    def result(self) -> Any:
+        return self.columns() if self.cols is not None else self.items
+
+
 def read(path: Path | str) -> Recording:
     """Reads a native session. A half-written last line (a crash mid-write) is dropped."""
     path = Path(path)
     rec = Recording(path=str(path), format="native")
+    readings = _Readings()
     try:
         f = open(path, encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as e:
@@ -196,6 +260,8 @@ def read(path: Path | str) -> Recording:
                         raise ValueError("not a JSON object")
                     if lineno == 1:
                         _header(rec, obj, path)
+                    elif obj.get("k") == "r":
+                        readings.add(obj)
                     else:
                         _apply(rec, obj)
                 except FormatError:
@@ -214,6 +280,7 @@ def read(path: Path | str) -> Recording:
             raise FormatError(path, "empty file")
         if pending_error is not None:
             rec.interrupted = True
+    rec.readings = readings.result()
     return rec
 
 
@@ -228,6 +295,7 @@ def _header(rec: Recording, obj: dict[str, Any], path: Path) -> None:
     rec.device = str(obj.get("device", ""))
     sw = obj.get("start_wall")
     rec.start_wall = float(sw) if isinstance(sw, int | float) else None
+    rec.start_naive = obj.get("start_naive") is True
     iv = obj.get("interval")
     rec.interval = float(iv) if isinstance(iv, int | float) else None
     rec.interrupted = True  # until an "end" record says otherwise
@@ -251,20 +319,85 @@ def _apply(rec: Recording, o: dict[str, Any]) -> None:
         raise ValueError(f"unknown record kind {k!r}")
 
 
+_INT_TEXT = [str(i) for i in range(1001)]  # whole values as JSON writes them
+
+
+def _value_texts(v: np.ndarray, key: str, nd: int) -> list[str]:
+    """`,"key":value` per sample (JSON, as `reading_to_obj` writes it), "" where NaN."""
+    have = ~np.isnan(v)
+    if not have.any():
+        return [""] * len(v)
+    vals = v[have]
+    pre = f',"{key}":'
+    out = np.full(len(v), "", dtype=object)
+    if np.all(vals == np.floor(vals)) and vals.min() >= 0 and vals.max() <= 1000:
+        table = np.array([pre + x for x in _INT_TEXT], dtype=object)  # no call per value
+        out[have] = table[vals.astype(np.int64)]
+    else:
+        out[have] = [pre + json.dumps(_num(x, nd)) for x in vals.tolist()]
+    return out.tolist()
+
+
+def _status_texts(st: np.ndarray) -> list[str]:
+    """`,"st":[names]` per sample, "" for none; each combination spelled once."""
+    texts: dict[int, str] = {0: ""}
+    out = []
+    for x in st.tolist():
+        text = texts.get(x)
+        if text is None:
+            text = texts[x] = ',"st":' + json.dumps(Status(x).names, separators=(",", ":"))
+        out.append(text)
+    return out
+
+
+def reading_lines(c: ReadingArrays, lo: int, hi: int) -> str:
+    """The reading records of columns `lo:hi`, byte for byte what `SessionWriter.reading`
+    writes for each (checked by a test), formatted a column at a time."""
+    t = c.t[lo:hi]
+    whole = np.all(t == np.floor(t)) and np.all(np.abs(t) < 1e15) and not np.any(
+        np.signbit(t) & (t == 0))  # (JSON writes -0.0 with its sign)
+    if whole:  # whole seconds: "12.0"
+        t_text = [x + ".0" for x in map(str, t.astype(np.int64).tolist())]
+    else:
+        t_text = list(map(repr, map(round, t.tolist(), repeat(4))))  # JSON's float text
+    spo2 = _value_texts(c.spo2[lo:hi], "spo2", 1)
+    pulse = _value_texts(c.pulse[lo:hi], "pulse", 1)
+    pi = _value_texts(c.pi[lo:hi], "pi", 2) if c.pi is not None else repeat("")
+    return "".join(map("".join, zip(repeat('{"k":"r","t":'), t_text, spo2, pulse, pi,
+                                    _status_texts(c.status[lo:hi]), repeat("}\n"))))
+
+
 def write(recording: Recording, path: Path) -> None:
     """Writes a whole Recording (from any format) as a native session file."""
+    extra: dict[str, Any] = {}
+    if recording.interval:
+        extra["interval"] = recording.interval
+    if recording.start_naive:
+        extra["start_naive"] = True  # a wall-clock time with no zone in the original file
     w = SessionWriter(path, source=recording.source or recording.format,
                       device=recording.device, start_wall=recording.start_wall,
-                      flush_every=float("inf"),
-                      extra={"interval": recording.interval} if recording.interval else None)
-    items: list[tuple[float, int, Any]] = []
-    items += [(r.t, 0, r) for r in recording.readings]
-    items += [(e.t, 1, e) for e in recording.links]
-    for _t, _, x in sorted(items, key=lambda i: (i[0], i[1])):
-        if isinstance(x, Reading):
-            w.reading(x)
-        else:
-            w.link(x)
+                      flush_every=float("inf"), extra=extra or None)
+    if isinstance(recording.readings, ReadingArrays):
+        c = recording.readings
+        # each link after the readings of its time, as the sorted list of items puts it
+        links = sorted(recording.links, key=lambda e: e.t)
+        at = np.searchsorted(c.t, [e.t for e in links], side="right").tolist()
+        lo = 0
+        for bound, e in [*zip(at, links, strict=True), (len(c), None)]:
+            for a in range(lo, bound, BLOCK):
+                w.lines(reading_lines(c, a, min(bound, a + BLOCK)))
+            lo = max(lo, bound)
+            if e is not None:
+                w.link(e)
+    else:
+        items: list[tuple[float, int, Any]] = []
+        items += [(r.t, 0, r) for r in recording.readings]
+        items += [(e.t, 1, e) for e in recording.links]
+        for _t, _, x in sorted(items, key=lambda i: (i[0], i[1])):
+            if isinstance(x, Reading):
+                w.reading(x)
+            else:
+                w.link(x)
     for a in recording.alarms:
         w._record(dict(a))
     for e in recording.events:

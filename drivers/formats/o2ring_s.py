@@ -15,7 +15,7 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import clean_vitals, naive_to_epoch, stamp_from_name
+from drivers.formats._text import clean_vitals, mark_startup, naive_to_epoch, stamp_from_name
 
 NAME = "o2ring-s"
 HEADER = 10
@@ -73,6 +73,7 @@ def read(path: Path) -> Recording:
         raise FormatError(path, "no samples in the file", offset=HEADER)
     recs = np.frombuffer(data, dtype=np.uint8, count=n * bps, offset=HEADER).reshape(n, bps)
     s, p, st = clean_vitals(recs[:, 0].astype(np.float64), recs[:, 1].astype(np.float64))
+    mark_startup(st, s, p)
     ns = stamp_from_name(path.name)
     start = naive_to_epoch(ns) if ns is not None else (
         naive_to_epoch(trailer_start) if trailer_start else None)
@@ -80,7 +81,7 @@ def read(path: Path) -> Recording:
     t = np.arange(n, dtype=np.float64) * interval
     return Recording.from_arrays(path, NAME, t, s, p, st, start_wall=start, interval=interval,
                                  device="O2Ring S", source=path.name, header=hdr,
-                                 interrupted=interrupted)
+                                 interrupted=interrupted, start_naive=start is not None)
 
 
 FORMAT = FormatInfo(

@@ -17,7 +17,7 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import clean_vitals
+from drivers.formats._text import clean_vitals, mark_startup
 from drivers.reading import Status
 
 NAME = "pod2"
@@ -58,6 +58,7 @@ def read(path: Path) -> Recording:
     spo2 = recs[:, 0].astype(np.float64)
     pulse = recs[:, 1].astype(np.float64)
     s, p, st = clean_vitals(spo2, pulse)
+    mark_startup(st, s, p)
     pi = recs[:, 3].astype(np.float64) / 10.0
     pi[(pi <= 0) | (pi > 24) | np.isnan(s)] = np.nan
     battery = recs[:, 5] >> 6

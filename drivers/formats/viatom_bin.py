@@ -19,7 +19,7 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import GAP, PARTIAL, FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import day_seconds, naive_to_epoch, stamp_from_name
+from drivers.formats._text import day_seconds, mark_startup, naive_to_epoch, stamp_from_name
 
 NAME = "viatom-bin"
 HEADER = 40
@@ -93,6 +93,7 @@ def read(path: Path) -> Recording:
                      pr_b.astype(np.float64))
     sb, pb = np.isnan(spo2), np.isnan(pulse)
     status = np.where(sb & pb, int(GAP), np.where(sb | pb, int(PARTIAL), 0)).astype(np.int32)
+    mark_startup(status, spo2, pulse)
     if below.any():
         hdr["below_range"] = runs(below)
         hdr["below_range_note"] = ("SpO2 0xFF: the device could not measure, which Viatom "
@@ -110,7 +111,7 @@ def read(path: Path) -> Recording:
     t = np.arange(n, dtype=np.float64) * interval
     return Recording.from_arrays(path, NAME, t, spo2, pulse, status, start_wall=naive_to_epoch(ns),
                                  interval=interval, device=device, source=path.name,
-                                 header=hdr)
+                                 header=hdr, start_naive=True)
 
 
 FORMAT = FormatInfo(

@@ -9,12 +9,14 @@ length.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._rows import split_rows
 from drivers.formats._text import (
     NAN,
     Columns,
@@ -78,18 +80,41 @@ def _fast(lines: list[str]) -> tuple[np.ndarray, list[np.ndarray]] | None:
         return None
 
 
+def _fast_bytes(k: int) -> Callable[[bytes], tuple[np.ndarray, list[np.ndarray]] | None]:
+    """The whole-block path for rows of `k` cells (the header's count): straight from the
+    bytes, for the plain (unquoted) dialects."""
+
+    def parse(buf: bytes) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        c = split_rows(buf, ord(","), k)
+        if c is None:
+            return None
+        ts = None
+        for tpl in TEMPLATES:
+            ts = c.stamps(0, tpl)
+            if ts is not None:
+                break
+        s, p = c.numbers(1), c.numbers(2)
+        if ts is None or s is None or p is None:
+            return None
+        return ts, [s, p]
+
+    return parse
+
+
 def read(path: Path, progress: Progress = None) -> Recording:
     path = Path(path)
     tl = TextLines(path, progress)
     cols = Columns()
     tp = TimeParser(dayfirst=True)  # ViHealth's slash dialect is DD/MM/YYYY
     dialect: list[str] = []
+    width: list[int] = []  # cells in the header row
 
     def header(line: str) -> None:
         if not _is_header(line):
             raise FormatError(path, "not a Viatom/Wellue CSV export (first line is not a "
                                     "Time,Oxygen Level/SpO2,Pulse Rate,Motion header)", line=1)
         n = len(line.split(","))
+        width.append(n)
         dialect.append({4: "ViHealth 4-column", 6: "ViHealth 6-column",
                         7: "O2 Insight Pro"}.get(n, f"{n}-column"))
 
@@ -99,9 +124,11 @@ def read(path: Path, progress: Progress = None) -> Recording:
             raise ValueError(f"expected at least 3 fields, found {len(f)}")
         return tp(f[0]), number(f[1]), number(f[2]), NAN
 
-    interrupted = read_rows(tl, cols, header, slow, _fast)
+    rows = read_rows(tl, cols, header, slow, _fast,
+                     fast_bytes=lambda buf: _fast_bytes(width[0])(buf) if width else None)
     return finish(path, NAME, cols, "naive", device=device_from_name(path.name),
-                  interrupted=interrupted, header={"dialect": dialect[0]})
+                  interrupted=rows.interrupted, header={"dialect": dialect[0]},
+                  notes=rows.notes)
 
 
 FORMAT = FormatInfo(

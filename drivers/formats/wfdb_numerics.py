@@ -20,9 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from drivers.errors import FormatError
-from drivers.formats import _wfdb_header as _wh
 from drivers.formats._base import FormatInfo, Recording
-from drivers.formats._text import clean_vitals, day_seconds, head_lines, naive_to_epoch
+from drivers.formats._text import (
+    clean_vitals,
+    day_seconds,
+    head_lines,
+    mark_startup,
+    naive_to_epoch,
+)
 
 NAME = "wfdb"
 MULTI = ("a multi-segment or empty WFDB record: open one of its numerics segments (…n.hea) "
@@ -52,6 +57,8 @@ def _pick(names: list[str], wanted: tuple[str, ...]) -> int | None:
 
 
 def read(path: Path) -> Recording:
+    from drivers.formats import _wfdb_header as _wh  # only for a WFDB record: not at detection
+
     path = Path(path)
     base = path.with_suffix("") if path.suffix.lower() == ".hea" else path
     hea = base.with_name(base.name + ".hea")
@@ -131,6 +138,7 @@ def _recording(path: Path, base: Path, names: list[str], i_s: int, i_p: int | No
     spo2 = np.where(np.isnan(spo2), 0.0, spo2)  # NaN (WFDB invalid) and 0 (MIMIC) alike
     pulse = np.where(np.isnan(pulse), 0.0, pulse)
     s, p, st = clean_vitals(spo2, pulse)
+    mark_startup(st, s, p)
     fs = float(fs_raw)  # type: ignore[arg-type]
     if not fs > 0:
         raise FormatError(path, f"bad sampling frequency {fs_raw!r} in the header")
@@ -153,7 +161,8 @@ def _recording(path: Path, base: Path, names: list[str], i_s: int, i_p: int | No
         meta["base_time"] = bt.isoformat()
     t = np.arange(len(s), dtype=np.float64) * interval
     return Recording.from_arrays(path, NAME, t, s, p, st, start_wall=start, interval=interval,
-                                 device="WFDB record", source=base.name, header=meta)
+                                 device="WFDB record", source=base.name, header=meta,
+                                 start_naive=start is not None)
 
 
 def _msg(e: Exception) -> str:

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from drivers.errors import FormatError
+from oxi_assist.commands._input import add_input_options, load_recording, progress_for
 
 
 def register(sub: Any) -> None:
@@ -20,23 +21,28 @@ def register(sub: Any) -> None:
                     "recorded file (the same rules, vectorized) and summarises the result.")
     p.add_argument("file", metavar="FILE", help="a recording (native session, CSV, ...)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
-    p.add_argument("--format", metavar="NAME", default=None,
-                   help="force the file format instead of detecting it")
+    add_input_options(p)
     p.add_argument("--config", metavar="FILE", default=None,
                    help="alarm limits (TOML) overriding the defaults in oxi_assist/alarms.toml")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivers.formats import load
     from oxi_assist.alarm_config import load_config
     from oxi_assist.analysis import analyze
 
     cfg = load_config(args.config)
-    rec = load(args.file, args.format)
-    if not rec.vitals():
-        raise FormatError(args.file, "no vitals readings in this recording")
-    result = analyze(rec, cfg)
+    prog = progress_for(args.file)
+    try:
+        rec = load_recording(args.file, args.fmt, args.columns, progress=prog)
+        if not len(rec.vitals()):
+            raise FormatError(args.file, "no vitals readings in this recording")
+        if prog is not None:
+            prog.stage(f"analysing {len(rec.vitals()):,} samples…")
+        result = analyze(rec, cfg)
+    finally:
+        if prog is not None:
+            prog.end()
     if args.json:
         print(result.to_json())
     else:

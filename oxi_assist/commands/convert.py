@@ -4,61 +4,14 @@ layout or EDF+ (chosen by `--to` or OUT's extension). Shows progress on a termin
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from drivers.clock import RealClock
 from drivers.errors import FormatError, OxiError
-from drivers.formats import format_modules, load
+from drivers.formats import format_modules
+from oxi_assist.commands._input import add_input_options, load_recording, progress_for
 
 BY_EXTENSION = {".jsonl": "native", ".oxi": "native", ".csv": "csv", ".edf": "edf"}
-
-
-_REAL = RealClock()  # a progress line is redrawn in real time
-
-class Progress:
-    """A percentage on stderr, redrawn at most 10 times a second, only when stderr is a
-    terminal: piped or redirected output stays clean."""
-
-    def __init__(self, label: str, stream: object = None) -> None:
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self._last = 0.0
-        self.shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = _REAL.now()
-        if total <= 0 or (now - self._last < 0.1 and done < total):
-            return
-        self._last = now
-        self.shown = True
-        self.stream.write(f"\r{self.label}: {min(100, done * 100 // total):3d}%")  # type: ignore[attr-defined]
-        self.stream.flush()  # type: ignore[attr-defined]
-
-    def end(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")  # type: ignore[attr-defined]
-            self.stream.flush()  # type: ignore[attr-defined]
-
-
-def progress_for(path: str) -> Progress | None:
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return Progress(f"reading {Path(path).name}") if tty else None
-
-
-def load_with_progress(path: str, fmt: str | None, columns: str | None) -> object:
-    prog = progress_for(path)
-    try:
-        return load(path, fmt, columns=columns, progress=prog)
-    finally:
-        if prog is not None:
-            prog.end()
 
 
 def writers() -> dict[str, Callable[..., None]]:
@@ -75,12 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                    "EDF+ (.edf). Gaps stay gaps.")
     p.add_argument("input", metavar="IN", help="recording to read")
     p.add_argument("output", metavar="OUT", help="file to write")
-    p.add_argument("--format", dest="fmt", metavar="NAME",
-                   help="input format (default: detect); see `oxi-assist info --formats`")
+    add_input_options(p)
     p.add_argument("--to", metavar="NAME", help="output format: native, csv or edf "
                                                 "(default: from OUT's extension)")
-    p.add_argument("--columns", metavar="MAP",
-                   help="column mapping for a headerless table, e.g. spo2=2,pulse=3,interval=1s")
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.set_defaults(func=run)
 
@@ -100,13 +50,20 @@ def run(args: argparse.Namespace) -> int:
             raise OxiError(f"{out}: output would overwrite the input")
         if not args.force:
             raise OxiError(f"{out}: already exists (use --force to overwrite)")
-    rec = load_with_progress(args.input, args.fmt, args.columns)
+    prog = progress_for(args.input)
     try:
+        rec = load_recording(args.input, args.fmt, args.columns, progress=prog)
+        if prog is not None:
+            prog.stage(f"writing {out.name}…")
         ws[to](rec, out)
     except OSError as e:
         raise FormatError(out, e.strerror or str(e)) from None
-    c = rec.columns()  # type: ignore[attr-defined]
+    finally:
+        if prog is not None:
+            prog.end()
+    import numpy as np
+
+    c = rec.columns()
     gaps = int(np.count_nonzero(np.isnan(c.spo2)))
-    print(f"wrote {out} ({to}): {len(c)} samples from {rec.format}, "  # type: ignore[attr-defined]
-          f"{gaps} without SpO2")
+    print(f"wrote {out} ({to}): {len(c)} samples from {rec.format}, {gaps} without SpO2")
     return 0

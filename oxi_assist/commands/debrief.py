@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from drivers.errors import OxiError
-from drivers.formats import load
+from oxi_assist.commands._input import add_input_options, load_recording, progress_for
 from oxi_assist.debrief import debrief_text, summarize, write_output
 from oxi_assist.recordings import list_sessions, sessions_dir
 from oxi_assist.timeline_svg import write_svg
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("file", metavar="FILE",
                    help="a recorded session or oximeter file; `last` = the newest recorded "
                         "session (see `oxi-assist sessions`)")
-    p.add_argument("--format", metavar="NAME", help="force the file format (default: detect)")
+    add_input_options(p)
     p.add_argument("--export-text", metavar="OUT", help="write the debrief as text to OUT")
     p.add_argument("--export-svg", metavar="OUT", help="write the timeline chart (SVG) to OUT")
     p.add_argument("--text", action="store_true",
@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _wants_screen(args: argparse.Namespace) -> bool:
-    if args.text or args.quiet or args.export_text or args.export_svg or args.format:
+    if (args.text or args.quiet or args.export_text or args.export_svg or args.fmt
+            or args.columns):
         return False
     return sys.stdin.isatty() and sys.stdout.isatty()
 
@@ -62,8 +63,15 @@ def run(args: argparse.Namespace) -> int:
             pass
         else:
             return run_debrief(args.file)
-    rec = load(args.file, args.format)
-    summary = summarize(rec)
+    prog = progress_for(args.file)
+    try:
+        rec = load_recording(args.file, args.fmt, args.columns, progress=prog)
+        if prog is not None:
+            prog.stage(f"summarising {len(rec.vitals()):,} samples…")
+        summary = summarize(rec)
+    finally:
+        if prog is not None:
+            prog.end()
     text = debrief_text(rec, summary)
     if args.export_text:
         p = write_output(args.export_text, text)

@@ -51,7 +51,9 @@ def write_recording(rec: StoredRecording, path: Path, source: str, device: str) 
     with SessionWriter(path, source=source, device=device, start_wall=start,
                        flush_every=float("inf"),
                        extra={"interval": 1.0, "user": rec.user, "segment": rec.segment,
-                              "downloaded": True}) as w:
+                              "downloaded": True,
+                              # the device's clock has no zone
+                              **({"start_naive": True} if start is not None else {})}) as w:
         for r in readings:
             w.reading(r)
         w.close(t=readings[-1].t if readings else 0.0, reason="downloaded")

@@ -13,7 +13,8 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats import format_modules
-from oxi_assist.commands.convert import load_with_progress
+from drivers.reading import INVALIDATING
+from oxi_assist.commands._input import add_input_options, load_recording
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,8 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                     "interval, samples, valid fraction")
     p.add_argument("file", metavar="FILE", nargs="?", help="recording to describe")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--format", dest="fmt", metavar="NAME", help="force the input format")
-    p.add_argument("--columns", metavar="MAP", help="column mapping for a headerless table")
+    add_input_options(p)
     p.add_argument("--formats", action="store_true", help="list the formats that can be read")
     p.set_defaults(func=run)
 
@@ -32,6 +32,15 @@ def _runs(mask: np.ndarray) -> int:
         return 0
     m = mask.astype(np.int8)
     return int(m[0]) + int(np.count_nonzero(np.diff(m) == 1))
+
+
+def start_text(start_wall: float | None, naive: bool) -> str | None:
+    """The start as ISO 8601: with the UTC offset when the time is absolute, without one when
+    the file gave a wall-clock time and no zone (an offset would be invented)."""
+    if start_wall is None or not math.isfinite(start_wall):
+        return None
+    when = dt.datetime.fromtimestamp(start_wall)
+    return (when if naive else when.astimezone()).isoformat(timespec="seconds")
 
 
 def describe(rec: Any) -> dict[str, Any]:
@@ -44,14 +53,12 @@ def describe(rec: Any) -> dict[str, Any]:
 
     tr = Trace.from_recording(rec)
     dev, n_valid, valid_time = device_values(tr)
-    n = len(tr.t)
-    valid = ~np.isnan(rec.arrays()[1])
-    start = None
-    if rec.start_wall is not None and math.isfinite(rec.start_wall):
-        start = dt.datetime.fromtimestamp(rec.start_wall).astimezone().isoformat(
-            timespec="seconds")
+    c = rec.columns()  # the reader's own columns: a mask for the gaps, no copies
+    n = len(c)
+    valid = ((c.status & int(INVALIDATING)) == 0) & ~np.isnan(c.spo2)
     out: dict[str, Any] = {
-        "file": rec.path, "format": rec.format, "device": rec.device or None, "start": start,
+        "file": rec.path, "format": rec.format, "device": rec.device or None,
+        "start": start_text(rec.start_wall, rec.start_naive),
         "duration_s": round(rec.duration, 3), "interval_s": rec.interval, "samples": n,
         "valid_spo2_samples": n_valid,
         "valid_fraction": round(n_valid / n, 4) if n else 0.0,
@@ -70,6 +77,8 @@ def describe(rec: Any) -> dict[str, Any]:
               "deduplicated", "gap_samples_inserted"):
         if k in rec.header:
             out[k] = rec.header[k]
+    if rec.notes:
+        out["notes"] = list(rec.notes)
     return out
 
 
@@ -86,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.file:
         raise OxiError("info: give a FILE to describe (or --formats)")
-    rec = load_with_progress(args.file, args.fmt, args.columns)
+    rec = load_recording(args.file, args.fmt, args.columns)
     d = describe(rec)
     if args.json:
         print(json.dumps(d, indent=2))
@@ -108,5 +117,7 @@ def run(args: argparse.Namespace) -> int:
                  "pulse (device values)")
         elif k == "valid_fraction":
             v = f"{v * 100:.1f} % ({d['valid_spo2_samples']} of {d['samples']} samples)"
+        elif k == "notes":
+            v = "; ".join(v)
         print(f"{label.get(k, k.replace('_', ' ')):16s} {v}")
     return 0

@@ -9,7 +9,7 @@ import pytest
 
 from drivers.errors import FormatError
 from drivers.formats import detect, load
-from drivers.formats._base import GAP
+from drivers.reading import Status
 
 
 def test_binary_matches_readme(vectors):
@@ -43,9 +43,15 @@ def test_csv_twin_agrees_sample_for_sample(vectors):
     assert b.start_wall == c.start_wall
 
 
-def _spo2_file(records: bytes, n: int, r: int = 2, when=(2024, 1, 14, 23, 5, 12)) -> bytes:
+def _spo2_file(records: bytes, n: int, r: int = 2, when=(2024, 1, 14, 23, 5, 12), *,
+               layout: int = 0x01, name: str = "") -> bytes:
+    """A .SpO2 file from the documented layout (FORMATS: Contec .SpO2): the header offset,
+    the layout byte at it, UTF-16LE device text at H+8, the start and the count at H+200."""
     h = 856
-    head = struct.pack("<H", h) + bytes(h - 2) + b"\x01" + bytes(199)
+    meta = bytearray(199)
+    text = name.encode("utf-16-le")
+    meta[7:7 + len(text)] = text
+    head = struct.pack("<H", h) + bytes(h - 2) + bytes([layout]) + bytes(meta)
     return head + struct.pack("<7I", *when, n) + records
 
 
@@ -54,10 +60,43 @@ def test_finger_out_pairs_become_gaps_and_cms50i_records(tmp_path):
     p.write_bytes(_spo2_file(bytes([97, 70, 127, 255, 96, 71]), 3))
     rec = load(p)
     assert [(r.spo2, r.pulse) for r in rec.readings] == [(97, 70), (None, None), (96, 71)]
-    assert rec.readings[1].status == GAP
+    assert rec.readings[1].status == Status.FINGER_OUT  # Contec's documented marker
     p4 = tmp_path / "i.SpO2"
     p4.write_bytes(_spo2_file(bytes([0, 0, 97, 70, 9, 9, 95, 66]), 2, r=4))
     assert [(r.spo2, r.pulse) for r in load(p4).readings] == [(97, 70), (95, 66)]
+
+
+def test_header_byte_zero_with_four_byte_records_and_the_model_named_in_the_file(tmp_path):
+    """CMS50H / CMS60CW files carry 0x00 at the header offset and 4-byte records; the
+    device is the one the file names, not one model for every file."""
+    p = tmp_path / "cms60cw.SpO2"
+    recs = bytes([1, 0, 97, 70, 2, 0, 96, 71, 3, 0, 95, 72])
+    p.write_bytes(_spo2_file(recs, 3, r=4, layout=0x00, name="CMS60CW"))
+    assert detect(p) == "contec-spo2"
+    rec = load(p)
+    assert [(r.spo2, r.pulse) for r in rec.readings] == [(97, 70), (96, 71), (95, 72)]
+    assert rec.device == "Contec CMS60CW"
+    assert rec.header["record_bytes"] == 4 and rec.header["layout_byte"] == 0
+    p.write_bytes(_spo2_file(bytes([97, 70]), 1))  # no name in the file: none invented
+    assert "CMS50" not in load(p).device
+
+
+def test_real_file_device_is_the_text_it_holds(vectors):
+    rec = load(vectors / "contec-cms50e-live.SpO2")
+    assert rec.device == "Contec BLE" and rec.header["device_name_in_file"] == "BLE"
+    assert "CMS50" not in load(vectors / "contec-cms50e-live.csv").device
+
+
+def test_artefacts_before_the_first_reading_are_start_up_not_finger_out(tmp_path):
+    p = tmp_path / "manual.SpO2"
+    p.write_bytes(_spo2_file(bytes([127, 255] * 3 + [97, 70, 127, 255, 96, 71]), 6))
+    st = [r.status for r in load(p).readings]
+    assert st == [Status.STARTUP] * 3 + [Status.NONE, Status.FINGER_OUT, Status.NONE]
+    c = tmp_path / "manual.csv"
+    c.write_bytes(b"DATE,TIME,SPO2,PULSE\r\n2021-04-30, 11:28:39, 127, 255\r\n"
+                  b"2021-04-30, 11:28:40, 95, 81\r\n2021-04-30, 11:28:41, 127, 255\r\n")
+    assert [r.status for r in load(c).readings] == [Status.STARTUP, Status.NONE,
+                                                    Status.FINGER_OUT]
 
 
 def test_no_clock_year_zero(tmp_path):
@@ -123,6 +162,12 @@ def test_csv_artefacts_pi_and_bad_rows(tmp_path):
                   b"2021-04-30, 11:28:40, ninety, 81\r\n2021-04-30, 11:28:41, 95, 81\r\n")
     with pytest.raises(FormatError, match=r"c\.csv:3: bad row"):
         load(p)
+    p.write_bytes(b"DATE,TIME,SPO2,PULSE\r\n2021-04-30, 11:28:39, 95, 81\r\n"
+                  b"2021-04-30, 11:28:40, 96, 82\r\nCollection Halted\r\n\r\n")
+    rec = load(p)  # a trailer ends the file: skipped and counted, not the recording lost
+    assert len(rec.readings) == 2 and not rec.interrupted
+    assert rec.notes == ["skipped 1 row after the last reading (a trailer; from line 4: "
+                         "'Collection Halted')"]
     p.write_bytes(b"DATE,TIME,SPO2,PULSE\r\n2021-04-30, 11:28:39, 95, 81\r\n"
                   b"2021-04-30, 11:28:30, 95, 81\r\n")
     with pytest.raises(FormatError, match="backwards"):

@@ -64,3 +64,29 @@ def test_bad_csv_layout(tmp_path):
     p.write_text("# oxi-assist-csv 1 {broken\n")
     with pytest.raises(FormatError, match=":1: bad metadata"):
         load(p)
+
+
+def test_block_formatting_equals_the_value_by_value_rule(tmp_path):
+    """Whole values are written from a table, others value by value: the text is the same."""
+    import numpy as np
+
+    from drivers.formats import csv_out
+    from drivers.formats._base import Recording
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    t = np.arange(n, dtype=float)
+    t[n // 2:] += 0.25  # a stretch of times that are not whole seconds
+    spo2 = np.where(rng.random(n) < 0.1, np.nan, np.rint(rng.uniform(70, 100, n)))
+    pulse = np.where(rng.random(n) < 0.1, np.nan, rng.uniform(30, 200, n))  # not whole
+    status = rng.choice([0, int(Status.FINGER_OUT), int(Status.MOTION | Status.BEAT)], n)
+    rec = Recording.from_arrays("x", "t", t, spo2, pulse, status, interval=1.0,
+                                start_wall=1_705_273_512.0)
+    out = tmp_path / "o.csv"
+    csv_out.write(rec, out)
+    rows = out.read_text().splitlines()[2:]
+    fmt = csv_out._fmt
+    for i in (0, 1, n // 2, n - 1, *rng.integers(0, n, 50).tolist()):
+        cells = rows[i].split(",")
+        names = "|".join(f.name.lower() for f in Status if f and f.name and status[i] & f)
+        assert cells[0] == fmt(t[i]) and cells[2:] == [fmt(spo2[i]), fmt(pulse[i]), "", names]

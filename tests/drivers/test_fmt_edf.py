@@ -11,7 +11,7 @@ import pytest
 from drivers.errors import FormatError
 from drivers.formats import detect, edf, load
 from drivers.formats.native import SessionWriter
-from drivers.reading import Reading, Status
+from drivers.reading import INVALIDATING, Reading, Status
 
 
 def _sa2(path, spo2_digital, pulse_digital, labels=("SpO2.1s", "Pulse.1s"), fs=1):
@@ -38,7 +38,7 @@ def test_resmed_sa2_fill_is_a_gap(tmp_path):
     rec = load(p)
     assert [(r.t, r.spo2, r.pulse) for r in rec.readings] == [
         (0, 96, 70), (1, None, None), (2, 95, None), (3, 94, 72)]
-    assert rec.readings[1].status and not rec.readings[1].valid
+    assert rec.readings[1].status == Status.NO_SENSOR and not rec.readings[1].valid
     assert dt.datetime.fromtimestamp(rec.start_wall) == dt.datetime(2024, 1, 14, 23, 5, 12)
     assert rec.header["spo2_signal"] == "SpO2.1s"
 
@@ -47,7 +47,24 @@ def test_all_fill_channel_and_psg_labels(tmp_path):
     p = tmp_path / "none.edf"
     _sa2(p, [-1] * 5, [-1] * 5)
     rec = load(p)
-    assert all(r.spo2 is None for r in rec.readings) and "no valid sample" in rec.header["note"]
+    assert all(r.spo2 is None for r in rec.readings)
+    assert "no oximeter attached" in rec.header["note"]
+
+
+def test_resmed_without_oximeter_says_so_end_to_end(tmp_path):
+    """All −1: no oximeter attached. The alarms say that, not "finger out", and so does the
+    debrief."""
+    from oxi_assist.analysis import analyze
+    from oxi_assist.debrief import debrief_text
+
+    p = tmp_path / "20240114_230512_SA2.edf"
+    _sa2(p, [-1] * 30, [-1] * 30)
+    rec = load(p)
+    assert {r.status for r in rec.readings} == {Status.NO_SENSOR}
+    kinds = {a["kind"] for a in analyze(rec).alarms}
+    assert "no_sensor" in kinds and "finger_out" not in kinds
+    text = debrief_text(rec)
+    assert "no oximeter attached" in text and "finger out" not in text
     p2 = tmp_path / "psg.edf"
     _sa2(p2, [97, 98, 97, 96, 95, 94], [60, 61, 62, 63, 64, 65], labels=("A-SpO2", "A-Pulse"),
          fs=3)
@@ -105,7 +122,11 @@ def test_native_edf_native_round_trip_keeps_samples_and_gaps(tmp_path):
     # EDF+ annotations mark the gaps for EDF viewers
     anns = edfio.read_edf(e).annotations
     assert [(x.onset, x.duration, x.text) for x in anns] == [
-        (2.0, 2.0, "SpO2 gap"), (5.0, 1.0, "SpO2 gap")]
+        (2.0, 1.0, "SpO2 gap: finger out"), (3.0, 1.0, "SpO2 gap"),
+        (5.0, 1.0, "SpO2 gap: finger out")]
+    # and the reasons come back: our own −1 fill is not taken for "no oximeter"
+    assert [r.status & INVALIDATING for r in b.readings] == \
+        [r.status & INVALIDATING for r in READINGS]
     back = tmp_path / "back.jsonl"
     from drivers.formats import native
     native.write(b, back)
@@ -121,3 +142,58 @@ def test_writer_puts_off_grid_and_missing_samples_on_the_grid(tmp_path):
     edf.write(load(src), e)
     assert [(r.t, r.spo2) for r in load(e).readings] == [
         (0, 96), (1, 95), (2, None), (3, None), (4, 94)]
+
+
+@pytest.mark.parametrize(("interval", "record_s", "per_record"), [
+    (1 / 60, 1, 60), (1.0, 1, 1), (4.0, 4, 1), (0.3, 3, 10), (1 / 3, 1, 3), (60.0, 60, 1)])
+def test_export_keeps_every_sample_at_any_rate(tmp_path, interval, record_s, per_record):
+    """A record holds a whole number of samples of every signal (a 60 Hz stream no longer
+    gets 0.017 s records that lose samples); the padding of the last record is dropped on
+    reading, checked with edfio itself."""
+    n = 1000
+    rng = np.random.default_rng(3)
+    spo2 = np.rint(rng.uniform(85, 100, n))
+    pulse = np.rint(rng.uniform(50, 120, n))
+    status = np.zeros(n, dtype=np.int32)
+    spo2[500:520] = pulse[500:520] = np.nan
+    status[500:520] = int(Status.SEARCHING)
+    from drivers.formats._base import Recording
+    rec = Recording.from_arrays("x", "t", np.arange(n) * interval, spo2, pulse, status,
+                                interval=interval, start_wall=1_705_273_512.0)
+    path = tmp_path / "x.edf"
+    edf.write(rec, path)
+    raw = edfio.read_edf(path)
+    assert raw.data_record_duration == record_s
+    sig = raw.signals[0]
+    assert sig.sampling_frequency * record_s == per_record
+    assert len(sig.data) == raw.num_data_records * per_record >= n
+    np.testing.assert_array_equal(sig.data[:n][~np.isnan(spo2)], spo2[~np.isnan(spo2)])
+    back = load(path)
+    c = back.columns()
+    assert len(c) == n
+    np.testing.assert_allclose(c.t, np.arange(n) * interval, atol=1e-6)
+    np.testing.assert_array_equal(c.spo2, spo2)
+    np.testing.assert_array_equal(c.pulse, pulse)
+    if interval != 60.0:
+        np.testing.assert_array_equal(c.status, status)  # the reasons come back too
+    else:  # edfio refuses the annotations of this sub-Hz file (float seconds): gaps stay gaps
+        np.testing.assert_array_equal(c.status != 0, status != 0)
+
+
+def test_a_long_recording_gets_longer_records_and_keeps_every_sample(tmp_path):
+    """Past 100 000 records the records grow by a whole factor (edfio keeps one Python
+    object per record), still holding a whole number of samples; nothing is lost."""
+    from drivers.formats._base import Recording
+
+    n = 100_001
+    spo2 = np.full(n, 97.0)
+    spo2[::1000] = np.nan
+    rec = Recording.from_arrays("x", "t", np.arange(n, dtype=float), spo2, np.full(n, 70.0),
+                                interval=1.0, start_wall=1_705_273_512.0)
+    path = tmp_path / "long.edf"
+    edf.write(rec, path)
+    raw = edfio.read_edf(path)
+    assert raw.data_record_duration == 2 and raw.num_data_records == 50_001
+    c = load(path).columns()
+    assert len(c) == n
+    np.testing.assert_array_equal(c.spo2, spo2)

@@ -102,7 +102,7 @@ def test_columns_refused_by_other_formats(vectors):
 def test_bad_generic_input(tmp_path):
     p = tmp_path / "n.csv"
     p.write_text("a,b,c\n1,2,3\n")
-    with pytest.raises(FormatError, match="no header row with an SpO2 column"):
+    with pytest.raises(FormatError, match=r"no reader recognises this table \(columns: 1 'a'"):
         load(p, "generic-csv")
     p.write_text("Time,SpO2\n0,97\n1,ninety\n2,95\n")
     with pytest.raises(FormatError, match=r"n\.csv:3: bad row"):
@@ -159,3 +159,76 @@ def test_fast_and_row_by_row_paths_agree(tmp_path, monkeypatch, layout):
     assert fast.readings.t.tolist() == slow.readings.t.tolist()
     assert fast.readings == slow.readings
     assert fast.start_wall == slow.start_wall
+
+
+@pytest.mark.parametrize("header", [
+    "time,spo2_percent,pulse_bpm", "Time,SpO2(%),PR(bpm)", "t,SpO2 pct,Pulse Rate",
+    "Time,Oxygen Saturation [%],Heart Rate"])
+def test_header_synonyms(tmp_path, header):
+    p = tmp_path / "syn.csv"
+    p.write_text(header + "\n0,97,70\n1,96,71\n")
+    assert detect(p) == "generic-csv"
+    assert _vals(load(p)) == [(0, 97, 70), (1, 96, 71)]
+
+
+def test_several_spo2_columns_pair_pulse_by_number_and_note_the_choice(tmp_path):
+    p = tmp_path / "study.csv"
+    p.write_text("Time,HR 2,SpO2 2,SpO2 1,HR 1,PI 1\n0,61,95,97,71,1.5\n1,62,94,98,72,1.6\n")
+    rec = load(p)
+    assert [(r.spo2, r.pulse, r.pi) for r in rec.readings] == [(95, 61, None), (94, 62, None)]
+    assert rec.notes == ["2 SpO2 columns: reading column 3 'SpO2 2' (the first; the others "
+                         "are 4 'SpO2 1'; choose one with --columns spo2=N,…)"]
+
+
+def test_trailer_rows_are_skipped_and_counted_not_the_import_lost(tmp_path):
+    p = tmp_path / "halted.csv"
+    p.write_text("Timestamp,SpO2,Pulse\n2024-01-14 10:00:00,97,70\n2024-01-14 10:00:01,96,71\n"
+                 "\nCollection Halted\nTotal rows: 2\n")
+    rec = load(p)
+    assert _vals(rec) == [(0, 97, 70), (1, 96, 71)] and not rec.interrupted
+    assert rec.notes == ["skipped 2 rows after the last reading (a trailer; from line 5: "
+                         "'Collection Halted')"]
+    p.write_text("Timestamp,SpO2,Pulse\n2024-01-14 10:00:00,97,70\nCollection Halted\n"
+                 "2024-01-14 10:00:01,96,71\n")
+    with pytest.raises(FormatError, match=r"halted\.csv:3: bad row"):
+        load(p)  # in the middle it is damage, named by its line
+
+
+def test_decode_output_read_back_keeps_its_flags_and_skips_wave_rows(tmp_path, capsys):
+    from drivers.protocols._contec import v7_pack
+    from drivers.reading import Status
+    from oxi_assist.cli import main
+
+    good = v7_pack(1, [4, 30, 0x02, 80, 95, 0x2C, 0x01])
+    searching = v7_pack(1, [4, 0x80 | 30, 0x02, 0xFF, 0x7F, 0xFF, 0xFF])
+    finger_out = v7_pack(1, [0x84, 0x40, 0x10, 0xFF, 0x7F, 0xFF, 0xFF])
+    cap = tmp_path / "cap.bin"
+    cap.write_bytes(good + searching + finger_out + good)
+    assert main(["decode", "--protocol", "cms50-v7", str(cap)]) == 0
+    out = tmp_path / "decoded.csv"
+    out.write_text(capsys.readouterr().out)
+    rec = load(out)
+    assert [r.status for r in rec.readings] == [Status.NONE, Status.SEARCHING,
+                                                Status.FINGER_OUT, Status.NONE]
+    p = tmp_path / "waves.csv"
+    p.write_text("t,spo2,pulse,pi,flags,pleth,wave\n0.0000,97,70,,,,0\n0.5000,,,,,50;51,1\n"
+                 "1.0000,,,,searching,,0\n")
+    rec = load(p)
+    assert [(r.t, r.spo2, r.status) for r in rec.readings] == [
+        (0, 97, Status.NONE), (1, None, Status.SEARCHING)]
+
+
+def test_a_table_no_reader_knows_lists_its_columns_and_the_line_to_read_it(tmp_path, capsys):
+    from oxi_assist.cli import main
+
+    p = tmp_path / "logger.csv"
+    p.write_text("when,sat_x,heart\n10:00:00,97,70\n10:00:01,96,71\n")
+    with pytest.raises(FormatError) as e:
+        load(p)
+    msg = str(e.value)
+    assert "no reader recognises this table (columns: 1 'when', 2 'sat_x', 3 'heart')" in msg
+    assert msg.endswith("--columns spo2=2,pulse=3,time=1") and "Contec" not in msg
+    assert main(["info", str(p)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["info", str(p), "--columns", "spo2=2,pulse=3,time=1"]) == 0
+    assert "valid SpO2       100.0 % (2 of 2 samples)" in capsys.readouterr().out

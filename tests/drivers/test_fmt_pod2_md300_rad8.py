@@ -99,8 +99,9 @@ def test_rad8_values_dashes_exceptions_and_holes(tmp_path):
     assert [(r.t, r.spo2, r.pulse, r.pi) for r in rs] == [
         (0, 98, 97, 3.6), (1, None, None, None), (2, 97, 96, 3.2), (3, None, None, None),
         (4, None, None, None), (5, 96, 95, 3.1)]
-    assert rs[2].status & Status.POOR_SIGNAL and rs[2].valid  # EXC ≠ 0: doubtful, kept
+    assert rs[2].status == Status.NONE and rs[2].valid  # EXC 800 (SET) is normal operation
     assert not rs[0].status and rec.device == "Masimo Rad-8 SN 0000056661"
+    assert rs[1].status == Status.MISSING  # dashes with no exception bit: no reason given
     assert dt.datetime.fromtimestamp(rec.start_wall) == dt.datetime(2016, 2, 22, 22, 47, 45)
 
 
@@ -109,3 +110,43 @@ def test_rad8_bad_line(tmp_path):
     p.write_text(RAD8.replace("SPO2=097%", "SPO2=9x7%"))
     with pytest.raises(FormatError, match=r"rad8\.txt:6: bad line"):
         load(p)
+
+
+def _rad8_line(sec: int, spo2: str, bpm: str, exc: str) -> str:
+    return (f"02/22/16 22:47:{sec:02d} SN=0000056661 SPO2={spo2}% BPM={bpm} PI=03.60% "
+            f"SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC={exc}\n")
+
+
+@pytest.mark.parametrize(("exc", "spo2", "want", "valid"), [
+    ("000800", "097", Status.NONE, True),  # Masimo SET: the normal, good-signal state
+    ("000000", "097", Status.NONE, True),
+    ("000C00", "096", Status.POOR_SIGNAL, True),  # low signal IQ (+ SET): doubtful, kept
+    ("000804", "096", Status.LOW_PERFUSION, True),
+    ("000810", "096", Status.POOR_SIGNAL, True),  # interference
+    ("000840", "096", Status.POOR_SIGNAL, True),  # ambient light
+    ("000828", "000", Status.SEARCHING | Status.FINGER_OUT, False),  # Search, OffPat, SET
+    ("000808", "---", Status.SEARCHING, False),
+    ("000001", "---", Status.NO_SENSOR, False),
+    ("000002", "---", Status.SENSOR_FAULT, False),
+    ("000080", "---", Status.SENSOR_FAULT, False),  # unrecognised sensor
+    ("000300", "095", Status.NONE, True),  # reserved bits flag nothing
+])
+def test_rad8_exception_bits_one_by_one(tmp_path, exc, spo2, want, valid):
+    p = tmp_path / "rad8.txt"
+    bpm = {"---": "---", "000": "000"}.get(spo2, "096")
+    p.write_text(_rad8_line(45, "098", "097", "000800") + _rad8_line(46, spo2, bpm, exc))
+    r = load(p).readings[1]
+    assert r.status == want and r.valid is valid
+    if not valid:
+        assert r.spo2 is None  # a value under an invalidating bit is never a reading
+
+
+def test_rad8_normal_operation_raises_no_alarm(tmp_path):
+    """A good recording whose every line says EXC=000800 replays without SIGNAL POOR."""
+    from oxi_assist.analysis import analyze
+
+    p = tmp_path / "rad8.txt"
+    p.write_text("".join(_rad8_line(s, "097", "080", "000800") for s in range(60)))
+    rec = load(p)
+    assert all(r.valid and r.status == Status.NONE for r in rec.readings)
+    assert analyze(rec).alarms == []

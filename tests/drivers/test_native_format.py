@@ -107,3 +107,41 @@ def test_impossible_numbers_in_a_damaged_file_read_as_no_value(tmp_path):
     a, b = read(p).readings
     assert (a.spo2, a.pulse) == (97.0, None) and a.status & Status.POOR_SIGNAL
     assert (b.spo2, b.pulse) == (None, 70.0) and not b.valid
+
+
+def test_columns_are_written_byte_for_byte_as_readings_are_and_read_back_as_columns(tmp_path):
+    """A whole recording's readings are formatted a column at a time: the lines are exactly
+    those `SessionWriter.reading` writes one by one, and reading them back gives columns."""
+    import json
+
+    import numpy as np
+
+    from drivers.formats import native
+    from drivers.formats._base import ReadingArrays, Recording
+
+    rng = np.random.default_rng(1)
+    n = 5000
+    t = np.cumsum(rng.choice([0.25, 1.0, 1.5, 0.00005, 1 / 3], n))
+    s = np.where(rng.random(n) < .1, np.nan, np.where(
+        rng.random(n) < .5, np.round(rng.uniform(50, 100, n)),
+        np.round(rng.uniform(50, 100, n), 1)))
+    p = np.where(rng.random(n) < .1, np.nan, rng.uniform(30, 200, n))
+    st = rng.choice([0, 1, 2, int(Status.MISSING | Status.POOR_SIGNAL)], n)
+    pi = np.where(rng.random(n) < .5, np.nan, rng.uniform(0, 10, n))
+    cols = ReadingArrays(t, s, p, st, pi)
+    one_by_one = "".join(json.dumps(native.reading_to_obj(r), separators=(",", ":")) + "\n"
+                         for r in cols)
+    assert native.reading_lines(cols, 0, n) == one_by_one
+    rec = Recording("x", "t", readings=cols, interval=1.0,  # type: ignore[arg-type]
+                    links=[LinkEvent(round(float(t[10]), 4), LinkState.LOST),
+                           LinkEvent(round(float(t[20]), 4), LinkState.CONNECTED)])
+    out = tmp_path / "c.jsonl"
+    native.write(rec, out)
+    back = load(out)
+    assert isinstance(back.readings, ReadingArrays)
+    assert list(back.readings) == [native.obj_to_reading(json.loads(x))
+                                   for x in one_by_one.splitlines()]
+    assert back.links == rec.links
+    lines = out.read_text().splitlines()
+    lost = next(i for i, ln in enumerate(lines) if '"lost"' in ln)
+    assert json.loads(lines[lost - 1])["t"] == round(t[10], 4)  # after the readings of its time

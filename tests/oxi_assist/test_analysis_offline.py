@@ -200,3 +200,26 @@ def test_the_baseline_is_the_pre_event_one() -> None:
     assert ok[0]["baseline"] == 97.0 and ok[0]["ended"] == "recovered"
     slow = _dips([97.0] * 150 + [92.0] * 20 + [95.0] * 100)
     assert slow[0]["ended"] == "too_long"
+
+
+def test_columns_give_the_same_analysis_as_readings() -> None:
+    """A reader's columns go into the analysis without a Reading per sample; the result is
+    the one the same samples give as Readings (out-of-order and timeless samples dropped)."""
+    from drivers.formats._base import ReadingArrays, Recording
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    t = np.cumsum(rng.choice([0.0, 0.5, 1.0, 1.0, 2.0, 30.0], n, p=[.02, .1, .5, .3, .07, .01]))
+    spo2 = np.round(np.clip(92 + 6 * np.sin(t / 200) + rng.normal(0, 1.5, n), 60, 100), 1)
+    pulse = np.round(rng.uniform(45, 150, n))
+    st = rng.choice([0, 0, 0, 0, int(Status.FINGER_OUT), int(Status.SEARCHING),
+                     int(Status.MOTION), int(Status.NO_SENSOR), int(Status.MISSING)], n)
+    spo2[(st & int(Status.FINGER_OUT | Status.NO_SENSOR | Status.MISSING)) != 0] = np.nan
+    t[100] = t[99] - 3.0  # a reading out of order
+    t[200] = np.nan  # and one without a time
+    pi = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(0.1, 5, n))
+    cols = ReadingArrays(t, spo2, pulse, st, pi)
+    rec = Recording("x", "t", readings=cols, interval=1.0)  # type: ignore[arg-type]
+    a = analyze(rec).to_dict()
+    b = analyze(Trace.from_items(list(cols), interval=1.0)).to_dict()
+    assert a == b and a["dropped_out_of_order"] == 2 and a["alarms"]

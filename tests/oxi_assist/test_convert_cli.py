@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 
+import pytest
+
 from drivers.formats import load
 from oxi_assist.cli import main
-from oxi_assist.commands.convert import Progress, progress_for
+from oxi_assist.commands._input import Progress, progress_for
 
 
 def test_contec_to_every_writer_and_back(tmp_path, vectors, capsys):
@@ -81,4 +84,36 @@ def test_progress_only_on_a_terminal(capsys):
     p(0, 100)
     p(100, 100)
     p.end()
-    assert "reading x.csv:   0%" in buf.getvalue() and "100%" in buf.getvalue()
+    out = buf.getvalue()
+    assert "reading x.csv: [........................]   0%" in out
+    assert "[########################] 100%" in out
+    assert out.endswith("\r\033[K")  # the bar is cleared before anything else is printed
+
+
+@pytest.mark.parametrize("to", [".jsonl", ".csv", ".edf"])
+def test_a_table_without_dates_gets_no_invented_start(tmp_path, capsys, to):
+    """Clock times with no date: the converted file records no start (not the moment of
+    conversion), and the debrief of it shows none either."""
+    src = tmp_path / "nodate.csv"
+    src.write_text("Time,SpO2,Pulse\n23:05:12,97,60\n23:05:13,96,61\n23:05:14,95,62\n")
+    out = tmp_path / f"out{to}"
+    assert main(["convert", str(src), str(out)]) == 0
+    rec = load(out)
+    assert rec.start_wall is None and len(rec.readings) == 3
+    capsys.readouterr()
+    assert main(["debrief", "--text", str(out)]) == 0
+    assert "Session: start time unknown" in capsys.readouterr().out
+
+
+def test_a_naive_start_stays_zone_less_through_a_conversion(tmp_path, capsys):
+    src = tmp_path / "naive.csv"
+    src.write_text("Time,SpO2,Pulse\n2024-01-14 23:05:12,97,60\n2024-01-14 23:05:13,96,61\n")
+    for to in (".jsonl", ".csv"):
+        out = tmp_path / f"out{to}"
+        assert main(["convert", str(src), str(out)]) == 0
+        assert main(["info", str(out), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["start"] == \
+            "2024-01-14T23:05:12"
+    # and our CSV's time column shows the file's wall clock with no "Z" invented
+    assert (tmp_path / "out.csv").read_text().splitlines()[2].split(",")[1] == \
+        "2024-01-14T23:05:12"

@@ -26,7 +26,10 @@ settings.register_profile("oxi-agreement-soak", max_examples=3000, deadline=None
                           suppress_health_check=[HealthCheck.too_slow])
 
 FLAGS = [Status.NONE] * 6 + [Status.MOTION, Status.LOW_PERFUSION, Status.POOR_SIGNAL,
-                             Status.SEARCHING, Status.SENSOR_FAULT, Status.FINGER_OUT]
+                             Status.SEARCHING, Status.SENSOR_FAULT, Status.FINGER_OUT,
+                             Status.NO_SENSOR, Status.STARTUP, Status.MISSING]
+NO_VALUE = (Status.SEARCHING | Status.SENSOR_FAULT | Status.NO_SENSOR | Status.STARTUP
+            | Status.MISSING)
 
 
 @st.composite
@@ -68,7 +71,7 @@ def traces(draw: st.DrawFn) -> tuple[list[Reading | LinkEvent], list[float]]:
                 status, spo2, p = Status.FINGER_OUT, None, None
             elif kind == "flags":
                 status = rnd.choice(FLAGS)
-                if status & (Status.SEARCHING | Status.SENSOR_FAULT):
+                if status & NO_VALUE:
                     spo2 = p = None
                 pi = rnd.choice([None, 0.1, 2.0])
             elif kind == "spikes" and rnd.randrange(5) == 0:

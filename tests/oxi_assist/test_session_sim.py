@@ -93,15 +93,18 @@ async def test_paused_simulation_pauses_session_time(tmp_path, protocol):
     assert not any(a["kind"] == "no_data" for a in rec.alarms)
 
 
-async def test_replay_of_a_real_capture_records_every_reading(tmp_path, vectors):
+@pytest.mark.parametrize("speed", [1, 10, 20])
+async def test_replay_of_a_real_capture_records_every_reading(tmp_path, vectors, speed):
+    """At any speed the session records the recording's own time: the 3:32 file is a 3:32
+    session, as a simulation at 10× is recorded in scenario time."""
     clock = VirtualClock()
     path = vectors / "contec-cms50e-live.SpO2"
-    uri = f"replay:{path}?speed=20"
+    uri = f"replay:{path}?speed={speed}"
     src = open_source(uri, clock)
     w = open_writer(uri, clock, base=tmp_path)
     s = Session(clock=clock, monitor=Monitor(), writer=w, source_label=uri)
     task = asyncio.create_task(s.run(src, tick_every=0.25))
-    await clock.run_for(15.0)
+    await clock.run_for(212.0 / speed + 3.0)
     assert await asyncio.wait_for(task, 1.0) == "closed"
     s.close()
     orig, rec = load(path), load(w.path)
@@ -110,8 +113,10 @@ async def test_replay_of_a_real_capture_records_every_reading(tmp_path, vectors)
     assert len(t1) == len(t0)
     np.testing.assert_array_equal(spo2_1, spo2_0)
     np.testing.assert_array_equal(pulse_1, pulse_0)
-    # a replay is stamped like a device, on the clock: 20× faster than the file
-    np.testing.assert_allclose(np.diff(t1), np.diff(t0) / 20, atol=1e-6)
+    np.testing.assert_allclose(np.diff(t1), np.diff(t0), atol=1e-6)
+    assert t1[-1] - t1[0] == pytest.approx(211.0, abs=1e-6)  # 3:32 of readings at any speed
+    # and the session around them: the file's 3:32 plus the seconds the test waited after it
+    assert 212.0 <= summarize(rec).duration <= 212.0 + 3.5
 
 
 async def test_cancelling_run_is_not_swallowed(tmp_path, protocol):

@@ -50,7 +50,7 @@ async def test_paced_on_virtual_clock_with_gap_and_link_events(night):
     assert links == [LinkState.CONNECTING, LinkState.CONNECTED, LinkState.CLOSED]
     rs = [(i, now) for i, now in got if isinstance(i, Reading)]
     assert [now for _, now in rs] == [100.0, 104.0, 108.0]
-    assert [r.t for r, _ in rs] == [100.0, 104.0, 108.0]  # stamped on the session clock
+    assert [r.t for r, _ in rs] == [0.0, 4.0, 8.0]  # stamped with the recording's own time
     assert [r.spo2 for r, _ in rs] == [96.0, None, 94.0]
     assert not rs[1][0].valid and rs[1][0].status  # the gap arrives as a flagged gap
     assert got[-1][0].reason == "end of recording"
@@ -61,6 +61,10 @@ async def test_speed_divides_the_timeline(night):
     src = open_replay(str(night), {"speed": "4"}, clock)
     got = await _collect(src, clock, 5.0)
     assert [now for i, now in got if isinstance(i, Reading)] == [0.0, 1.0, 2.0]
+    # faster on the clock, but the items still say the recording's seconds, as the
+    # simulator's do at any speed
+    assert [i.t for i, _ in got if isinstance(i, Reading)] == [0.0, 4.0, 8.0]
+    assert [i.t for i, _ in got if isinstance(i, LinkEvent)] == [0.0, 0.0, 8.0]
 
 
 async def test_nothing_arrives_before_its_time(night):
@@ -90,6 +94,7 @@ async def test_loop_restarts_after_one_interval(night):
     got = await _collect(src, clock, 30.0, limit=2 + 5)
     times = [now for i, now in got if isinstance(i, Reading)]
     assert times == [0.0, 4.0, 8.0, 12.0, 16.0]
+    assert [i.t for i, _ in got if isinstance(i, Reading)] == times  # carried on per loop
     assert isinstance(got[-1][0], LinkEvent) and got[-1][0].state is LinkState.CLOSED
 
 

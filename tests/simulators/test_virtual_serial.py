@@ -45,7 +45,11 @@ class Host:
         deadline = time.monotonic() + timeout
         while not pred():  # type: ignore[operator]
             assert time.monotonic() < deadline, "timed out waiting for the device"
-            self.readings += self.codec.feed(self.s.read(self.s.in_waiting or 1))
+            try:
+                waiting = self.s.in_waiting
+            except OSError as e:  # pyserial's read() says SerialException for a pty torn
+                raise serial.SerialException(str(e)) from e  # down; in_waiting says EIO
+            self.readings += self.codec.feed(self.s.read(waiting or 1))
 
     def packet(self, ptype: int) -> Packet:
         def have() -> bool:
