@@ -20,6 +20,7 @@ interface (`lan_address`). An external broker (mosquitto) gets the same rules fr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
@@ -35,6 +36,7 @@ from oxi_assist.classroom.codes import TRAINER_USER, CodeError, valid_station_id
 from oxi_assist.classroom.topics import TopicKind, Topics
 
 LOCALHOST = "127.0.0.1"
+STOP_TIMEOUT = 3.0
 DEFAULT_PORT = 1883
 
 log = logging.getLogger(__name__)
@@ -164,10 +166,28 @@ class EmbeddedBroker:
         self.starts += 1
 
     async def stop(self) -> None:
+        """Stops listening and drops every client (each then reconnects by itself).
+
+        amqtt's `shutdown()` can wait forever on a client handler that is mid-read (seen
+        with 0.12.1 when clients are sending), so the listeners are closed and the clients'
+        connections aborted first; `shutdown()` then has nothing left to wait on, and is given
+        `STOP_TIMEOUT` seconds at most."""
         broker, self._broker = self._broker, None
-        if broker is not None:
-            with contextlib.suppress(Exception):
-                await broker.shutdown()
+        if broker is None:
+            return
+        for server in list(getattr(broker, "_servers", {}).values()):
+            inst = getattr(server, "instance", None)
+            if inst is not None:
+                with contextlib.suppress(Exception):
+                    inst.close()
+        for _session, handler in list(getattr(broker, "_sessions", {}).values()):
+            writer = getattr(getattr(handler, "writer", None), "_writer", None)
+            transport = getattr(writer, "transport", None)
+            if transport is not None:
+                with contextlib.suppress(Exception):
+                    transport.abort()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(broker.shutdown(), STOP_TIMEOUT)
 
     async def restart(self) -> None:
         await self.stop()

@@ -163,9 +163,9 @@ def load_record(path: str | Path) -> ClassDebrief:
             try:
                 o = json.loads(line)
             except ValueError as e:
-                raise FormatError(f"{path}:{n}: not JSON ({e})") from None
+                raise FormatError(path, f"not JSON ({e})", line=n) from None
             if not isinstance(o, dict):
-                raise FormatError(f"{path}:{n}: not a record line")
+                raise FormatError(path, "not a record line", line=n)
             if o.get("k") == "class":
                 title = str(o.get("scenario", ""))
             if o.get("k") != "event":
@@ -174,7 +174,7 @@ def load_record(path: str | Path) -> ClassDebrief:
             try:
                 ev = StationEvent.from_dict(o)
             except MessageError as e:
-                raise FormatError(f"{path}:{n}: {e}") from None
+                raise FormatError(path, str(e), line=n) from None
             names[sid] = str(o.get("station_name", sid))
             events.setdefault(sid, {})[ev.seq] = ev
     return class_debrief({sid: (names[sid], list(evs.values())) for sid, evs in events.items()},

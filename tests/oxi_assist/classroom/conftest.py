@@ -50,7 +50,7 @@ class Class:
         self.stations: dict[str, tuple[StationClient, asyncio.Task[None], list[str]]] = {}
 
     @property
-    def core(self):  # noqa: ANN201
+    def core(self):
         return self.node.core
 
     async def add(self, name: str, **kw: object) -> StationClient:
@@ -111,9 +111,25 @@ class Mosquitto:
         self.exe, self.conf = exe, conf
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)],
+    def start(self, port: int) -> None:
+        conf = self.conf
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # started as root, mosquitto switches to the `mosquitto` user, who cannot read
+            # our 0600 files; a test broker simply stays the user that wrote them
+            conf = self.conf.with_name("mosquitto-test.conf")
+            conf.write_text(self.conf.read_text() + "user root\n")
+        self.proc = subprocess.Popen([self.exe, "-c", str(conf)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+        raise AssertionError(f"mosquitto did not start: {err[-300:]}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
