@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import ssl
 from collections.abc import Callable, Sequence
@@ -145,6 +146,11 @@ def _refused(e: BaseException) -> bool:
     return value in (4, 5, 134, 135) or "not authori" in text or "bad user" in text
 
 
+#: aiomqtt's own notices (pending publishes at a drop) are ours to count, not to print
+_QUIET = logging.getLogger("oxi_assist.classroom.mqtt")
+_QUIET.setLevel(logging.ERROR)
+
+
 def _retrieve(fut: asyncio.Future[object]) -> None:
     """Marks a cancelled read's outcome as seen (it may have failed as the link dropped)."""
     if not fut.cancelled():
@@ -216,7 +222,7 @@ class MqttLink:
                               username=self.login.username, password=self.login.password,
                               identifier=self.login.client_id, will=will, clean_session=True,
                               keepalive=self.keepalive, timeout=CONNECT_TIMEOUT,
-                              tls_context=self._tls)
+                              tls_context=self._tls, logger=_QUIET)
 
     async def run(self) -> None:
         """Keeps the connection up until `stop()`. Raises `LinkRefused` on a refused login."""

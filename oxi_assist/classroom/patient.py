@@ -94,12 +94,10 @@ class Patient:
         self.session.on_action(action, **params)
 
     def saved_actions(self) -> tuple[SavedAction, ...]:
-        """Every action and cue so far, as a station saves them (breath taps are left out: they
-        only feed the short breathing-rate counter)."""
+        """Every action and cue so far, as a station saves them (breath taps too: the guide's
+        breathing count, and so its next step, depends on them)."""
         out = []
         for a in self.session.actions:
-            if a.name == Action.BREATH_TAP.value:
-                continue
             params = {k: v for k, v in a.params.items() if isinstance(v, str | int | float)
                       and not isinstance(v, bool)}
             out.append(SavedAction(round(a.t, 4), a.name, params, a.trainer))
