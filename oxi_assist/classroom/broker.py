@@ -89,6 +89,20 @@ class ClassAuthPlugin(BaseAuthPlugin):
         return True
 
 
+def allowed(cfg: _GateConfig, user: str, topic: str, action: Action) -> bool:
+    """The class's ACL (see the module docstring), for the topic plugin and the broadcast."""
+    topics = Topics(cfg.class_id)
+    if user == TRAINER_USER:
+        return _match(topic, topics.everything) or topic == topics.everything
+    if not valid_station_id(user):
+        return False
+    if action == Action.PUBLISH:
+        return topic in topics.station_may_publish(user)
+    if action == Action.SUBSCRIBE:
+        return _covered(topic, topics.station_may_read(user))
+    return topic in topics.station_may_read(user)  # RECEIVE
+
+
 class ClassTopicPlugin(BaseTopicPlugin):
     """What each client may publish and read (see the module docstring)."""
 
@@ -96,20 +110,44 @@ class ClassTopicPlugin(BaseTopicPlugin):
 
     async def topic_filtering(self, *, session: MqttSession | None = None,
                               topic: str | None = None, action: Action | None = None) -> bool:
-        cfg: _GateConfig = self.context.config  # type: ignore[assignment]
-        if session is None or not topic:
+        if session is None or not topic or action is None:
             return False
-        topics = Topics(cfg.class_id)
-        user = session.username or ""
-        if user == TRAINER_USER:
-            return _match(topic, topics.everything) or topic == topics.everything
-        if not valid_station_id(user):
-            return False
-        if action == Action.PUBLISH:
-            return topic in topics.station_may_publish(user)
-        if action == Action.SUBSCRIBE:
-            return _covered(topic, topics.station_may_read(user))
-        return topic in topics.station_may_read(user)  # RECEIVE
+        return allowed(self.context.config, session.username or "",  # type: ignore[arg-type]
+                       topic, action)
+
+
+class _ClassBroker(Broker):
+    """amqtt's broker with one method replaced: the delivery of one published message.
+
+    amqtt 0.12.1's `_run_broadcast` walks the live subscription table across awaits, so a
+    client that subscribes meanwhile (30 stations joining, or all of them coming back after a
+    restart) raises "dictionary changed size during iteration" and that message reaches nobody;
+    it also runs the plugin machinery (a task per plugin) for every delivery. This one walks a
+    snapshot and checks each receiver with the class's ACL function directly. Otherwise it is
+    amqtt's own logic, so the version is pinned below 0.13 in pyproject.toml."""
+
+    def __init__(self, config: dict[str, Any], gate: _GateConfig) -> None:
+        super().__init__(config)
+        self._gate = gate
+
+    async def _run_broadcast(self, running_tasks: Any) -> None:
+        broadcast = await self._broadcast_queue.get()
+        topic = broadcast["topic"]
+        for k_filter, subscriptions in list(self._subscriptions.items()):
+            if not self._matches(topic, k_filter):
+                continue
+            for target, sub_qos in list(subscriptions):
+                qos = broadcast.get("qos", sub_qos)
+                if not allowed(self._gate, target.username or "", topic, Action.RECEIVE):
+                    continue
+                if target.transitions.state != "connected":
+                    if not target.clean_session and qos in (1, 2) and not target.is_anonymous:
+                        await self._retain_broadcast_message(broadcast, qos, target)
+                    continue
+                handler = self._get_handler(target)
+                if handler:
+                    running_tasks.append(asyncio.ensure_future(
+                        handler.mqtt_publish(topic, broadcast["data"], qos, retain=False)))
 
 
 def lan_address(interface: str) -> str:
@@ -155,7 +193,7 @@ class EmbeddedBroker:
     async def start(self) -> None:
         for name in ("amqtt", "transitions"):  # their per-connection chatter is not ours to print
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        broker = Broker(self._config())
+        broker = _ClassBroker(self._config(), _GateConfig(**self._gate))
         try:
             await broker.start()
         except Exception as e:
