@@ -278,7 +278,9 @@ def safety_section(run: Run) -> str:
         priv.append(["recording file / folder mode", modes.get("why", "not run"), "–"])
     if hits is not None:
         priv.append(["modules that open a network socket (source scan of drivers, "
-                     "simulators, oxi_assist)", len(hits), "pass" if not hits else "FAIL"])
+                     "simulators, oxi_assist; the classroom package, networked by design "
+                     "for `class` and `join`, excepted)", len(hits),
+                     "pass" if not hits else "FAIL"])
         if hits:
             run.failures.append("network source scan")
     if socks.get("checked"):

@@ -117,18 +117,36 @@ class ClassTopicPlugin(BaseTopicPlugin):
 
 
 class _ClassBroker(Broker):
-    """amqtt's broker with one method replaced: the delivery of one published message.
+    """amqtt's broker with two methods replaced, for two faults of amqtt 0.12.1 (the version is
+    pinned below 0.13 in pyproject.toml, since these are amqtt's internals):
 
-    amqtt 0.12.1's `_run_broadcast` walks the live subscription table across awaits, so a
-    client that subscribes meanwhile (30 stations joining, or all of them coming back after a
-    restart) raises "dictionary changed size during iteration" and that message reaches nobody;
-    it also runs the plugin machinery (a task per plugin) for every delivery. This one walks a
-    snapshot and checks each receiver with the class's ACL function directly. Otherwise it is
-    amqtt's own logic, so the version is pinned below 0.13 in pyproject.toml."""
+    - `_run_broadcast` (the delivery of one published message) walks the live subscription
+      table across awaits, so a client that subscribes meanwhile (30 stations joining, or all
+      of them coming back after a restart) raises "dictionary changed size during iteration"
+      and the message misses the subscribers after that point; it also runs the plugin
+      machinery (a task per plugin) for every delivery. Ours walks a snapshot and checks each
+      receiver with the class's ACL function directly.
+    - At CONNECT, amqtt sends the new client the retained messages of every filter in the
+      whole subscription table (everyone's, unchecked): a station that connected would get
+      every other station's saved state and presence. Ours sends retained messages only for
+      the client's own subscriptions, and only topics it may read."""
 
     def __init__(self, config: dict[str, Any], gate: _GateConfig) -> None:
         super().__init__(config)
         self._gate = gate
+
+    async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: MqttSession) -> None:
+        topic_filter = subscription[0]
+        own = any(s.client_id == session.client_id
+                  for s, _ in self._subscriptions.get(topic_filter, ()))
+        if not own:
+            return  # another client's filter (amqtt calls this for all of them at CONNECT)
+        user = session.username or ""
+        if not all(allowed(self._gate, user, t, Action.RECEIVE)
+                   for t in self._retained_messages if self._matches(t, topic_filter)):
+            return
+        await super()._publish_retained_messages_for_subscription(subscription, session)
 
     async def _run_broadcast(self, running_tasks: Any) -> None:
         broadcast = await self._broadcast_queue.get()

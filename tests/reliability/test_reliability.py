@@ -126,4 +126,14 @@ def test_network_scan_would_see_a_listener(tmp_path, monkeypatch) -> None:
         (tmp_path / name).mkdir()
     monkeypatch.setattr(safety, "ROOT", tmp_path)
     hits = safety.scan_sources()
-    assert len(hits) == 2 and hits[0].startswith("drivers/leak.py:2")
+    assert len(hits) == 3 and hits[0].startswith("drivers/leak.py:1")  # the import too
+
+
+def test_network_scan_sees_a_network_library_outside_the_classroom(tmp_path,
+                                                                  monkeypatch) -> None:
+    for name in ("drivers", "simulators", "oxi_assist/classroom"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "oxi_assist" / "tele.py").write_text("import aiomqtt\n")
+    (tmp_path / "oxi_assist" / "classroom" / "link.py").write_text("import aiomqtt\n")
+    monkeypatch.setattr(safety, "ROOT", tmp_path)
+    assert safety.scan_sources() == ["oxi_assist/tele.py:1: import aiomqtt"]

@@ -78,3 +78,44 @@ async def test_binds_where_told_and_stops_with_clients() -> None:
         await asyncio.wait_for(b.stop(), 10)  # with a client connected
     await b.start()  # the port is free again
     await b.stop()
+
+
+async def test_a_new_client_gets_no_one_elses_retained_messages() -> None:
+    """amqtt 0.12.1 sent a connecting client the retained messages of every filter anyone had
+    subscribed to: here a station would have read another station's saved state."""
+    port = free_port()
+    b = EmbeddedBroker(class_id=CID, code=CODE, trainer_secret="s3cret", port=port)
+    await b.start()
+    from oxi_assist.classroom.topics import TopicKind, Topics
+
+    t = Topics(CID)
+    try:
+        async with aiomqtt.Client("127.0.0.1", port, username="trainer", password="s3cret",
+                                  identifier=f"{CID}-trainer") as tr:
+            await tr.subscribe(t.everything, qos=1)
+            async with aiomqtt.Client("127.0.0.1", port, username="bob", password=CODE,
+                                      identifier=f"{CID}-bob") as bob:
+                await bob.publish(t.station("bob", TopicKind.STATE), b"bob's state", qos=1,
+                                  retain=True)
+                await asyncio.sleep(0.3)
+            got: list[str] = []
+            async with aiomqtt.Client("127.0.0.1", port, username="eve", password=CODE,
+                                      identifier=f"{CID}-eve") as eve:
+                await eve.subscribe(t.station("eve", TopicKind.STATE), qos=1)
+
+                async def listen() -> None:
+                    async for m in eve.messages:
+                        got.append(str(m.topic))
+
+                task = asyncio.ensure_future(listen())
+                await asyncio.sleep(0.8)
+                task.cancel()
+            assert got == []
+            # bob himself still gets his own state back when he subscribes to it
+            async with aiomqtt.Client("127.0.0.1", port, username="bob", password=CODE,
+                                      identifier=f"{CID}-bob") as bob:
+                await bob.subscribe(t.station("bob", TopicKind.STATE), qos=1)
+                m = await asyncio.wait_for(anext(aiter(bob.messages)), 5)
+                assert m.payload == b"bob's state"
+    finally:
+        await asyncio.wait_for(b.stop(), 10)
