@@ -160,13 +160,15 @@ async def _class(kind: str, n: int, quick: bool) -> dict[str, Any]:
             else:
                 core.cue(CommandName.MOTION, 5.0)
             await asyncio.sleep(1.0)
-        # actions → board
+        # actions → board: every station acts every 2 s (half of them each second), far more
+        # often than a trainee does (one action every 5–10 s at most)
         core.latency.action_to_board_ms.clear()
-        for _ in range(3 if quick else 10):
-            for s in stations:
-                s.send("tap")
-                s.send("breathing_not_normal")
-            await asyncio.sleep(0.5)
+        words = ("tap", "breathing_not_normal", "tap", "recovery")
+        for i in range(6 if quick else 20):
+            for j, s in enumerate(stations):
+                if j % 2 == i % 2:
+                    s.send(words[(i // 2 + j) % len(words)])
+            await asyncio.sleep(1.0)
         await asyncio.sleep(2.0)
         window = time.monotonic() - w0
         cpu = [(s.cpu_s() - cpu0[s.name]) / window * 100 for s in stations]
@@ -227,6 +229,14 @@ async def _class(kind: str, n: int, quick: bool) -> dict[str, Any]:
         await asyncio.sleep(1.5)
         out["rejoin_same"] = (row.step, row.doses) == snap[:2] and (
             (row.t_911 is None) == (snap[2] is None))
+        out["rejoin_before_after"] = (snap, (row.step, row.doses, row.t_911))
+        # fault: a station frozen (no goodbye, no closed connection: only silence)
+        frozen = stations[7]
+        frow = core.board.rows[frozen.name]
+        os.kill(frozen.p.pid, signal.SIGSTOP)
+        out["frozen_lost_s"] = await _until(lambda: frow.connection is Connection.LOST, 15)
+        os.kill(frozen.p.pid, signal.SIGCONT)
+        out["frozen_back_s"] = await _until(lambda: frow.connection is Connection.ONLINE, 15)
         # the end: every station's own count against the trainer's
         core.end()
         await _until(lambda: all(s.p.poll() is not None for s in stations), 30)
@@ -299,8 +309,10 @@ def run(quick: bool = True) -> list[dict[str, Any]]:
             "0")
         row("station killed: board says lost after", r["kill_lost_s"], "s", "≤ 5")
         row("station rejoined: restored after / same step+doses", f"{r['rejoin_restored_s']:.1f}"
-            f" s / {'yes' if r['rejoin_same'] else 'NO'}" if r["rejoin_restored_s"] else "NO",
-            "", "yes")
+            f" s / {'yes' if r['rejoin_same'] else 'NO ' + str(r['rejoin_before_after'])}"
+            if r["rejoin_restored_s"] else "NO", "", "yes")
+        row("station frozen (SIGSTOP): board says lost after", r["frozen_lost_s"], "s", "≤ 5")
+        row("station frozen: back after SIGCONT", r["frozen_back_s"], "s")
         row("10 % loss station: commands / events complete",
             f"{r['lossy_commands']}/{r['lossy_expected']} / "
             f"{'yes' if r['lossy_events_ok'] else 'NO'}", "", "all / yes")

@@ -19,7 +19,10 @@ What the station does:
 - Events (actions, step changes, alarms, applied commands) are numbered; each stays in the
   outbox, resent every `RESEND_S`, until the trainer's ack covers it. So no event is lost
   to a dropped message, a broker restart or the station's own restart.
-- Status about once a second; saved state after every event and every `STATE_EVERY` s.
+- Status about once a second. The saved state goes out at once after a trainee's action or
+  an applied command (what a restore needs), otherwise at most every `STATE_MIN_S` while
+  something changed (breath taps, alarms, steps) and every `STATE_EVERY` s while running: a
+  station that crashes loses at most its last second of breath taps from its saved state.
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ RESTORE_WAIT = 1.0  # s to wait for a saved state on the first connection
 STATUS_EVERY = 1.0
 RESEND_S = 1.0
 STATE_EVERY = 5.0
+STATE_MIN_S = 1.0
+#: unacknowledged events kept for resending (a long broker outage); the saved state carries
+#: the newest `MAX_OUTBOX`
+OUTBOX_LIMIT = 5000
 TICK = 0.25
 MAX_PENDING = 256  # early commands held while one before them is missing
 
@@ -138,6 +145,8 @@ class StationCore:
         self._status_at = -1e18
         self._state_at = -1e18
         self._state_dirty = False
+        self._state_urgent = False
+        self._state_sent = 0.0  # `sent` of the last saved state published
         self.counters = StationCounters()
         self.version = 0
 
@@ -190,6 +199,10 @@ class StationCore:
         elif isinstance(msg, StationState) and ref.station == self.station:
             if not self.decided:
                 self.saved = msg
+            elif msg.sent < self._state_sent - 1e-3:
+                # an older copy came back (the trainer republishing what it had after a
+                # broker restart): ours must be the one a rejoining station finds
+                self._state_urgent = True
         else:
             self.counters.rejected.add(topic, "not for this station")
             return
@@ -270,7 +283,7 @@ class StationCore:
                   + (f" {value:g}" if value is not None else "")
                   + (f" applied latency_ms={latency * 1000:.1f}" if latency is not None
                      else " applied"))
-        self._state_dirty = True
+        self._state_urgent = True
 
     def _end(self) -> None:
         self.phase = Phase.ENDED
@@ -305,7 +318,7 @@ class StationCore:
         self._event(EventKind.SESSION, "started", text=f"{cs.scenario} seed {seed}",
                     params={"scenario": cs.scenario, "seed": seed})
         self._say(f"started {cs.scenario} seed={seed}")
-        self._state_dirty = True
+        self._state_urgent = True
 
     async def _restore(self, saved: StationState) -> None:
         self._restoring = True
@@ -382,6 +395,8 @@ class StationCore:
                          params=clean, t=rec.t if rec is not None else None)
         if shown:
             self._say(f"event {ev.seq} action {action.value} t={ev.t:.1f}")
+        if action is not Action.BREATH_TAP:
+            self._state_urgent = True
         self._observe()
         return ""
 
@@ -395,7 +410,7 @@ class StationCore:
         ev = StationEvent(self.event_seq, round(t, 3), kind, name, text[:200],
                           dict(params or {}), self.clock.wall())
         self.counters.events_sent += 1
-        if len(self._outbox) >= MAX_OUTBOX:  # never grows without bound: oldest goes first
+        if len(self._outbox) >= OUTBOX_LIMIT:  # never grows without bound: oldest goes first
             self._outbox.pop(min(self._outbox))
         self._outbox[ev.seq] = _Out(ev, self.clock.now())
         self.pub.publish(self._topic(TopicKind.EVENT), encode(ev), qos=1)
@@ -489,11 +504,12 @@ class StationCore:
 
     def _publish_state(self) -> None:
         self._state_at = self.clock.now()
-        self._state_dirty = False
+        self._state_dirty = self._state_urgent = False
+        st = self.saved_state()
+        self._state_sent = round(st.sent, 4)
         try:
-            data = encode(self.saved_state())
+            data = encode(st)
         except MessageError:  # over the limit: the oldest actions give way
-            st = self.saved_state()
             data = encode(StationState(**{**st.__dict__, "actions": st.actions[-50:],
                                           "outbox": st.outbox[-16:]}))
         self.pub.publish(self._topic(TopicKind.STATE), data, qos=1, retain=True)
@@ -511,8 +527,9 @@ class StationCore:
         if now - self._status_at >= STATUS_EVERY:
             self._publish_status()
         self._resend()
-        if self._state_dirty or (self.phase is Phase.RUNNING and now - self._state_at
-                                 >= STATE_EVERY):
+        since = now - self._state_at
+        if self._state_urgent or (self._state_dirty and since >= STATE_MIN_S) or (
+                self.phase is Phase.RUNNING and since >= STATE_EVERY):
             self._publish_state()
         return task
 

@@ -18,6 +18,8 @@ from drivers.errors import OxiError
 from oxi_assist.commands._class_common import need_class_extra, say, stdin_lines
 
 CONNECT_TIMEOUT_S = 30.0
+#: after the class ends, at most this long to get the last events acknowledged
+END_GRACE_S = 5.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -126,9 +128,14 @@ async def _headless(address: object, code: str, name: str, args: argparse.Namesp
 
     async def watch() -> None:
         waited = 0.0
+        ended_for = 0.0
         while not done.is_set():
             await asyncio.sleep(0.25)
             waited += 0.25
+            if client.core.phase is Phase.ENDED:
+                ended_for += 0.25
+                if ended_for >= END_GRACE_S:  # the class (and maybe its broker) has gone
+                    done.set()
             if client.link.connects == 0 and waited >= args.timeout:
                 say(f"error: cannot reach the class at {address}: "
                     f"{client.link.last_error or 'no answer'}")
@@ -146,7 +153,7 @@ async def _headless(address: object, code: str, name: str, args: argparse.Namesp
             task.result()
         if watcher in finished:
             watcher.result()
-        await client.leave()
+        await client.leave(wait_acks=2.0 if client.link.connected else 0.0)
         await task
     except LinkRefused:
         raise OxiError("the class refused this join code (check it with the trainer)") \

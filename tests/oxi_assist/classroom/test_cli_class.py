@@ -48,3 +48,63 @@ async def test_join_with_a_wrong_code_is_refused(klass: Class) -> None:
     assert proc.returncode == 2
     assert "refused this join code" in err.decode() and "Traceback" not in err.decode()
     assert "eve" not in klass.core.board.rows
+
+
+def test_headless_class_end_to_end(tmp_path) -> None:
+    """`oxi-assist class --headless` with a `join --headless` station, both as a user runs
+    them: start, an action, the board, end; the debrief printed and exported, the class record
+    kept private."""
+    import os
+    import stat
+    import time
+
+    from .conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, "OXI_ASSIST_DATA_DIR": str(tmp_path / "data")}
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "oxi_assist", "class", "opioid-overdose", "--headless",
+         "--speed", "10", "--port", str(port), "--code", "ACDEFG",
+         "--export-csv", str(tmp_path / "class.csv"), "--export-text", str(tmp_path / "c.txt")],
+        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, bufsize=1)
+    station = None
+    try:
+        assert trainer.stdout is not None and trainer.stdin is not None
+        first = trainer.stdout.readline()
+        assert f"oxi-assist join 127.0.0.1:{port} ACDEFG" in first
+        station = subprocess.Popen(
+            [sys.executable, "-m", "oxi_assist", "join", f"127.0.0.1:{port}", "acd-efg",
+             "--name", "Ann", "--headless"], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        lines: list[str] = []
+        while not any("station ann joined" in x for x in lines):
+            lines.append(trainer.stdout.readline())
+        trainer.stdin.write("start\n")
+        trainer.stdin.flush()
+        assert station.stdout is not None and station.stdin is not None
+        while not station.stdout.readline().startswith("started"):
+            pass
+        for a in ("unresponsive", "911", "naloxone", "naloxone"):
+            station.stdin.write(a + "\n")
+            station.stdin.flush()
+        time.sleep(2.0)
+        out, _ = trainer.communicate(input="board\nend\n", timeout=60)
+        station.wait(30)
+    finally:
+        for p in (trainer, station):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(10)
+    assert trainer.returncode == 0, out
+    assert "board ann online running" in out and "doses=2" in out
+    assert "== Ann (ann)" in out and "before 3 min" in out and "Debrief (ROSE)" in out
+    assert station.returncode == 0
+    csv = (tmp_path / "class.csv").read_text()
+    assert csv.splitlines()[1].startswith("ann,Ann,")
+    records = list((tmp_path / "data" / "classes").glob("*.jsonl"))
+    assert len(records) == 1
+    assert stat.S_IMODE(records[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "class.csv").stat().st_mode) == 0o600
+    sessions = list((tmp_path / "data" / "sessions").glob("*.jsonl"))
+    assert len(sessions) == 1  # the station recorded its own session, as `demo` does

@@ -208,3 +208,33 @@ async def test_restored_clock_runs_on_in_real_time() -> None:
     assert 9.0 <= q.t - t <= 11.0  # after the hand-over, patient time follows the clock
     await q.close("done")
     await asyncio.sleep(0)
+
+
+async def test_station_replaces_an_older_copy_of_its_saved_state() -> None:
+    """After a broker restart the trainer republishes the last state it saw of each station;
+    a station that has moved on since puts its own back, so a rejoin finds the newest."""
+    clock = VirtualClock(wall_start=1_700_000_000.0)
+    core, wire = station(clock)
+    core.on_connect()
+    core.on_message(T.class_state, encode(ClassState(Phase.RUNNING, "opioid-overdose")))
+    clock.advance(RESTORE_WAIT)
+    core.tick()
+    await clock.run_for(3)
+    topic = T.station("ann", TopicKind.STATE)
+    old = wire.of(topic)[-1]
+    clock.advance(0.5)
+    core.act(Action.CALLED_911)
+    core.tick()
+    newest = wire.of(topic)[-1]
+    assert "911" in [a.name for a in decode(TopicKind.STATE, newest).actions]
+    n = len(wire.of(topic))
+    core.on_message(topic, newest)  # our own copy echoed: nothing to do
+    clock.advance(0.3)
+    core.tick()
+    assert len(wire.of(topic)) == n
+    core.on_message(topic, old)  # an older copy on the broker: ours goes back at once
+    clock.advance(0.25)
+    core.tick()
+    assert len(wire.of(topic)) == n + 1
+    assert "911" in [a.name for a in decode(TopicKind.STATE, wire.of(topic)[-1]).actions]
+    await core.close()
