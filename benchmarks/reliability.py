@@ -302,6 +302,20 @@ def safety_section(run: Run) -> str:
     return "\n".join(lines)
 
 
+def _classroom_block(page: Path) -> str:
+    """The classroom section (written by `python -m benchmarks.bench_classroom --write-docs`,
+    which needs 30 processes and a broker) is carried over when this page is rewritten."""
+    from benchmarks.bench_classroom import BEGIN, END
+
+    try:
+        old = page.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    if BEGIN not in old or END not in old:
+        return ""
+    return "\n## Classroom (MQTT)\n\n" + old[old.index(BEGIN):old.index(END) + len(END)] + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.reliability",
                                  description=__doc__.split("\n\n")[0])
@@ -354,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                  *[f"- {e}" for e in run.errors], ""]
     text = "\n".join(head + parts).rstrip() + "\n"
     out = Path(args.out)
+    text += _classroom_block(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(text)

@@ -137,3 +137,17 @@ def test_network_scan_sees_a_network_library_outside_the_classroom(tmp_path,
     (tmp_path / "oxi_assist" / "classroom" / "link.py").write_text("import aiomqtt\n")
     monkeypatch.setattr(safety, "ROOT", tmp_path)
     assert safety.scan_sources() == ["oxi_assist/tele.py:1: import aiomqtt"]
+
+
+def test_the_classroom_figures_survive_a_rewrite(tmp_path) -> None:
+    """The reliability run rewrites its page; the classroom section, measured by its own
+    benchmark, is carried over."""
+    from benchmarks.bench_classroom import BEGIN, END, _put
+    from benchmarks.reliability import _classroom_block
+
+    page = tmp_path / "RELIABILITY.md"
+    page.write_text("# old\n\n## Classroom (MQTT)\n\n" + BEGIN + "\n" + END + "\n")
+    _put(page, BEGIN + "\n| a | 1 |\n" + END)
+    block = _classroom_block(page)
+    assert "| a | 1 |" in block and block.count(BEGIN) == 1
+    assert _classroom_block(tmp_path / "missing.md") == ""
