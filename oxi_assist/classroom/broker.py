@@ -183,6 +183,15 @@ def lan_address(interface: str) -> str:
     raise CodeError(f"network interface {interface!r} has no IPv4 address")
 
 
+class _QuietDeadPeers(logging.Filter):
+    """asyncio warns "socket.send() raised exception." each time amqtt writes to a station that
+    has gone (killed, unplugged) before it notices; the board already says the station is
+    lost, so the trainer's terminal is spared the repeats."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "socket.send() raised exception."
+
+
 class EmbeddedBroker:
     """amqtt with the class's gate, on `host:port`. `start()`, `stop()`; `restart()` is the
     fault the benchmark plays (every client must come back by itself)."""
@@ -211,6 +220,9 @@ class EmbeddedBroker:
     async def start(self) -> None:
         for name in ("amqtt", "transitions"):  # their per-connection chatter is not ours to print
             logging.getLogger(name).setLevel(logging.CRITICAL)
+        aio = logging.getLogger("asyncio")
+        if not any(isinstance(f, _QuietDeadPeers) for f in aio.filters):
+            aio.addFilter(_QuietDeadPeers())
         broker = _ClassBroker(self._config(), _GateConfig(**self._gate))
         try:
             await broker.start()

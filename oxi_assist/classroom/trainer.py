@@ -14,7 +14,8 @@ Delivery, from the trainer's side:
   behind gets the missing commands again on its own topic, at most every `RESEND_S`.
 - A station's events are taken once each, in sequence order (an early one waits for the one
   before it, a repeat is counted and dropped), written to the class record and acknowledged
-  (retained ack), so the station stops resending them.
+  (one retained ack covers all taken so far; at most one every `ACK_EVERY` per station, the
+  rest at the next tick), so the station stops resending them.
 - A station is "lost" as soon as its last will arrives (the broker noticed it gone) or when
   nothing has come from it for `LOST_AFTER` s, and "online" again with its next message.
 - On every (re)connection the trainer republishes the class state, each station's ack and the
@@ -56,10 +57,11 @@ from oxi_assist.classroom.messages import (
     encode,
 )
 from oxi_assist.classroom.record import ClassRecord
-from oxi_assist.classroom.topics import TopicKind, Topics
+from oxi_assist.classroom.topics import STATION_KINDS, TopicKind, Topics
 
 LOST_AFTER = 4.0  # s without a word from a station before the board says lost
 RESEND_S = 1.0
+ACK_EVERY = 0.2  # s between acks to one station (the rest wait for the next tick)
 MAX_EARLY = 256  # events held per station while one before them is missing
 
 
@@ -125,6 +127,8 @@ class _StationLog:
     duplicates: int = 0
     saved: bytes | None = None  # the last saved state seen, to republish after a restart
     resent_at: float = -1e18
+    acked_at: float = -1e18  # when the last ack went out
+    ack_due: bool = False  # events taken since
 
 
 @dataclass
@@ -360,6 +364,15 @@ class TrainerCore:
                 self._take(sid, row, log, log.early.pop(log.contiguous + 1))
         elif len(log.early) < MAX_EARLY:
             log.early[ev.seq] = ev
+        log.ack_due = True
+        if self.clock.now() - log.acked_at >= ACK_EVERY:
+            self._ack(sid, log)
+
+    def _ack(self, sid: str, log: _StationLog) -> None:
+        """One ack covers every event taken so far; a burst of events gets one ack at once
+        and one more within `ACK_EVERY` (from `tick`), not one each."""
+        log.ack_due = False
+        log.acked_at = self.clock.now()
         self.pub.publish(self.topics.ack(sid), encode(Ack(log.contiguous, self.clock.wall())),
                          qos=1, retain=True)
 
@@ -396,6 +409,9 @@ class TrainerCore:
 
     def tick(self) -> None:
         now = self.clock.now()
+        for sid, log in self._logs.items():
+            if log.ack_due:
+                self._ack(sid, log)
         changed = False
         for row in self.board.rows.values():
             if row.connection is Connection.ONLINE and now - row.last_seen > LOST_AFTER:
@@ -453,7 +469,9 @@ class TrainerNode:
             login = Login(external.username or TRAINER_USER, password or "",
                           f"{self.topics.class_id}-{TRAINER_USER}")
         self.address = address
-        self.link = MqttLink(address, login, subscriptions=[(self.topics.everything, 1)],
+        # the stations' topics only: the trainer's own commands and acks are not echoed back
+        subs = [(self.topics.every_station(k), 1) for k in STATION_KINDS]
+        self.link = MqttLink(address, login, subscriptions=subs,
                              on_message=self._on_message, on_connect=self._on_connect,
                              tls=tls)
         self.core = TrainerCore(self.topics, setup, clock, self.link, record=record,

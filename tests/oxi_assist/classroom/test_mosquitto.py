@@ -76,3 +76,58 @@ async def test_class_on_mosquitto_with_generated_acl(tmp_path) -> None:
         await node.stop()
         m.stop()
     assert os.path.exists(files.folder / "acl")
+
+
+async def test_class_over_tls_with_passwords(tmp_path) -> None:
+    """mqtts:// to mosquitto with a certificate from a private CA: the trainer and a station
+    connect with the CA file; a client that does not trust the CA is refused."""
+    import shutil as sh
+    import subprocess
+
+    import pytest
+
+    from oxi_assist.classroom.link import tls_context
+
+    exe = mosquitto_or_skip()
+    if sh.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    port = free_port()
+    files = write_files(tmp_path / "broker", code=CODE, stations=["ann"], port=port)
+    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    conf = files.folder / "mosquitto.conf"
+    conf.write_text(conf.read_text().replace("# certfile /path/to/server.crt",
+                                             f"certfile {cert}")
+                    .replace("# keyfile /path/to/server.key", f"keyfile {key}"))
+    m = Mosquitto(exe, conf)
+    m.start(port)
+    tls = tls_context(str(cert))
+    node = TrainerNode(ClassSetup("opioid-overdose", speed=20.0), RealClock(), code=CODE,
+                       external=BrokerAddress.parse(f"mqtts://trainer@127.0.0.1:{port}"),
+                       password=files.trainer_password_file.read_text().strip(), tls=tls)
+    st = task = None
+    try:
+        await node.start(timeout=10)
+        st = StationClient(BrokerAddress.parse(f"mqtts://127.0.0.1:{port}"), CODE,
+                           StationOptions("ann", record=False), RealClock(), tls=tls)
+        task = asyncio.ensure_future(st.run())
+        await until(lambda: "ann" in node.core.board.rows, what="ann over TLS")
+        node.core.start()
+        await until(lambda: st.core.patient is not None)
+        # without the CA (the system trust store only), the certificate is refused
+        with pytest.raises(aiomqtt.MqttError):
+            async with aiomqtt.Client("127.0.0.1", port, username="ann", password=CODE,
+                                      identifier=f"{class_id(CODE)}-ann-x",
+                                      tls_context=tls_context(), timeout=5):
+                pass
+    finally:
+        if st is not None:
+            st.link.stop()
+            st._stop.set()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        await node.stop()
+        m.stop()
