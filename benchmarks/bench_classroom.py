@@ -70,8 +70,7 @@ class Station:
         return any(x.startswith(prefix) for x in self.lines)
 
     def cpu_s(self) -> float:
-        parts = Path(f"/proc/{self.p.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu_s(self.p.pid)
 
     def rss_mb(self) -> float:
         return _rss(self.p.pid)
@@ -80,6 +79,12 @@ class Station:
         if self.p.poll() is None:
             os.kill(self.p.pid, signal.SIGKILL)
             self.p.wait(10)
+
+
+def _cpu_s(pid: int | str) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss(pid: int | str) -> float:
@@ -153,6 +158,8 @@ async def _class(kind: str, n: int, quick: bool) -> dict[str, Any]:
         k = 6 if quick else 20
         before = {s.name: len(s.lines) for s in stations}
         cpu0 = {s.name: s.cpu_s() for s in stations}
+        own0 = _cpu_s("self")
+        mq0 = _cpu_s(mq.pid) if mq is not None else 0.0
         w0 = time.monotonic()
         for i in range(k):
             if i % 2 == 0:
@@ -172,6 +179,9 @@ async def _class(kind: str, n: int, quick: bool) -> dict[str, Any]:
         await asyncio.sleep(2.0)
         window = time.monotonic() - w0
         cpu = [(s.cpu_s() - cpu0[s.name]) / window * 100 for s in stations]
+        out["trainer_cpu"] = (_cpu_s("self") - own0) / window * 100
+        out["mosquitto_cpu"] = ((_cpu_s(mq.pid) - mq0) / window * 100 if mq is not None
+                                else None)
         lat: list[float] = []
         applied = 0
         for s in stations:
@@ -303,6 +313,10 @@ def _rows(base: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str,
         row("action → board p50", r["act_p50"], "ms", "", base["act_p50"])
         row("action → board p99", r["act_p99"], "ms", "≤ 500", base["act_p99"])
         row("CPU per station (mean / max)", f"{r['cpu_mean']:.1f} / {r['cpu_max']:.1f}", "%")
+        row("CPU trainer process" + (" + broker" if k == "embedded" else ""),
+            r["trainer_cpu"], "%")
+        if r.get("mosquitto_cpu") is not None:
+            row("CPU mosquitto", r["mosquitto_cpu"], "%")
         row("RSS per station (mean / max)", f"{r['rss_mean']:.0f} / {r['rss_max']:.0f}", "MB")
         row("RSS trainer process" + (" + broker" if k == "embedded" else ""),
             r["trainer_rss"], "MB")
