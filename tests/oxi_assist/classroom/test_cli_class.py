@@ -108,3 +108,17 @@ def test_headless_class_end_to_end(tmp_path) -> None:
     assert stat.S_IMODE((tmp_path / "class.csv").stat().st_mode) == 0o600
     sessions = list((tmp_path / "data" / "sessions").glob("*.jsonl"))
     assert len(sessions) == 1  # the station recorded its own session, as `demo` does
+
+
+def test_the_missing_extra_message(monkeypatch, capsys) -> None:
+    import importlib.util
+
+    from oxi_assist import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "amqtt" else real(name, *a))
+    for argv in (["join", "127.0.0.1", "ACDEFG", "--headless"], ["class", "--headless"]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert "pip install 'oxi-assist[class]'" in err and "amqtt missing" in err
