@@ -6,7 +6,9 @@ lose at most the last second, stay readable, be listed as interrupted by `oxi-as
 and `oxi-assist debrief FILE --text` must work on it. POSIX only (Windows: skipped with a note).
 
 Privacy: recordings 0600 in a 0700 folder; no module that opens a listening or outbound
-socket (a source scan); at run time no TCP/UDP socket owned by this process (Linux /proc);
+socket or imports a network library (a source scan), except the classroom package
+(`oxi_assist/classroom/`, networked by design, used only by `class` and `join`); at run
+time no TCP/UDP socket owned by this process (Linux /proc);
 `--no-record` writes nothing.
 """
 
@@ -121,16 +123,23 @@ NET_PATTERNS = re.compile(
     r"|http\.server|socketserver|asyncio\.start_server|start_unix_server|create_server"
     r"|urllib\.request|urlopen|http\.client|requests\.|httpx|aiohttp|websocket)")
 PACKAGES = ("drivers", "simulators", "oxi_assist")
+#: Network libraries: importing one is opening sockets by another name.
+NET_IMPORTS = re.compile(r"^\s*(from|import)\s+(socket|aiomqtt|amqtt|paho|asyncio_mqtt)\b")
+#: Networked by design, and only when a trainer or trainee starts `class` / `join`.
+NETWORKED = ("oxi_assist/classroom/",)
 
 
 def scan_sources() -> list[str]:
-    """Lines in the shipped packages that would open a network socket (there must be none)."""
+    """Lines in the shipped packages that would open a network socket or import a network
+    library (there must be none outside the classroom package)."""
     hits = []
     for pkg in PACKAGES:
         for p in sorted((ROOT / pkg).rglob("*.py")):
+            if p.relative_to(ROOT).as_posix().startswith(NETWORKED):
+                continue
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
                 code = line.split("#", 1)[0]
-                if NET_PATTERNS.search(code):
+                if NET_PATTERNS.search(code) or NET_IMPORTS.search(code):
                     hits.append(f"{p.relative_to(ROOT)}:{i}: {line.strip()}")
     return hits
 

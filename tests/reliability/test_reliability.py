@@ -126,4 +126,28 @@ def test_network_scan_would_see_a_listener(tmp_path, monkeypatch) -> None:
         (tmp_path / name).mkdir()
     monkeypatch.setattr(safety, "ROOT", tmp_path)
     hits = safety.scan_sources()
-    assert len(hits) == 2 and hits[0].startswith("drivers/leak.py:2")
+    assert len(hits) == 3 and hits[0].startswith("drivers/leak.py:1")  # the import too
+
+
+def test_network_scan_sees_a_network_library_outside_the_classroom(tmp_path,
+                                                                  monkeypatch) -> None:
+    for name in ("drivers", "simulators", "oxi_assist/classroom"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "oxi_assist" / "tele.py").write_text("import aiomqtt\n")
+    (tmp_path / "oxi_assist" / "classroom" / "link.py").write_text("import aiomqtt\n")
+    monkeypatch.setattr(safety, "ROOT", tmp_path)
+    assert safety.scan_sources() == ["oxi_assist/tele.py:1: import aiomqtt"]
+
+
+def test_the_classroom_figures_survive_a_rewrite(tmp_path) -> None:
+    """The reliability run rewrites its page; the classroom section, measured by its own
+    benchmark, is carried over."""
+    from benchmarks.bench_classroom import BEGIN, END, _put
+    from benchmarks.reliability import _classroom_block
+
+    page = tmp_path / "RELIABILITY.md"
+    page.write_text("# old\n\n## Classroom (MQTT)\n\n" + BEGIN + "\n" + END + "\n")
+    _put(page, BEGIN + "\n| a | 1 |\n" + END)
+    block = _classroom_block(page)
+    assert "| a | 1 |" in block and block.count(BEGIN) == 1
+    assert _classroom_block(tmp_path / "missing.md") == ""
