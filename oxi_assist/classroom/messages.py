@@ -35,6 +35,8 @@ MAX_ACTIONS = 300  # saved actions in a station's state (breath taps included)
 MAX_OUTBOX = 64  # unacknowledged events carried in a station's state
 MAX_PARAMS = 8
 MAX_SEQ = 2**53
+MAX_VARIANTS = 16  # scenarios handed round a class
+MAX_ASSIGNED = 100  # stations given a scenario by name
 
 
 class MessageError(ValueError):
@@ -192,16 +194,30 @@ class ClassState:
     guidance: str = ""
     title: str = ""
     sent: float = 0.0
+    #: scenarios handed round the stations (by station id) instead of `scenario` for all
+    variants: tuple[str, ...] = ()
+    #: station id → the scenario the trainer gave it (before it started)
+    assigned: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClassState:
         vary = _get(d, "vary_seed", False)
         if not isinstance(vary, bool):
             raise MessageError("field 'vary_seed': expected true or false")
+        variants = _get(d, "variants", [])
+        if not isinstance(variants, list) or len(variants) > MAX_VARIANTS:
+            raise MessageError(f"field 'variants': expected at most {MAX_VARIANTS} names")
+        names = tuple(_text({"n": v}, "n", MAX_NAME * 2) for v in variants)
+        assigned = _get(d, "assigned", {})
+        if not isinstance(assigned, dict) or len(assigned) > MAX_ASSIGNED:
+            raise MessageError(f"field 'assigned': expected at most {MAX_ASSIGNED} stations")
+        given = {_text({"k": k}, "k", MAX_NAME): _text({"v": v}, "v", MAX_NAME * 2)
+                 for k, v in assigned.items()}
         return cls(_enum(d, "phase", Phase), _text(d, "scenario", MAX_NAME * 2),
                    _int(d, "seed", 0, 2**31, 0), vary, _num(d, "speed", 1, 20, 1.0),
                    _int(d, "cmd_seq", default=0), _text(d, "guidance", MAX_NAME * 2, ""),
-                   _text(d, "title", MAX_TEXT, ""), _num(d, "sent", *_WALL, 0.0))
+                   _text(d, "title", MAX_TEXT, ""), _num(d, "sent", *_WALL, 0.0), names,
+                   given)
 
 
 @dataclass(frozen=True)
@@ -277,6 +293,9 @@ class StationStatus:
     event_seq: int = 0
     rejected: int = 0
     sent: float = 0.0
+    #: an overlaid real oximeter's link and finger state in words ("finger out"); never a
+    #: number it measured
+    device: str = ""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StationStatus:
@@ -292,7 +311,7 @@ class StationStatus:
                    _int(d, "doses", 0, 100, 0), _num(d, "speed", 1, 20, 1.0) or 1.0,
                    _int(d, "cmd_all", default=0), _int(d, "cmd_own", default=0),
                    _int(d, "event_seq", default=0), _int(d, "rejected", default=0),
-                   _num(d, "sent", *_WALL, 0.0) or 0.0)
+                   _num(d, "sent", *_WALL, 0.0) or 0.0, _text(d, "device", MAX_NAME, ""))
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ class Patient:
     def __init__(self, scenario: str, *, seed: int, clock: Clock, speed: float = 1.0,
                  guidance: str | None = None, record: bool = True,
                  sessions_dir: str | None = None, chunk: float = 0.25,
-                 pleth: float = HEADLESS_PLETH) -> None:
+                 pleth: float = HEADLESS_PLETH, overlay: str | None = None,
+                 device_clock: Clock | None = None) -> None:
         from oxi_assist.guidance_schema import load as load_guidance
         from oxi_assist.guide import Guide
         from oxi_assist.recordings import try_open_writer
@@ -52,7 +53,12 @@ class Patient:
         self.seed = seed
         self.clock = clock
         self.uri = sim_uri(scenario, seed=seed, speed=speed, chunk=chunk, pleth=pleth)
-        self.source: Any = open_source(self.uri, clock)
+        if overlay:  # a real oximeter worn by the trainee: its state, the scenario's numbers
+            from oxi_assist.overlay import open_overlay
+
+            self.source: Any = open_overlay(self.uri, overlay, clock, device_clock=device_clock)
+        else:
+            self.source = open_source(self.uri, clock)
         protocol = load_guidance(guidance)
         writer, why = (try_open_writer(self.uri, clock, base=sessions_dir) if record
                        else (None, ""))
@@ -93,6 +99,12 @@ class Patient:
             action = Action(action)
         self.session.on_action(action, **params)
 
+    def device_words(self) -> str:
+        """The overlaid real oximeter's link and finger state in a few words ("" without one):
+        the only thing about a real device that a station sends."""
+        state = getattr(self.source, "state", None)
+        return state.words() if state is not None and hasattr(state, "words") else ""
+
     def saved_actions(self) -> tuple[SavedAction, ...]:
         """Every action and cue so far, as a station saves them (breath taps too: the guide's
         breathing count, and so its next step, depends on them)."""
@@ -119,7 +131,10 @@ class Patient:
         """The patient as it was at session time `until`, with `actions` replayed at their
         times; its clock is live (real) when this returns."""
         clock = HandoffClock(real)
-        p = cls(scenario, seed=seed, clock=clock, speed=1.0, **kw)
+        p = cls(scenario, seed=seed, clock=clock, speed=1.0, device_clock=real, **kw)
+        overlay = p.source if hasattr(p.source, "go_live") else None
+        if overlay is not None:
+            overlay.passthrough = True  # the patient's past is the scenario's alone
         p.start()
         step = 0.25  # virtual seconds per step: at speed 1, an action lands within a reading
         for a in sorted(actions, key=lambda a: a.t):
@@ -131,4 +146,6 @@ class Patient:
         while p.t < until and p.source.t < p.source.duration:
             await clock.run_until(clock.now() + step)
         clock.go_live()
+        if overlay is not None:
+            overlay.go_live()
         return p

@@ -48,6 +48,7 @@ from oxi_assist.classroom.link import (
 from oxi_assist.classroom.messages import (
     CUES,
     MAX_ACTIONS,
+    MAX_NAME,
     MAX_OUTBOX,
     Ack,
     Channel,
@@ -90,6 +91,7 @@ class StationOptions:
     sessions_dir: str | None = None
     chunk: float = 0.25
     pleth: float = HEADLESS_PLETH
+    overlay: str | None = None  # a real oximeter's URI (ble:auto, serial:PORT): its state only
 
 
 @dataclass
@@ -105,6 +107,16 @@ class StationCounters:
     events_sent: int = 0  # distinct events created (not resends)
     resends: int = 0
     rejected: Rejections = field(default_factory=Rejections)
+
+
+def patient_scenario(state: ClassState, station: str) -> str:
+    """The class's scenario, or the variant the trainer gave this station (by name, else
+    handed round by the station's id)."""
+    if station in state.assigned:
+        return state.assigned[station]
+    if state.variants:
+        return state.variants[zlib.crc32(station.encode()) % len(state.variants)]
+    return state.scenario
 
 
 def patient_seed(state: ClassState, station: str) -> int:
@@ -301,23 +313,25 @@ class StationCore:
         o = self.opts
         guidance = o.guidance or (self.class_state.guidance if self.class_state else None)
         return {"guidance": guidance or None, "record": o.record,
-                "sessions_dir": o.sessions_dir, "chunk": o.chunk, "pleth": o.pleth}
+                "sessions_dir": o.sessions_dir, "chunk": o.chunk, "pleth": o.pleth,
+                "overlay": o.overlay}
 
     def _start_fresh(self, *, running: bool) -> None:
         cs = self.class_state
         assert cs is not None
         seed = patient_seed(cs, self.station)
+        scenario = patient_scenario(cs, self.station)
         self.speed = cs.speed
-        p = Patient(cs.scenario, seed=seed, clock=self.clock, speed=cs.speed,
+        p = Patient(scenario, seed=seed, clock=self.clock, speed=cs.speed,
                     **self._patient_kw())
         p.start()
         self.patient = p
         self.phase = Phase.RUNNING if running else Phase.PAUSED
         if not running:
             p.pause()
-        self._event(EventKind.SESSION, "started", text=f"{cs.scenario} seed {seed}",
-                    params={"scenario": cs.scenario, "seed": seed})
-        self._say(f"started {cs.scenario} seed={seed}")
+        self._event(EventKind.SESSION, "started", text=f"{scenario} seed {seed}",
+                    params={"scenario": scenario, "seed": seed})
+        self._say(f"started {scenario} seed={seed}")
         self._state_urgent = True
 
     async def _restore(self, saved: StationState) -> None:
@@ -457,7 +471,7 @@ class StationCore:
 
     def status(self) -> StationStatus:
         p = self.patient
-        step = title = alarm = prio = ""
+        step = title = alarm = prio = device = ""
         spo2 = None
         t911 = tb = tn = None
         doses = 0
@@ -481,10 +495,12 @@ class StationCore:
             tb = firsts.get(Action.BREATHS_START.value)
             tn = firsts.get(Action.NALOXONE.value)
             doses = s.doses
+            device = p.device_words()[:MAX_NAME]
         return StationStatus(self.opts.name, self.phase, round(t, 2), step, title, spo2, alarm,
                              prio, t911, tb, tn, doses, self.speed,
                              self.cmd_seq[Channel.ALL] or 0, self.cmd_seq[Channel.OWN] or 0,
-                             self.event_seq, self.counters.rejected.total, self.clock.wall())
+                             self.event_seq, self.counters.rejected.total, self.clock.wall(),
+                             device)
 
     def _publish_status(self) -> None:
         self._status_at = self.clock.now()

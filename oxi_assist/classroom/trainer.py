@@ -97,6 +97,8 @@ class BoardRow:
     cmd_all: int = 0
     cmd_own: int = 0
     rejected: int = 0
+    scenario: str = ""  # the scenario this station plays (a variant, or the class's)
+    device: str = ""  # an overlaid real oximeter's state in words, "" without one
 
 
 @dataclass
@@ -116,6 +118,7 @@ class ClassSetup:
     speed: float = 1.0
     guidance: str = ""
     title: str = ""
+    variants: tuple[str, ...] = ()  # scenarios handed round the stations
 
 
 @dataclass
@@ -159,7 +162,8 @@ class TrainerCore:
         self._seq: dict[str, int] = {}  # "all" or station id → last command number
         self._sent: dict[str, list[Command]] = {}
         self.state = ClassState(Phase.LOBBY, setup.scenario, setup.seed, setup.vary_seed,
-                                setup.speed, 0, setup.guidance, setup.title, clock.wall())
+                                setup.speed, 0, setup.guidance, setup.title, clock.wall(),
+                                tuple(setup.variants))
 
     # -- out --------------------------------------------------------------------------------
 
@@ -258,6 +262,26 @@ class TrainerCore:
         self._write({"k": "end", "rt": self._rt(), "reason": "trainer ended the class"})
         return cmd
 
+    def assign(self, station: str, scenario: str) -> None:
+        """Gives one station its own scenario (it takes it when its patient starts: before the
+        class starts, or before the station joins). Raises `CodeError` when too late."""
+        row = self.board.rows.get(station)
+        if row is None:
+            raise CodeError(f"no station {station!r} in this class")
+        if row.phase is not Phase.LOBBY or self.state.phase is not Phase.LOBBY:
+            raise CodeError(f"{row.name} has started: its scenario stays")
+        from oxi_assist.classroom.messages import MAX_ASSIGNED
+
+        if station not in self.state.assigned and len(self.state.assigned) >= MAX_ASSIGNED:
+            raise CodeError(f"at most {MAX_ASSIGNED} stations can be given a scenario")
+        self.state = replace(self.state, assigned={**self.state.assigned, station: scenario},
+                             sent=self.clock.wall())
+        row.scenario = scenario
+        self._publish_class()
+        self._write({"k": "assign", "rt": self._rt(), "station": station,
+                     "scenario": scenario})
+        self._changed()
+
     def _resend_to(self, sid: str, row: BoardRow, log: _StationLog) -> None:
         now = self.clock.now()
         if now - log.resent_at < RESEND_S:
@@ -305,8 +329,10 @@ class TrainerCore:
     def _row(self, sid: str, name: str) -> BoardRow:
         row = self.board.rows.get(sid)
         if row is None:
-            row = self.board.rows[sid] = BoardRow(sid, name or sid,
-                                                  last_seen=self.clock.now())
+            from oxi_assist.classroom.station import patient_scenario
+
+            row = self.board.rows[sid] = BoardRow(sid, name or sid, last_seen=self.clock.now(),
+                                                  scenario=patient_scenario(self.state, sid))
             self._say(f"station {sid} joined ({row.name})")
         if name and name != row.name:
             row.name = name
@@ -349,6 +375,7 @@ class TrainerCore:
         row.t_911, row.t_breaths, row.t_naloxone = s.t_911, s.t_breaths, s.t_naloxone
         row.doses, row.speed, row.rejected = s.doses, s.speed, s.rejected
         row.cmd_all, row.cmd_own = s.cmd_all, s.cmd_own
+        row.device = s.device
         log = self._log(sid, s.name)
         self._resend_to(sid, row, log)
 
@@ -387,6 +414,10 @@ class TrainerCore:
             self._board_action(row, ev)
         elif ev.kind is EventKind.STEP:
             row.step, row.step_title = ev.name, ev.text
+        elif ev.kind is EventKind.SESSION and ev.name == "started":
+            scenario = ev.params.get("scenario")
+            if isinstance(scenario, str) and scenario:
+                row.scenario = scenario
         self._write({"k": "event", "rt": self._rt(), "station": sid,
                      "station_name": row.name, "seq": ev.seq, "t": ev.t,
                      "kind": ev.kind.value, "name": ev.name, "text": ev.text,

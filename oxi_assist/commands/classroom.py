@@ -1,4 +1,13 @@
-"""`oxi-assist class [SCENARIO] --headless`: open a class and run it from typed commands.
+"""`oxi-assist class [SCENARIO]`: open a class, share its join code, run it, debrief it.
+
+Without `--headless` it opens the trainer's console (`oxi_assist.ui.class_console`): the join
+code, the address and a QR code of the web address (textual-serve serves the station screen to
+browsers: `--web-port`, `--no-web`), the class board and the controls; with no SCENARIO it asks
+for one first (or several, handed round the stations). `SCENARIO` may also name several,
+separated by commas. The network (broker, web server) starts before the screen opens, so a
+port in use or a bad option is one line and exit 2.
+
+With `--headless` commands are typed as lines.
 
 It starts the class's broker in this process (bound to 127.0.0.1, or to the address of the
 interface named with `--lan IFACE`), or uses an external one (`--broker mqtt://HOST:PORT`,
@@ -6,7 +15,7 @@ interface named with `--lan IFACE`), or uses an external one (`--broker mqtt://H
 to share. Typed commands: `start`, `pause [STATION]`, `resume [STATION]`, `speed X [STATION]`,
 `finger_out|motion|low_perfusion [SECONDS] [STATION]`, `board`, `end` (then the class debrief),
 `quit`. `--mosquitto-files DIR --stations SPEC` writes the files an external mosquitto needs
-and exits. The trainer's console (the class board on screen) comes later on the same core.
+and exits.
 """
 
 from __future__ import annotations
@@ -14,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 from pathlib import Path
 
@@ -30,8 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        description="Opens a class: each trainee joins with "
                                    "`oxi-assist join HOST CODE` and gets their own simulated "
                                    "patient, which you drive.")
-    p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
-                   help=f"scenario for every station (default {DEFAULT_SCENARIO})")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario for every station, or several separated by commas (handed "
+                        "round the stations); without one the console asks (headless: "
+                        f"{DEFAULT_SCENARIO})")
     p.add_argument("--headless", action="store_true",
                    help="no console: commands typed as lines, one line per event")
     p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
@@ -50,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-record", action="store_true", help="keep no class record")
     p.add_argument("--export-text", metavar="FILE", help="write the class debrief as text")
     p.add_argument("--export-csv", metavar="FILE", help="write the class debrief as CSV")
+    p.add_argument("--export-svg", metavar="FILE",
+                   help="write the class debrief chart as SVG (console: on key s)")
+    p.add_argument("--web-port", type=int, default=8000,
+                   help="port of the web page trainees open (default 8000)")
+    p.add_argument("--no-web", action="store_true",
+                   help="do not serve the station screen to browsers")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--mosquitto-files", metavar="DIR",
                    help="write password, ACL and config files for mosquitto, then exit")
@@ -67,13 +83,6 @@ def _check_out(path: str | None, force: bool) -> Path | None:
     if p.is_dir():
         raise OxiError(f"{p}: is a directory")
     return p
-
-
-def _write_private(p: Path, text: str) -> None:
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(p, 0o600)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,14 +104,32 @@ def run(args: argparse.Namespace) -> int:
         say(f"run the class with: oxi-assist class --headless --code {code} --broker "
             f"mqtt://trainer@HOST:{args.port} --password-file {files.trainer_password_file}")
         return 0
-    if not args.headless:
-        raise OxiError("the class console is not available yet: use --headless "
-                       "(commands typed as lines, one line per event)")
     if not 1.0 <= args.speed <= 20.0:
         raise OxiError(f"--speed {args.speed:g}: must be between 1 and 20")
     if args.seed < 0:
         raise OxiError(f"--seed {args.seed}: expected a whole number ≥ 0")
-    load_scenario(args.scenario)  # an unknown scenario fails before anything opens
+    if not 1 <= args.web_port <= 65535:
+        raise OxiError(f"--web-port {args.web_port}: expected 1–65535")
+    variants: tuple[str, ...] = ()
+    if args.scenario is None and not args.headless:
+        choice = _ask_setup()
+        if choice is None:
+            return 0
+        names, args.seed, args.vary_seed = choice.scenarios, choice.seed, choice.vary_seed
+    else:
+        names = tuple(x.strip() for x in (args.scenario or DEFAULT_SCENARIO).split(",")
+                      if x.strip())
+    if not names:
+        raise OxiError("no scenario named")
+    for name in names:
+        load_scenario(name)  # an unknown scenario fails before anything opens
+    args.scenario = names[0]
+    if len(names) > 1:
+        from oxi_assist.classroom.messages import MAX_VARIANTS
+
+        if len(names) > MAX_VARIANTS:
+            raise OxiError(f"at most {MAX_VARIANTS} scenarios in one class")
+        variants = names
     guidance_id = ""
     if args.guidance:
         from oxi_assist.guidance_schema import load
@@ -111,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         load(args.guidance)
     text_out = _check_out(args.export_text, args.force)
     csv_out = _check_out(args.export_csv, args.force)
+    svg_out = _check_out(args.export_svg, args.force)
     host = "127.0.0.1"
     if args.lan:
         from oxi_assist.classroom.broker import lan_address
@@ -127,32 +155,98 @@ def run(args: argparse.Namespace) -> int:
             except OSError as e:
                 raise OxiError(f"{args.password_file}: {e.strerror or e}") from None
         tls = tls_context(args.cafile) if external.tls else None
+    if not args.headless:
+        return asyncio.run(_console(args, code, host, external, password, tls, guidance_id,
+                                    variants))
     return asyncio.run(_headless(args, code, host, external, password, tls, guidance_id,
-                                 text_out, csv_out))
+                                 text_out, csv_out, svg_out, variants))
+
+
+def _ask_setup() -> object:
+    from oxi_assist.ui.class_setup import SetupApp
+    from oxi_assist.ui.launch import scenario_names
+
+    return SetupApp(scenario_names(), DEFAULT_SCENARIO).run()
+
+
+def _record(args: argparse.Namespace, code: str, clock: object) -> object:
+    if args.no_record:
+        return None
+    from oxi_assist.classroom.codes import class_id
+    from oxi_assist.classroom.record import ClassRecord
+
+    wall = clock.wall()  # type: ignore[attr-defined]
+    return ClassRecord.create({"class_id": class_id(code), "scenario": args.scenario,
+                               "seed": args.seed, "vary_seed": args.vary_seed,
+                               "speed": args.speed, "start_wall": wall}, start_wall=wall)
+
+
+async def _console(args: argparse.Namespace, code: str, host: str, external: object,
+                   password: str | None, tls: object, guidance_id: str,
+                   variants: tuple[str, ...]) -> int:
+    from drivers.clock import RealClock
+    from oxi_assist.classroom.messages import Phase
+    from oxi_assist.classroom.trainer import ClassSetup, TrainerNode
+    from oxi_assist.ui.class_console import ConsoleApp, default_exports
+    from oxi_assist.ui.launch import scenario_names
+
+    clock = RealClock()
+    setup = ClassSetup(args.scenario, args.seed, args.vary_seed, args.speed, guidance_id,
+                       variants=variants)
+    record = _record(args, code, clock)
+    node = TrainerNode(setup, clock, code=code, host=host, port=args.port,
+                       external=external, password=password, tls=tls,  # type: ignore[arg-type]
+                       record=record)  # type: ignore[arg-type]
+    await node.start()
+    broker = (f"{node.address.host}:{node.address.port}" if external is None
+              else str(node.address))
+    web = None
+    if not args.no_web:
+        from oxi_assist.classroom.web import StationWeb
+
+        web = StationWeb(broker, host=host, port=args.web_port)
+        try:
+            await web.start()
+        except OSError as e:
+            await node.stop()
+            raise OxiError(f"--web-port {args.web_port}: cannot serve the station page on "
+                           f"{host} ({e.strerror or e}); choose another port or --no-web") \
+                from None
+    base = Path(record.path) if record is not None else Path.cwd() / "oxi-assist-class"  # type: ignore[attr-defined]
+    exports = default_exports(base, svg=args.export_svg, text=args.export_text,
+                              csv=args.export_csv, force=args.force)
+    app = ConsoleApp(node, broker=broker, web_url=web.url if web else None,
+                     scenarios=scenario_names(), exports=exports)
+    try:
+        await app.run_async()
+    finally:
+        if node.core.state.phase is not Phase.ENDED:
+            node.core.end()
+            await asyncio.sleep(1.0)  # network time for the stations to take it
+        if web is not None:
+            await web.stop()
+        await node.stop()
+    if record is not None:
+        say(f"class record: {record.path}")  # type: ignore[attr-defined]
+    return 0
 
 
 async def _headless(args: argparse.Namespace, code: str, host: str, external: object,
                     password: str | None, tls: object, guidance_id: str,
-                    text_out: Path | None, csv_out: Path | None) -> int:
+                    text_out: Path | None, csv_out: Path | None, svg_out: Path | None,
+                    variants: tuple[str, ...]) -> int:
     from drivers.clock import RealClock
     from oxi_assist.classroom.debrief import to_csv, to_text
     from oxi_assist.classroom.messages import CUES, CommandName, Phase
-    from oxi_assist.classroom.record import ClassRecord
     from oxi_assist.classroom.trainer import ClassSetup, TrainerNode
 
     clock = RealClock()
-    setup = ClassSetup(args.scenario, args.seed, args.vary_seed, args.speed, guidance_id)
-    record = None
-    if not args.no_record:
-        from oxi_assist.classroom.codes import class_id
-
-        record = ClassRecord.create({"class_id": class_id(code), "scenario": args.scenario,
-                                     "seed": args.seed, "vary_seed": args.vary_seed,
-                                     "speed": args.speed, "start_wall": clock.wall()},
-                                    start_wall=clock.wall())
+    setup = ClassSetup(args.scenario, args.seed, args.vary_seed, args.speed, guidance_id,
+                       variants=variants)
+    record = _record(args, code, clock)
     node = TrainerNode(setup, clock, code=code, host=host, port=args.port,
                        external=external, password=password, tls=tls,  # type: ignore[arg-type]
-                       record=record, on_line=say)
+                       record=record, on_line=say)  # type: ignore[arg-type]
     await node.start()
     where = f"{node.address.host}:{node.address.port}"
     say(f"class open: join with  oxi-assist join {where} {code} --name NAME")
@@ -218,10 +312,12 @@ async def _headless(args: argparse.Namespace, code: str, host: str, external: ob
     deb = core.debrief()
     text = to_text(deb)
     say(text.rstrip())
-    if text_out is not None:
-        _write_private(text_out, text)
-    if csv_out is not None:
-        _write_private(csv_out, to_csv(deb))
+    from oxi_assist.classroom.exports import render_class_svg, write_new
+
+    for out, body in ((text_out, text), (csv_out, to_csv(deb)),
+                      (svg_out, render_class_svg(deb))):
+        if out is not None:
+            write_new(out, body, force=args.force)
     say(f"messages refused: {core.rejected.total}, duplicate events dropped: "
         f"{core.duplicates}")
     return 0

@@ -1,6 +1,8 @@
 """`oxi-assist demo [SCENARIO]`: the full screen on a simulated overdose, no hardware needed.
 
 Marked TRAINING / SIMULATED on screen; trainer keys pause, speed up and inject events.
+`--overlay ble:auto` plays the scenario on a real oximeter the trainee wears
+(`oxi_assist.overlay`): its link, finger and signal state; the numbers stay simulated.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help=f"scenario name (default {DEFAULT_SCENARIO}; see `oxi-assist scenarios`)")
     p.add_argument("--speed", type=float, default=None, metavar="X",
                    help="simulation speed, 1 to 20 (default 1)")
+    p.add_argument("--overlay", metavar="URI",
+                   help="train on a real oximeter (ble:auto, serial:PORT): its link, finger "
+                        "and signal state; SpO2 and pulse stay the scenario's (simulated)")
     add_common_options(p, seed=True)
     p.set_defaults(func=run)
 
@@ -34,4 +39,4 @@ def run(args: argparse.Namespace) -> int:
         from drivers.errors import OxiError
 
         raise OxiError(f"--speed {args.speed:g}: must be between 1 and 20")
-    return run_app(demo_uri(args.scenario, opts, args.speed), opts)
+    return run_app(demo_uri(args.scenario, opts, args.speed), opts, overlay=args.overlay)

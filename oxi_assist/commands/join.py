@@ -1,9 +1,13 @@
-"""`oxi-assist join HOST CODE --name NAME --headless`: a station of a class.
+"""`oxi-assist join HOST [CODE] [--name NAME]`: a station of a class.
 
 The station runs its own simulated patient, driven by the trainer's commands and by its own
-actions. `--headless` has no screen: it prints one line per event and takes actions as lines
-on stdin (`911`, `breaths`, `naloxone route=nasal`, `quit`); the full-screen station comes
-with the console. A wrong code, an unreachable class or a bad option is one line and exit 2.
+actions, on the same live screen as `oxi-assist demo` marked TRAINING / CLASS
+(`oxi_assist.ui.station_app`); without a code or a name (a browser that opened the trainer's
+page) that screen asks for them first. `--overlay URI` plays the patient on a real oximeter the
+trainee wears (its link and finger state; the numbers stay the scenario's). `--headless` has no
+screen: it prints one line per event and takes actions as lines on stdin (`911`, `breaths`,
+`naloxone route=nasal`, `quit`). A wrong code, an unreachable class or a bad option is one line
+and exit 2 (on the screen: a line, and the code is asked again).
 """
 
 from __future__ import annotations
@@ -28,8 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                    "driven by the trainer and by your actions.")
     p.add_argument("host", help="the class's address as the trainer shows it, e.g. "
                                 "192.168.1.20:1883 (mqtts://HOST:PORT for TLS)")
-    p.add_argument("code", help="the 6-character join code")
-    p.add_argument("--name", default=None, help="your station's name (default: your user name)")
+    p.add_argument("code", nargs="?", default=None,
+                   help="the 6-character join code (the screen asks when it is not given)")
+    p.add_argument("--name", default=None,
+                   help="your station's name (the screen asks; --headless: your user name)")
+    p.add_argument("--overlay", metavar="URI",
+                   help="wear a real oximeter (ble:auto, serial:PORT): its link and finger "
+                        "state over the simulated values")
     p.add_argument("--headless", action="store_true",
                    help="no screen: one line per event; actions as lines on stdin")
     p.add_argument("--guidance", metavar="FILE", help="guidance protocol (default: the class's)")
@@ -70,13 +79,19 @@ def run(args: argparse.Namespace) -> int:
     from oxi_assist.classroom.codes import normalize_code, station_id
     from oxi_assist.classroom.link import BrokerAddress, LossyFilter, tls_context
 
-    code = normalize_code(args.code)
     address = BrokerAddress.parse(args.host)
-    name = (args.name or _default_name()).strip()[:40]
-    station_id(name)  # a name that gives no id fails here, before the network
-    if not args.headless:
-        raise OxiError("the full-screen station is not available yet: use --headless "
-                       "(one line per event, actions typed as lines)")
+    if args.headless and args.code is None:
+        raise OxiError("--headless needs the join code: oxi-assist join HOST CODE --headless")
+    code = normalize_code(args.code) if args.code is not None else ""
+    name = (args.name or (_default_name() if args.headless else "")).strip()[:40]
+    if name:
+        station_id(name)  # a name that gives no id fails here, before the network
+    if args.overlay:
+        from oxi_assist.uris import parse_uri
+
+        if parse_uri(args.overlay).scheme in ("sim", "replay"):
+            raise OxiError(f"--overlay {args.overlay}: expected a real oximeter "
+                           f"(ble:auto, serial:PORT, hid:auto)")
     if not 0 < args.timeout <= 3600:
         raise OxiError(f"--timeout {args.timeout:g}: expected 0 to 3600 seconds")
     if args.guidance:
@@ -85,7 +100,29 @@ def run(args: argparse.Namespace) -> int:
         load(args.guidance)
     loss = LossyFilter(args.drop_rate, args.drop_seed) if args.drop_rate else None
     tls = tls_context(args.cafile) if address.tls else None
+    if not args.headless:
+        return _screen(address, code, name, args, loss, tls)
     return asyncio.run(_headless(address, code, name, args, loss, tls))
+
+
+def _screen(address: object, code: str, name: str, args: argparse.Namespace, loss: object,
+            tls: object) -> int:
+    from drivers.clock import RealClock
+    from oxi_assist.classroom.patient import SCREEN_PLETH
+    from oxi_assist.classroom.station import StationClient, StationOptions
+    from oxi_assist.ui.station_app import StationApp
+
+    clock = RealClock()
+
+    def client(name: str, code: str) -> StationClient:
+        opts = StationOptions(name, guidance=args.guidance, record=not args.no_record,
+                              pleth=SCREEN_PLETH, overlay=args.overlay)
+        return StationClient(address, code, opts, clock, loss=loss,  # type: ignore[arg-type]
+                             tls=tls)
+
+    app = StationApp(address=str(address).removeprefix("mqtt://"), code=code, name=name,
+                     client_factory=client, clock=clock)
+    return int(app.run() or 0)
 
 
 async def _headless(address: object, code: str, name: str, args: argparse.Namespace,
@@ -98,7 +135,7 @@ async def _headless(address: object, code: str, name: str, args: argparse.Namesp
     loop = asyncio.get_running_loop()
     client = StationClient(address, code,  # type: ignore[arg-type]
                            StationOptions(name, guidance=args.guidance,
-                                          record=not args.no_record),
+                                          record=not args.no_record, overlay=args.overlay),
                            RealClock(), on_line=say, loss=loss, tls=tls)  # type: ignore[arg-type]
     done = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -205,8 +205,9 @@ class OxiApp(App[int]):
                  debrief_on_end: bool = True, redraw_hz: float = 10.0,
                  tick_every: float = 0.25, measure_latency: bool = False,
                  redraw_every_change: bool = False, device_choice: Any = None,
-                 redraw_on_alert: bool = True) -> None:
+                 redraw_on_alert: bool = True, mark: str = "") -> None:
         super().__init__()
+        self.mark = mark  # the status line's mode, when not the source's (see ScreenModel)
         self.clock: Clock = clock or RealClock()
         self._make_session = make_session
         self._open_source = open_source
@@ -245,10 +246,14 @@ class OxiApp(App[int]):
     # -- lifecycle ------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.push_screen(MainScreen())
-        self._start(self.source)
         self.set_interval(1.0 / self.redraw_hz, self.poll)
         self.set_interval(1.0 / FLASH_CHECK_HZ, self.flash)
+        self.begin()
+
+    def begin(self) -> None:
+        """The first screen and the session (a class station begins otherwise)."""
+        self.push_screen(MainScreen())
+        self._start(self.source)
 
     def _start(self, source: Any) -> None:
         if source is not None and self.uri.lower().startswith("ble:") and \
@@ -365,7 +370,7 @@ class OxiApp(App[int]):
         m = from_session(s, simulated=self.simulated, replay=self.replay,
                          source=self.source, scenario=scenario, cue=self._cue,
                          show_cue=show_cue)
-        return replace(m, flash_t=self.clock.now())
+        return replace(m, flash_t=self.clock.now(), mark=self.mark)
 
     def redraw(self, urgent_only: bool = False) -> None:
         """Draws the whole main screen from the session now (tests call it after moving the

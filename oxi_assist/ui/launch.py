@@ -95,24 +95,36 @@ def with_params(uri: str, **params: object) -> str:
     return uri + ("&" if "?" in uri else "?") + extra
 
 
+#: The status line of a scenario played on a real oximeter.
+OVERLAY_MARK = "TRAINING / VALUES SIMULATED on a real oximeter"
+
+
 def build_app(uri: str, opts: LiveOptions, *, clock: Clock | None = None,
-              **app_kw: Any) -> Any:
-    """Validates everything and returns the App, ready to run. Raises OxiError on bad input."""
+              overlay: str | None = None, **app_kw: Any) -> Any:
+    """Validates everything and returns the App, ready to run. Raises OxiError on bad input.
+    `overlay`: a real oximeter's URI whose state the scenario `uri` plays on."""
     from oxi_assist.ui.app import OxiApp
 
     clock = clock or RealClock()
     make_session = session_maker(opts)
     source = None
     simulated = replay = False
+
+    def reopen(new_uri: str, c: Clock) -> Any:
+        if overlay:
+            from oxi_assist.overlay import open_overlay
+
+            return open_overlay(new_uri, overlay, c)
+        return open_source(new_uri, c)
+
     if uri:
         u = parse_uri(uri)
         simulated, replay = u.scheme == "sim", u.scheme == "replay"
-        source = open_source(uri, clock)
+        source = reopen(uri, clock)
         if source is None:
             raise SourceError(f"{uri}: nothing to read")
-
-    def reopen(new_uri: str, c: Clock) -> Any:
-        return open_source(new_uri, c)
+    if overlay:
+        app_kw.setdefault("mark", OVERLAY_MARK)
 
     def scenario_uri(name: str) -> str:
         return with_params(f"sim:{name}", seed=opts.seed)
@@ -123,7 +135,7 @@ def build_app(uri: str, opts: LiveOptions, *, clock: Clock | None = None,
                   scenario_uri=scenario_uri, **app_kw)
 
 
-def run_app(uri: str, opts: LiveOptions) -> int:
-    app = build_app(uri, opts)
+def run_app(uri: str, opts: LiveOptions, *, overlay: str | None = None) -> int:
+    app = build_app(uri, opts, overlay=overlay)
     result = app.run()
     return int(result or 0)

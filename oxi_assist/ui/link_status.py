@@ -15,7 +15,9 @@ from oxi_assist.ui.panel import Painted, Panel
 def status_text(model: ScreenModel) -> tuple[Text, bool]:
     """The status line and whether the link is lost (the bar turns loud)."""
     t = Text(no_wrap=True, overflow="ellipsis")
-    if model.simulated:
+    if model.mark:
+        t.append(f" {model.mark} ", style=f"bold reverse {theme.ORANGE}")
+    elif model.simulated:
         t.append(" TRAINING / SIMULATED ", style=f"bold reverse {theme.ORANGE}")
     elif model.replay:
         t.append(" REPLAY ", style=f"bold reverse {theme.ORANGE}")

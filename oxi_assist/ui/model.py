@@ -126,3 +126,6 @@ class ScreenModel:
     response_active: bool = False  # an overdose response is under way (ending asks first)
     show_cue: bool = False  # the placement cue is shown (a session with an oximeter starting)
     flash_t: float | None = None  # the injected clock's time, for the alarm flash phase
+    #: the mode shown first on the status line instead of the source's (a class station:
+    #: "TRAINING / CLASS"); "" for the usual LIVE / REPLAY / TRAINING / SIMULATED
+    mark: str = ""
