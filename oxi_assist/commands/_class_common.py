@@ -16,7 +16,8 @@ def need_class_extra() -> None:
     """A clear one-line error (exit 2) when the classroom's packages are not installed."""
     import importlib.util
 
-    missing = [m for m in ("aiomqtt", "amqtt", "psutil") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("aiomqtt", "amqtt", "psutil", "textual_serve", "qrcode")
+               if importlib.util.find_spec(m) is None]
     if missing:
         raise OxiError(f"{EXTRA_HINT} ({', '.join(missing)} missing)")
 

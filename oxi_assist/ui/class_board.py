@@ -17,18 +17,21 @@ from textual.widgets import DataTable
 
 from oxi_assist.ui import theme
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("station", "Station", 10),
-    ("link", "Link", 6),
-    ("step", "Step", 11),
-    ("spo2", "SpO₂", 4),
-    ("alarm", "Alarm", 10),
-    ("t911", "911", 5),
-    ("tbreaths", "Breath", 6),
-    ("tnalox", "Nalox", 5),
-    ("doses", "Dose", 4),
+#: (key, heading, width on an 80-column board, width on a wide one)
+COLUMNS: tuple[tuple[str, str, int, int], ...] = (
+    ("station", "Station", 9, 11),
+    ("link", "Link", 6, 6),
+    ("step", "Step", 11, 13),
+    ("spo2", "SpO₂", 4, 4),
+    ("alarm", "Alarm", 12, 13),
+    ("t911", "911", 5, 5),
+    ("tbreaths", "Brths", 5, 5),
+    ("tnalox", "Nalox", 5, 5),
+    ("doses", "Dose", 4, 4),
 )
-DEVICE_COLUMN = ("device", "Real oximeter", 13)
+DEVICE_COLUMN = ("device", "Real oximeter", 13, 16)
+#: A board this wide or wider gets the wide column widths (120 columns beside the join panel).
+WIDE_BOARD = 86
 
 CONNECTION_CELLS = {
     "online": ("● on", theme.GREEN),
@@ -55,14 +58,14 @@ def row_cells(row: Any, *, device: bool = False) -> list[Text]:
                     style=theme.GREY if phase != "paused" else f"bold {theme.ORANGE}")
     else:
         step = Text(row.step_title or row.step or "—")
-    if phase == "lobby" and row.scenario:
-        step = Text(f"waiting · {row.scenario}", style=theme.GREY)
+    if phase == "lobby" and row.scenario:  # what it will play, once the class starts
+        step = Text(row.scenario, style=theme.GREY)
     if row.spo2 is None:
         spo2 = Text("--", style=f"bold {theme.GREY}")
     else:
         spo2 = Text(f"{row.spo2:.0f}", style=PRIORITY_STYLE.get(row.alarm_priority, "bold"))
-    alarm = Text(f"{PRIORITY_MARK.get(row.alarm_priority, '')} {row.alarm}".strip()
-                 if row.alarm else "—",
+    alarm = Text(f"{PRIORITY_MARK.get(row.alarm_priority, '')} "
+                 f"{row.alarm.replace('_', ' ')}".strip() if row.alarm else "—",
                  style=PRIORITY_STYLE.get(row.alarm_priority, theme.GREY))
     cells = [Text(row.name, style="bold"), Text(words, style=style), step, spo2, alarm,
              _time(row.t_911), _time(row.t_breaths), _time(row.t_naloxone),
@@ -83,16 +86,27 @@ class ClassBoard(DataTable[Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self._version = -1
         self._device = False
+        self._wide = False
+        self._board: Any = None
         self.stations: list[str] = []
 
     def on_mount(self) -> None:
         self._columns(device=False)
 
+    def on_resize(self) -> None:
+        if (self.size.width >= WIDE_BOARD) == self._wide:
+            return
+        if self._board is not None:
+            self.show(self._board, force=True)
+        else:
+            self._columns(device=self._device)
+
     def _columns(self, *, device: bool) -> None:
         self.clear(columns=True)
         self._device = device
-        for key, label, width in COLUMNS + ((DEVICE_COLUMN,) if device else ()):
-            self.add_column(label, key=key, width=width)
+        self._wide = self.size.width >= WIDE_BOARD
+        for key, label, narrow, wide in COLUMNS + ((DEVICE_COLUMN,) if device else ()):
+            self.add_column(label, key=key, width=wide if self._wide else narrow)
 
     @property
     def selected(self) -> str | None:
@@ -106,10 +120,11 @@ class ClassBoard(DataTable[Text]):
         if board.version == self._version and not force:
             return False
         self._version = board.version
+        self._board = board
         rows = board.ordered()
         device = any(r.device for r in rows)
         keep = self.selected
-        if device != self._device:
+        if device != self._device or (self.size.width >= WIDE_BOARD) != self._wide:
             self._columns(device=device)
         else:
             self.clear()

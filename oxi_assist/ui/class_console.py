@@ -163,6 +163,8 @@ class ConsoleApp(App[int]):
         auto = wide or self.size.height >= TALL_FROM or lobby
         shown = auto if self._join_shown is None else self._join_shown
         self.query_one("#join").display = shown
+        # a short, narrow screen showing the join panel keeps its rows for the board
+        self.query_one("#hint").display = wide or not shown or self.size.height >= TALL_FROM
 
     def refresh_board(self, force: bool = False) -> None:
         board = self.query_one(ClassBoard)
