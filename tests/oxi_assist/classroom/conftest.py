@@ -53,10 +53,11 @@ class Class:
     def core(self):
         return self.node.core
 
-    async def add(self, name: str, **kw: object) -> StationClient:
+    async def add(self, name: str, *, overlay_uri: str | None = None,
+                  **kw: object) -> StationClient:
         out: list[str] = []
         st = StationClient(BrokerAddress("127.0.0.1", self.port), CODE,
-                           StationOptions(name, record=False), RealClock(),
+                           StationOptions(name, record=False, overlay=overlay_uri), RealClock(),
                            on_line=out.append, **kw)  # type: ignore[arg-type]
         task = asyncio.ensure_future(st.run())
         self.stations[st.station] = (st, task, out)

@@ -168,3 +168,39 @@ async def test_killed_station_is_lost_within_5_s_and_rejoins_as_it_was(klass: Cl
             _kill(p)
         p.stdout.close()
         p.stdin.close()
+
+
+async def test_station_on_a_real_oximeter_sends_its_state_not_its_numbers(
+        klass: Class) -> None:
+    """A station overlaying the virtual serial oximeter on a real pty: the board learns the
+    device's finger state; the SpO2 it shows is the scenario's (or none while the finger is
+    out), never the device's."""
+    import math
+
+    from drivers.clock import RealClock
+    from drivers.reading import Reading, Status
+    from simulators.virtual_serial import VirtualSerialOximeter, pty_supported
+
+    if not pty_supported():
+        pytest.skip("needs a POSIX pty")
+    wave = tuple(50 + 40 * math.sin(2 * math.pi * i / 30) for i in range(60))
+    flat = (0.0,) * 60
+    readings = [Reading(t=float(i), spo2=81, pulse=151, pi=3.0, pleth=wave, pleth_rate=60.0)
+                if i < 5 else
+                Reading(t=float(i), status=Status.FINGER_OUT, pleth=flat, pleth_rate=60.0)
+                for i in range(60)]
+    dev = VirtualSerialOximeter("cms50-legacy", readings, clock=RealClock())
+    path = dev.start()
+    try:
+        a = await klass.add("Oona", overlay_uri=f"serial:{path}?protocol=cms50-legacy")
+        klass.core.start()
+        row = klass.core.board.rows["oona"]
+        await until(lambda: row.device == "finger in" and row.spo2 is not None, 15,
+                    "the device on the finger, the scenario's SpO2 on the board")
+        assert row.spo2 != 81
+        await until(lambda: row.device == "finger out", 15, "the finger out on the board")
+        await until(lambda: row.spo2 is None, 10, "no reading while the finger is out")
+        v = a.core.patient.session.vitals
+        assert v is not None and v.spo2 != 81
+    finally:
+        dev.stop()

@@ -144,3 +144,35 @@ def test_topics_parse_their_own_names_only() -> None:
         TopicKind.EVENT, TopicKind.STATUS, TopicKind.PRESENCE, TopicKind.STATE)}
     assert t.cmd_all in t.station_may_read("bob") and t.cmd("ann") not in t.station_may_read(
         "bob")
+
+
+def test_class_state_variants_and_assignments() -> None:
+    from oxi_assist.classroom.station import patient_scenario
+    from oxi_assist.classroom.topics import TopicKind
+
+    st = ClassState(Phase.LOBBY, "opioid-overdose", variants=("opioid-overdose", "xylazine"),
+                    assigned={"bob": "resedation"})
+    back = decode(TopicKind.CLASS, encode(st))
+    assert back == st
+    assert patient_scenario(back, "bob") == "resedation"  # given by name
+    handed = {patient_scenario(back, f"s{i}") for i in range(20)}
+    assert handed == {"opioid-overdose", "xylazine"}  # handed round the others
+    assert patient_scenario(ClassState(Phase.LOBBY, "baseline"), "ann") == "baseline"
+    d = json.loads(encode(st))
+    for bad, why in (({"variants": ["x"] * 17}, "variants"),
+                     ({"variants": "xylazine"}, "variants"),
+                     ({"assigned": {"bob": "a\nb"}}, "control"),
+                     ({"assigned": ["bob"]}, "assigned")):
+        with pytest.raises(MessageError, match=why):
+            decode(TopicKind.CLASS, json.dumps({**d, **bad}))
+
+
+def test_status_device_words_only() -> None:
+    from oxi_assist.classroom.topics import TopicKind
+
+    s = StationStatus("Ann", Phase.RUNNING, device="finger out")
+    assert decode(TopicKind.STATUS, encode(s)).device == "finger out"
+    d = json.loads(encode(s))
+    for bad in (97, "x" * 41):  # a number (a reading) or a long text is refused
+        with pytest.raises(MessageError, match="device"):
+            decode(TopicKind.STATUS, json.dumps({**d, "device": bad}))
