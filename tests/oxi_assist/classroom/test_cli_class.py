@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, Class
+from .conftest import ROOT, Class, free_port
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -23,8 +23,11 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     (("join", "mqtt://u:pw@x", "ACDEFG", "--headless"), "password in a file"),
     (("join", "127.0.0.1", "ACDEFG", "--name", "!!!", "--headless"), "station name"),
     (("join", "127.0.0.1", "ACDEFG", "--name", "all", "--headless"), "reserved"),
-    (("join", "127.0.0.1", "ACDEFG"), "--headless"),
-    (("class",), "--headless"),
+    (("join", "127.0.0.1", "--headless"), "needs the join code"),
+    (("join", "127.0.0.1", "--overlay", "sim:baseline"), "expected a real oximeter"),
+    (("class", "--web-port", "0"), "--web-port 0"),
+    (("class", "opioid-overdose,nope", "--headless"), "nope"),
+    (("demo", "--overlay", "replay:x.csv"), "expected a real oximeter"),
     (("class", "no-such-scenario", "--headless"), "no-such-scenario"),
     (("class", "--headless", "--speed", "40"), "between 1 and 20"),
     (("class", "--headless", "--lan", "nosuchif0"), "no network interface"),
@@ -35,6 +38,24 @@ def test_bad_input_is_one_line_and_exit_2(args, why) -> None:
     assert r.returncode == 2, r.stderr
     assert why in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_console_ports_in_use_are_one_line_before_the_screen(tmp_path) -> None:
+    """The broker's or the web page's port already taken: said in one line, exit 2, before
+    the console takes the terminal."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = str(s.getsockname()[1])
+        free = str(free_port())
+        r = cli("class", "opioid-overdose", "--no-record", "--port", free, "--web-port", busy)
+        assert r.returncode == 2 and "--web-port" in r.stderr and "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        r = cli("class", "opioid-overdose", "--no-record", "--port", busy, "--no-web")
+        assert r.returncode == 2 and "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
 
 
 async def test_join_with_a_wrong_code_is_refused(klass: Class) -> None:
