@@ -11,6 +11,8 @@ console's event loop (aiohttp's runner), and says nothing on the terminal the co
 from __future__ import annotations
 
 import logging
+import os
+import re
 import shlex
 import sys
 from typing import Any
@@ -20,8 +22,33 @@ TITLE = "oxi-assist class station (training)"
 
 
 def station_command(broker: str, *, extra: tuple[str, ...] = ()) -> str:
-    """The shell command each browser connection runs (this Python, this package)."""
-    return shlex.join([sys.executable, "-m", "oxi_assist", "join", broker, *extra])
+    """The shell command each browser connection runs (this Python, this package). Its error
+    output goes nowhere: textual-serve copies it onto the trainer's terminal, where the console
+    is drawn (the station says its problems on its own screen)."""
+    cmd = shlex.join([sys.executable, "-m", "oxi_assist", "join", broker, *extra])
+    return cmd if os.name == "nt" else f"{cmd} 2>/dev/null"
+
+
+#: A phone lays the page out at its own width (without it, a phone browser lays it out 980 px
+#: wide, shrinks it, and the station gets a wide terminal in tiny type).
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+#: The terminal in textual-serve 1.1's page draws its text at the screen's pixel ratio into a
+#: canvas sized in CSS pixels: on a phone (ratio 2–3) the screen came out two or three times
+#: too large, most of it off the edge. Told a ratio of 1, it draws at the right size (the
+#: browser scales it up; the text is a little softer on a sharp screen).
+PIXEL_RATIO_ONE = ("<script>Object.defineProperty(window, 'devicePixelRatio', "
+                   "{get: () => 1});</script>")
+
+
+def fit_page(html: str, own_url: str) -> str:
+    """textual-serve's page, fitted to a phone, and asking nothing of any server but ours (its
+    template loads a web font from the internet: a trainee's browser would tell a third party
+    it joined a class; the browser's own monospace font is used instead)."""
+    def keep_ours(m: re.Match[str]) -> str:
+        return m.group(0) if m.group(1).startswith(own_url) else ""
+
+    html = re.sub(r'<link\s+rel="stylesheet"\s+href="([^"]*)"\s*/?>', keep_ours, html)
+    return html.replace("<head>", f"<head>\n    {VIEWPORT}\n    {PIXEL_RATIO_ONE}", 1)
 
 
 class StationWeb:
@@ -34,6 +61,11 @@ class StationWeb:
         class QuietServer(Server):
             async def on_startup(self, app: Any) -> None:  # no banner over the console
                 return None
+
+            async def handle_index(self, request: Any) -> Any:
+                response = await super().handle_index(request)
+                response.text = fit_page(response.text, self.public_url)
+                return response
 
         self.command = station_command(broker, extra=extra)
         self.host, self.port = host, port
