@@ -280,6 +280,10 @@ class ConsoleApp(App[int]):
             return
         self.action_end()
 
+    async def action_quit(self) -> None:
+        """ctrl+q and the palette's Quit ask first too while the class runs."""
+        self.action_quit_asked()
+
     def _end_answer(self, yes: bool | None) -> None:
         if yes:
             self.run_worker(self._end(), exclusive=True, group="end")

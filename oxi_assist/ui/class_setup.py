@@ -37,8 +37,8 @@ class SetupScreen(Screen[SetupChoice | None]):
                          "stations):")
             yield SelectionList[str](*[(s, s, s == self.default) for s in self.scenarios],
                                      id="setup-list")
-            with Horizontal(id="setup-buttons"):
-                yield Static("Seed ")
+            with Horizontal(id="setup-seed-row"):
+                yield Static("Seed", id="setup-seed-label")
                 yield Input("0", id="setup-seed", type="integer")
             yield Checkbox("A different patient per station (a seed each)", id="setup-vary")
             yield Static("", id="setup-message")
