@@ -59,6 +59,7 @@ class TimelineEntry:
     t: float
     kind: str  # "action", "step", "alarm", "command", "session"
     text: str
+    name: str = ""  # the action's or step's name (e.g. "naloxone"), for charts
 
 
 @dataclass
@@ -104,7 +105,7 @@ def station_debrief(station: str, name: str, events: list[StationEvent]) -> Stat
         if e.kind in (EventKind.COMMAND, EventKind.SESSION):
             d.timeline.append(TimelineEntry(e.t, e.kind.value, e.text or e.name))
             continue
-        d.timeline.append(TimelineEntry(e.t, "action", e.text or e.name))
+        d.timeline.append(TimelineEntry(e.t, "action", e.text or e.name, e.name))
         d.first.setdefault(e.name, e.t)
         if e.name == Action.UNRESPONSIVE.value and no_response is None:
             no_response = e.t

@@ -29,8 +29,11 @@ LEFT, RIGHT = 150, 24
 LANE_H = 78
 TOP = 70
 #: marks drawn per lane (the trainee's key presses that tell the story)
-MARKED = {"unresponsive": "no resp", "911": "911", "breaths": "breaths", "naloxone": "nalox",
-          "breathing_normal": "breathing", "awake": "awake", "cpr": "CPR", "ems": "EMS"}
+MARKED = {"unresponsive": "no response", "911": "911", "breaths": "breaths",
+          "naloxone": "naloxone", "breathing_normal": "breathing", "awake": "awake",
+          "cpr": "CPR", "ems": "EMS"}
+#: the table's headings
+HEADINGS = {"unresponsive": "no response", "breathing_normal": "breathing"}
 STEP_FILLS = ("#ddf4ff", "#fff8c5", "#ffebe9", "#dafbe1", "#fbefff", "#eaeef2")
 
 
@@ -85,10 +88,7 @@ def _lane(s: StationDebrief, y: float, x0: float, k: float, t_end: float) -> lis
     for e in s.timeline:
         if e.kind != "action":
             continue
-        name = next((v for k2, v in MARKED.items() if e.text.lower().startswith(k2)
-                     or e.text.lower().startswith(v)), None)
-        if name is None:
-            name = e.text.split(" (")[0][:10]
+        name = MARKED.get(e.name) or e.text.split(" (")[0][:12]
         x = x0 + e.t * k
         ty = y + 38 + 11 * (row % 3)
         row += 1
@@ -136,7 +136,8 @@ def render_class_svg(cd: ClassDebrief) -> str:
         el += _lane(s, TOP + i * LANE_H, x0, k, t_end)
     if not stations:
         el.append(_text(x0, TOP + 30, "No station sent anything in this class.", size=12))
-    cols = ["station", *(a.value for a in ACTION_COLUMNS), "doses", "deviations"]
+    cols = ["station", *(HEADINGS.get(a.value, a.value) for a in ACTION_COLUMNS), "doses",
+            "deviations"]
     xs = [24, 180, 260, 340, 420, 500, 590, 660, 720]
     for x, c in zip(xs, cols, strict=True):
         el.append(_text(x, table_top, c, size=11, weight="bold"))

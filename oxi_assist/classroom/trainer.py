@@ -465,8 +465,9 @@ class TrainerCore:
         return sum(log.duplicates for log in self._logs.values())
 
     def debrief(self) -> ClassDebrief:
+        title = ", ".join(self.setup.variants) if self.setup.variants else self.setup.scenario
         return class_debrief({sid: (log.name, list(log.events))
-                              for sid, log in self._logs.items()}, self.setup.scenario)
+                              for sid, log in self._logs.items()}, title)
 
     def _write(self, obj: dict[str, Any]) -> None:
         if self.record is not None:

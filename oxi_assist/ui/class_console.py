@@ -17,6 +17,7 @@ the screen.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 
 from oxi_assist.ui import theme
@@ -129,6 +131,15 @@ class ConsoleApp(App[int]):
 
     # -- layout ----------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The console's keys belong to the board: not on the debrief or under a question."""
+        from oxi_assist.ui.class_debrief_screen import ClassDebriefScreen
+
+        mine = {b.action.partition("(")[0] for b in self.BINDINGS  # type: ignore[union-attr]
+                if isinstance(b, Binding)} | {"quit"}
+        covered = isinstance(self.screen, ClassDebriefScreen | ConfirmScreen)
+        return not (action in mine and covered)
+
     def compose(self) -> ComposeResult:
         yield ConsoleBar(id="bar")
         with Horizontal(id="body"):
@@ -153,7 +164,8 @@ class ConsoleApp(App[int]):
         self.query_one(ClassBoard).focus()
 
     def on_resize(self) -> None:
-        self._layout()
+        with contextlib.suppress(NoMatches):
+            self._layout()
 
     def _layout(self) -> None:
         wide = self.size.width >= WIDE_FROM
@@ -167,7 +179,10 @@ class ConsoleApp(App[int]):
         self.query_one("#hint").display = wide or not shown or self.size.height >= TALL_FROM
 
     def refresh_board(self, force: bool = False) -> None:
-        board = self.query_one(ClassBoard)
+        try:
+            board = self.query_one(ClassBoard)
+        except NoMatches:
+            return  # the console is closing
         changed = board.show(self.core.board, force=force)
         if changed or force:
             self.query_one(ConsoleBar).show(self.core, self.info.code, self.note)
@@ -175,7 +190,8 @@ class ConsoleApp(App[int]):
 
     def say(self, text: str, *, error: bool = False) -> None:
         self.note = text
-        self.query_one(ConsoleBar).show(self.core, self.info.code, text)
+        with contextlib.suppress(NoMatches):
+            self.query_one(ConsoleBar).show(self.core, self.info.code, text)
         self.notify(text, severity="error" if error else "information", timeout=5)
 
     # -- controls --------------------------------------------------------------------------

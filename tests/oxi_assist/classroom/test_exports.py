@@ -61,7 +61,7 @@ def test_svg_lanes_actions_steps_and_deviations() -> None:
     svg = render_class_svg(cd)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "Ann" in svg and "Bob &amp; &lt;Co&gt;" in svg  # escaped, never raw
-    assert "S: Stimulate" in svg and ">911<" in svg and ">nalox<" in svg
+    assert "S: Stimulate" in svg and ">911<" in svg and ">naloxone<" in svg
     assert "second dose early" in svg and "BC guidance" in svg  # a deviation and its source
     assert svg.count("<title>") >= 6  # every mark carries its words
 
