@@ -86,7 +86,8 @@ def test_headless_class_end_to_end(tmp_path) -> None:
     trainer = subprocess.Popen(
         [sys.executable, "-m", "oxi_assist", "class", "opioid-overdose", "--headless",
          "--speed", "10", "--port", str(port), "--code", "ACDEFG",
-         "--export-csv", str(tmp_path / "class.csv"), "--export-text", str(tmp_path / "c.txt")],
+         "--export-csv", str(tmp_path / "class.csv"), "--export-text", str(tmp_path / "c.txt"),
+         "--export-svg", str(tmp_path / "c.svg")],
         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, bufsize=1)
     station = None
@@ -127,6 +128,9 @@ def test_headless_class_end_to_end(tmp_path) -> None:
     assert len(records) == 1
     assert stat.S_IMODE(records[0].stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "class.csv").stat().st_mode) == 0o600
+    svg = (tmp_path / "c.svg").read_text()
+    assert stat.S_IMODE((tmp_path / "c.svg").stat().st_mode) == 0o600
+    assert "Ann" in svg and "second dose early" in svg
     sessions = list((tmp_path / "data" / "sessions").glob("*.jsonl"))
     assert len(sessions) == 1  # the station recorded its own session, as `demo` does
 
