@@ -25,7 +25,6 @@ from typing import Any
 from oxi_assist.guidance_conditions import (
     BAND_LIMITS,
     BREATH_COUNT,
-    BREATHING,
     OXIMETER,
     PULSE_CHECK,
     QUANTITIES,
@@ -96,11 +95,12 @@ class Space:
                     cuts.setdefault(quantity.fact, set()).add(float(v))
         cuts.setdefault("spo2", set()).update(lo for _, lo in BAND_LIMITS)
         cuts.setdefault("doses", set()).update((1.0, 2.0, *map(float, sizes)))
-        self._values = {fact: sorted({0.0, *vals}) for fact, vals in cuts.items()}
+        self._values = {fact: _representatives(vals, whole=fact == "doses")
+                        for fact, vals in cuts.items()}
         self._cache: dict[int, list[dict[str, Any]]] = {}
 
     def values(self, fact: str) -> list[float]:
-        """One value per interval between the thresholds of `fact` (0 is the lowest)."""
+        """One value per interval between the thresholds of `fact`."""
         return self._values.get(fact, [0.0])
 
     def points(self, group: int) -> list[dict[str, Any]]:
@@ -124,7 +124,9 @@ class Space:
                                "spo2_trusted": signal == "good", "pulse": pulse,
                                "band": band_of(spo2, signal)}
         elif g[0] == "breathing":
-            for answer, count in itertools.product(BREATHING, BREATH_COUNT):
+            # simplest situations first, so a witness reads "breathing=unknown" when it can
+            for answer, count in itertools.product(("unknown", "not_normal", "normal"),
+                                                   BREATH_COUNT):
                 rates = self.values("breath_rate") if count == "ready" else [None]
                 for rate in rates:
                     yield {"breathing": answer, "breath_count": count, "breath_rate": rate,
@@ -180,6 +182,19 @@ class Space:
             else:
                 return None
         return found
+
+
+def _representatives(cuts: Iterable[float], *, whole: bool) -> list[float]:
+    """A value for each interval [t_i, t_i+1) of the thresholds, and one below the lowest
+    (a number is never below 0). Conditions compare with `<` and `≥` only, so any value of an
+    interval decides them all like every other value of it."""
+    vals = sorted(set(cuts))
+    if not vals:
+        return [0.0]
+    if whole or vals[0] <= 0.0:
+        return sorted({0.0, *vals})
+    below = vals[0] - 1.0 if vals[0] > 1.0 else vals[0] / 2.0
+    return [below, *vals]
 
 
 def _describe(point: dict[str, Any], *conds: Condition) -> str:

@@ -589,8 +589,8 @@ def _prompt(c: _Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> Prom
         _text(c, text, (*path, "text"), "prompt")
     if pid is None or text is None:
         return None
-    c.item(path, f"prompt {pid!r}", text, "prompt", srcs, declared=declared, when=when,
-           kind=kind)
+    c.item((*path, "text"), f"prompt {pid!r}", text, "prompt", srcs, declared=declared,
+           when=when, kind=kind)
     return PromptDef(pid, text, srcs, when, kind, declared | intents_of(text), int(priority))
 
 
@@ -648,7 +648,7 @@ def _timer(c: _Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> Timer
         if text:
             _text(c, text, (*p, "text"), "alert")
         if at is not None and text:
-            c.item(p, f"timer {tid!r} alert at {float(at):g} s", text, "alert", asrc,
+            c.item((*p, "text"), f"timer {tid!r} alert at {float(at):g} s", text, "alert", asrc,
                    declared=declared, when=when, kind=akind,
                    context=_alert_context(start, float(at)))
             alerts.append(AlertDef(float(at), text, asrc, when, declared | intents_of(text),

@@ -429,7 +429,8 @@ class Guide:
         if not self._shows(does, d.when, facts):
             return None
         kind = "reassurance" if "reassure" in does else d.kind
-        return Prompt(d.id, self._fill(d.text), kind, self._refs(d.sources), does, d.priority)
+        return Prompt(d.id, self._fill(d.text), kind, self._sources(d.sources, does, d.when),
+                      does, d.priority)
 
     def _vitals_key(self) -> tuple[Any, ...]:
         v = self._vitals
@@ -485,7 +486,7 @@ class Guide:
             does = _intents(a.text, a.does)
             kind = "reassurance" if "reassure" in does else a.kind
             p = Prompt(f"{run.key}:{int(a.at_s)}", self._fill(a.text, run), kind,
-                       self._refs(a.sources), does, a.priority)
+                       self._sources(a.sources, does, a.when), does, a.priority)
             if (run.key, i) not in self._fired:
                 self._fired.add((run.key, i))
                 self._entry(self._t, "timer", p.text, p.id)
@@ -514,6 +515,16 @@ class Guide:
                 out.append(SourceRef(s.id, s.label, s.url, s.title))
         self._ref_cache[ids] = tuple(out)
         return self._ref_cache[ids]
+
+    def _sources(self, ids: tuple[str, ...], does: frozenset[str],
+                 when: Any) -> tuple[SourceRef, ...]:
+        """An item's sources; one that ties an action to an oximeter number is always shown
+        as ours too (no such number is BC guidance), whatever sources the file gives it."""
+        refs = self._refs(ids)
+        if safety.tied_to_a_number(does, when) and not any(r.label == _APP.label
+                                                           for r in refs):
+            return (*refs, _APP)
+        return refs
 
     def _view(self, ident: str, title: str, lines: tuple[Line, ...]) -> StepView:
         key = (ident, title, lines)

@@ -17,7 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from oxi_assist.actions import Action
-from oxi_assist.guidance_conditions import BREATHS_NORMAL_PER_MIN, Condition, Facts, cond
+from oxi_assist.guidance_conditions import (
+    BREATHS_NORMAL_PER_MIN,
+    QUANTITIES,
+    VITAL_FACTS,
+    Condition,
+    Facts,
+    cond,
+)
 from oxi_assist.guidance_vocabulary import ACTION_INTENTS, intents_of
 
 #: BC: naloxone takes 3–5 minutes to work (gov.bc.ca naloxone kit page, DOMAIN §3.2); nothing
@@ -119,6 +126,13 @@ def facts_for(does: frozenset[str], facts: Facts) -> Facts:
     """An item that asks for an action on the person sees no number from a doubtful
     signal: a low reading on a poor signal leads to checking the person, never to naloxone."""
     return facts.trusted() if does & frozenset(ACTION_INTENTS) else facts
+
+
+def tied_to_a_number(does: frozenset[str], when: Condition) -> bool:
+    """An item that asks for an action on a condition over SpO2, pulse or band: not BC
+    guidance, so it must show as ours (DOMAIN §6.1, §12)."""
+    return bool(does & frozenset(ACTION_INTENTS)) and any(
+        QUANTITIES[q].fact in VITAL_FACTS for q, _ in when.checks)
 
 
 def needs_check_warning(facts: Facts, warnings: Iterable[frozenset[str]]) -> bool:

@@ -37,7 +37,7 @@ def test_an_unsafe_item_is_refused_with_a_witness() -> None:
     got = messages(item("You can stop breaths now.", does={"stop_breaths"}))
     assert got == ["prompt 'p' can show while breathing is not normal, and it says "
                    "'stop breaths' (stop rescue breaths) — e.g. breathing_ok=false, "
-                   "breathing=normal, breath_rate=0"]
+                   "breathing=unknown, breath_rate=none"]
 
 
 def test_a_safe_condition_passes() -> None:
@@ -59,7 +59,7 @@ def test_minutes_since_naloxone_is_missing_exactly_when_no_dose_was_given() -> N
                          does={"naloxone"})) == []
     got = messages(item(text, cond(doses_at_least=1, **base), does={"naloxone"}))
     assert len(got) == 1 and "under 3 min since a naloxone dose" in got[0]
-    assert "minutes_since_naloxone=0" in got[0] and "doses=1" in got[0]
+    assert "minutes_since_naloxone=2" in got[0] and "doses=1" in got[0]
 
 
 def test_awake_implies_responsive_in_witnesses() -> None:

@@ -570,3 +570,57 @@ def test_stream_of_vitals_runs_rules_on_change_and_a_few_times_a_second(
     before = len(runs)
     s = g.state
     assert len(runs) == before + 1 and s.t == pytest.approx(2.01)
+
+
+BARE = """
+[guidance]
+id = "bare"
+title = "A file with no prompts at all"
+start = "a"
+
+[[source]]
+id = "gov"
+label = "BC-official"
+url = "https://example.org/gov"
+
+[[step]]
+id = "a"
+title = "First"
+lines = [ { text = "Look at them.", source = "gov" } ]
+"""
+
+
+def bare() -> guidance_schema.Protocol:
+    proto, problems = guidance_schema.validate_text(BARE)
+    assert proto is not None, problems
+    return proto
+
+
+def test_no_good_reading_always_warns_even_when_the_file_says_nothing() -> None:
+    g = Guide(bare())
+    s = g.on_vitals(vitals(1.0, 97))
+    assert s.warnings == ()
+    for v in (vitals(2.0, 97, Quality.POOR), vitals(3.0, None, Quality.NONE),
+              vitals(4.0, 97, stale=True)):
+        s = g.on_vitals(v)
+        assert s.warnings == (FALLBACK_WARNING,)
+    assert any(e.kind == "warning" and e.ref == FALLBACK_WARNING.id for e in s.log)
+
+
+def test_911_is_reminded_even_when_the_file_says_nothing() -> None:
+    g = Guide(bare())
+    s = g.on_vitals(vitals(1.0, 97))
+    assert REMINDER_911 not in s.warnings
+    s = g.on_action(A.BREATHS_START, t=2.0)  # acting first: they did not respond
+    assert s.responsive == "no" and REMINDER_911 in s.warnings
+    s = g.on_action(A.CALLED_911, t=3.0)
+    assert REMINDER_911 not in s.warnings
+
+
+def test_core_actions_are_offered_even_when_the_file_offers_none() -> None:
+    g = Guide(bare())
+    s = g.state
+    assert {A.CALLED_911, A.BREATHS_START, A.COMPRESSIONS_START, A.NALOXONE} <= offered(s)
+    assert sum(1 for o in s.offered if o.action is A.NALOXONE) == 2
+    s = g.on_action(A.BREATHS_START, t=1.0)
+    assert A.BREATHS_STOP in offered(s) and A.BREATHS_START not in offered(s)

@@ -188,3 +188,14 @@ def test_core_offers(breaths: bool, cpr: bool, want: tuple[A, ...]) -> None:
 ])
 def test_kit_left(doses: dict[str, int], kit: dict[str, int], left: int | None) -> None:
     assert gs.kit_left(doses, kit) == left
+
+
+def test_an_action_tied_to_a_number_is_ours() -> None:
+    from oxi_assist.guidance_conditions import cond
+
+    assert gs.tied_to_a_number(frozenset({"keep_breaths"}), cond(spo2_below=90))
+    assert gs.tied_to_a_number(frozenset({"compressions"}), cond(pulse_below=50))
+    assert gs.tied_to_a_number(frozenset({"911"}), cond(band="low"))
+    assert not gs.tied_to_a_number(frozenset({"check"}), cond(spo2_below=90))
+    assert not gs.tied_to_a_number(frozenset({"keep_breaths"}), cond(breaths="on"))
+    assert not gs.tied_to_a_number(frozenset(), cond(spo2_below=90))
