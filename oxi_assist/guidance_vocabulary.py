@@ -111,7 +111,8 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"(?:normal|fine|ok|okay|good|safe|alright|all right|well)\b",
         r"\b(?:all|everything) (?:is )?(?:fine|ok|okay|good|well)\b",
         r"\b(?:no need to|don't|nothing to) worry\b",
-        r"\b(?:good|great|safe|normal) (?:sign|news|number|reading|level|oxygen)\b",
+        r"(?<!no )(?<!not a )\b(?:good|great|safe|normal) "
+        r"(?:sign|news|number|reading|level|oxygen|band)\b",
         r"\b(?:out of danger|in the clear|past the danger)\b",
     ),
     "keep_breaths": (

@@ -46,8 +46,9 @@ class Cue:
 
 @dataclass(frozen=True)
 class Sample:
-    """What the screen shows at time `t`: after each whole second, and right after each
-    responder action (so a step passed through in the same second is seen too)."""
+    """What the screen shows at time `t`: at each whole second (after everything up to and
+    including that second, and the oximeter's reading of it), and right after each responder
+    action (so a step passed through in the same second is seen too)."""
 
     t: float
     state: Any  # GuideState (None without a guide)
@@ -131,9 +132,9 @@ def play(session: Session, source: Any, script: list[ScriptedAction] | str, unti
         session.on_item(LinkEvent(0.0, LinkState.CONNECTING, device=device))
         session.on_item(LinkEvent(0.0, LinkState.CONNECTED, device=device))
     i = 0
-    total = math.ceil(until)
-    for s in range(total + 1):
-        while i < len(events) and events[i][0] < s + 1 and events[i][0] <= until:
+    for s in range(1, math.ceil(until) + 1):
+        # what happens up to and including second s, then the oximeter's reading of it
+        while i < len(events) and events[i][0] <= s:
             t, _, ev = events[i]
             i += 1
             clock.set(max(clock.now(), t0 + t))
@@ -142,20 +143,18 @@ def play(session: Session, source: Any, script: list[ScriptedAction] | str, unti
             else:
                 session.on_action(ev.action, **ev.params)
                 out.samples.append(Sample(t, session.guide_state, session.vitals))
-        if s == total:
-            break
         if sim is not None and sim.t >= sim_end and linked:  # the scenario is over
             session.on_item(LinkEvent(float(sim.t), LinkState.CLOSED,
                                       reason="scenario ended", device=device))
             linked = False
-        clock.set(max(clock.now(), t0 + s + 1))
+        clock.set(max(clock.now(), t0 + s))
         if sim is not None and sim.t < sim_end:
             block = sim.step(1)
             if linked:
                 for r in block.readings(1.0):
                     session.on_item(r)
         session.tick()
-        out.samples.append(Sample(float(s + 1), session.guide_state, session.vitals))
+        out.samples.append(Sample(float(s), session.guide_state, session.vitals))
     return out
 
 

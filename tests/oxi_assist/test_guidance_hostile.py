@@ -145,3 +145,58 @@ def test_unloadable_files_are_refused_even_without_the_safety_check(c: Case) -> 
                                                     str(c.path), safety=False)
     assert proto is None and any(p.line == c.line and c.expect in p.message
                                  for p in problems)
+
+
+OLD_CHECKER_PASSED = """
+[guidance]
+id = "hostile"
+title = "What the checker used to let through"
+start = "a"
+
+[[source]]
+id = "gov"
+label = "BC-official"
+url = "https://example.org/gov"
+
+[[step]]
+id = "a"
+title = "First"
+lines = [ { text = "Look at them.", source = "gov" } ]
+
+[[prompt]]
+id = "stop"
+text = "You can stop breaths."
+source = "gov"
+when = { breathing = "not_normal" }
+
+[[prompt]]
+id = "no-911"
+text = "They will be fine, no need to call 911."
+source = "gov"
+
+[[prompt]]
+id = "again"
+text = "Give naloxone again now."
+source = "gov"
+when = { breathing = "normal" }
+
+[[prompt]]
+id = "band"
+text = "Oxygen in the normal band."
+source = "gov"
+when = { band = "normal" }
+"""
+
+
+def test_what_the_checker_used_to_let_through_is_refused() -> None:
+    """The three prompts of the finding (and a band condition) passed `guidance check`
+    before; each is now refused on its own line."""
+    proto, problems = guidance_schema.validate_text(OLD_CHECKER_PASSED, "old.toml")
+    assert proto is None
+    lines = OLD_CHECKER_PASSED.splitlines()
+    for needle, why in [('"You can stop breaths."', "breathing is not normal"),
+                        ("no need to call 911", "911 is not called"),
+                        ('"Give naloxone again now."', "breathing is normal"),
+                        ('"Oxygen in the normal band."', "reassure")]:
+        line = next(i for i, ln in enumerate(lines, start=1) if needle in ln)
+        assert any(p.line == line and why in p.message for p in problems), (needle, problems)
