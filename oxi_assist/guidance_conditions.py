@@ -117,41 +117,60 @@ class Quantity:
     hi: float = math.inf
 
 
-_WORDS: dict[str, tuple[str, ...]] = {
-    "signal": SIGNALS, "band": BANDS, "oximeter": OXIMETER, "breathing": BREATHING,
-    "breath_count": BREATH_COUNT, "breaths": ON_OFF, "compressions": ON_OFF,
-    "pulse_check": PULSE_CHECK, "responsive": RESPONSIVE,
+_Q = Quantity
+_MIN = 1440.0  # a day, the largest number of minutes a condition may compare with
+
+#: Every quantity a `when` table may name (docs/GUIDANCE.md lists them with their meaning).
+#: A table of data, not built by code, so each entry reads as it is.
+QUANTITIES: dict[str, Quantity] = {
+    "signal": _Q("signal", "word", "signal", "eq", SIGNALS),
+    "band": _Q("band", "word", "band", "eq", BANDS),
+    "oximeter": _Q("oximeter", "word", "oximeter", "eq", OXIMETER),
+    "breathing": _Q("breathing", "word", "breathing", "eq", BREATHING),
+    "breath_count": _Q("breath_count", "word", "breath_count", "eq", BREATH_COUNT),
+    "breaths": _Q("breaths", "word", "breaths", "eq", ON_OFF),
+    "compressions": _Q("compressions", "word", "compressions", "eq", ON_OFF),
+    "pulse_check": _Q("pulse_check", "word", "pulse_check", "eq", PULSE_CHECK),
+    "responsive": _Q("responsive", "word", "responsive", "eq", RESPONSIVE),
+    "breathing_ok": _Q("breathing_ok", "bool", "breathing_ok", "eq"),
+    "called_911": _Q("called_911", "bool", "called_911", "eq"),
+    "awake": _Q("awake", "bool", "awake", "eq"),
+    "oxygen": _Q("oxygen", "bool", "oxygen", "eq"),
+    "withdrawal": _Q("withdrawal", "bool", "withdrawal", "eq"),
+    "recovery": _Q("recovery", "bool", "recovery", "eq"),
+    "ems": _Q("ems", "bool", "ems", "eq"),
+    "out_of_naloxone": _Q("out_of_naloxone", "bool", "out_of_naloxone", "eq"),
+    "spo2_below": _Q("spo2_below", "number", "spo2", "lt", lo=1.0, hi=100.0),
+    "spo2_at_least": _Q("spo2_at_least", "number", "spo2", "ge", trusted_only=True, lo=1.0,
+                        hi=100.0),
+    "pulse_below": _Q("pulse_below", "number", "pulse", "lt", lo=1.0, hi=300.0),
+    "pulse_at_least": _Q("pulse_at_least", "number", "pulse", "ge", trusted_only=True, lo=1.0,
+                         hi=300.0),
+    "breath_rate_below": _Q("breath_rate_below", "number", "breath_rate", "lt", lo=1.0,
+                            hi=60.0),
+    "breath_rate_at_least": _Q("breath_rate_at_least", "number", "breath_rate", "ge", lo=1.0,
+                               hi=60.0),
+    "minutes_since_naloxone_below": _Q("minutes_since_naloxone_below", "number",
+                                       "minutes_since_naloxone", "lt", hi=_MIN),
+    "minutes_since_naloxone_at_least": _Q("minutes_since_naloxone_at_least", "number",
+                                          "minutes_since_naloxone", "ge", hi=_MIN),
+    "minutes_without_naloxone_at_least": _Q("minutes_without_naloxone_at_least", "number",
+                                            "minutes_since_naloxone", "ge_or_none", hi=_MIN),
+    "dose_gap_minutes_below": _Q("dose_gap_minutes_below", "number", "dose_gap_minutes", "lt",
+                                 hi=_MIN),
+    "dose_gap_minutes_at_least": _Q("dose_gap_minutes_at_least", "number", "dose_gap_minutes",
+                                    "ge", hi=_MIN),
+    "minutes_since_911_below": _Q("minutes_since_911_below", "number", "minutes_since_911",
+                                  "lt", hi=_MIN),
+    "minutes_since_911_at_least": _Q("minutes_since_911_at_least", "number",
+                                     "minutes_since_911", "ge", hi=_MIN),
+    "minutes_in_step_below": _Q("minutes_in_step_below", "number", "minutes_in_step", "lt",
+                                hi=_MIN),
+    "minutes_in_step_at_least": _Q("minutes_in_step_at_least", "number", "minutes_in_step",
+                                   "ge", hi=_MIN),
+    "doses_at_least": _Q("doses_at_least", "count", "doses", "ge", lo=0, hi=20),
+    "doses_below": _Q("doses_below", "count", "doses", "lt", lo=1, hi=20),
 }
-_BOOLS = ("breathing_ok", "called_911", "awake", "oxygen", "withdrawal", "recovery", "ems",
-          "out_of_naloxone")
-#: (fact, lowest and highest value a file may compare it with)
-_NUMBERS: dict[str, tuple[float, float]] = {
-    "spo2": (1.0, 100.0), "pulse": (1.0, 300.0), "breath_rate": (1.0, 60.0),
-    "minutes_since_naloxone": (0.0, 1440.0), "dose_gap_minutes": (0.0, 1440.0),
-    "minutes_since_911": (0.0, 1440.0), "minutes_in_step": (0.0, 1440.0),
-}
-
-
-def _quantities() -> dict[str, Quantity]:
-    out: dict[str, Quantity] = {}
-    for name, words in _WORDS.items():
-        out[name] = Quantity(name, "word", name, "eq", words)
-    for name in _BOOLS:
-        out[name] = Quantity(name, "bool", name, "eq")
-    for fact, (lo, hi) in _NUMBERS.items():
-        trusted = fact in ("spo2", "pulse")
-        out[f"{fact}_below"] = Quantity(f"{fact}_below", "number", fact, "lt", lo=lo, hi=hi)
-        out[f"{fact}_at_least"] = Quantity(f"{fact}_at_least", "number", fact, "ge",
-                                           trusted_only=trusted, lo=lo, hi=hi)
-    out["minutes_without_naloxone_at_least"] = Quantity(
-        "minutes_without_naloxone_at_least", "number", "minutes_since_naloxone", "ge_or_none",
-        lo=0.0, hi=1440.0)
-    out["doses_at_least"] = Quantity("doses_at_least", "count", "doses", "ge", lo=0, hi=20)
-    out["doses_below"] = Quantity("doses_below", "count", "doses", "lt", lo=1, hi=20)
-    return out
-
-
-QUANTITIES: dict[str, Quantity] = _quantities()
 
 
 def check_holds(q: Quantity, facts: Facts, value: Any) -> bool:

@@ -417,7 +417,8 @@ def test_deep_nesting_is_one_line_not_a_crash(tmp_path: Path,
 
 
 def test_brackets_inside_strings_and_comments_do_not_count() -> None:
-    text = MINIMAL.replace('title = "Second"', 'title = "[[[[[[[[[[[[[[[[[[[[ x"  # [[[[[[[[[[[[[[[[[[')
+    deep = "[" * 20
+    text = MINIMAL.replace('title = "Second"', f'title = "{deep} x"  # {deep}')
     assert problems(text) == []
 
 

@@ -71,6 +71,8 @@ NOT_FOUND = [
     ("Normal breathing is about 1 breath every 5 seconds.", "reassure"),
     ("It is not normal.", "reassure"),
     ("Called 911.", "911"),
+    ("No good reading.", "reassure"),
+    ("Not a good reading: check the person.", "reassure"),
     ("Stopped breaths.", "stop_breaths"),
     ("Don't call 911.", "911"),
 ]

@@ -110,7 +110,7 @@ def test_log_is_plain_words_with_ids_apart_and_no_actions_or_alarms(
     assert log[0].text == "S: Stimulate" and log[0].ref == "stimulate"
     assert {e.kind for e in log} <= {"step", "prompt", "warning", "timer", "info", "ignored"}
     assert not any("911 called" in e.text or "naloxone dose" in e.text.lower() for e in log)
-    assert not any("SpO2 below 90%" == e.text for e in log)
+    assert not any(e.text == "SpO2 below 90%" for e in log)
     assert all(":" not in e.ref or e.kind == "timer" for e in log)
     steps = [(e.text, e.ref) for e in log if e.kind == "step"]
     assert ("Call 911", "call-911") in steps and ("A: Airway", "airway") in steps
@@ -543,8 +543,13 @@ def test_a_hovering_value_does_not_flood_the_log(bc: guidance_schema.Protocol) -
 
 
 def test_fallback_warning_and_911_reminder_are_the_engines_own() -> None:
+    from oxi_assist.guidance_vocabulary import intents_of
+
     assert FALLBACK_WARNING.origin == "ours" and "check" in FALLBACK_WARNING.does
     assert REMINDER_911.origin == "ours" and "911" in REMINDER_911.does
+    # their words say what they do, and nothing else
+    assert intents_of(FALLBACK_WARNING.text) == FALLBACK_WARNING.does
+    assert intents_of(REMINDER_911.text) == REMINDER_911.does
 
 
 def test_stream_of_vitals_runs_rules_on_change_and_a_few_times_a_second(
@@ -624,3 +629,57 @@ def test_core_actions_are_offered_even_when_the_file_offers_none() -> None:
     assert sum(1 for o in s.offered if o.action is A.NALOXONE) == 2
     s = g.on_action(A.BREATHS_START, t=1.0)
     assert A.BREATHS_STOP in offered(s) and A.BREATHS_START not in offered(s)
+
+
+def test_naloxone_routes_and_dose_numbers_are_noted_not_refused(
+        bc: guidance_schema.Protocol) -> None:
+    g = Guide(bc)
+    s = g.on_action(A.NALOXONE, t=1.0)
+    assert dict(s.doses_by_route)["im"] == 1 and s.log[-1].kind != "ignored"
+    s = g.on_action(A.NALOXONE, t=2.0, route=" NASAL ", dose="2")
+    assert dict(s.doses_by_route)["nasal"] == 1
+    assert not [e for e in s.log if e.kind in ("ignored", "info") and "naloxone" in e.text]
+    s = g.on_action(A.NALOXONE, t=3.0, route="oral", dose="7")
+    notes = [(e.t, e.kind, e.text) for e in s.log if e.kind in ("ignored", "info")]
+    assert notes == [
+        (3.0, "ignored", "naloxone route 'oral' (not im or nasal): dose counted as an injection"),
+        (3.0, "info", "naloxone dose given as '7'; counted as dose 3")]
+    assert dict(s.doses_by_route) == {"im": 2, "nasal": 1}
+
+
+PLACEHOLDERS = BARE + (
+    '\n[[prompt]]\nid = "all"\n'
+    'text = "Dose {dose} after {prev}, {gap} apart; {rate} a minute; last tap {since_tap}; '
+    '{kit_left} left."\n'
+    'source = "gov"\nwhen = { doses_at_least = 2 }\n\n[kit]\nim = 3\nsource = "gov"\n')
+
+
+def test_placeholders_are_filled_in_plain_words() -> None:
+    proto, problems = guidance_schema.validate_text(PLACEHOLDERS)
+    assert proto is not None, problems
+    g = Guide(proto)
+    g.on_action(A.NALOXONE, t=10.0)
+    for t in (20.0, 25.0, 30.0, 35.0):
+        g.on_action(A.BREATH_TAP, t=t)
+    s = g.on_action(A.NALOXONE, t=100.0)
+    text = next(p.text for p in s.suggestions if p.id == "all")
+    assert text == "Dose 2 after 1, 1 min 30 s apart; ? a minute; last tap 1 min 5 s; 1 left."
+    g2 = Guide(proto)
+    g2.on_action(A.NALOXONE, t=0.0)
+    for t in (40.0, 45.0, 50.0, 55.0):
+        g2.on_action(A.BREATH_TAP, t=t)
+    s = g2.on_action(A.NALOXONE, t=57.0)
+    text = next(p.text for p in s.suggestions if p.id == "all")
+    assert text == "Dose 2 after 1, 57 s apart; 12 a minute; last tap 2 s; 1 left."
+
+
+def test_vitals_time_comes_from_the_call_the_clock_or_the_vitals() -> None:
+    g = Guide(bare())
+    s = g.on_vitals(vitals(5.0, 97), t=7.0)
+    assert s.t == 7.0
+    s = g.on_vitals(vitals(9.0, 97))
+    assert s.t == 9.0
+    clocked = Guide(bare(), lambda: 50.0)
+    assert clocked.on_vitals(vitals(9.0, 97)).t == 50.0
+    s = g.on_vitals("nope")  # type: ignore[arg-type]
+    assert s.log[-1].text == "not a vitals update: str" and s.log[-1].t == 9.0

@@ -185,6 +185,8 @@ def test_core_offers(breaths: bool, cpr: bool, want: tuple[A, ...]) -> None:
     ({"im": 3, "nasal": 1}, {"im": 3, "nasal": 2}, 1),
     ({"im": 1, "nasal": 0}, {"im": 3, "nasal": 2}, 2),
     ({"nasal": 1}, {"im": 3}, None),  # a route of unknown kit size
+    ({"im": 1, "nasal": 0}, {"im": 3}, 2),  # ...but one with no dose does not matter
+    ({"im": 1, "nasal": 1}, {"im": 3, "nasal": 2}, 3),  # what is left in both kits
 ])
 def test_kit_left(doses: dict[str, int], kit: dict[str, int], left: int | None) -> None:
     assert gs.kit_left(doses, kit) == left
