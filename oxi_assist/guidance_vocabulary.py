@@ -3,9 +3,9 @@
 The engine does not trust a guidance file's own word for what a prompt does. It reads the
 text: each sentence is matched against the phrase patterns below and yields `Claim`s — an
 intent ("give naloxone", "stop breaths", "skip 911", "leave", "reassure", …) with the phrase
-that carries it. A file declares the intents of each
-item (`does = [...]`); the declaration must agree with what the text says, and the union of
-both is what the checker analyses and the engine enforces (docs/GUIDANCE.md, docs/SAFETY.md).
+that carries it. A file declares the intents of each item (`does = [...]`); the declaration
+must agree with what the text says, and the union of both is what the checker analyses and
+the engine enforces (docs/GUIDANCE.md, docs/SAFETY.md).
 
 Text carries no conditions of its own: "Still not breathing normally? Give another dose."
 is a naloxone instruction, and only the item's `when` table decides when it may show. Reading

@@ -117,6 +117,22 @@ def _intents(text: str, declared: frozenset[str]) -> frozenset[str]:
     return safety.intents(text, declared)
 
 
+@functools.lru_cache(maxsize=256)
+def _button_label(action: Action, label: str) -> str:
+    """A button names its own action only; any other instruction in a file's label is
+    replaced by the action's own words."""
+    extra = (_intents(label, frozenset()) & set(PROTECTED)) - OWN_INTENTS.get(action,
+                                                                              frozenset())
+    return ACTIONS[action].label if extra else label
+
+
+@functools.lru_cache(maxsize=32)
+def _core_label(action: Action, route: str) -> str:
+    """The words of a core action the engine offers itself (a naloxone route: its key's)."""
+    kb = key_for(action, {"route": route}) if route else None
+    return kb.label if kb is not None else ACTIONS[action].label
+
+
 def _duration(seconds: float) -> str:
     """"40 s", "1 min", "2 min 30 s": a time as a responder reads it."""
     s = max(0, round(seconds))
@@ -545,9 +561,7 @@ class Guide:
     def _label(self, tr: Transition) -> str:
         """A button names its own action only; any other instruction in a file's label is
         replaced by the action's own words."""
-        extra = (_intents(tr.label, frozenset()) & set(PROTECTED)) - OWN_INTENTS.get(
-            tr.action, frozenset())
-        return ACTIONS[tr.action].label if extra else tr.label
+        return _button_label(tr.action, tr.label)
 
     def _offered(self) -> tuple[OfferedAction, ...]:
         if self._ended:
@@ -577,9 +591,7 @@ class Guide:
                 if (act, route) in seen:
                     continue
                 params = self._params(act, {"route": route} if route else {})
-                kb = key_for(act, dict(params))
-                label = kb.label if (kb is not None and route) else ACTIONS[act].label
-                out.append(OfferedAction(act, label, params, False, True))
+                out.append(OfferedAction(act, _core_label(act, route), params, False, True))
                 seen.add((act, route))
         out = self._hint(out)
         out.append(OfferedAction(Action.BREATH_TAP, ACTIONS[Action.BREATH_TAP].label))

@@ -107,7 +107,20 @@ def test_cli_prints_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     assert out[-1].startswith("04:00  END")
 
 
+def test_cli_plays_trainer_cues(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["walkthrough", "opioid-overdose", "--actions", "30s:unresponsive,40s:911",
+               "--cues", "1m:finger_out:seconds=30,2m:link_lost", "--duration", "3m"])
+    assert rc == 0
+    out = capsys.readouterr().out.splitlines()
+    assert all(LINE.match(o) for o in out), out
+    assert "01:00  CUE    finger_out seconds=30" in out
+    assert any(o.startswith("01:0") and "WARN   No reading" in o for o in out)
+    assert any(o.startswith("02:0") and "Oximeter lost" in o for o in out)
+
+
 @pytest.mark.parametrize("argv, needle", [
+    (["walkthrough", "opioid-overdose", "--cues", "2m:sneeze"], "unknown cue 'sneeze'"),
+    (["walkthrough", "opioid-overdose", "--cues", "2m:finger_out:long"], "bad cue parameter"),
     (["walkthrough", "opioid-overdose", "--actions", "2m:dance"], "unknown action"),
     (["walkthrough", "no-such-scenario"], "unknown scenario"),
     (["walkthrough", "opioid-overdose", "--guidance", "nope"], "no guidance file"),
