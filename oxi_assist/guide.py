@@ -91,10 +91,12 @@ LOG_REPEAT_S = 30.0
 #: and alarms (a device sends up to 100 updates a second); any change there runs them at once
 VITALS_REFRESH_S = 0.25
 #: Actions that show the person did not respond, when nobody said so: you do not breathe for,
-#: dose or pump the chest of someone who answers you.
+#: dose, pump the chest of, check the pulse and breathing of or roll onto their side someone
+#: who answers you. Until someone says they respond, 911 is asked for.
 _IMPLY_UNRESPONSIVE = frozenset({Action.BREATHS_START, Action.NALOXONE,
-                                 Action.COMPRESSIONS_START, Action.NO_PULSE,
-                                 Action.BREATHING_NOT_NORMAL})
+                                 Action.COMPRESSIONS_START, Action.NO_PULSE, Action.PULSE,
+                                 Action.BREATHING_NOT_NORMAL, Action.BREATHING_NORMAL,
+                                 Action.RECOVERY_POSITION})
 
 #: Link states in which the oximeter is gone (connecting or stale still counts as one in use).
 _LINK_GONE = frozenset({"lost", "reconnecting", "closed"})
@@ -117,7 +119,6 @@ def _intents(text: str, declared: frozenset[str]) -> frozenset[str]:
     return safety.intents(text, declared)
 
 
-@functools.lru_cache(maxsize=256)
 def _button_label(action: Action, label: str) -> str:
     """A button names its own action only; any other instruction in a file's label is
     replaced by the action's own words."""
