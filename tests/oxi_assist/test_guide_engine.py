@@ -683,3 +683,112 @@ def test_vitals_time_comes_from_the_call_the_clock_or_the_vitals() -> None:
     assert clocked.on_vitals(vitals(9.0, 97)).t == 50.0
     s = g.on_vitals("nope")  # type: ignore[arg-type]
     assert s.log[-1].text == "not a vitals update: str" and s.log[-1].t == 9.0
+
+
+def probe(**when: object) -> Guide:
+    """A guide on a file with one prompt ("probe") shown while `when` holds."""
+    import json
+
+    cond_text = ", ".join(f"{k} = {json.dumps(v)}" for k, v in when.items())
+    text = BARE + f"""
+[[prompt]]
+id = "probe"
+text = "Probe."
+source = "gov"
+when = {{ {cond_text} }}
+
+[kit]
+im = 3
+nasal = 2
+source = "gov"
+"""
+    proto, problems = guidance_schema.validate_text(text)
+    assert proto is not None, problems
+    return Guide(proto)
+
+
+def shows(s: GuideState) -> bool:
+    return any(p.id == "probe" for p in s.suggestions)
+
+
+def test_the_engine_computes_every_fact_a_condition_reads() -> None:
+    g = probe(oximeter="none")
+    assert shows(g.state)
+    assert not shows(g.on_vitals(vitals(1.0, 97)))
+    g = probe(oximeter="lost")
+    from drivers.reading import LinkState
+    lost = VitalsState(1.0, None, None, None, Band.UNKNOWN, Quality.NONE, None,
+                       link=LinkState.LOST)
+    assert shows(g.on_vitals(lost))
+    g = probe(band="watch")
+    assert shows(g.on_vitals(vitals(1.0, 92)))
+    assert not shows(g.on_vitals(vitals(2.0, 92, Quality.POOR)))
+    g = probe(band="low")
+    assert shows(g.on_vitals(vitals(1.0, 88, Quality.POOR)))
+    g = probe(signal="none")
+    assert shows(g.on_vitals(vitals(1.0, 97, stale=True)))
+    g = probe(pulse_below=50)
+    assert shows(g.on_vitals(vitals(1.0, 97, pulse=45)))
+    assert not shows(g.on_vitals(vitals(2.0, None, Quality.NONE, pulse=45)))
+    g = probe(breath_count="stale")
+    taps(g, 0.0, 5.0, 4)
+    assert not shows(g.tick(16.0)) and shows(g.tick(40.0))
+    g = probe(breath_count="counting")
+    g.on_action(A.BREATH_TAP, t=1.0)
+    assert shows(g.tick(2.0))
+    g = probe(ems=True)
+    assert not shows(g.state) and shows(g.on_action(A.EMS_ARRIVED, t=1.0))
+    g = probe(oxygen=True)
+    assert shows(g.on_action(A.OXYGEN, t=1.0))
+    g = probe(recovery=True)
+    assert shows(g.on_action(A.RECOVERY_POSITION, t=1.0))
+    assert not shows(g.on_action(A.BREATHS_START, t=2.0))  # rolled back for breaths
+    g = probe(compressions="on")
+    assert shows(g.on_action(A.COMPRESSIONS_START, t=1.0))
+    g = probe(pulse_check="felt")
+    assert shows(g.on_action(A.PULSE, t=1.0))
+    assert not shows(g.on_action(A.NO_PULSE, t=2.0))
+    g = probe(minutes_since_911_at_least=2)
+    g.on_action(A.CALLED_911, t=10.0)
+    assert not shows(g.tick(129.0)) and shows(g.tick(130.0))
+    g = probe(minutes_in_step_at_least=1)
+    assert not shows(g.tick(59.0)) and shows(g.tick(60.0))
+    g = probe(responsive="yes", awake=False)
+    assert shows(g.on_action(A.RESPONSIVE, t=1.0))
+    assert not shows(g.on_action(A.AWAKE, t=2.0))
+
+
+def test_breathing_ok_follows_the_count_as_well_as_the_answer() -> None:
+    g = probe(breathing_ok=True)
+    taps(g, 0.0, 5.0, 5)  # 12 a minute, nobody answered
+    assert shows(g.state)
+    g.on_action(A.BREATHING_NOT_NORMAL, t=21.0)  # an answer "not normal" wins
+    assert not shows(g.state)
+    g = probe(breathing_ok=True)
+    assert shows(g.on_action(A.BREATHING_NORMAL, t=1.0))
+    taps(g, 2.0, 7.5, 4)  # a slower count contradicts the answer
+    assert not shows(g.state)
+
+
+def test_dose_gap_and_kit_facts() -> None:
+    g = probe(dose_gap_minutes_below=3)
+    g.on_action(A.NALOXONE, t=0.0)
+    assert shows(g.on_action(A.NALOXONE, t=179.0))
+    g = probe(dose_gap_minutes_below=3)
+    g.on_action(A.NALOXONE, t=0.0)
+    assert not shows(g.on_action(A.NALOXONE, t=180.0))
+    g = probe(dose_gap_minutes_at_least=2)
+    for t in (0.0, 10.0, 200.0):
+        s = g.on_action(A.NALOXONE, t=t)
+    assert shows(s)  # the gap is between the LAST two doses
+    g = probe(out_of_naloxone=True)
+    for t in (0.0, 300.0):
+        s = g.on_action(A.NALOXONE, t=t, route="nasal")
+    assert shows(s)
+
+
+def test_a_button_keeps_the_words_of_its_own_action(bc: guidance_schema.Protocol) -> None:
+    g = Guide(bc)
+    s = g.on_action(A.NALOXONE, t=1.0)
+    labels = {o.label for o in s.offered if o.action is A.NALOXONE}
+    assert labels == {"Gave another dose (injection)", "Gave another dose (nasal)"}
