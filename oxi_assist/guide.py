@@ -559,11 +559,6 @@ class Guide:
         shown instead."""
         return step.id if _intents(step.title, frozenset()) & set(PROTECTED) else step.title
 
-    def _label(self, tr: Transition) -> str:
-        """A button names its own action only; any other instruction in a file's label is
-        replaced by the action's own words."""
-        return _button_label(tr.action, tr.label)
-
     def _offered(self) -> tuple[OfferedAction, ...]:
         if self._ended:
             return ()
@@ -582,8 +577,8 @@ class Guide:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(OfferedAction(tr.action, self._label(tr), params, tr.primary,
-                                     tr.action in core))
+            out.append(OfferedAction(tr.action, _button_label(tr.action, tr.label), params,
+                                     tr.primary, tr.action in core))
         for act in safety.CORE:
             if act not in core:
                 continue

@@ -792,3 +792,102 @@ def test_a_button_keeps_the_words_of_its_own_action(bc: guidance_schema.Protocol
     s = g.on_action(A.NALOXONE, t=1.0)
     labels = {o.label for o in s.offered if o.action is A.NALOXONE}
     assert labels == {"Gave another dose (injection)", "Gave another dose (nasal)"}
+
+
+def test_prompts_are_ordered_and_keep_their_priority_and_origin(
+        bc: guidance_schema.Protocol) -> None:
+    g = Guide(bc)
+    s = g.on_action(A.BREATHS_START, t=1.0)  # no oximeter: a low and a high warning
+    assert [p.priority for p in s.warnings] == sorted((p.priority for p in s.warnings),
+                                                     reverse=True)
+    assert s.warnings[0].priority == 3 and s.warnings[-1].priority == 1
+    reminder = next(p for p in s.warnings if p.id == "call-911-reminder")
+    assert reminder.priority == 3 and reminder.origin == "BC"  # only BC cited: stays BC
+    assert all(p.kind != "warning" for p in s.suggestions)
+    g = Guide(bc)
+    g.on_action(A.AWAKE, t=1.0)
+    g.on_action(A.BREATHING_NORMAL, t=2.0)
+    g.on_action(A.OXYGEN, t=3.0)
+    s = g.on_vitals(vitals(4.0, 92))
+    prios = [p.priority for p in s.suggestions]
+    assert len(prios) >= 2 and prios == sorted(prios, reverse=True)
+
+
+def test_the_breath_counter_notes_go_to_the_log() -> None:
+    g = Guide(bare())
+    last = taps(g, 0.0, 5.0, 4)
+    g.tick(last)
+    s = g.tick(last + 30.0)
+    notes = [(e.t, e.kind, e.text, e.ref) for e in s.log if e.ref == "breath-count"]
+    assert notes == [(15.0, "info", "Their breathing, counted: 12 a minute", "breath-count"),
+                     (45.0, "info", "Breath counter: no breath tapped for 30 s",
+                      "breath-count")]
+    s = g.tick(last + 60.0)
+    assert len([e for e in s.log if e.ref == "breath-count"]) == 2  # once per change
+
+
+def test_core_offers_carry_their_params_and_flags() -> None:
+    g = Guide(bare())
+    s = g.state
+    nal = sorted((o for o in s.offered if o.action is A.NALOXONE),
+                 key=lambda o: o.params_dict["route"])
+    assert [(o.label, o.params, o.primary, o.safety) for o in nal] == [
+        ("Naloxone (injection)", (("dose", "1"), ("route", "im")), False, True),
+        ("Naloxone (nasal)", (("dose", "1"), ("route", "nasal")), False, True)]
+    for act in (A.CALLED_911, A.BREATHS_START, A.COMPRESSIONS_START):
+        o = next(o for o in s.offered if o.action is act)
+        assert o.params == () and o.safety and not o.primary
+    assert s.offered[-1].action is A.BREATH_TAP
+    s = g.on_action(A.COMPRESSIONS_START, t=1.0)
+    assert A.COMPRESSIONS_STOP in offered(s) and A.COMPRESSIONS_START not in offered(s)
+
+
+def test_file_entries_keep_their_order_flags_and_later_entries(
+        bc: guidance_schema.Protocol) -> None:
+    s = Guide(bc).state
+    first = s.offered[0]
+    assert first.action is A.UNRESPONSIVE and first.primary and not first.safety
+    # entries after ones whose condition fails are still offered
+    assert {A.EMS_ARRIVED, A.END, A.VOMITING, A.OXYGEN, A.PULSE, A.NO_PULSE} <= offered(s)
+    assert sum(1 for o in s.offered if o.action is A.UNRESPONSIVE) == 1
+
+
+ALERTS = BARE + """
+[[timer]]
+id = "woke"
+kind = "since"
+label = "Since waking ({n})"
+start = "awake"
+source = "gov"
+
+[[timer.alert]]
+at_s = 60
+text = "Awake {n}: they look fine."
+source = "gov"
+when = { signal = "good", responsive = "yes", breathing_ok = true, oxygen = false }
+does = "reassure"
+priority = 3
+"""
+
+
+def test_timer_alerts_are_filled_kinded_logged_and_ordered() -> None:
+    proto, problems = guidance_schema.validate_text(ALERTS)
+    assert proto is not None, problems
+    g = Guide(proto)
+    g.on_action(A.AWAKE, t=0.0)
+    g.on_action(A.BREATHING_NORMAL, t=1.0)
+    g.on_vitals(vitals(2.0, 97))
+    s = g.tick(59.0)
+    assert not any(p.id == "woke:60" for p in s.suggestions)
+    s = g.on_vitals(vitals(60.0, 97))
+    alert = next(p for p in s.suggestions if p.id == "woke:60")
+    assert alert.text == "Awake 1: they look fine." and alert.kind == "reassurance"
+    assert alert.priority == 3 and alert.reassuring
+    timer = next(t for t in s.timers if t.id == "woke")
+    assert timer.due and timer.message == alert.text and timer.label == "Since waking (1)"
+    assert [(e.t, e.kind, e.text, e.ref) for e in s.log if e.kind == "timer"] == [
+        (60.0, "timer", "Awake 1: they look fine.", "woke:60")]
+    g.on_vitals(vitals(61.0, 97))
+    assert len([e for e in g.log if e.kind == "timer"]) == 1  # logged once
+    s = g.on_vitals(vitals(62.0, 97, Quality.POOR))  # no good reading: no reassurance
+    assert not any(p.id == "woke:60" for p in s.suggestions)
