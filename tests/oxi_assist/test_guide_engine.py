@@ -891,3 +891,50 @@ def test_timer_alerts_are_filled_kinded_logged_and_ordered() -> None:
     assert len([e for e in g.log if e.kind == "timer"]) == 1  # logged once
     s = g.on_vitals(vitals(62.0, 97, Quality.POOR))  # no good reading: no reassurance
     assert not any(p.id == "woke:60" for p in s.suggestions)
+
+
+def test_reassurance_comes_after_other_suggestions_of_the_same_priority(
+        bc: guidance_schema.Protocol) -> None:
+    g = Guide(bc)
+    g.on_action(A.AWAKE, t=0.0)
+    last = taps(g, 1.0, 5.0, 5)  # 12 a minute: "their breathing: 12 a minute" (priority 1)
+    s = g.on_vitals(vitals(last, 98))
+    ids = [p.id for p in s.suggestions]
+    assert ids[-2:] == ["counted-normal", "normal-range"]
+    assert [p.kind for p in s.suggestions][-1] == "reassurance"
+
+
+def test_alerts_keep_their_own_kind(bc: guidance_schema.Protocol) -> None:
+    g = Guide(bc)
+    g.on_action(A.UNRESPONSIVE, t=0.0)
+    g.on_action(A.NALOXONE, t=1.0)
+    s = g.tick(301.0)
+    alert = next(p for p in s.suggestions if p.id == "naloxone-1:300")
+    assert alert.kind == "suggestion"
+
+
+def test_toggles_offer_the_files_words_and_one_half_only(bc: guidance_schema.Protocol) -> None:
+    g = Guide(bc)
+    s = g.state
+    assert next(o for o in s.offered if o.action is A.BREATHS_START).label == "Started breaths"
+    assert next(o for o in s.offered
+                if o.action is A.COMPRESSIONS_START).label == "Started chest compressions"
+    assert [o.action for o in s.offered].count(A.CALLED_911) == 1
+    s = g.on_action(A.BREATHS_START, t=1.0)
+    assert A.BREATHS_START not in offered(s) and A.BREATHS_STOP in offered(s)
+    s = g.on_action(A.COMPRESSIONS_START, t=2.0)
+    assert A.COMPRESSIONS_START not in offered(s) and A.COMPRESSIONS_STOP in offered(s)
+
+
+def test_a_file_offering_one_route_still_gets_the_other() -> None:
+    text = BARE + """
+[[on]]
+action = "naloxone"
+label = "Gave naloxone"
+params = { route = "im" }
+"""
+    proto, problems = guidance_schema.validate_text(text)
+    assert proto is not None, problems
+    s = Guide(proto).state
+    nal = {o.params_dict["route"]: o.label for o in s.offered if o.action is A.NALOXONE}
+    assert nal == {"im": "Gave naloxone", "nasal": "Naloxone (nasal)"}
