@@ -77,7 +77,9 @@ import numpy as np
 from drivers.clock import Clock
 from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
+from drivers.printable import printable
 from drivers.reading import Controllable, LinkEvent, LinkState, Reading, Status
+from drivers.safe_files import os_reason
 from oxi_assist.actions import SIM_INTERVENTIONS, Action
 from oxi_assist.vitals import Alarm, VitalsState
 
@@ -430,10 +432,11 @@ class Session:
     def _on_link(self, e: LinkEvent) -> None:
         """`e.t` is on the session clock (see `now()`)."""
         self.link = e.state
-        self.link_reason = e.reason
+        # what the screen shows: a device's name and a driver's reason are outside text
+        self.link_reason = printable(e.reason)
         if e.device:
-            self.device = e.device
-        text = e.state.value + (f": {e.reason}" if e.reason else "")
+            self.device = printable(e.device)
+        text = e.state.value + (f": {self.link_reason}" if e.reason else "")
         self.log.append(LogLine(self._rel(e.t), "link", text))
         rel_e = LinkEvent(self._rel(e.t), e.state, e.reason, e.device)
         self._mem_links.append(rel_e)
@@ -654,7 +657,9 @@ class Session:
         try:
             getattr(w, what)(*args, **kw)
         except (OSError, ValueError) as e:
-            self.record_error = f"recording stopped: {e}"
+            why = (f"write failed ({os_reason(e)})" if isinstance(e, OSError)
+                   else f"a record could not be written ({e})")
+            self.record_error = f"recording stopped: {why}"
             self.log.append(LogLine(self.elapsed(), "event", self.record_error))
             with contextlib.suppress(Exception):
                 w.closed = True

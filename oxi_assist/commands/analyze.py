@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from drivers.errors import FormatError
+from drivers.printable import printable
 
 
 def register(sub: Any) -> None:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(result.to_json())
     else:
-        sys.stdout.write(summary(result.to_dict(), args.file, rec.format))
+        sys.stdout.write(printable(summary(result.to_dict(), args.file, rec.format), keep="\n"))
     return 0
 
 

@@ -13,6 +13,8 @@ import numpy as np
 from drivers.clock import RealClock
 from drivers.errors import FormatError, OxiError
 from drivers.formats import format_modules, load
+from drivers.printable import printable
+from drivers.safe_files import check_output, os_reason, output
 
 BY_EXTENSION = {".jsonl": "native", ".oxi": "native", ".csv": "csv", ".edf": "edf"}
 
@@ -81,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                                 "(default: from OUT's extension)")
     p.add_argument("--columns", metavar="MAP",
                    help="column mapping for a headerless table, e.g. spo2=2,pulse=3,interval=1s")
-    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT if it exists (never the input itself)")
     p.set_defaults(func=run)
 
 
@@ -95,18 +98,20 @@ def run(args: argparse.Namespace) -> int:
     if to not in ws:
         raise OxiError(f"cannot write {to!r} (writable: {', '.join(sorted(ws))})")
     src = Path(args.input)
-    if out.exists():
-        if src.exists() and out.resolve() == src.resolve():
-            raise OxiError(f"{out}: output would overwrite the input")
-        if not args.force:
-            raise OxiError(f"{out}: already exists (use --force to overwrite)")
+    check_output(out, force=args.force, inputs=[src])  # before the input is read at all
     rec = load_with_progress(args.input, args.fmt, args.columns)
     try:
-        ws[to](rec, out)
+        with output(out, force=args.force, inputs=[src]) as tmp:
+            try:
+                ws[to](rec, tmp)
+            except FormatError as e:  # named after the file the user asked for
+                if e.path != str(tmp):
+                    raise
+                raise FormatError(out, e.reason) from None
     except OSError as e:
-        raise FormatError(out, e.strerror or str(e)) from None
+        raise FormatError(out, f"cannot write ({os_reason(e)})") from None
     c = rec.columns()  # type: ignore[attr-defined]
     gaps = int(np.count_nonzero(np.isnan(c.spo2)))
-    print(f"wrote {out} ({to}): {len(c)} samples from {rec.format}, "  # type: ignore[attr-defined]
-          f"{gaps} without SpO2")
+    print(f"wrote {printable(out)} ({to}): {len(c)} samples from "
+          f"{rec.format}, {gaps} without SpO2")  # type: ignore[attr-defined]
     return 0

@@ -13,6 +13,7 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats import format_modules
+from drivers.printable import printable
 from oxi_assist.commands.convert import load_with_progress
 
 
@@ -94,5 +95,5 @@ def run(args: argparse.Namespace) -> int:
             v = f"{v:g} s"
         elif k == "valid_fraction":
             v = f"{v * 100:.1f} % ({d['valid_spo2_samples']} of {d['samples']} samples)"
-        print(f"{label.get(k, k.replace('_', ' ')):16s} {v}")
+        print(f"{label.get(k, k.replace('_', ' ')):16s} {printable(v)}")  # file text, escaped
     return 0

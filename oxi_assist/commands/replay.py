@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from drivers.errors import OxiError
+from oxi_assist.commands._numbers import number
 from oxi_assist.ui.launch import add_common_options, options_from, run_app, with_params
 
 
@@ -14,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("replay", help="play a recorded file on the live screen",
                        description="Plays any supported recording as if it were live.")
     p.add_argument("file", metavar="FILE", help="a recorded session or oximeter file")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+    p.add_argument("--speed", type=number(0.1, 1000.0), default=1.0, metavar="X",
                    help="playback speed (default 1; e.g. 10 for ten times faster)")
     add_common_options(p)
     p.set_defaults(func=run)
@@ -25,8 +26,6 @@ def replay_uri(path: str, speed: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.speed > 0:
-        raise OxiError(f"--speed {args.speed:g}: must be above 0")
     p = Path(args.file)
     if not p.exists():
         raise OxiError(f"{p}: no such file")
