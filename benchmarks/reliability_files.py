@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "bad_inputs"
 DOC = ROOT / "docs" / "RELIABILITY.md"
 SECTION = "## File system and edges"
+BEFORE = "## Crash safety"
 #: A file name longer than any file system allows (255 bytes).
 LONG = "a" * 300
 #: Seconds a case may take: a hang is a case still running after this.
@@ -319,6 +320,11 @@ def run_all(cases: Sequence[Case], base: Path, *, code: Path = ROOT,
 # --- the published table ---------------------------------------------------------------------
 
 
+def _command(case: Case) -> str:
+    words = case.cmd.split()
+    return words[1] if case.shell and len(words) > 1 else words[0]
+
+
 def section(results: Sequence[Result], *, wall: float, jobs: int) -> str:
     by: dict[str, list[Result]] = {}
     for r in results:
@@ -341,7 +347,7 @@ def section(results: Sequence[Result], *, wall: float, jobs: int) -> str:
     for r in [*rows, tot]:
         table.append("| " + " | ".join(str(c) for c in r) + " |")
     slow = max(results, key=lambda r: r.seconds)
-    counts = Counter(r.case.cmd.split()[0] for r in results)
+    counts = Counter(_command(r.case) for r in results)
     lines = [
         SECTION, "",
         "Every case of the bad-input corpus (`tests/bad_inputs/manifest.toml`) run as its own "
@@ -368,8 +374,11 @@ def section(results: Sequence[Result], *, wall: float, jobs: int) -> str:
 def replace_section(page: str, new: str) -> str:
     """`page` with its File system and edges section replaced (or appended)."""
     start = page.find(SECTION)
-    if start < 0:
-        return page.rstrip() + "\n\n" + new.rstrip() + "\n"
+    if start < 0:  # where the full run puts it: before the crash-safety section
+        at = page.find(BEFORE)
+        if at < 0:
+            return page.rstrip() + "\n\n" + new.rstrip() + "\n"
+        return page[:at] + new.rstrip() + "\n\n" + page[at:]
     nxt = page.find("\n## ", start + len(SECTION))
     end = len(page) if nxt < 0 else nxt + 1
     return page[:start] + new.rstrip() + "\n" + ("\n" + page[end:] if nxt >= 0 else "")
