@@ -30,8 +30,11 @@ VERSION = 1
 #: The longest line a session file may hold (a reading with a second of 1 kHz pleth is a few
 #: kilobytes); a longer one is refused instead of being read into memory whole.
 MAX_LINE = 1 << 20
-#: The writer writes whenever this much is waiting, whatever `flush_every` says.
-FLUSH_BYTES = 64 * 1024
+#: The writer writes whenever this many records are waiting, whatever `flush_every` says.
+FLUSH_LINES = 512
+#: How many of the last records on disk the writer can give up to make room for an end record
+#: after a failed write.
+CUT_LINES = 64
 #: How an `end` record written after a failed write starts its reason.
 WRITE_FAILED = "write failed"
 
@@ -95,12 +98,12 @@ class SessionWriter:
     """Writes a session as it happens. File mode 0600: recordings are personal health data.
 
     Records are buffered and written whole at least every `flush_every` seconds (and whenever
-    64 kB are waiting), so the file on disk always ends at a record boundary (`self.written`
-    bytes). When a write fails (a full disk), the file is cut back to that boundary and, if
-    the disk takes those few bytes, ended with an `end` record whose reason says so
-    ("write failed: …"): the listing and the debrief then say the recording was cut by a write
-    failure, not by a crash. The error is raised again so the session can tell the responder;
-    `failed` keeps the reason."""
+    FLUSH_LINES are waiting), so the file on disk always ends at a record boundary
+    (`self.written` bytes). When a write fails (a full disk), the file is cut back to a
+    record boundary and, if the disk takes those few bytes, ended with an `end` record whose
+    reason says so ("write failed: …"): the listing and the debrief then say the recording was
+    cut by a write failure, not by a crash. The error is raised again so the session can tell
+    the responder; `failed` keeps the reason."""
 
     def __init__(self, path: str | os.PathLike[str], *, source: str, device: str = "",
                  start_wall: float | None = None, clock: Clock | None = None,
@@ -112,13 +115,12 @@ class SessionWriter:
         self._flush_every = flush_every
         self._file = open_private(self.path, exclusive=exclusive)
         self._fd = self._file.fileno()
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._pending: list[str] = []
         self.written = 0  # bytes on disk, all of them whole records
-        self._starts: deque[int] = deque(maxlen=256)  # where the last records on disk begin
+        self._starts: deque[int] = deque(maxlen=CUT_LINES)  # where the last records begin
         self.failed = ""
         self.closed = False
-        self._last_t = 0.0
+        self._last: dict[str, Any] = {}
         header: dict[str, Any] = {
             "format": MAGIC, "version": VERSION, "source": source, "device": device,
             "start_wall": start_wall if start_wall is not None else self._clock.wall(),
@@ -130,29 +132,25 @@ class SessionWriter:
         self._last_flush = self._clock.now()
 
     def _write(self, obj: dict[str, Any]) -> None:
-        line = (json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n").encode()
-        t = obj.get("t")
-        if isinstance(t, int | float) and not isinstance(t, bool):
-            self._last_t = float(t)
-        self._pending.append(line)
-        self._pending_bytes += len(line)
+        self._pending.append(json.dumps(obj, separators=(",", ":"), allow_nan=False))
+        self._last = obj
 
     def _flush(self) -> None:
         if not self._pending:
             return
         lines, self._pending = self._pending, []
-        data = b"".join(lines)
-        self._pending_bytes = 0
+        data = ("\n".join(lines) + "\n").encode()
         try:
             write_all(self._fd, data)
         except OSError as e:
             self._cut(e)
             raise
-        if self.written:  # the header line is never given up
-            pos = self.written
-            for line in lines:
+        if self.written:  # where the last records begin (the header is never given up)
+            tail = lines[-CUT_LINES:]
+            pos = self.written + len(data) - sum(len(x.encode()) + 1 for x in tail)
+            for line in tail:
                 self._starts.append(pos)
-                pos += len(line)
+                pos += len(line.encode()) + 1
         self.written += len(data)
 
     def _cut(self, e: OSError) -> None:
@@ -160,7 +158,9 @@ class SessionWriter:
         saying why fits in the space that frees (the last second or so of records on disk is
         given up for it; the session still holds them), then closed."""
         self.failed = os_reason(e)
-        end = (json.dumps({"k": "end", "t": round(self._last_t, 4),
+        t = self._last.get("t")
+        t = float(t) if isinstance(t, int | float) and not isinstance(t, bool) else 0.0
+        end = (json.dumps({"k": "end", "t": round(t, 4),
                            "reason": f"{WRITE_FAILED}: {self.failed}"},
                           separators=(",", ":")) + "\n").encode()
         cut = self.written
@@ -181,7 +181,7 @@ class SessionWriter:
             return
         self._write(obj)
         now = self._clock.now()
-        if now - self._last_flush >= self._flush_every or self._pending_bytes >= FLUSH_BYTES:
+        if now - self._last_flush >= self._flush_every or len(self._pending) >= FLUSH_LINES:
             self._flush()
             self._last_flush = now
 
