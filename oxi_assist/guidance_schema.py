@@ -19,16 +19,15 @@ and `key =` lines to point each problem at the right line.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import ConfigError
+from drivers.errors import ConfigError, FormatError
+from drivers.safe_files import check_input, read_input
 from oxi_assist.actions import Action
 from oxi_assist.guidance_analysis import Item, analyse
 from oxi_assist.guidance_conditions import (
@@ -888,33 +887,11 @@ def validate_text(text: str, name: str = "<guidance>", *,
 def read_bounded(path: str | Path) -> bytes:
     """The bytes of a guidance file, refusing what is not a small regular file (checked
     before it is opened: a FIFO or a device is never read). Raises ConfigError with one line
-    naming the path."""
-    p = Path(path)
+    naming the path (the shared reader's words: drivers/safe_files.py)."""
     try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        raise ConfigError(f"{p}:1: no such file") from None
-    except PermissionError:
-        raise ConfigError(f"{p}:1: permission denied") from None
-    except OSError as e:
-        raise ConfigError(f"{p}:1: cannot read ({e.strerror or e})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ConfigError(f"{p}:1: is a directory, not a guidance file")
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"{p}:1: not a regular file")
-    if st.st_size > MAX_BYTES:
-        raise ConfigError(f"{p}:1: too large for a guidance file ({st.st_size} bytes; "
-                          f"at most {MAX_BYTES})")
-    try:
-        with open(p, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except PermissionError:
-        raise ConfigError(f"{p}:1: permission denied") from None
-    except OSError as e:
-        raise ConfigError(f"{p}:1: cannot read ({e.strerror or e})") from None
-    if len(data) > MAX_BYTES:
-        raise ConfigError(f"{p}:1: too large for a guidance file (more than {MAX_BYTES} bytes)")
-    return data
+        return read_input(path, limit=MAX_BYTES, what="guidance file")
+    except FormatError as e:
+        raise ConfigError(f"{e.path}:1: {e.reason}") from None
 
 
 def decode(data: bytes) -> tuple[str | None, Problem | None]:
@@ -1029,11 +1006,8 @@ def load(name_or_path: str | Path | None = None) -> Protocol:
     changed since it was last loaded is not checked again."""
     path = resolve(name_or_path)
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such guidance file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
-    if not stat.S_ISREG(st.st_mode):
-        read_bounded(path)  # raises the one-line reason
+        st = check_input(path, what="guidance file")
+    except FormatError as e:
+        why = "no such guidance file" if e.reason == "no such file" else e.reason
+        raise ConfigError(f"{e.path}: {why}") from None
     return _load_cached(str(path), st.st_mtime_ns, st.st_size)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from drivers.errors import OxiError
 from oxi_assist.actions import Action, ScriptedAction, parse_script, parse_time
+from oxi_assist.commands._numbers import seed as seed_type
 from oxi_assist.guide import GuideState
 from oxi_assist.play import parse_cues, play, response_session
 from oxi_assist.vitals import BANDS, Band, VitalsState
@@ -169,11 +170,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     try:
-        seed = int(args.seed)
-    except ValueError:
-        seed = -1
-    if seed < 0:
-        raise OxiError(f"bad --seed {args.seed!r}: expected a whole number ≥ 0")
+        seed = seed_type(args.seed)
+    except argparse.ArgumentTypeError as e:
+        raise OxiError(f"bad --seed {args.seed!r}: {e}") from None
     duration = None
     if args.duration is not None:
         duration = parse_time(args.duration)
