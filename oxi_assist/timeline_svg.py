@@ -24,8 +24,8 @@ from oxi_assist.debrief import (
     DebriefSummary,
     TimelineItem,
     fmt_time,
-    sample_weights,
     summarize,
+    typical_step,
     write_output,
 )
 
@@ -144,7 +144,7 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
     s = summary or summarize(rec)
     t, spo2, pulse = rec.arrays()
     t = t - s.t_start
-    _, step = sample_weights(t, rec.interval)
+    step = typical_step(t, rec.interval)
     t_end = max(s.duration, float(t[-1]) + step if len(t) else 0.0, 1.0)
     plot_w = width - LEFT - RIGHT
     sx = _Scale(0.0, t_end, LEFT, LEFT + plot_w)
