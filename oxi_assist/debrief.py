@@ -130,19 +130,12 @@ def start_time(rec: Recording) -> float:
 
 def typical_step(t: np.ndarray, interval: float | None) -> float:
     """The nominal seconds between samples: the file's interval, else the commonest spacing
-    (the smallest on a tie; a long hole is not it), else 1 s."""
+    (drivers.formats._text.typical_interval: the smallest on a tie, a long hole is not it)."""
     if interval:
         return float(interval)
-    n = len(t)
-    stride = max(1, (n - 1) // 100_000)  # any long stretch shows it
-    i = np.arange(0, n - 1, stride)
-    d = t[i + 1] - t[i]
-    pos = np.sort(np.round(d[d > 0], 3))
-    if not len(pos):
-        return 1.0
-    first = np.flatnonzero(np.concatenate(([True], pos[1:] != pos[:-1])))
-    counts = np.diff(np.append(first, len(pos)))
-    return float(pos[first[int(np.argmax(counts))]])
+    from drivers.formats._text import typical_interval
+
+    return typical_interval(t) if len(t) > 1 else 1.0
 
 
 @dataclass
