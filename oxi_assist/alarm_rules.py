@@ -72,7 +72,7 @@ def first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarra
     float for float), or hi when none. A search on run_t + delay lands within a rounding
     step of it; the loops below move each guess onto the exact predicate."""
     n = len(t)
-    j = np.searchsorted(t, run_t + delay, side="left")
+    j = t.searchsorted(run_t + delay, side="left")
     np.clip(j, lo, hi, out=j)
     while True:  # step back while the previous sample already reaches
         m = (j > lo) & (t[np.maximum(j - 1, 0)] - run_t >= delay)
@@ -101,17 +101,17 @@ def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: floa
     An active condition lasts exactly to the end of the run of `weak` samples it was raised
     in, so each weak run raises at most once: at its first trigger."""
     e = np.zeros(0, dtype=np.int64)
-    on_idx = np.flatnonzero(strong)
+    on_idx = strong.nonzero()[0]
     if len(on_idx) == 0:
         return Segments(e, e, e)
-    cut = np.flatnonzero(np.diff(on_idx) != 1) + 1
+    cut = (np.diff(on_idx) != 1).nonzero()[0] + 1
     lo = on_idx[np.concatenate(([0], cut))]  # ON runs [lo, hi)
     hi = on_idx[np.concatenate((cut, [len(on_idx)])) - 1] + 1
     trig = first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
     if bypass is not None:
-        bidx = np.flatnonzero(bypass & strong)
+        bidx = (bypass & strong).nonzero()[0]
         if len(bidx):
-            p = np.searchsorted(bidx, lo, side="left")
+            p = bidx.searchsorted(lo, side="left")
             first_b = bidx[np.minimum(p, len(bidx) - 1)]
             has = (p < len(bidx)) & (first_b < hi)
             trig = np.where(has & (first_b < trig), first_b, trig)
@@ -119,8 +119,8 @@ def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: floa
     trig_idx, onset = trig[fire], lo[fire]
     if len(trig_idx) == 0:
         return Segments(e, e, e)
-    brk_idx = np.flatnonzero(~weak)  # OFF or UNK: what ends an active condition
-    nb = np.searchsorted(brk_idx, trig_idx, side="right")
+    brk_idx = (~weak).nonzero()[0]  # OFF or UNK: what ends an active condition
+    nb = brk_idx.searchsorted(trig_idx, side="right")
     keep = np.empty(len(nb), dtype=bool)
     keep[0] = True
     keep[1:] = nb[1:] != nb[:-1]
@@ -136,7 +136,7 @@ def runs_of(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The maximal runs [lo, hi) of consecutive values in sorted distinct indices."""
     if len(idx) == 0:
         return idx, idx
-    cut = np.flatnonzero(idx[1:] - idx[:-1] != 1)
+    cut = (idx[1:] - idx[:-1] != 1).nonzero()[0]
     lo = np.empty(len(cut) + 1, dtype=idx.dtype)
     hi = np.empty(len(cut) + 1, dtype=idx.dtype)
     lo[0] = idx[0]
@@ -175,7 +175,7 @@ def solve_run_bounds(t: np.ndarray, wlo: np.ndarray, whi: np.ndarray, olo: np.nd
         # limit are short, and only the others, and those with a bypass, are searched
         maybe = t[ohi - 1] - t[olo] >= delay
         if bypass_idx is not None and len(bypass_idx):
-            p = np.searchsorted(bypass_idx, olo, side="left")
+            p = bypass_idx.searchsorted(olo, side="left")
             maybe |= (p < len(bypass_idx)) & (bypass_idx[np.minimum(p, len(bypass_idx) - 1)]
                                               < ohi)
         if not maybe.all():
@@ -184,7 +184,7 @@ def solve_run_bounds(t: np.ndarray, wlo: np.ndarray, whi: np.ndarray, olo: np.nd
                 return e, e, e
     trig = first_reaching(t, t[olo], delay, olo, ohi) if delay > 0 else olo
     if bypass_idx is not None and len(bypass_idx):
-        p = np.searchsorted(bypass_idx, olo, side="left")
+        p = bypass_idx.searchsorted(olo, side="left")
         first_b = bypass_idx[np.minimum(p, len(bypass_idx) - 1)]
         has = (p < len(bypass_idx)) & (first_b < ohi)
         trig = np.where(has & (first_b < trig), first_b, trig)
@@ -195,7 +195,7 @@ def solve_run_bounds(t: np.ndarray, wlo: np.ndarray, whi: np.ndarray, olo: np.nd
         trig_idx, onset = trig[fire], olo[fire]
     if len(trig_idx) == 0:
         return e, e, e
-    run = np.searchsorted(wlo, trig_idx, side="right") - 1  # the weak run of each trigger
+    run = wlo.searchsorted(trig_idx, side="right") - 1  # the weak run of each trigger
     if len(run) > 1:
         keep = np.empty(len(run), dtype=bool)
         keep[0] = True

@@ -97,7 +97,7 @@ class Pass:
         t, th, full = self.t, self.th, self.full
         a0 = a
         if full and a:
-            a0 = int(np.searchsorted(t, t[a] - self.lookback, side="left"))
+            a0 = int(t.searchsorted(t[a] - self.lookback, side="left"))
         own = a - a0  # the chunk's own readings start here in the arrays below
         st = self.status[a0:b]
         spo2, pulse = self.spo2[a0:b], self.pulse[a0:b]
@@ -174,7 +174,7 @@ class Pass:
         t = self.t
         e = min(b, self.n - 1)
         if e > a:
-            gap = np.flatnonzero(t[a + 1:e + 1] > t[a:e] + self.th.no_data_s)
+            gap = (t[a + 1:e + 1] > t[a:e] + self.th.no_data_s).nonzero()[0]
             if len(gap):
                 self.no_data.append(gap + a)
 
@@ -195,7 +195,7 @@ class Pass:
                 # a bypass only matters on ON samples: evaluate the fall there only
                 drop, win_s = th.rapid[kind]
                 j = strong + c0
-                k = np.searchsorted(tv, tv[j] - win_s, side="left")
+                k = tv.searchsorted(tv[j] - win_s, side="left")
                 self.bypass[kind].append(vi[j[s[k] - s[j] >= drop]])
         if "falling_fast" in self.weak and len(tv) > c0:
             k = S.k(th.trend_s, "left")
@@ -207,7 +207,7 @@ class Pass:
                 # falling by |top| %/min over at least `half` s takes a drop of
                 # |top| * half / 6 tenths; with a whole tenth to spare, only these samples
                 # can reach either limit
-                cand = np.flatnonzero(rise < top * half / 6.0 + 1.0)
+                cand = (rise < top * half / 6.0 + 1.0).nonzero()[0]
             else:
                 cand = np.arange(len(rise))
             rise = rise[cand]
@@ -234,7 +234,7 @@ class Pass:
             self.strong["pulse_low"].add(vi[below(on) + c0])
         if "pulse_high" in self.weak:
             on, clear = th.limits["pulse_high"]
-            weak = np.flatnonzero(p > min(on, clear))
+            weak = (p > min(on, clear)).nonzero()[0]
             strong = weak[p[weak] > on]
             self.weak["pulse_high"].add(vi[weak + c0])
             self.strong["pulse_high"].add(vi[strong + c0])
@@ -253,8 +253,9 @@ class Pass:
         self.base[a:b][sv] = base
         vi = S.vidx[c0:]
         drop = base - x
+        above = _Below(-drop, inclusive=True)  # drop >= d, the deeper levels from the others
         for (d, _rec), runs in zip(th.desat, self.desat_on.values(), strict=True):
-            runs.add(vi[np.flatnonzero(drop >= d)])
+            runs.add(vi[above(-d)])
 
     def _sums(self, a: int, b: int, S: Samples) -> None:
         """Block sums of the times the chunk's valid SpO2 values cover: a device value holds
@@ -275,7 +276,7 @@ class Pass:
         last = int(vi[-1]) == self.n - 1  # the recording's last reading: no next one
         nxt = np.take(t, vi[:-1] + 1 if last else vi + 1)
         d = nxt - S.tv[c0:c0 + len(nxt)]
-        every = np.searchsorted(vi, starts)
+        every = vi.searchsorted(starts)
         w = np.empty(m)
         np.minimum(d, self.cap, out=w[:len(d)])
         if last:
@@ -309,7 +310,7 @@ class Pass:
 
 
 def _at(mask: np.ndarray, a: int) -> np.ndarray:
-    idx = np.flatnonzero(mask)
+    idx = mask.nonzero()[0]
     if a:
         idx += a
     return idx
@@ -326,7 +327,7 @@ def _per_block(w: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Sums of `w` per block, block i holding w[bounds[i]:bounds[i + 1]] (the last: to the
     end); 0 for an empty block."""
     out = np.zeros(len(bounds))
-    used = int(np.searchsorted(bounds, len(w)))  # the blocks that hold any
+    used = int(bounds.searchsorted(len(w)))  # the blocks that hold any
     if used:
         idx = bounds[:used]
         sums = np.add.reduceat(w, idx)
@@ -343,7 +344,7 @@ def _below(w: np.ndarray, v: np.ndarray, vi: np.ndarray, lines: tuple[float, ...
     below = _Below(v)
     for lim in lines:
         i = below(lim)
-        out.append(_per_block(w[i], np.searchsorted(vi[i], starts)))
+        out.append(_per_block(w[i], vi[i].searchsorted(starts)))
     return out
 
 
@@ -366,7 +367,7 @@ class _Below:
         cmp = np.less_equal if self.inclusive else np.less
         if self.lim is not None and lim <= self.lim:
             return self.idx[cmp(self.x[self.idx], lim)]
-        idx = np.flatnonzero(cmp(self.x, lim))
+        idx = (cmp(self.x, lim)).nonzero()[0]
         self.lim, self.idx = lim, idx
         return idx
 
@@ -393,7 +394,7 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
     lag, odd, k_odd = st.lag, st.odd, st.k_odd
     p = (lag + 1).bit_length() - 1  # level of the typical window of lag + 1 samples
     # odd windows that start at the first sample (k is sorted: they come first) are prefixes
-    z = int(np.searchsorted(k_odd, 0, side="right"))
+    z = int(k_odd.searchsorted(0, side="right"))
     head = np.maximum.accumulate(s[:odd[z - 1] + 1])[odd[:z]] if z else None
     odd, k_odd = odd[z:], k_odd[z:]
     odd_len = odd + 1 - k_odd
@@ -411,7 +412,7 @@ def _window_max(tv: np.ndarray, s: np.ndarray, span: float,
             m, spare = spare, (m if m is not s else np.empty(n, dtype=s.dtype))
         if q == p and lag < n:  # the window of i is [i - lag, i]; odd ones overwritten below
             np.maximum(m[:n - lag], m[lag - (1 << p) + 1:size], out=out[lag:])
-        sel = np.flatnonzero(odd_q == q) if len(odd) else odd
+        sel = (odd_q == q).nonzero()[0] if len(odd) else odd
         if len(sel):
             i = odd[sel]
             odd_max[sel] = np.maximum(m[k_odd[sel]], m[i - (1 << q) + 1])

@@ -48,12 +48,12 @@ def samples(t: np.ndarray, valid: np.ndarray, values: np.ndarray, a0: int, a: in
     if like is not None:
         vidx, tv, starts, c0 = like.vidx, like.tv, like.starts, like.c0
     else:
-        vidx = np.flatnonzero(valid)
+        vidx = valid.nonzero()[0]
         if a0:
             vidx += a0
         tv = np.take(t, vidx)  # (np.take gathers faster than indexing)
         starts = {}
-        c0 = int(np.searchsorted(vidx, a)) if a > a0 else 0
+        c0 = int(vidx.searchsorted(a)) if a > a0 else 0
     x = np.take(values, vidx)
     x *= 10.0
     x = np.rint(x, out=x).astype(np.int32)  # tenths: 32 bits are plenty
@@ -141,9 +141,9 @@ class Carry:
         due = tvc + self.stale_s
         gap_in = tvc[1:] > due[:-1]  # the next valid value came after going stale
         brk = gap_in | (vi[1:] - vi[:-1] > 1)  # ... or after an invalid reading
-        starts = np.flatnonzero(brk)
+        starts = brk.nonzero()[0]
         starts += 1
-        g = np.flatnonzero(gap_in)
+        g = gap_in.nonzero()[0]
         d_g, nxt = due[g], tvc[g + 1]
         if self.last_i < 0:
             self.first_t = float(tvc[0])
@@ -158,7 +158,7 @@ class Carry:
         if head:
             starts = np.concatenate(([0], starts))
         if len(d_g):
-            self._pos.append(np.searchsorted(t, d_g, side="right"))
+            self._pos.append(t.searchsorted(d_g, side="right"))
             self._due.append(d_g)
             self._next.append(nxt)
         # stretches [lo, hi) of own samples and the time each began
@@ -191,7 +191,7 @@ class Carry:
         if self.count:
             last = self.last_t + self.stale_s
             if t_end > last:
-                pos.append(np.searchsorted(t, [last], side="right"))
+                pos.append(t.searchsorted([last], side="right"))
                 due.append(np.array([last]))
         if not pos:
             return np.zeros(0, dtype=np.intp), np.zeros(0)

@@ -49,7 +49,7 @@ class StaleMarks:
         has = end < n
         out[has] = t[end[has]]
         if len(self.pos) and len(end):
-            q = np.minimum(np.searchsorted(self.pos, end), len(self.pos) - 1)
+            q = np.minimum(self.pos.searchsorted(end), len(self.pos) - 1)
             mark = self.pos[q] == end
             out[mark] = self.t[q[mark]]
         return out
@@ -76,7 +76,7 @@ def desaturation_events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: S
     ends[at_reading] = t[e[at_reading] // 2]
     at_mark = (e >= 0) & (e % 2 == 0)
     if at_mark.any():
-        ends[at_mark] = marks.t[np.searchsorted(marks.pos, e[at_mark] // 2)]
+        ends[at_mark] = marks.t[marks.pos.searchsorted(e[at_mark] // 2)]
     start = t[o]
     b = base[o]
     dur = (ends - start).tolist()
@@ -106,7 +106,7 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
     # each candidate's window: from the reading after the raise to the first reading past
     # max_d after the onset (two spare readings cover the rounding of t + max_d)
     lo = raised + 1
-    hi = np.minimum(np.searchsorted(t, t_on + max_d, side="right") + 2, n)
+    hi = np.minimum(t.searchsorted(t_on + max_d, side="right") + 2, n)
     hi = np.maximum(hi, lo)
     ln = hi - lo
     tot = int(ln.sum())
@@ -123,9 +123,9 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
         tl = (t[idx] - t_on[owner]) > max_d
         rcv &= ~gap
         tl &= ~gap
-        hit = np.flatnonzero(rcv | tl | gap)
+        hit = (rcv | tl | gap).nonzero()[0]
         if len(hit):
-            first = np.searchsorted(hit, seg_start)  # the first hit at or after each start
+            first = hit.searchsorted(seg_start)  # the first hit at or after each start
             ok = first < len(hit)
             f = hit[np.minimum(first, len(hit) - 1)]
             ok &= f < seg_start + ln
@@ -133,7 +133,7 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
             how[ok] = np.where(gap[f[ok]], 3, np.where(rcv[f[ok]], 1, 2))
     if len(marks.pos):
         # a stale mark after the raise and before the reading that ended it is a gap first
-        q = np.searchsorted(marks.pos, raised, side="right")
+        q = marks.pos.searchsorted(raised, side="right")
         has = q < len(marks.pos)
         key = 2 * marks.pos[np.minimum(q, len(marks.pos) - 1)]
         first_mark = has & ((ends < 0) | (key < ends))
@@ -145,11 +145,12 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
     ons, endl, howl = onset.tolist(), ends.tolist(), how.tolist()
     c = len(ons)
     clean = (how[:-1] != 2) & (ends[:-1] >= 0) & (2 * onset[1:] + 1 > ends[:-1])
-    unclean = [*np.flatnonzero(~clean).tolist(), c - 1]  # where the loop must look
+    unclean = [*(~clean).nonzero()[0].tolist(), c - 1]  # where the loop must look
     out_o: list[int] = []
     out_e: list[int] = []
     out_h: list[int] = []
     last_end = -1  # key of the sample that ended the last kept event
+    rs = _Restarts(t, x, base, marks, rec, d, max_d, min_d)
     i = 0
     while i < c:
         if 2 * ons[i] + 1 <= last_end:
@@ -164,7 +165,7 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
         while h == 2:
             # ended too long (at a reading) inside a run of ON samples: the live rule starts
             # over at the next sample, with that sample's baseline
-            o, e, h = _restart(t, x, base, marks, e // 2 + 1, rec, d, max_d, min_d)
+            o, e, h = rs.at(e // 2 + 1)
             if o < 0:
                 break
             out_o.append(o)
@@ -178,38 +179,84 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
             np.array(out_h, dtype=np.int8))
 
 
-def _restart(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks, j: int,
-             rec: float, d: float, max_d: float, min_d: float) -> tuple[int, int, int]:
-    """The live rule from the sample after reading j - 1 on, one sample at a time, until it
-    raises an event and that event ends: (onset, key of the end or -1, how) or (-1, -1, 0)
-    when no event is raised before the run of ON samples breaks. Only after an event ended
-    too long, so rare, and a plain loop."""
-    n = len(t)
-    q = int(np.searchsorted(marks.pos, j))
-    mark = int(marks.pos[q]) if q < len(marks.pos) else n + 1  # the first mark from j on
+class _Restarts:
+    """The live rule from a given sample on, one sample at a time, after an event ended too
+    long (so rarely: a plain loop over lists of the readings a restart can reach)."""
 
-    def on(k: int) -> bool:
-        v = int(x[k])
-        return v != NO_VALUE and int(base[k]) - v >= d
+    def __init__(self, t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
+                 rec: float, d: float, max_d: float, min_d: float) -> None:
+        self.t, self.x, self.base = t, x, base
+        self.rec, self.d, self.max_d, self.min_d = rec, d, max_d, min_d
+        self.marks = marks.pos.tolist()
+        self.span = max(max_d, min_d)
 
-    if j >= n or mark == j or not on(j):
-        return -1, -1, 0  # the next sample is a stale mark, none, or not ON
-    k = j
-    while t[k] - t[j] < min_d:  # the live comparison: t - pending >= min_d raises
-        k += 1
-        if k >= n or mark == k or not on(k):
-            return -1, -1, 0
-    lim = int(base[j]) - rec
-    for m in range(k + 1, n):
-        if mark == m:
-            return j, 2 * m, 3
-        v = int(x[m])
-        if v == NO_VALUE:
-            return j, 2 * m + 1, 3
-        if v >= lim:
-            return j, 2 * m + 1, 1
-        if t[m] - t[j] > max_d:
-            return j, 2 * m + 1, 2
-    if mark == n:
-        return j, 2 * n, 3
-    return j, -1, 0
+    def at(self, j: int) -> tuple[int, int, int]:
+        """From the sample after reading j - 1 on, until an event is raised and ends:
+        (onset, key of the end or -1, how), or (-1, -1, 0) when the run of ON samples breaks
+        first."""
+        t, x, base, d = self.t, self.x, self.base, self.d
+        n = len(t)
+        marks = self.marks
+        q = bisect_left(marks, j)
+        mark = marks[q] if q < len(marks) else n + 1  # the first mark from j on
+        if j >= n or mark == j:
+            return -1, -1, 0  # the next sample is a stale mark, or there is none
+        # the readings it can reach: up to the first past max_d (and min_d) after j, with
+        # two to spare for rounding, as `_events` looks (indices below are from j)
+        w = min(int(t.searchsorted(t[j] + self.span, side="right")) + 2, n)
+        tl, xl, bl = t[j:w].tolist(), x[j:w].tolist(), base[j:w].tolist()
+        size, mk = len(tl), mark - j
+        tj, xj, bj = tl[0], xl[0], bl[0]
+        if xj == NO_VALUE or bj - xj < d:
+            return -1, -1, 0  # not ON
+        k = 0
+        while tl[k] - tj < self.min_d:  # the live comparison: t - pending >= min_d
+            k += 1
+            if k == size:
+                return self._on(j, j + k, mark)  # past the window (not in practice)
+            if k == mk or xl[k] == NO_VALUE or bl[k] - xl[k] < d:
+                return -1, -1, 0
+        lim, max_d = bj - self.rec, self.max_d
+        for i in range(k + 1, size):
+            if i == mk:
+                return j, 2 * (j + i), 3
+            xm = xl[i]
+            if xm == NO_VALUE:
+                return j, 2 * (j + i) + 1, 3
+            if xm >= lim:
+                return j, 2 * (j + i) + 1, 1
+            if tl[i] - tj > max_d:
+                return j, 2 * (j + i) + 1, 2
+        return self._end(j, j + size, mark)
+
+    def _on(self, j: int, k: int, mark: int) -> tuple[int, int, int]:
+        """`at` once its window is used up while the run lasts less than min_d: reading by
+        reading (rounding could only ever bring this about)."""
+        t, x, base = self.t, self.x, self.base
+        while k < len(t):
+            if k == mark or int(x[k]) == NO_VALUE or int(base[k]) - int(x[k]) < self.d:
+                return -1, -1, 0
+            if t[k] - t[j] >= self.min_d:
+                return self._end(j, k + 1, mark)
+            k += 1
+        return -1, -1, 0
+
+    def _end(self, j: int, m0: int, mark: int) -> tuple[int, int, int]:
+        """`at` from reading m0 on, once raised: reading by reading, or the recording's end
+        (an event still open, or ended by the stale mark after the last reading)."""
+        t, x = self.t, self.x
+        n = len(t)
+        lim = int(self.base[j]) - self.rec
+        for m in range(m0, n):
+            if m == mark:
+                return j, 2 * m, 3
+            xm = int(x[m])
+            if xm == NO_VALUE:
+                return j, 2 * m + 1, 3
+            if xm >= lim:
+                return j, 2 * m + 1, 1
+            if t[m] - t[j] > self.max_d:
+                return j, 2 * m + 1, 2
+        if mark == n:
+            return j, 2 * n, 3
+        return j, -1, 0

@@ -47,7 +47,7 @@ class RunList:
             lo, hi = self._lo[0], self._hi[0]
         else:
             lo, hi = np.concatenate(self._lo), np.concatenate(self._hi)
-            touch = np.flatnonzero(hi[:-1] == lo[1:])  # only where one chunk met the next
+            touch = (hi[:-1] == lo[1:]).nonzero()[0]  # only where one chunk met the next
             if len(touch):
                 lo = np.delete(lo, touch + 1)
                 hi = np.delete(hi, touch)
@@ -60,7 +60,7 @@ def split_runs(lo: np.ndarray, hi: np.ndarray,
                at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Runs [lo, hi) (sorted, disjoint) cut before each position in `at` that lies strictly
     inside one of them."""
-    k = np.searchsorted(lo, at, side="right") - 1  # the run starting at or before each cut
+    k = lo.searchsorted(at, side="right") - 1  # the run starting at or before each cut
     inside = (k >= 0) & (at < hi[np.maximum(k, 0)]) & (at != lo[np.maximum(k, 0)])
     if not inside.any():
         return lo, hi
