@@ -90,6 +90,41 @@ def desaturation_events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: S
     return out, int(np.count_nonzero(how == 1))
 
 
+#: readings after the raise searched for every event before the rest of its window
+_FIRST = 24
+
+
+def _first_ends(t: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                lim0: np.ndarray, t_on: np.ndarray, max_d: float, ends: np.ndarray,
+                how: np.ndarray) -> None:
+    """For each event, the first reading of [lo, hi) that ends it — recovered (at or above
+    lim0), too long (more than max_d after t_on) or with no value — into `ends` (its key)
+    and `how` (1, 2, 3); untouched where none does. One pass over the concatenated
+    windows."""
+    ln = hi - lo
+    tot = int(ln.sum())
+    if not tot:
+        return
+    seg_start = np.zeros(len(ln), dtype=np.intp)
+    np.cumsum(ln[:-1], out=seg_start[1:])
+    owner = np.repeat(np.arange(len(lo)), ln)
+    idx = np.arange(tot) - np.repeat(seg_start - lo, ln)
+    xi = x[idx]
+    gap = xi == NO_VALUE
+    rcv = xi >= lim0[owner]
+    tl = (t[idx] - t_on[owner]) > max_d
+    rcv &= ~gap
+    tl &= ~gap
+    hit = (rcv | tl | gap).nonzero()[0]
+    if len(hit):
+        first = hit.searchsorted(seg_start)  # the first hit at or after each start
+        ok = first < len(hit)
+        f = hit[np.minimum(first, len(hit) - 1)]
+        ok &= f < seg_start + ln
+        ends[ok] = 2 * idx[f[ok]] + 1
+        how[ok] = np.where(gap[f[ok]], 3, np.where(rcv[f[ok]], 1, 2))
+
+
 def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
             raised: np.ndarray, onset: np.ndarray, rec: float, d: float, max_d: float,
             min_d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,37 +135,25 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
     if not len(raised):
         empty = np.zeros(0, dtype=np.intp)
         return empty, empty, np.zeros(0, dtype=np.int8)
-    b0 = base[onset].astype(np.float64)
-    lim0 = b0 - rec  # recovered at or above this
+    lim0 = base[onset].astype(np.float64) - rec  # recovered at or above this
     t_on = t[onset]
     # each candidate's window: from the reading after the raise to the first reading past
-    # max_d after the onset (two spare readings cover the rounding of t + max_d)
+    # max_d after the onset (two spare readings cover the rounding of t + max_d). Most
+    # events end soon after they are raised: their first readings are searched for all,
+    # the rest of the window only for those not ended there.
     lo = raised + 1
     hi = np.minimum(t.searchsorted(t_on + max_d, side="right") + 2, n)
     hi = np.maximum(hi, lo)
-    ln = hi - lo
-    tot = int(ln.sum())
     ends = np.full(len(raised), -1, dtype=np.intp)
     how = np.zeros(len(raised), dtype=np.int8)
-    if tot:
-        seg_start = np.zeros(len(ln), dtype=np.intp)
-        np.cumsum(ln[:-1], out=seg_start[1:])
-        owner = np.repeat(np.arange(len(raised)), ln)
-        idx = np.arange(tot) - np.repeat(seg_start - lo, ln)
-        xi = x[idx]
-        gap = xi == NO_VALUE
-        rcv = xi >= lim0[owner]
-        tl = (t[idx] - t_on[owner]) > max_d
-        rcv &= ~gap
-        tl &= ~gap
-        hit = (rcv | tl | gap).nonzero()[0]
-        if len(hit):
-            first = hit.searchsorted(seg_start)  # the first hit at or after each start
-            ok = first < len(hit)
-            f = hit[np.minimum(first, len(hit) - 1)]
-            ok &= f < seg_start + ln
-            ends[ok] = 2 * idx[f[ok]] + 1
-            how[ok] = np.where(gap[f[ok]], 3, np.where(rcv[f[ok]], 1, 2))
+    mid = np.minimum(hi, lo + _FIRST)
+    _first_ends(t, x, lo, mid, lim0, t_on, max_d, ends, how)
+    more = ((ends < 0) & (mid < hi)).nonzero()[0]
+    if len(more):
+        e2 = np.full(len(more), -1, dtype=np.intp)
+        h2 = np.zeros(len(more), dtype=np.int8)
+        _first_ends(t, x, mid[more], hi[more], lim0[more], t_on[more], max_d, e2, h2)
+        ends[more], how[more] = e2, h2
     if len(marks.pos):
         # a stale mark after the raise and before the reading that ended it is a gap first
         q = marks.pos.searchsorted(raised, side="right")
