@@ -73,7 +73,8 @@ def first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarra
     step of it; the loops below move each guess onto the exact predicate."""
     n = len(t)
     j = t.searchsorted(run_t + delay, side="left")
-    np.clip(j, lo, hi, out=j)
+    np.maximum(j, lo, out=j)  # (np.clip's wrappers cost more than the work here)
+    np.minimum(j, hi, out=j)
     while True:  # step back while the previous sample already reaches
         m = (j > lo) & (t[np.maximum(j - 1, 0)] - run_t >= delay)
         if not m.any():
@@ -170,6 +171,7 @@ def solve_run_bounds(t: np.ndarray, wlo: np.ndarray, whi: np.ndarray, olo: np.nd
     e = np.zeros(0, dtype=np.intp)
     if len(olo) == 0:
         return e, e, e
+    same = wlo is olo  # the weak runs are the ON runs: each raises once, ends with itself
     if delay > 0:
         # a run reaches `delay` if its last sample does (t is sorted): most runs past a
         # limit are short, and only the others, and those with a bypass, are searched
@@ -195,6 +197,8 @@ def solve_run_bounds(t: np.ndarray, wlo: np.ndarray, whi: np.ndarray, olo: np.nd
         trig_idx, onset = trig[fire], olo[fire]
     if len(trig_idx) == 0:
         return e, e, e
+    if same:
+        return trig_idx, onset, ohi[fire] if len(trig_idx) < len(ohi) else ohi
     run = wlo.searchsorted(trig_idx, side="right") - 1  # the weak run of each trigger
     if len(run) > 1:
         keep = np.empty(len(run), dtype=bool)
@@ -225,7 +229,21 @@ class Thresholds:
     below: tuple[float, ...]  # time-below thresholds in tenths
 
 
+_last: tuple[AlarmConfig, Thresholds] | None = None  # the config asked for last, and its own
+
+
 def thresholds(cfg: AlarmConfig) -> Thresholds:
+    """The config's limits in tenths. The last config's are kept: an analysis of many short
+    recordings with one config works them out once (a config is not changed in place)."""
+    global _last
+    if _last is not None and _last[0] is cfg:
+        return _last[1]
+    th = _thresholds(cfg)
+    _last = (cfg, th)
+    return th
+
+
+def _thresholds(cfg: AlarmConfig) -> Thresholds:
     from oxi_assist.alarm_config import PULSE_PLAUSIBLE, SPO2_PLAUSIBLE
 
     limits: dict[str, tuple[float, float]] = {}

@@ -49,9 +49,9 @@ from oxi_assist.alarm_config import (
     TECHNICAL,
     AlarmConfig,
 )
-from oxi_assist.alarm_rules import solve_run_bounds, thresholds
+from oxi_assist.alarm_rules import Thresholds, solve_run_bounds, thresholds
 from oxi_assist.analysis_chunks import CHUNK, Pass, _window_max
-from oxi_assist.desaturations import StaleMarks, desaturation_events
+from oxi_assist.desaturations import Level, StaleMarks, desaturation_events
 
 __all__ = ["Analysis", "Trace", "Values", "_window_max", "alarm_counts", "analyze",
            "analyze_trace", "desat_rule", "device_values", "smoothing_note"]
@@ -299,7 +299,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
         return Analysis(0.0, 0, 0, 0.0, 0.0, none, none, 0.0, [], None, None, alarms,
                         tr.dropped, cfg.source, cfg.acquisition_s, cfg.window_s,
                         smoothing_note(cfg), desat_rule(cfg))
-    ps = _pass(tr, cfg, True, chunk, block)
+    ps = _pass(tr, cfg, th, True, chunk, block)
     rules = cfg.rules
     by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in _ORDER}  # alarms, by kind
     unmarked = StaleMarks(np.zeros(0, dtype=np.intp), np.zeros(0))
@@ -329,15 +329,11 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
                                               None if byp is None else np.sort(byp))
         _to_alarms(kind, cfg, t, raised, onset, mk.end_times(t, end), by_kind[kind])
     # desaturations, on the device's values
-    desats: list[dict[str, Any]] = []
-    n_by_level: dict[float, int] = {}
-    for (level, runs), (d, rec) in zip(ps.desat_on.items(), th.desat, strict=True):
-        found, counted = desaturation_events(
-            t, ps.x, ps.base, marks["S"], level, runs.runs(marks["S"].pos), d, rec,
-            cfg.desat_min_duration_s, cfg.desat_max_duration_s)
-        desats += found
-        n_by_level[level] = counted
-    desats.sort(key=lambda r: (r["start_s"], r["level"]))
+    levels = [Level(level, d, rec, runs.runs(marks["S"].pos))
+              for (level, runs), (d, rec) in zip(ps.desat_on.items(), th.desat, strict=True)]
+    desats, n_by_level = desaturation_events(t, ps.x, ps.base, marks["S"], levels,
+                                             cfg.desat_min_duration_s,
+                                             cfg.desat_max_duration_s)
     nb = len(th.below)
     sums = ps.totals()
     valid_time, dev_below = sums[0], sums[1:1 + nb]
@@ -352,10 +348,9 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
     alarms = [a for same in by_kind.values() for a in same]
     alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))
     hours = valid_time / 3600.0
-    levels = list(cfg.desat_drops)
 
     def odi(level: float) -> float | None:
-        if level not in levels or hours <= 0:
+        if level not in n_by_level or hours <= 0:
             return None
         return round(n_by_level.get(level, 0) / hours, 2)
 
@@ -371,8 +366,8 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
     )
 
 
-def _pass(tr: Trace, cfg: AlarmConfig, full: bool, chunk: int, block: int | None) -> Pass:
-    th = thresholds(cfg)
+def _pass(tr: Trace, cfg: AlarmConfig, th: Thresholds, full: bool, chunk: int,
+          block: int | None) -> Pass:
     kw = {} if block is None else {"block": block}
     return Pass(tr.t, tr.spo2, tr.pulse, tr.pi, tr.status, tr.interval, cfg, th, full,
                 **kw).run(chunk)
@@ -393,7 +388,7 @@ def device_values(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
     if len(tr.t) == 0 or tr.t_end is None:
         return Values(None, None, None, None, None,
                       {f"{b:g}": 0.0 for b in cfg.time_below}), 0, 0.0
-    ps = _pass(tr, cfg, False, chunk, None)
+    ps = _pass(tr, cfg, thresholds(cfg), False, chunk, None)
     sums = ps.totals()
     below = dict(zip((f"{b:g}" for b in cfg.time_below), sums[1:], strict=True))
     return _values(ps, 0, below), ps.S.count, sums[0]

@@ -134,9 +134,12 @@ class Pass:
                     like=S if np.array_equal(pv, sv) else None)
         c0 = S.c0
         s_own = S.s[c0:] if S.s is not None else None
-        self.S.step(t, S, (S.x[c0:],) if s_own is None else (S.x[c0:], s_own), mean=True)
+        same = self.S.state() == self.P.state() and P.vidx is S.vidx  # P's stretches are S's
+        settled = self.S.step(t, S, (S.x[c0:],) if s_own is None else (S.x[c0:], s_own),
+                              mean=True)
         pc = P.c0
-        self.P.step(t, P, (P.x[pc:],) if P.s is None else (P.x[pc:], P.s[pc:]), mean=False)
+        self.P.step(t, P, (P.x[pc:],) if P.s is None else (P.x[pc:], P.s[pc:]), mean=False,
+                    same=settled if same else None)
         if full:
             self._spo2_rules(S)
             self._pulse_rules(P)

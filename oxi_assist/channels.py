@@ -111,6 +111,19 @@ class Stats:
         return lo / 10.0, hi / 10.0, round(total / count / 10.0, 1)
 
 
+@dataclass
+class Settled:
+    """What one chunk's samples of a channel gave: the stale gaps found (mark positions,
+    when due, the next valid time), per statistic the ranges of samples past start-up, and
+    the start of the stretch that goes on."""
+
+    pos: list[np.ndarray] = field(default_factory=list)
+    due: list[np.ndarray] = field(default_factory=list)
+    next: list[np.ndarray] = field(default_factory=list)
+    ranges: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    stretch_t: float = math.nan
+
+
 class Carry:
     """What a channel carries from one chunk to the next, and what it gathers over all:
     its stale marks (the instants its value went stale, each a sample of its own between
@@ -129,15 +142,35 @@ class Carry:
         self._due: list[np.ndarray] = []
         self._next: list[np.ndarray] = []
 
-    def step(self, t: np.ndarray, sm: Samples, values: tuple[np.ndarray, ...],
-             mean: bool) -> None:
+    def state(self) -> tuple[int, float, float]:
+        return self.last_i, self.last_t, self.stretch_t
+
+    def step(self, t: np.ndarray, sm: Samples, values: tuple[np.ndarray, ...], mean: bool,
+             same: Settled | None = None) -> Settled | None:
         """Takes one chunk's own samples: stale gaps (a valid value more than stale_s after
         the one before), stretches (which start after an invalid reading or a stale gap) and
-        each of `values` (own samples only) past the start-up of its stretch."""
+        each of `values` (own samples only) past the start-up of its stretch. Returns where
+        the values settled; `same`: that of a channel with the same samples and the same
+        state (its stale gaps and stretches are this one's), taken as it is."""
         vi, tvc = sm.vidx[sm.c0:], sm.tv[sm.c0:]
         m = len(vi)
         if m == 0:
-            return
+            return None
+        if same is None:
+            same = self._settled(t, vi, tvc)
+        else:
+            self._pos += same.pos
+            self._due += same.due
+            self._next += same.next
+        for st, v, (lo, hi) in zip(self.stats, values, same.ranges, strict=True):
+            st.add(v, lo, hi, mean)
+        self.stretch_t = same.stretch_t
+        self.last_i, self.last_t = int(vi[-1]), float(tvc[-1])
+        self.count += m
+        return same
+
+    def _settled(self, t: np.ndarray, vi: np.ndarray, tvc: np.ndarray) -> Settled:
+        m = len(vi)
         due = tvc + self.stale_s
         gap_in = tvc[1:] > due[:-1]  # the next valid value came after going stale
         brk = gap_in | (vi[1:] - vi[:-1] > 1)  # ... or after an invalid reading
@@ -157,10 +190,14 @@ class Carry:
                 nxt = np.concatenate((tvc[:1], nxt))
         if head:
             starts = np.concatenate(([0], starts))
+        out = Settled()
         if len(d_g):
-            self._pos.append(t.searchsorted(d_g, side="right"))
-            self._due.append(d_g)
-            self._next.append(nxt)
+            out.pos.append(t.searchsorted(d_g, side="right"))
+            out.due.append(d_g)
+            out.next.append(nxt)
+            self._pos += out.pos
+            self._due += out.due
+            self._next += out.next
         # stretches [lo, hi) of own samples and the time each began
         lo = starts
         hi = np.empty(len(starts), dtype=np.intp)
@@ -172,16 +209,15 @@ class Carry:
             lo = np.concatenate(([0], lo))
             hi = np.concatenate(([starts[0] if len(starts) else m], hi))
             run_t = np.concatenate(([self.stretch_t], run_t))
-        for st, v, settle in zip(self.stats, values, self.settle, strict=True):
+        for settle in self.settle:
             if settle > 0:
                 first = first_reaching(tvc, run_t, settle, lo, hi)  # tv - start >= settle
                 keep = first < hi
-                st.add(v, first[keep], hi[keep], mean)
+                out.ranges.append((first[keep], hi[keep]))
             else:
-                st.add(v, np.zeros(1, dtype=np.intp), np.full(1, m), mean)
-        self.stretch_t = float(run_t[-1])
-        self.last_i, self.last_t = int(vi[-1]), float(tvc[-1])
-        self.count += m
+                out.ranges.append((np.zeros(1, dtype=np.intp), np.full(1, m)))
+        out.stretch_t = float(run_t[-1])
+        return out
 
     def marks(self, t: np.ndarray, t_end: float) -> tuple[np.ndarray, np.ndarray]:
         """(position, time) of every stale mark, once all chunks are in: one at each stale

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from oxi_assist.alarm_rules import solve_run_bounds
+from oxi_assist.alarm_rules import first_reaching
 
 #: `x` of a reading with no valid SpO2: above every value, so a minimum passes over it
 NO_VALUE = np.iinfo(np.int16).max
@@ -55,39 +55,80 @@ class StaleMarks:
         return out
 
 
+@dataclass(frozen=True)
+class Level:
+    """One desaturation level: its name in the records (the drop in %), the drop and the
+    recovery in tenths, and the runs of readings at least that drop below their baseline."""
+
+    level: float
+    d: float
+    rec: float
+    runs: tuple[np.ndarray, np.ndarray]
+
+
 def desaturation_events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
-                        level: float, runs: tuple[np.ndarray, np.ndarray], d: float,
-                        rec: float, min_d: float, max_d: float,
-                        ) -> tuple[list[dict[str, Any]], int]:
-    """One level's events as records, and how many count (the recovered ones)."""
-    lo, hi = runs
-    raised, onset, _ = solve_run_bounds(t, lo, hi, lo, hi, min_d)  # runs lasting min_d
-    o, e, how = _events(t, x, base, marks, raised, onset, rec, d, max_d, min_d)
-    if not len(o):
-        return [], 0
+                        levels: list[Level], min_d: float, max_d: float,
+                        ) -> tuple[list[dict[str, Any]], dict[float, int]]:
+    """The events of every level as records in time order (a level before a deeper one at
+    the same instant), and per level how many count (the recovered ones). The levels'
+    candidates are found and ended together; only the loop that keeps them is per level."""
+    counts = {lv.level: 0 for lv in levels}
+    nrun = [len(lv.runs[0]) for lv in levels]
+    if not sum(nrun):
+        return [], counts
+    lo = np.concatenate([lv.runs[0] for lv in levels])
+    hi = np.concatenate([lv.runs[1] for lv in levels])
+    which = np.repeat(np.arange(len(levels)), nrun)  # each run's level
+    if min_d > 0:  # a run raises when it lasts min_d: only the ones whose last sample does
+        long = (t[hi - 1] - t[lo] >= min_d).nonzero()[0]
+        lo, hi, which = lo[long], hi[long], which[long]
+        raised = first_reaching(t, t[lo], min_d, lo, hi)
+        fire = (raised < hi).nonzero()[0]
+        raised, onset, which = raised[fire], lo[fire], which[fire]
+    else:
+        raised, onset = lo, lo
+    if not len(raised):
+        return [], counts
+    rec = np.array([lv.rec for lv in levels])[which]
+    ends, how = _ends(t, x, base, marks, raised, onset, rec, max_d)
+    cut = which.searchsorted(np.arange(len(levels) + 1))  # candidates of level k: cut[k]..
+    kept = [_keep(t, x, base, marks, onset[a:b], ends[a:b], how[a:b], lv.rec, lv.d, max_d,
+                  min_d) for lv, a, b in zip(levels, cut[:-1], cut[1:], strict=True)]
     n = len(t)
-    stop = np.where(e >= 0, (e + 1) // 2, n)  # readings [o, stop) are the event's
-    bounds = np.column_stack((o, stop)).ravel()
-    if bounds[-1] == n:
-        bounds = bounds[:-1]  # the last event runs to the end of the readings
-    nadir = np.minimum.reduceat(x, bounds)[::2]
-    ends = np.full(len(e), np.nan)  # the time of the sample that ended each event
+    parts = []
+    for k, (lv, (o, e, h)) in enumerate(zip(levels, kept, strict=True)):
+        if not len(o):
+            continue
+        counts[lv.level] = int(np.count_nonzero(h == 1))
+        bounds = np.empty(2 * len(o), dtype=np.intp)  # readings [o, stop) are the event's
+        bounds[0::2] = o
+        bounds[1::2] = np.where(e >= 0, (e + 1) // 2, n)
+        if bounds[-1] == n:
+            bounds = bounds[:-1]  # the last event runs to the end of the readings
+        parts.append((o, e, h, np.minimum.reduceat(x, bounds)[::2], np.full(len(o), k)))
+    if not parts:
+        return [], counts
+    o, e, h, nadir, k = (np.concatenate(a) for a in zip(*parts, strict=True))
+    names = [lv.level for lv in levels]
+    # by start time, then level (then the order found: level by level, in time)
+    order = np.lexsort((o, k, np.array(names)[k], t[o]))
+    o, e, h, nadir, k = o[order], e[order], h[order], nadir[order], k[order]
+    ends_t = np.full(len(e), np.nan)  # the time of the sample that ended each event
     at_reading = (e >= 0) & (e % 2 == 1)
-    ends[at_reading] = t[e[at_reading] // 2]
+    ends_t[at_reading] = t[e[at_reading] // 2]
     at_mark = (e >= 0) & (e % 2 == 0)
     if at_mark.any():
-        ends[at_mark] = marks.t[marks.pos.searchsorted(e[at_mark] // 2)]
+        ends_t[at_mark] = marks.t[marks.pos.searchsorted(e[at_mark] // 2)]
     start = t[o]
     b = base[o]
-    dur = (ends - start).tolist()
-    out = [{"level": level, "start_s": to, "nadir": nd, "baseline": bb, "depth": dp,
+    out = [{"level": names[lk], "start_s": to, "nadir": nd, "baseline": bb, "depth": dp,
             "duration_s": None if te != te else du, "end_s": None if te != te else te,
-            "ended": _NAMES[h], "counted": h == 1}
-           for to, te, du, bb, nd, dp, h in zip(
-               start.tolist(), ends.tolist(), dur, (b / 10.0).tolist(),
-               (nadir / 10.0).tolist(), ((b - nadir) / 10.0).tolist(), how.tolist(),
-               strict=True)]
-    return out, int(np.count_nonzero(how == 1))
+            "ended": _NAMES[hw], "counted": hw == 1}
+           for lk, to, te, du, bb, nd, dp, hw in zip(
+               k.tolist(), start.tolist(), ends_t.tolist(), (ends_t - start).tolist(),
+               (b / 10.0).tolist(), (nadir / 10.0).tolist(), ((b - nadir) / 10.0).tolist(),
+               h.tolist(), strict=True)]
+    return out, counts
 
 
 #: readings after the raise searched for every event before the rest of its window
@@ -125,17 +166,14 @@ def _first_ends(t: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
         how[ok] = np.where(gap[f[ok]], 3, np.where(rcv[f[ok]], 1, 2))
 
 
-def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
-            raised: np.ndarray, onset: np.ndarray, rec: float, d: float, max_d: float,
-            min_d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(onset reading, key of the ending sample or -1, how it ended: 0 open, 1 recovered,
-    2 too long, 3 gap) of the events one level raises, from its candidates (the reading
-    that raised and the first reading of its run), in time order."""
+def _ends(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
+          raised: np.ndarray, onset: np.ndarray, rec: np.ndarray, max_d: float,
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(key of the sample that ends it or -1, how: 0 open, 1 recovered, 2 too long, 3 gap)
+    of each candidate event (the reading that raised and the first reading of its run) as
+    if it were kept."""
     n = len(t)
-    if not len(raised):
-        empty = np.zeros(0, dtype=np.intp)
-        return empty, empty, np.zeros(0, dtype=np.int8)
-    lim0 = base[onset].astype(np.float64) - rec  # recovered at or above this
+    lim0 = base[onset] - rec  # recovered at or above this
     t_on = t[onset]
     # each candidate's window: from the reading after the raise to the first reading past
     # max_d after the onset (two spare readings cover the rounding of t + max_d). Most
@@ -146,9 +184,9 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
     hi = np.maximum(hi, lo)
     ends = np.full(len(raised), -1, dtype=np.intp)
     how = np.zeros(len(raised), dtype=np.int8)
-    mid = np.minimum(hi, lo + _FIRST)
+    mid = np.minimum(hi, lo + _FIRST) if int((hi - lo).max()) > 2 * _FIRST else hi
     _first_ends(t, x, lo, mid, lim0, t_on, max_d, ends, how)
-    more = ((ends < 0) & (mid < hi)).nonzero()[0]
+    more = ((ends < 0) & (mid < hi)).nonzero()[0] if mid is not hi else ()
     if len(more):
         e2 = np.full(len(more), -1, dtype=np.intp)
         h2 = np.zeros(len(more), dtype=np.int8)
@@ -162,9 +200,20 @@ def _events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
         first_mark = has & ((ends < 0) | (key < ends))
         ends[first_mark] = key[first_mark]
         how[first_mark] = 3
-    # the candidates in order: each one that starts after the last kept event ended is
-    # kept. Stretches where every event ends (recovered or by a gap) before the next one
-    # starts are taken whole; the loop below runs only at the others.
+    return ends, how
+
+
+def _keep(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
+          onset: np.ndarray, ends: np.ndarray, how: np.ndarray, rec: float, d: float,
+          max_d: float, min_d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(onset, key of the end or -1, how) of the events one level keeps, in time order: its
+    candidates (in time order, with their ends) in turn, as the live rule meets them."""
+    if not len(onset):
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty, np.zeros(0, dtype=np.int8)
+    # each one that starts after the last kept event ended is kept. Stretches where every
+    # event ends (recovered or by a gap) before the next one starts are taken whole; the
+    # loop below runs only at the others.
     ons, endl, howl = onset.tolist(), ends.tolist(), how.tolist()
     c = len(ons)
     clean = (how[:-1] != 2) & (ends[:-1] >= 0) & (2 * onset[1:] + 1 > ends[:-1])
