@@ -6,9 +6,11 @@
 
 Parts: (a) soak through the whole pipeline (in-process codec path, the virtual serial device on
 a real pty, the virtual BLE peripheral through bleak), (b) the fault matrix, (c) fuzzing of
-every codec and file reader, (d) crash safety (SIGKILL mid-session), (e) privacy checks. Every
-figure in the page is measured in the run that writes it; a part that could not run says so.
-The exit code is 1 when any check fails.
+every codec and file reader, (d) crash safety (SIGKILL mid-session), (e) privacy checks, (f) the
+file system and edges: the bad-input corpus, every case as its own process
+(`benchmarks/reliability_files.py`; with --full only, a quick run keeps the page's last table of
+it). Every figure in the page is measured in the run that writes it; a part that could not run
+says so. The exit code is 1 when any check fails.
 """
 
 from __future__ import annotations
@@ -315,6 +317,34 @@ def _classroom_block(page: Path) -> str:
         return ""
     return "\n## Classroom (MQTT)\n\n" + old[old.index(BEGIN):old.index(END) + len(END)] + "\n"
 
+def files_section(run: Run, full: bool, out: Path) -> str:
+    """The corpus table (full runs), or the one already on the page (quick runs)."""
+    from benchmarks import reliability_files as F
+
+    if not full:
+        page = out.read_text(encoding="utf-8") if out.exists() else ""
+        start = page.find(F.SECTION)
+        if start < 0:
+            return ""
+        nxt = page.find("\n## ", start + len(F.SECTION))
+        return page[start:] if nxt < 0 else page[start:nxt + 1]
+
+    def corpus() -> list[Any]:
+        import tempfile
+
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="oxi-corpus-") as d:
+            results = F.run_all(F.load_cases(), Path(d), jobs=2)
+        corpus.wall = time.perf_counter() - t0  # type: ignore[attr-defined]
+        return results
+
+    results = run.part("bad-input corpus", corpus) or []
+    if not results:
+        return ""
+    if not all(r.ok for r in results):
+        run.failures.append("bad-input corpus")
+    return F.section(results, wall=getattr(corpus, "wall", 0.0), jobs=2)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.reliability",
@@ -346,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     pool = start_fuzz(run, args.full)  # first: it runs beside everything else
     parts = [soak_section(run, args.full, args.soak_hours), faults_section(run, args.full),
              fuzz_section(run, args.full, pool)]
+    parts.append(files_section(run, args.full, Path(args.out)))
     parts.append(safety_section(run))  # last: the socket check sees everything above
     wall = time.perf_counter() - t0
     cmd = "python -m benchmarks.reliability" + (" --full" if args.full else "")

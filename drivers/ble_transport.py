@@ -39,6 +39,7 @@ from drivers.catalogue_ble import PROFILES, BleProfile, match_gatt
 from drivers.catalogue_ble import profile as profile_named
 from drivers.clock import Clock
 from drivers.errors import SourceError
+from drivers.options import number_option
 from drivers.protocols import codec_for, plx
 from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
 
@@ -67,16 +68,16 @@ class ChooseDevice(SourceError):
         super().__init__(f"ble: {len(candidates)} oximeters in range, choose one: {names}")
 
 
-def _float(params: dict[str, str], key: str, default: float) -> float:
-    if key not in params:
-        return default
-    try:
-        v = float(params[key])
-    except ValueError:
-        raise SourceError(f"ble: option {key}={params[key]!r} is not a number") from None
-    if v <= 0:
-        raise SourceError(f"ble: option {key} must be positive")
-    return v
+#: What the numeric options accept: (low, high, unit, whole number).
+OPTION_RANGES: dict[str, tuple[float, float, str, bool]] = {
+    "scan": (0.5, 120.0, " s", False), "stale": (0.5, 30.0, " s", False),
+    "attempts": (1, 100, "", True), "connect": (1.0, 120.0, " s", False),
+}
+
+
+def _number(params: dict[str, str], key: str, default: float) -> float:
+    lo, hi, unit, whole = OPTION_RANGES[key]
+    return number_option(params, key, default, lo, hi, scheme="ble", unit=unit, whole=whole)
 
 
 _T = TypeVar("_T")
@@ -150,11 +151,11 @@ class BleSource:
                               "(AA:BB:CC:DD:EE:FF, or a device UUID on macOS) or 'auto'")
         self.forced_profile: BleProfile | None = (
             profile_named(self.params["profile"]) if "profile" in self.params else None)
-        self.scan_seconds = _float(self.params, "scan", SCAN_SECONDS)
-        self.stale_override = _float(self.params, "stale", 0) if "stale" in self.params \
+        self.scan_seconds = _number(self.params, "scan", SCAN_SECONDS)
+        self.stale_override = _number(self.params, "stale", 0) if "stale" in self.params \
             else None
-        self.attempts = int(_float(self.params, "attempts", 1))
-        self.connect_timeout = _float(self.params, "connect", CONNECT_TIMEOUT)
+        self.attempts = int(_number(self.params, "attempts", 1))
+        self.connect_timeout = _number(self.params, "connect", CONNECT_TIMEOUT)
         self._scanner_backend = scanner_backend
         self._client_backend = client_backend
         self._queue: asyncio.Queue[SourceItem | BaseException] = asyncio.Queue()

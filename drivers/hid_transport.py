@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import stat
 import sys
+from pathlib import Path
 from typing import Any
 
 from drivers.catalogue_serial import (
@@ -25,10 +27,14 @@ from drivers.catalogue_serial import (
 )
 from drivers.clock import Clock
 from drivers.errors import SourceError
+from drivers.options import number_option
 from drivers.protocols import contec_hid
-from drivers.serial_transport import Link, LinkSource, float_option
+from drivers.safe_files import kind_of, os_reason
+from drivers.serial_transport import LOST_RANGE, STALE_RANGE, Link, LinkSource
 
 REPORT = contec_hid.REPORT_SIZE
+#: Where Linux lists its hidraw nodes (a /dev node not listed here is some other device).
+HIDRAW_CLASS = "/sys/class/hidraw"
 
 
 def _report(data: bytes) -> bytes:
@@ -138,15 +144,50 @@ def connect_hid(path: str, port: Any = None) -> Link:
                 stop=contec_hid.STOP_LIVE, protocol=contec_hid.NAME)
 
 
+def check_hid_path(path: str) -> None:
+    """Refuses, with its reason, a file-system path that cannot be a USB-HID device: missing, a
+    regular file, a FIFO, a folder, or a character device that is not a hidraw node
+    (/dev/null). hidapi's own device paths (not files) are left to the open."""
+    if not (path.startswith("/") or os.path.exists(path)):
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SourceError(f"hid:{path}: no such device (see oxi-assist scan)") from None
+    except OSError as e:
+        raise SourceError(f"hid:{path}: {os_reason(e)}") from None
+    if not stat.S_ISCHR(st.st_mode):
+        raise SourceError(f"hid:{path}: {kind_of(st.st_mode)}, not a USB-HID device")
+    if sys.platform.startswith("linux") and \
+            not (Path(HIDRAW_CLASS) / Path(os.path.realpath(path)).name).exists():
+        raise SourceError(f"hid:{path}: not a USB-HID device (hidraw)")
+
+
 def open_hid(target: str, params: dict[str, str], clock: Clock) -> LinkSource:
-    """`hid:auto|PATH[?stale=S&lost=S]` → a live Source."""
-    if hid_backend() is None and not target.startswith("/dev/hidraw"):
-        raise SourceError(f"hid: {NO_HID_MESSAGE}")
-    stale = float_option(params, "stale", 3.0)
-    lost = float_option(params, "lost", max(10.0, stale * 2))
-    path = resolve_hid(target)
+    """`hid:auto|PATH[?stale=S&lost=S]` → a live Source.
+
+    A path that is not a HID device, a bad option or several candidate devices are refused
+    here; with `hid:auto` and no device (or no HID support) yet, the live loop keeps looking
+    (LOST, RECONNECTING, with the reason) while the guidance runs."""
+    stale = number_option(params, "stale", 3.0, *STALE_RANGE, scheme="hid", unit=" s")
+    lost = number_option(params, "lost", max(10.0, stale * 2), *LOST_RANGE, scheme="hid",
+                         unit=" s")
+    unknown = sorted(set(params) - {"stale", "lost"})
+    if unknown:
+        raise SourceError(f"hid: unknown option {unknown[0]!r} (known: stale, lost)")
+    name = f"hid:{target}"
+    if target == "auto":
+        found = hid_candidates() if hid_backend() is not None else []
+        if len(found) > 1:  # a choice only the user can make: ask now, before the screen
+            resolve_hid(target)
+        if found:
+            name = f"hid:{found[0].path}"
+    else:
+        if hid_backend() is None and not target.startswith("/dev/hidraw"):
+            raise SourceError(f"hid: {NO_HID_MESSAGE}")
+        check_hid_path(target)
 
     def connect() -> Link:
-        return connect_hid(resolve_hid(target) if target == "auto" else path)
+        return connect_hid(resolve_hid(target))
 
-    return LinkSource(f"hid:{path}", clock, connect, stale_after=stale, lost_after=lost)
+    return LinkSource(name, clock, connect, stale_after=stale, lost_after=lost)

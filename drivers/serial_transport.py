@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import stat
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -26,14 +27,22 @@ from typing import Any, Protocol
 from drivers.catalogue_serial import serial_candidates
 from drivers.clock import Clock, RealClock
 from drivers.errors import ProtocolError, SourceError
+from drivers.options import number_option
 from drivers.protocols import cms50_legacy, cms50_v7
 from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
+from drivers.safe_files import kind_of, os_reason
 
 SERIAL_PROTOCOLS = (cms50_v7.NAME, cms50_legacy.NAME)
 READ_TIMEOUT = 0.1  # s: how long the reader thread blocks before checking for a stop
 PROBE_TIMEOUT = 1.0  # s: V7.0 devices answer within 1 s (spec §3.4)
 TICK = 0.25  # s: how often keep-alive and staleness are checked
 BACKOFF = (0.25, 0.5, 1.0, 2.0)  # s between reopen attempts, last one repeats
+#: What the `stale=`, `lost=` and `probe=` options accept (seconds): a silent device must be
+#: noticed (the alarm standard allows at most 30 s of old data, alarms.toml), and a probe long
+#: enough for the slowest device but not so long that start-up seems to hang.
+STALE_RANGE = (0.5, 30.0)
+LOST_RANGE = (1.0, 120.0)
+PROBE_RANGE = (0.1, 10.0)
 
 
 #: blocking device I/O (probe, download) waits in real time, whatever clock drives the rest
@@ -116,6 +125,34 @@ def _open_reason(e: BaseException) -> str:
 def _reason(e: BaseException) -> str:
     msg = str(e).strip() or type(e).__name__
     return msg.splitlines()[0]
+
+
+def check_port(path: str) -> None:
+    """Refuses, with its reason, a path that exists but cannot be a serial port: a regular file,
+    a FIFO, a folder, or a character device that is not a terminal (/dev/null). A missing path
+    is refused too (a typo; `serial:auto` waits for a cable instead). Windows port names are
+    not paths and are left to the open."""
+    if sys.platform == "win32":
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SourceError(f"serial:{path}: no such port (see oxi-assist scan)") from None
+    except OSError as e:
+        raise SourceError(f"serial:{path}: {os_reason(e)}") from None
+    if not stat.S_ISCHR(st.st_mode):
+        raise SourceError(f"serial:{path}: {kind_of(st.st_mode)}, not a serial port")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return  # busy or not allowed: opening it for real says which, with advice
+    try:
+        tty = os.isatty(fd)
+    finally:
+        os.close(fd)
+    if not tty:
+        raise SourceError(f"serial:{path}: not a serial port (a character device that is not "
+                          "a terminal)")
 
 
 def resolve_port(target: str) -> str:
@@ -386,24 +423,13 @@ class LinkSource:
             await asyncio.to_thread(self._teardown)
 
 
-def float_option(params: dict[str, str], key: str, default: float) -> float:
-    raw = params.get(key)
-    if raw is None:
-        return default
-    try:
-        v = float(raw)
-    except ValueError:
-        raise SourceError(f"option {key}={raw!r} is not a number") from None
-    if not v > 0:
-        raise SourceError(f"option {key}={raw!r} must be positive")
-    return v
-
-
 def open_serial(target: str, params: dict[str, str], clock: Clock) -> LinkSource:
     """`serial:PORT|auto[?protocol=...&stale=S&lost=S]` → a live Source.
 
-    Errors a user can fix now (no port, several ports, a bad option) are raised here; a device
-    that is unplugged later is reopened with backoff, never an exception in the live session.
+    Errors a user can fix now (a path that is not a serial port, several candidate ports, a
+    bad option) are raised here. No cable yet with `serial:auto`, or a device unplugged later,
+    is looked for again with backoff (LOST, RECONNECTING while the guidance runs), never an
+    exception in the live session.
     """
     protocol = params.get("protocol") or None
     if protocol is not None and protocol not in SERIAL_PROTOCOLS:
@@ -412,25 +438,33 @@ def open_serial(target: str, params: dict[str, str], clock: Clock) -> LinkSource
     parity = (params.get("parity") or "").upper() or None
     if parity not in (None, "O", "N", "E"):
         raise SourceError(f"serial: parity {parity!r} must be O, N or E")
-    stale = float_option(params, "stale", 3.0)
-    lost = float_option(params, "lost", max(10.0, stale * 2))
-    probe = float_option(params, "probe", PROBE_TIMEOUT)
+    stale = number_option(params, "stale", 3.0, *STALE_RANGE, scheme="serial", unit=" s")
+    lost = number_option(params, "lost", max(10.0, stale * 2), *LOST_RANGE, scheme="serial",
+                         unit=" s")
+    probe = number_option(params, "probe", PROBE_TIMEOUT, *PROBE_RANGE, scheme="serial",
+                          unit=" s")
     unknown = sorted(set(params) - {"protocol", "parity", "stale", "lost", "probe"})
     if unknown:
         raise SourceError(f"serial: unknown option {unknown[0]!r} "
                           "(known: protocol, parity, stale, lost, probe)")
-    path = resolve_port(target)
-    if target != "auto" and sys.platform != "win32" and not os.path.exists(path):
-        raise SourceError(f"serial:{path}: no such port (see oxi-assist scan)")
+    name = f"serial:{target}"
+    if target == "auto":
+        found = serial_candidates()
+        if len(found) > 1:  # a choice only the user can make: ask now, before the screen
+            resolve_port(target)
+        if found:
+            name = f"serial:{found[0].path}"
+        # none plugged in yet: the live loop keeps looking while the guidance runs
+    else:
+        check_port(target)
     state = {"protocol": protocol}
 
     def connect() -> Link:
-        p = resolve_port(target) if target == "auto" else path
-        link = connect_serial(p, state["protocol"], parity, probe)
+        link = connect_serial(resolve_port(target), state["protocol"], parity, probe)
         state["protocol"] = link.protocol  # a replugged device speaks what it spoke before
         return link
 
-    return LinkSource(f"serial:{path}", clock, connect, stale_after=stale, lost_after=lost)
+    return LinkSource(name, clock, connect, stale_after=stale, lost_after=lost)
 
 
 # --- V7.0 storage download -------------------------------------------------------------------

@@ -7,6 +7,7 @@ because the person fixing it needs to know where to look, not a Python traceback
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,10 +15,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import ConfigError
+from drivers.errors import ConfigError, FormatError
+from drivers.safe_files import read_input
 from oxi_assist.vitals import Priority
 
 DEFAULTS_PATH = Path(__file__).with_name("alarms.toml")
+#: An alarm config is a page of TOML; anything far larger is not one.
+MAX_FILE_BYTES = 1 << 20
 
 #: Hard ceilings from the standards: they cannot be configured away.
 MAX_PAUSE_S = 120.0  # ISO 80601-2-61 §208.6.8.5.101 as cited (DOMAIN.md §10.1)
@@ -186,14 +190,10 @@ class _Lines:
 
 
 def _parse(path: Path) -> tuple[dict[str, Any], _Lines]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: {e.strerror or e}") from None
+    try:  # a regular file of at most a megabyte (a FIFO or /dev/zero is refused unopened)
+        raw = read_input(path, limit=MAX_FILE_BYTES, what="config file")
+    except FormatError as e:
+        raise ConfigError(str(e)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -207,6 +207,8 @@ def _parse(path: Path) -> tuple[dict[str, Any], _Lines]:
         line = int(m.group(1)) if m else 1
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
         raise ConfigError(f"{path}:{line}: invalid TOML: {msg}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     return data, _Lines(text)
 
 
@@ -231,8 +233,11 @@ def _check(path: Path, lines: _Lines, where: tuple[str, ...], value: Any,
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise fail(f"expected a list of numbers, got {v!r}")
     for v in items:
-        if isinstance(v, int | float) and not isinstance(v, bool) and (
-                (lo is not None and v < lo) or (hi is not None and v > hi)):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if not math.isfinite(v):  # TOML has nan and inf; NaN would pass every range check
+            raise fail(f"expected a finite number, got {v!r}")
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
             raise fail(f"{v!r} is out of range ({lo:g}–{hi:g})")
     return value
 

@@ -1,13 +1,17 @@
 """The breathing-rate counter: the responder taps a key at each breath the person takes.
 
 An oximeter measures oxygen, not breathing (DOMAIN §1 rule 3, §7), so the app asks about
-breathing separately and helps answer it: BC calls one breath every 5 s (about 12/min) normal,
-and in the prolonged-sedation branch more naloxone is only for fewer than 10 breaths/min (§4).
+breathing separately and helps answer it. BC calls one breath every 5 s (about 12 a minute),
+with no gurgling or snoring, normal (§2.1); in the prolonged-sedation branch more naloxone is
+only for fewer than 10 breaths a minute (§4). So a count of 12 or more reads "normal", 10–11
+"borderline" (slower than BC's normal: treated as not normal) and under 10 "not normal".
 
-The rate is taken over the taps of a sliding window. Until there are enough taps it says
-"counting"; when no tap has come for a while it says "stale" (the responder stopped counting,
-or the person stopped breathing: either way the old number is no longer shown as current).
-The window, the tap counts and the stale limit are app-defined.
+A rate is only given for a real count: taps spanning at least `min_span` seconds. Until then
+the counter says "counting". When no tap has come for twice the usual interval (or
+`stale_after` seconds) it says "no breath tapped for N s": the responder may have stopped
+tapping, or the person stopped breathing — either way no rate is shown as current, and no
+judgement about the rate is made from taps that stopped. The window, spans and limits are
+app-defined.
 """
 
 from __future__ import annotations
@@ -16,17 +20,20 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 
-#: BC: more naloxone only if fewer than 10 breaths/min (Interior Health / Northern Health alerts).
+from oxi_assist.guidance_conditions import BREATHS_NORMAL_PER_MIN
+
+#: BC prolonged-sedation guidance: more naloxone only if fewer than 10 breaths a minute
+#: (Interior Health / Northern Health alerts, DOMAIN §4).
 NOT_NORMAL_BELOW = 10.0
-#: BC: a breath every 5 s is normal (about 12/min).
-NORMAL_PER_MIN = 12.0
+#: BC: a breath every 5 s is normal (about 12 a minute).
+NORMAL_PER_MIN = BREATHS_NORMAL_PER_MIN
 
 
 class CountState(enum.Enum):
     IDLE = "idle"  # no taps yet
-    COUNTING = "counting"  # some taps, not enough for a rate
-    READY = "ready"  # a rate over the window
-    STALE = "stale"  # no tap for longer than the stale limit
+    COUNTING = "counting"  # taps, but not yet over a real counting span
+    READY = "ready"  # a current rate
+    STALE = "stale"  # no tap for longer than the person's breaths would take
 
 
 @dataclass(frozen=True)
@@ -39,33 +46,37 @@ class BreathCount:
     since_last: float | None = None  # seconds since the last tap
 
     @property
-    def normal(self) -> bool | None:
-        """True at ≥ 10/min, False below, None when there is no current rate."""
+    def judgement(self) -> str | None:
+        """"normal" (≥ 12 a minute), "borderline" (10–11), "not_normal" (< 10), or None
+        when there is no current rate."""
         if self.state is not CountState.READY or self.per_min is None:
             return None
-        return self.per_min >= NOT_NORMAL_BELOW
+        if self.per_min >= NORMAL_PER_MIN:
+            return "normal"
+        return "borderline" if self.per_min >= NOT_NORMAL_BELOW else "not_normal"
+
+    @property
+    def normal(self) -> bool | None:
+        """True at ≥ 12 a minute, False below, None when there is no current rate."""
+        j = self.judgement
+        return None if j is None else j == "normal"
 
     @property
     def text(self) -> str:
+        """About the person's breathing, in the words the screen uses."""
         if self.state is CountState.READY and self.per_min is not None:
-            return f"{self.per_min:.0f} breaths/min"
+            return f"{self.per_min:.0f} a minute"
         if self.state is CountState.COUNTING:
-            return f"counting… ({self.taps} taps)"
-        if self.state is CountState.STALE:
-            return "no breath tapped recently"
+            return f"counting… ({self.taps} tap{'' if self.taps == 1 else 's'} so far)"
+        if self.state is CountState.STALE and self.since_last is not None:
+            return f"no breath tapped for {self.since_last:.0f} s"
         return "not counted"
 
 
 class BreathCounter:
-    """Breaths per minute from tap times over a sliding window.
+    """Breaths per minute from tap times over a sliding window."""
 
-    Ready after `min_taps` taps, or after two taps spanning `min_span` seconds (so a very slow
-    rate is reported instead of "counting" forever). The rate also falls when the taps stop:
-    the gap since the last tap counts as at least one interval, so a person who stops breathing
-    never keeps showing the rate they had before.
-    """
-
-    def __init__(self, window: float = 60.0, min_taps: int = 4, min_span: float = 20.0,
+    def __init__(self, window: float = 60.0, min_taps: int = 3, min_span: float = 15.0,
                  stale_after: float = 20.0, debounce: float = 0.5) -> None:
         if window <= 0 or min_taps < 2 or min_span <= 0 or stale_after <= 0:
             raise ValueError("counter window, taps, span and stale limit must be positive")
@@ -101,22 +112,13 @@ class BreathCounter:
         now = max(now, self._last_t)
         self._trim(now)
         since_last = now - self._last_t
-        if since_last > self.stale_after:
-            return BreathCount(CountState.STALE, None, len(self._taps), since_last)
         n = len(self._taps)
-        if n < 2:
+        span = self._taps[-1] - self._taps[0] if n else 0.0
+        mean = span / (n - 1) if n >= 2 else None
+        # taps stopped: longer than the limit, or than two of the person's own breaths
+        if since_last > self.stale_after or (mean is not None and since_last > 2 * mean
+                                            and span >= self.min_span):
+            return BreathCount(CountState.STALE, None, n, since_last)
+        if n < self.min_taps or span < self.min_span or mean is None:
             return BreathCount(CountState.COUNTING, None, n, since_last)
-        first, last = self._taps[0], self._taps[-1]
-        span = last - first
-        if n < self.min_taps and now - first < self.min_span:
-            return BreathCount(CountState.COUNTING, None, n, since_last)
-        if span <= 0:
-            return BreathCount(CountState.COUNTING, None, n, since_last)
-        intervals = n - 1
-        # the open gap since the last tap is an interval in progress: once it is longer than
-        # the mean interval, it stretches the time the counted breaths took, so a person who
-        # stops breathing pulls the rate down straight away
-        if since_last > span / intervals:
-            span += since_last
-        rate = 60.0 * intervals / span
-        return BreathCount(CountState.READY, rate, n, since_last)
+        return BreathCount(CountState.READY, 60.0 / mean, n, since_last)

@@ -7,13 +7,17 @@ Every error a user can cause ends as one line on stderr and exit code 2: never a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from drivers.errors import OxiError
+from drivers.printable import printable
+from drivers.safe_files import os_reason
 from oxi_assist import __version__, commands
 
 EXIT_USAGE = 2
@@ -23,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is a single line naming the problem."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)} (see --help)\n")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -67,22 +71,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except OxiError as e:
-        print(f"oxi-assist: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except FileNotFoundError as e:
-        print(f"oxi-assist: error: {e.filename}: no such file", file=sys.stderr)
-        return EXIT_USAGE
-    except IsADirectoryError as e:
-        print(f"oxi-assist: error: {e.filename}: is a directory", file=sys.stderr)
-        return EXIT_USAGE
-    except PermissionError as e:
-        print(f"oxi-assist: error: {e.filename}: permission denied", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(e))
+    except OSError as e:  # a file-system answer no command turned into words of its own
+        if isinstance(e, BrokenPipeError):
+            return _quiet_broken_pipe()
+        name = e.filename if e.filename is not None else ""
+        return _fail(f"{name}: {os_reason(e)}" if name else os_reason(e))
+    except RecursionError:
+        return _fail("the input is nested too deeply to read")
     except KeyboardInterrupt:
         print("oxi-assist: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, whatever the message holds (escape codes and line breaks from file
+    names or contents are shown, not obeyed)."""
+    print(f"oxi-assist: error: {printable(message)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (`… | head`): not an error of the input. Python would
+    complain once more when it flushes stdout at exit, so stdout is pointed at nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

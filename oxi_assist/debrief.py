@@ -12,15 +12,16 @@ else the first record in the file).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from drivers import safe_files
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, GAP_REASONS, INVALIDATING
@@ -65,6 +66,7 @@ class DebriefSummary:
     t_start: float  # file time of the session start (the zero of every time below)
     duration: float  # seconds from the start to the last record
     interrupted: bool
+    cut: str = ""  # why writing stopped early ("write failed: …"), when the file says so
     t_911: float | None = None
     t_breaths: float | None = None
     t_naloxone: float | None = None
@@ -204,7 +206,7 @@ def summarize(rec: Recording) -> DebriefSummary:
     s = DebriefSummary(path=rec.path, format=rec.format, source=rec.source,
                        device=rec.device or next((e.device for e in rec.links if e.device), ""),
                        start_wall=rec.start_wall, t_start=t0, duration=0.0,
-                       interrupted=rec.interrupted)
+                       interrupted=rec.interrupted, cut=str(rec.header.get("cut", "")))
     an = analyze(rec)
     dev, sm = an.device, an.smoothed
     rd = _readings(rec, dev.min_spo2)
@@ -430,7 +432,11 @@ def summary_text(s: DebriefSummary) -> str:
     src = s.source or s.format
     lines.append(f"Session: {when}, {fmt_time(s.duration)} long, source {src}"
                  + (f", device {s.device}" if s.device else ""))
-    if s.interrupted:
+    if s.cut:
+        lines.append(f"Cut short: the recording stopped when writing to the disk failed "
+                     f"({s.cut.partition(': ')[2] or s.cut}); it is shown up to the last record "
+                     "saved. The session itself went on.")
+    elif s.interrupted:
         lines.append("Interrupted: the recording has no end record (the program was stopped "
                      "or crashed); it is shown up to the last record saved.")
     lines.append("")
@@ -513,22 +519,9 @@ def debrief_text(rec: Recording, summary: DebriefSummary | None = None) -> str:
 
 # -- output files -------------------------------------------------------------------------
 
-def write_output(path: str | os.PathLike[str], text: str) -> Path:
-    """Writes an export (0600: it describes a person's overdose). One-line OxiError on failure."""
-    p = Path(path)
-    if p.is_dir():
-        raise OxiError(f"{p}: is a folder; give a file name to write")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise OxiError(f"{p}: folder {parent} {what}")
-    try:
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
-                     0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-    except OSError as e:
-        raise OxiError(f"{p}: cannot write ({e.strerror or e})") from None
-    with contextlib.suppress(OSError):
-        os.chmod(p, 0o600)
-    return p
+def write_output(path: str | os.PathLike[str], text: str, *, force: bool = False,
+                 inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Writes an export as a new file (0600: it describes a person's overdose); an existing
+    file only with `force`, never one of `inputs` (see `drivers.safe_files`). One-line OxiError
+    on failure."""
+    return safe_files.write_output(path, text, force=force, inputs=inputs)

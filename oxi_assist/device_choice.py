@@ -18,6 +18,9 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
+from drivers.errors import OxiError
+from drivers.safe_files import write_output
+
 FILE_NAME = "ble-device.json"
 #: Overrides the config folder when set and not empty.
 CONFIG_DIR_ENV = "OXI_ASSIST_CONFIG_DIR"
@@ -49,10 +52,14 @@ class DeviceChoice:
         return Chosen(data["address"], name if isinstance(name, str) else "")
 
     def remember(self, address: str, name: str = "") -> None:
+        """Writes the choice whole, private (0600: it names a person's device) and in one
+        step. Raises OSError when it cannot be written."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"address": address, "name": name}), encoding="utf-8")
-        tmp.replace(self.path)
+        try:
+            write_output(self.path, json.dumps({"address": address, "name": name}),
+                         force=True)
+        except OxiError as e:
+            raise OSError(str(e)) from None
 
     def forget(self) -> None:
         self.path.unlink(missing_ok=True)

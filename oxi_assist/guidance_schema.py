@@ -3,8 +3,14 @@
 Guidance is data so an organisation can adapt wording, steps, thresholds and timers without
 touching code. A file is checked completely on load and every problem is reported as
 `FILE:LINE: message`; nothing in a file is ever evaluated as code. Conditions are a small
-declarative vocabulary over named quantities (`spo2_below = 90`, `breathing = "normal"`, …),
-listed in `QUANTITIES`; the format is described in docs/GUIDANCE.md.
+declarative vocabulary over named quantities (`spo2_below = 90`, `breathing = "normal"`, …;
+oxi_assist/guidance_conditions.py); what each piece of text tells the responder is read from
+the text itself (oxi_assist/guidance_vocabulary.py) and checked against the safety rules
+(oxi_assist/guidance_analysis.py). The format is described in docs/GUIDANCE.md.
+
+Reading is bounded: only a regular file is opened, at most `MAX_BYTES` of it is read, and
+brackets nested deeper than `MAX_DEPTH` are refused before the TOML parser sees them, so
+`/dev/zero`, a FIFO or a 1,000-level nested file gives one line, not a hang or a traceback.
 
 tomllib gives no line numbers, so `_LineIndex` scans the text for the `[[step]]`-style headers
 and `key =` lines to point each problem at the right line.
@@ -12,6 +18,7 @@ and `key =` lines to point each problem at the right line.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -19,8 +26,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import ConfigError
+from drivers.errors import ConfigError, FormatError
+from drivers.safe_files import check_input, read_input
 from oxi_assist.actions import Action
+from oxi_assist.guidance_analysis import Item, analyse
+from oxi_assist.guidance_conditions import (
+    BANDS,
+    BREATHING,
+    QUANTITIES,
+    SIGNALS,
+    Condition,
+    Facts,
+    cond,
+    condition_value_problem,
+    limit_problem,
+)
+from oxi_assist.guidance_vocabulary import INTENTS, intents_of
+
+__all__ = ["BANDS", "BREATHING", "QUANTITIES", "SIGNALS", "Condition", "Facts"]
 
 GUIDANCE_DIR = Path(__file__).resolve().parent.parent / "guidance"
 DEFAULT_GUIDANCE = "bc-save-me"
@@ -28,103 +51,35 @@ DEFAULT_GUIDANCE = "bc-save-me"
 #: Source labels a guidance file may use (DOMAIN.md §0). "unverified" is deliberately absent.
 LABELS = ("BC-official", "BC-derived", "research", "other-jurisdiction", "clinical-ref",
           "app-defined")
-#: What a prompt can push the responder toward; the engine's safety rules key on these.
-SUGGESTS = ("", "breaths", "naloxone", "911", "recovery", "check")
+#: A file sets "suggestion" or "warning"; a prompt whose text reassures is a "reassurance"
+#: (drawn calmly, after the step), whatever the file says.
 PROMPT_KINDS = ("suggestion", "warning")
 TIMER_KINDS = ("metronome", "since")
-PLACEHOLDERS = ("{n}", "{dose}")
-
-SIGNALS = ("good", "poor", "none")
-BREATHING = ("normal", "not_normal", "unknown")
-BANDS = ("normal", "watch", "low", "severe", "unknown")
-
-
-# ---------------------------------------------------------------- conditions
-
-@dataclass(frozen=True)
-class Facts:
-    """What a condition can look at, computed by the engine at each update.
-
-    `spo2` is the value shown when it is present, even on a poor signal; `spo2_trusted` is
-    False when the signal is poor, missing or stale. A low number counts even when doubtful
-    (it leads to action); a high number only counts when trusted (it never reassures on a
-    poor signal).
-    """
-
-    spo2: float | None = None
-    spo2_trusted: bool = False
-    pulse: float | None = None
-    signal: str = "none"
-    band: str = "unknown"
-    breathing: str = "unknown"
-    breath_rate: float | None = None
-    breaths_on: bool = False
-    called_911: bool = False
-    awake: bool = False
-    oxygen: bool = False
-    doses: int = 0
-    minutes_since_naloxone: float | None = None
-    minutes_since_911: float | None = None
-    minutes_in_step: float = 0.0
-
-
-def _num(x: float | None, trusted: bool = True) -> float | None:
-    return x if trusted else None
-
-
-def _below(v: float | None, limit: float) -> bool:
-    return v is not None and v < limit
-
-
-def _at_least(v: float | None, limit: float) -> bool:
-    return v is not None and v >= limit
-
-
-def _one_of(v: str, want: object) -> bool:
-    return v in want if isinstance(want, tuple) else v == want
-
-
-# quantity → (value kind, allowed words or None, test)
-_Q = tuple[str, tuple[str, ...] | None, Any]
-QUANTITIES: dict[str, _Q] = {
-    "spo2_below": ("number", None, lambda f, x: _below(f.spo2, x)),
-    "spo2_at_least": ("number", None,
-                      lambda f, x: _at_least(_num(f.spo2, f.spo2_trusted), x)),
-    "pulse_below": ("number", None, lambda f, x: _below(f.pulse, x)),
-    "pulse_at_least": ("number", None,
-                       lambda f, x: _at_least(_num(f.pulse, f.spo2_trusted), x)),
-    "signal": ("word", SIGNALS, lambda f, x: _one_of(f.signal, x)),
-    "band": ("word", BANDS, lambda f, x: _one_of(f.band, x)),
-    "breathing": ("word", BREATHING, lambda f, x: _one_of(f.breathing, x)),
-    "breath_rate_below": ("number", None, lambda f, x: _below(f.breath_rate, x)),
-    "breath_rate_at_least": ("number", None, lambda f, x: _at_least(f.breath_rate, x)),
-    "breaths": ("word", ("on", "off"), lambda f, x: _one_of("on" if f.breaths_on else "off", x)),
-    "called_911": ("bool", None, lambda f, x: f.called_911 == x),
-    "awake": ("bool", None, lambda f, x: f.awake == x),
-    "oxygen": ("bool", None, lambda f, x: f.oxygen == x),
-    "doses_at_least": ("count", None, lambda f, x: f.doses >= x),
-    "doses_below": ("count", None, lambda f, x: f.doses < x),
-    "minutes_since_naloxone_at_least": (
-        "number", None, lambda f, x: _at_least(f.minutes_since_naloxone, x)),
-    "minutes_since_naloxone_below": (
-        "number", None, lambda f, x: _below(f.minutes_since_naloxone, x)),
-    "minutes_since_911_at_least": ("number", None,
-                                   lambda f, x: _at_least(f.minutes_since_911, x)),
-    "minutes_in_step_at_least": ("number", None, lambda f, x: f.minutes_in_step >= x),
+ROUTES = ("im", "nasal")
+#: Placeholders each kind of text may use; the engine fills them in (guide.py `_fill`).
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "line": (),
+    "prompt": ("{dose}", "{prev}", "{gap}", "{rate}", "{since_tap}", "{kit_left}"),
+    "alert": ("{n}", "{dose}", "{prev}", "{gap}", "{rate}", "{since_tap}", "{kit_left}"),
+    "timer": ("{n}", "{dose}"),
 }
-
-
-@dataclass(frozen=True)
-class Condition:
-    """All of its checks must hold (an empty condition always holds)."""
-
-    checks: tuple[tuple[str, Any], ...] = ()
-
-    def holds(self, facts: Facts) -> bool:
-        return all(QUANTITIES[q][2](facts, v) for q, v in self.checks)
-
-    def __bool__(self) -> bool:
-        return bool(self.checks)
+#: The most a guidance file may be, and the deepest its brackets may nest.
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 16
+#: A step shows one to five lines; at most three of them without a `when` (short lines, read
+#: mid-response).
+MAX_LINES = 5
+MAX_PLAIN_LINES = 3
+#: The intents a button's label may name: its own action ("Gave another dose").
+OWN_INTENTS: dict[Action, frozenset[str]] = {
+    Action.NALOXONE: frozenset({"naloxone"}),
+    Action.BREATHS_STOP: frozenset({"stop_breaths"}),
+    Action.BREATHS_START: frozenset({"breaths", "keep_breaths"}),
+    Action.COMPRESSIONS_STOP: frozenset({"stop_compressions"}),
+    Action.COMPRESSIONS_START: frozenset({"compressions"}),
+    Action.CALLED_911: frozenset({"911"}),
+    Action.RECOVERY_POSITION: frozenset({"recovery"}),
+}
 
 
 # ---------------------------------------------------------------- the protocol
@@ -141,6 +96,8 @@ class Source:
 class Line:
     text: str
     sources: tuple[str, ...]
+    when: Condition = field(default_factory=Condition)  # shown only while it holds
+    does: frozenset[str] = frozenset()  # declared and read intents
 
 
 @dataclass(frozen=True)
@@ -160,8 +117,7 @@ class PromptDef:
     sources: tuple[str, ...]
     when: Condition = field(default_factory=Condition)
     kind: str = "suggestion"
-    suggests: str = ""
-    reassuring: bool = False
+    does: frozenset[str] = frozenset()
     priority: int = 1
 
 
@@ -171,7 +127,7 @@ class AlertDef:
     text: str
     sources: tuple[str, ...]
     when: Condition = field(default_factory=Condition)
-    suggests: str = ""
+    does: frozenset[str] = frozenset()
     kind: str = "suggestion"
     priority: int = 2
 
@@ -222,6 +178,10 @@ class Protocol:
     path: str = ""
     jurisdiction: str = ""
     version: str = ""
+    kit: tuple[tuple[str, int], ...] = ()  # doses in one naloxone kit, per route
+    kit_sources: tuple[str, ...] = ()
+    handout: tuple[str, ...] = ()  # note ids of the oximeter handout, in order
+    start_note: str = ""  # the note shown when a session starts (placement)
 
     def step(self, step_id: str) -> StepDef:
         return self.steps[step_id]
@@ -325,6 +285,41 @@ def _bracket_delta(s: str) -> int:
     return depth
 
 
+def _max_depth_line(text: str, limit: int) -> int | None:
+    """The line where brackets outside strings and comments first nest deeper than
+    `limit`, or None. Linear in the text, so it runs before the (recursive) TOML parser."""
+    depth, line, i, n = 0, 1, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif text.startswith('"""', i) or text.startswith("'''", i):
+            end = text.find(text[i:i + 3], i + 3)
+            if end < 0:
+                return None  # the parser reports the unterminated string
+            line += text.count("\n", i, end)
+            i = end + 3
+            continue
+        elif ch in "\"'":
+            j = i + 1
+            while j < n and text[j] not in (ch, "\n"):
+                j += 2 if (ch == '"' and text[j] == "\\") else 1
+            i = j + 1 if j < n and text[j] == ch else j
+            continue
+        elif ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif ch in "]}":
+            depth -= 1
+        i += 1
+    return None
+
+
 # ---------------------------------------------------------------- validation
 
 @dataclass(frozen=True, order=True)
@@ -337,6 +332,8 @@ class _Checker:
     def __init__(self, text: str) -> None:
         self.idx = _LineIndex(text)
         self.problems: list[Problem] = []
+        self.items: list[Item] = []  # what the safety analysis reads
+        self.labels: dict[str, str] = {}  # source id → label
 
     def err(self, path: Iterable[Any], message: str) -> None:
         self.problems.append(Problem(self.idx.line_of(path), message))
@@ -345,7 +342,9 @@ class _Checker:
     def table(self, d: Mapping[str, Any], allowed: dict[str, str], path: tuple[Any, ...],
               what: str) -> None:
         for k in d:
-            if k not in allowed:
+            if k in _RETIRED and k not in allowed:
+                self.err((*path, k), _RETIRED[k])
+            elif k not in allowed:
                 known = ", ".join(sorted(allowed))
                 self.err((*path, k), f"unknown key {k!r} in {what} (known: {known})")
         for k, need in allowed.items():
@@ -373,6 +372,18 @@ class _Checker:
             return default
         return v
 
+    def number(self, d: Mapping[str, Any], key: str, path: tuple[Any, ...],
+               default: Any = None) -> Any:
+        """A number of `LIMITS[key]`: NaN, infinities and out-of-range values refused."""
+        if key not in d:
+            return default
+        why = limit_problem(key, d[key])
+        if why is not None:
+            self.err((*path, key), f"{key!r} {why}"
+                     + ("" if isinstance(d[key], int | float) else f", not {_tname(d[key])}"))
+            return default
+        return d[key]
+
     def str_list(self, d: Mapping[str, Any], key: str, path: tuple[Any, ...]) -> list[str]:
         if key not in d:
             return []
@@ -384,9 +395,16 @@ class _Checker:
         self.err((*path, key), f"{key!r} must be a string or a list of strings")
         return []
 
+    def item(self, path: tuple[Any, ...], what: str, text: str, role: str,
+             sources: tuple[str, ...] = (), **kw: Any) -> None:
+        labels = tuple(self.labels.get(s, "") for s in sources)
+        self.items.append(Item(path, what, text, role, labels=labels, **kw))
+
 
 _A = {"str": "a string", "bool": "true or false", "int": "a whole number",
       "number": "a number", "table": "a table", "list": "a list"}
+_RETIRED = {k: f"{k!r} is no longer read: what a prompt does comes from its text and its "
+               f"`does` list (see docs/GUIDANCE.md)" for k in ("suggests", "reassuring")}
 
 
 def _tname(v: Any) -> str:
@@ -395,23 +413,25 @@ def _tname(v: Any) -> str:
 
 
 _GUIDANCE_KEYS = {"id": "str!", "title": "str!", "start": "str!", "version": "any",
-                  "jurisdiction": "str", "description": "str", "language": "str"}
+                  "jurisdiction": "str", "description": "str", "language": "str",
+                  "handout": "list", "start_note": "str"}
 _SOURCE_KEYS = {"id": "str!", "label": "str!", "url": "str", "title": "str", "note": "str"}
-_LINE_KEYS = {"text": "str!", "source": "any!"}
+_LINE_KEYS = {"text": "str!", "source": "any!", "when": "table", "does": "any"}
 _STEP_KEYS = {"id": "str!", "title": "str!", "lines": "list!", "next": "list",
               "prompt": "list", "notes": "list", "terminal": "bool"}
 _NOTE_KEYS = {"id": "str!", "title": "str!", "lines": "list!"}
 _NEXT_KEYS = {"action": "str!", "label": "str!", "goto": "str", "when": "table",
               "params": "table", "primary": "bool"}
 _PROMPT_KEYS = {"id": "str!", "text": "str!", "source": "any!", "when": "table",
-                "kind": "str", "suggests": "str", "reassuring": "bool", "priority": "int"}
+                "kind": "str", "does": "any", "priority": "int"}
 _TIMER_KEYS = {"id": "str!", "label": "str!", "kind": "str!", "source": "any!",
                "start": "any", "stop": "any", "interval_s": "number", "length_s": "number",
                "per_start": "bool", "alert": "list"}
 _ALERT_KEYS = {"at_s": "number!", "text": "str!", "source": "any!", "when": "table",
-               "suggests": "str", "kind": "str", "priority": "int"}
+               "does": "any", "kind": "str", "priority": "int"}
+_KIT_KEYS = {"im": "int", "nasal": "int", "source": "any!"}
 _TOP_KEYS = {"guidance": "table!", "source": "list!", "step": "list!", "note": "list",
-             "prompt": "list", "on": "list", "timer": "list"}
+             "prompt": "list", "on": "list", "timer": "list", "kit": "table"}
 
 
 def _action(c: _Checker, name: Any, path: tuple[Any, ...]) -> Action | None:
@@ -435,32 +455,41 @@ def _condition(c: _Checker, d: Any, path: tuple[Any, ...]) -> Condition:
             c.err(p, f"condition over unknown quantity {q!r} "
                      f"(known: {', '.join(QUANTITIES)})")
             continue
-        kind, words, _ = QUANTITIES[q]
-        if kind == "number":
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                c.err(p, f"condition {q!r} needs a number, not {_tname(v)}")
+        quantity = QUANTITIES[q]
+        if quantity.kind in ("number", "count"):
+            if isinstance(v, bool) or not isinstance(v, int | float) or (
+                    quantity.kind == "count" and not isinstance(v, int)):
+                need = "a whole number" if quantity.kind == "count" else "a number"
+                c.err(p, f"condition {q!r} needs {need}, not {_tname(v)}")
                 continue
-            checks.append((q, float(v)))
-        elif kind == "count":
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                c.err(p, f"condition {q!r} needs a whole number ≥ 0")
+            why = condition_value_problem(quantity, v)
+            if why is not None:
+                c.err(p, f"condition {q!r} {why}")
                 continue
-            checks.append((q, v))
-        elif kind == "bool":
+            checks.append((q, v if quantity.kind == "count" else float(v)))
+        elif quantity.kind == "bool":
             if not isinstance(v, bool):
                 c.err(p, f"condition {q!r} needs true or false, not {_tname(v)}")
                 continue
             checks.append((q, v))
         else:
             vals = v if isinstance(v, list) else [v]
-            assert words is not None
-            bad = [x for x in vals if not isinstance(x, str) or x not in words]
+            bad = [x for x in vals if not isinstance(x, str) or x not in quantity.words]
             if bad or not vals:
-                c.err(p, f"condition {q!r} must be one of {', '.join(words)} "
+                c.err(p, f"condition {q!r} must be one of {', '.join(quantity.words)} "
                          f"(or a list of them), not {bad[0] if bad else v!r}")
                 continue
             checks.append((q, vals[0] if len(vals) == 1 else tuple(vals)))
     return Condition(tuple(checks))
+
+
+def _does(c: _Checker, d: Mapping[str, Any], path: tuple[Any, ...]) -> frozenset[str]:
+    names = c.str_list(d, "does", path)
+    for n in names:
+        if n not in INTENTS:
+            c.err((*path, "does"), f"unknown intent {n!r} in `does` (known: "
+                                   f"{', '.join(INTENTS)})")
+    return frozenset(n for n in names if n in INTENTS)
 
 
 def _sources(c: _Checker, d: Mapping[str, Any], path: tuple[Any, ...], known: set[str],
@@ -477,18 +506,19 @@ def _sources(c: _Checker, d: Mapping[str, Any], path: tuple[Any, ...], known: se
     return tuple(ids)
 
 
-def _text(c: _Checker, text: str, path: tuple[Any, ...], placeholders: bool = False) -> None:
+def _text(c: _Checker, text: str, path: tuple[Any, ...], role: str) -> None:
+    allowed = PLACEHOLDERS[role]
     for ph in re.findall(r"\{[^{}]*\}", text):
-        if not placeholders or ph not in PLACEHOLDERS:
-            allowed = ", ".join(PLACEHOLDERS) if placeholders else "none here"
-            c.err(path, f"unknown placeholder {ph} (allowed: {allowed})")
+        if ph not in allowed:
+            c.err(path, f"unknown placeholder {ph} (allowed: {', '.join(allowed) or 'none here'})")
 
 
-def _lines(c: _Checker, raw: Any, path: tuple[Any, ...], known: set[str]) -> tuple[Line, ...]:
+def _lines(c: _Checker, raw: Any, path: tuple[Any, ...], known: set[str], what: str,
+           role: str) -> tuple[Line, ...]:
     if not isinstance(raw, list):
         return ()
-    if not 1 <= len(raw) <= 3:
-        c.err(path, f"'lines' must hold one to three lines, not {len(raw)}")
+    if not 1 <= len(raw) <= MAX_LINES:
+        c.err(path, f"'lines' must hold one to {MAX_LINES} lines, not {len(raw)}")
     out: list[Line] = []
     for i, item in enumerate(raw):
         p = (*path, i)
@@ -498,12 +528,19 @@ def _lines(c: _Checker, raw: Any, path: tuple[Any, ...], known: set[str]) -> tup
         if not isinstance(item, dict):
             c.err(p, f"a line must be a table {{ text, source }}, not {_tname(item)}")
             continue
-        c.table(item, _LINE_KEYS, p, "a line")
+        c.table(item, _LINE_KEYS if role == "line" else
+                {k: v for k, v in _LINE_KEYS.items() if k in ("text", "source")}, p, "a line")
         text = c.get(item, "text", "str", p)
         srcs = _sources(c, item, p, known)
+        when = _condition(c, c.get(item, "when", "table", p), (*p, "when"))
+        declared = _does(c, item, p)
         if text:
-            _text(c, text, p)
-            out.append(Line(text, srcs))
+            _text(c, text, p, "line")
+            c.item(p, f"{what} line {i + 1}", text, role, srcs, declared=declared, when=when)
+            out.append(Line(text, srcs, when, declared | intents_of(text)))
+    if role == "line" and sum(1 for ln in out if not ln.when) > MAX_PLAIN_LINES:
+        c.err(path, f"at most {MAX_PLAIN_LINES} lines of a step may be shown always; give the "
+                    f"others a `when`")
     return tuple(out)
 
 
@@ -521,13 +558,15 @@ def _transition(c: _Checker, d: Any, path: tuple[Any, ...], what: str) -> Transi
     for k, v in params_raw.items():
         if not isinstance(v, str):
             c.err((*path, "params", k), f"parameter {k!r} must be a string")
-        elif action is Action.NALOXONE and k == "route" and v not in ("im", "nasal"):
+        elif action is Action.NALOXONE and k == "route" and v not in ROUTES:
             c.err((*path, "params", k), f"naloxone route must be 'im' or 'nasal', not {v!r}")
         else:
             params.append((k, v))
     primary = c.get(d, "primary", "bool", path, False)
     if action is None or label is None:
         return None
+    c.item((*path, "label"), f"{what} ({action.value})", label, "label",
+           own=OWN_INTENTS.get(action, frozenset()), when=when)
     return Transition(action, label, goto, when, tuple(params), bool(primary))
 
 
@@ -543,20 +582,25 @@ def _prompt(c: _Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> Prom
     kind = c.get(d, "kind", "str", path, "suggestion")
     if kind not in PROMPT_KINDS:
         c.err((*path, "kind"), f"prompt kind must be one of {', '.join(PROMPT_KINDS)}")
-    suggests = c.get(d, "suggests", "str", path, "") if d.get("suggests") != "" else ""
-    if suggests not in SUGGESTS:
-        c.err((*path, "suggests"), f"'suggests' must be one of {', '.join(SUGGESTS[1:])}")
-    reassuring = bool(c.get(d, "reassuring", "bool", path, False))
-    if reassuring and suggests in ("breaths", "naloxone", "911"):
-        c.err(path, "a reassuring prompt cannot also suggest breaths, naloxone or 911")
-    priority = c.get(d, "priority", "int", path, 1)
-    if not 1 <= priority <= 3:
-        c.err((*path, "priority"), "priority must be 1, 2 or 3")
+    declared = _does(c, d, path)
+    priority = c.number(d, "priority", path, 1)
     if text:
-        _text(c, text, (*path, "text"))
+        _text(c, text, (*path, "text"), "prompt")
     if pid is None or text is None:
         return None
-    return PromptDef(pid, text, srcs, when, kind, suggests, reassuring, priority)
+    c.item((*path, "text"), f"prompt {pid!r}", text, "prompt", srcs, declared=declared,
+           when=when, kind=kind)
+    return PromptDef(pid, text, srcs, when, kind, declared | intents_of(text), int(priority))
+
+
+def _alert_context(timer_start: tuple[Action, ...], at_s: float) -> Condition:
+    """What is true whenever an alert of a timer started only by naloxone (or only by the
+    911 call) is due: the latest start was at least `at_s` ago."""
+    if timer_start == (Action.NALOXONE,):
+        return cond(doses_at_least=1, minutes_since_naloxone_at_least=at_s / 60.0)
+    if timer_start == (Action.CALLED_911,):
+        return cond(called_911=True, minutes_since_911_at_least=at_s / 60.0)
+    return Condition()
 
 
 def _timer(c: _Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> TimerDef | None:
@@ -570,52 +614,75 @@ def _timer(c: _Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> Timer
     if kind is not None and kind not in TIMER_KINDS:
         c.err((*path, "kind"), f"timer kind must be one of {', '.join(TIMER_KINDS)}")
     srcs = _sources(c, d, path, known)
-    start = tuple(a for a in (_action(c, n, (*path, "start"))
-                              for n in c.str_list(d, "start", path)) if a)
+    start = tuple(dict.fromkeys(a for a in (_action(c, n, (*path, "start"))
+                                            for n in c.str_list(d, "start", path)) if a))
     stop = tuple(a for a in (_action(c, n, (*path, "stop"))
                              for n in c.str_list(d, "stop", path)) if a)
     if not start:
         c.err(path, "a timer needs 'start': the action(s) that start it")
-    interval = c.get(d, "interval_s", "number", path, 5.0)
-    if interval <= 0:
-        c.err((*path, "interval_s"), "'interval_s' must be above 0")
-        interval = 5.0
-    length = c.get(d, "length_s", "number", path)
-    if length is not None and length <= 0:
-        c.err((*path, "length_s"), "'length_s' must be above 0")
-        length = None
+    interval = c.number(d, "interval_s", path, 5.0)
+    length = c.number(d, "length_s", path)
     if label:
-        _text(c, label, (*path, "label"), placeholders=True)
+        _text(c, label, (*path, "label"), "timer")
+        c.item((*path, "label"), f"timer {tid!r} label", label, "title")
     alerts: list[AlertDef] = []
-    for i, a in enumerate(c.get(d, "alert", "list", path, []) or []):
+    raw_alerts = c.get(d, "alert", "list", path, []) or []
+    if raw_alerts and kind == "metronome":
+        c.err((*path, "alert"), "a metronome timer has no alerts (use a 'since' timer)")
+    for i, a in enumerate(raw_alerts):
         p = (*path, "alert", i)
         if not isinstance(a, dict):
             c.err(p, "a timer alert must be a table")
             continue
         c.table(a, _ALERT_KEYS, p, "a timer alert")
-        at = c.get(a, "at_s", "number", p)
-        if at is not None and at < 0:
-            c.err((*p, "at_s"), "'at_s' must be 0 or more")
+        at = c.number(a, "at_s", p)
         text = c.get(a, "text", "str", p)
         asrc = _sources(c, a, p, known)
         when = _condition(c, c.get(a, "when", "table", p), (*p, "when"))
-        suggests = c.get(a, "suggests", "str", p, "") if a.get("suggests") != "" else ""
-        if suggests not in SUGGESTS:
-            c.err((*p, "suggests"), f"'suggests' must be one of {', '.join(SUGGESTS[1:])}")
         akind = c.get(a, "kind", "str", p, "suggestion")
         if akind not in PROMPT_KINDS:
             c.err((*p, "kind"), f"alert kind must be one of {', '.join(PROMPT_KINDS)}")
-        prio = c.get(a, "priority", "int", p, 2)
+        declared = _does(c, a, p)
+        prio = c.number(a, "priority", p, 2)
         if text:
-            _text(c, text, (*p, "text"), placeholders=True)
+            _text(c, text, (*p, "text"), "alert")
         if at is not None and text:
-            alerts.append(AlertDef(float(at), text, asrc, when, suggests, akind, prio))
+            c.item((*p, "text"), f"timer {tid!r} alert at {float(at):g} s", text, "alert", asrc,
+                   declared=declared, when=when, kind=akind,
+                   context=_alert_context(start, float(at)))
+            alerts.append(AlertDef(float(at), text, asrc, when, declared | intents_of(text),
+                                   akind, int(prio)))
     if tid is None or label is None or kind is None:
         return None
     return TimerDef(tid, label, kind, srcs, start, stop, float(interval),
                     float(length) if length is not None else None,
                     bool(c.get(d, "per_start", "bool", path, False)),
                     tuple(sorted(alerts, key=lambda a: a.at_s)))
+
+
+def _kit(c: _Checker, d: Any, known: set[str]) -> tuple[tuple[tuple[str, int], ...],
+                                                        tuple[str, ...]]:
+    if d is None:
+        return (), ()
+    if not isinstance(d, dict):
+        c.err(("kit",), "'kit' must be a table: [kit]")
+        return (), ()
+    c.table(d, _KIT_KEYS, ("kit",), "[kit]")
+    sizes: list[tuple[str, int]] = []
+    for route in ROUTES:
+        n = d.get(route)
+        if n is None:
+            continue
+        why = limit_problem("kit", n)
+        if why is not None or isinstance(n, float):
+            c.err(("kit", route), f"{route!r} (doses in a kit) "
+                                  f"{why or 'must be a whole number'}")
+            continue
+        sizes.append((route, int(n)))
+    srcs = _sources(c, d, ("kit",), known)
+    if not any(r in d for r in ROUTES):
+        c.err(("kit",), "[kit] needs at least one route: im = 3, nasal = 2")
+    return tuple(sizes), srcs
 
 
 def _raw_gotos(entries: Any) -> list[str]:
@@ -636,8 +703,16 @@ def _unique(c: _Checker, items: list[tuple[str, tuple[Any, ...]]], what: str) ->
             seen[ident] = c.idx.line_of((*path, "id"))
 
 
-def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None, list[Problem]]:
-    """Checks a guidance document; returns the protocol (None if invalid) and every problem."""
+def validate_text(text: str, name: str = "<guidance>", *,
+                  safety: bool = True) -> tuple[Protocol | None, list[Problem]]:
+    """Checks a guidance document; returns the protocol (None if invalid) and every problem.
+
+    With `safety=False` only the structure is checked (the safety analysis is skipped): the
+    tests use it to feed the engine files the checker refuses, and show the engine's own
+    rules still hold."""
+    deep = _max_depth_line(text, MAX_DEPTH)
+    if deep is not None:
+        return None, [Problem(deep, f"brackets nested deeper than {MAX_DEPTH} levels")]
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -685,9 +760,10 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
                                            c.get(s, "title", "str", p, "") or ""))
     _unique(c, src_ids, "source")
     known = set(sources)
+    c.labels = {k: s.label for k, s in sources.items()}
 
-    # notes
-    notes: dict[str, NoteDef] = {}
+    # notes (which ones are shown with a step is known after the steps)
+    raw_notes: list[tuple[str, str, Any, tuple[Any, ...]]] = []
     note_ids: list[tuple[str, tuple[Any, ...]]] = []
     for i, n in enumerate(array("note")):
         p = ("note", i)
@@ -697,13 +773,13 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
         c.table(n, _NOTE_KEYS, p, "a note")
         nid = c.get(n, "id", "str", p)
         ntitle = c.get(n, "title", "str", p, "")
-        lines = _lines(c, c.get(n, "lines", "list", p), (*p, "lines"), known)
         if nid:
             note_ids.append((nid, p))
-            notes.setdefault(nid, NoteDef(nid, ntitle, lines))
+            raw_notes.append((nid, ntitle, c.get(n, "lines", "list", p), p))
     _unique(c, note_ids, "note")
+    note_names = {nid for nid, *_ in raw_notes}
 
-    # global transitions, prompts, timers
+    # global transitions, prompts, timers, kit
     on = tuple(t for t in (_transition(c, d, ("on", i), "an [[on]] entry")
                            for i, d in enumerate(array("on"))) if t)
     prompts = [(p, ("prompt", i)) for i, d in enumerate(array("prompt"))
@@ -712,12 +788,14 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
               if (t := _timer(c, d, ("timer", i), known))]
     _unique(c, [(t.id, p) for t, p in timers], "timer")
     all_prompts = list(prompts)
+    kit, kit_sources = _kit(c, doc.get("kit"), known)
 
     # steps
     steps: dict[str, StepDef] = {}
     raw_gotos: dict[str, list[str]] = {}
     step_ids: list[tuple[str, tuple[Any, ...]]] = []
     step_paths: dict[str, tuple[Any, ...]] = {}
+    shown_notes: set[str] = set()
     for i, s in enumerate(array("step")):
         p = ("step", i)
         if not isinstance(s, dict):
@@ -726,7 +804,10 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
         c.table(s, _STEP_KEYS, p, "a step")
         sid = c.get(s, "id", "str", p)
         stitle = c.get(s, "title", "str", p, "")
-        lines = _lines(c, c.get(s, "lines", "list", p), (*p, "lines"), known)
+        if stitle:
+            c.item((*p, "title"), f"step {sid!r} title", stitle, "title")
+        lines = _lines(c, c.get(s, "lines", "list", p), (*p, "lines"), known,
+                       f"step {sid!r}", "line")
         nxt = tuple(t for t in (_transition(c, d, (*p, "next", j), "a [[step.next]] entry")
                                 for j, d in enumerate(c.get(s, "next", "list", p, []) or []))
                     if t)
@@ -737,8 +818,9 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
         raw_gotos.setdefault(sid or "", []).extend(_raw_gotos(s.get("next")))
         snotes = c.str_list(s, "notes", p)
         for n in snotes:
-            if n not in notes:
+            if n not in note_names:
                 c.err((*p, "notes"), f"unknown note {n!r}")
+        shown_notes.update(snotes)
         if sid:
             step_ids.append((sid, p))
             if sid not in steps:
@@ -748,6 +830,20 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
                                      bool(c.get(s, "terminal", "bool", p, False)))
     _unique(c, step_ids, "step")
     _unique(c, [(q.id, pp) for q, pp in all_prompts], "prompt")
+
+    notes: dict[str, NoteDef] = {}
+    for nid, ntitle, raw, p in raw_notes:
+        role = "note" if nid in shown_notes else "handout"
+        lines = _lines(c, raw, (*p, "lines"), known, f"note {nid!r}", role)
+        notes.setdefault(nid, NoteDef(nid, ntitle, lines))
+
+    handout = tuple(c.str_list(g, "handout", ("guidance",))) or tuple(notes)
+    for n in handout:
+        if n not in notes:
+            c.err(("guidance", "handout"), f"unknown note {n!r} in the handout")
+    start_note = c.get(g, "start_note", "str", ("guidance",), "") or ""
+    if start_note and start_note not in notes:
+        c.err(("guidance", "start_note"), f"unknown note {start_note!r}")
 
     # references between steps
     if start and steps and start not in steps:
@@ -776,24 +872,108 @@ def validate_text(text: str, name: str = "<guidance>") -> tuple[Protocol | None,
             if sid not in reached:
                 c.err(step_paths[sid], f"step {sid!r} is unreachable from {start!r}")
 
+    if not c.problems and safety:
+        for f in analyse(c.items, kit=[n for _, n in kit]):
+            c.err(f.path, f.message)
     if c.problems:
         return None, sorted(set(c.problems))
     proto = Protocol(gid, title, start, steps, sources, notes, tuple(q for q, _ in prompts),
                      on, tuple(t for t, _ in timers), name,
                      g.get("jurisdiction", "") if isinstance(g.get("jurisdiction"), str) else "",
-                     str(g.get("version", "")))
+                     str(g.get("version", "")), kit, kit_sources, handout, start_note)
     return proto, []
 
 
-def check_file(path: str | Path) -> tuple[Protocol | None, list[str]]:
+def read_bounded(path: str | Path) -> bytes:
+    """The bytes of a guidance file, refusing what is not a small regular file (checked
+    before it is opened: a FIFO or a device is never read). Raises ConfigError with one line
+    naming the path (the shared reader's words: drivers/safe_files.py)."""
+    try:
+        return read_input(path, limit=MAX_BYTES, what="guidance file")
+    except FormatError as e:
+        raise ConfigError(f"{e.path}:1: {e.reason}") from None
+
+
+def decode(data: bytes) -> tuple[str | None, Problem | None]:
+    """The text of a guidance file, or the problem that it is not UTF-8."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        return None, Problem(1, f"not UTF-8 text ({e.reason})")
+
+
+def check_file(path: str | Path, *, safety: bool = True) -> tuple[Protocol | None, list[str]]:
     """Every problem of a guidance file as `FILE:LINE: message`."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        return None, [f"{p}:1: not UTF-8 text ({e.reason})"]
-    proto, problems = validate_text(text, str(p))
-    return proto, [f"{p}:{pr.line}: {pr.message}" for pr in problems]
+        data = read_bounded(p)
+    except ConfigError as e:
+        return None, [str(e)]
+    return check_bytes(data, p, safety=safety)
+
+
+def check_bytes(data: bytes, path: str | Path, *,
+                safety: bool = True) -> tuple[Protocol | None, list[str]]:
+    """`validate_text` on a file's bytes, with each problem as `FILE:LINE: message`."""
+    text, bad = decode(data)
+    if text is None:
+        assert bad is not None
+        return None, [f"{path}:{bad.line}: {bad.message}"]
+    proto, problems = validate_text(text, str(path), safety=safety)
+    return proto, [f"{path}:{pr.line}: {pr.message}" for pr in problems]
+
+
+def protocol_problems(p: Protocol) -> list[str]:
+    """What makes a protocol built in code (not read from a checked file) unusable: the same
+    number limits the checker applies, so the engine and `guidance check` agree."""
+    out: list[str] = []
+
+    def conditions() -> Iterable[tuple[str, Condition]]:
+        for t in p.on:
+            yield "an [[on]] entry", t.when
+        for pr in p.prompts:
+            yield f"prompt {pr.id!r}", pr.when
+        for s in p.steps.values():
+            for t in s.next:
+                yield f"step {s.id!r}", t.when
+            for pr in s.prompts:
+                yield f"prompt {pr.id!r}", pr.when
+            for ln in s.lines:
+                yield f"step {s.id!r}", ln.when
+        for tm in p.timers:
+            for a in tm.alerts:
+                yield f"timer {tm.id!r}", a.when
+
+    for what, c in conditions():
+        for q, v in c.checks:
+            quantity = QUANTITIES.get(q)
+            if quantity is None:
+                out.append(f"{what}: unknown quantity {q!r}")
+            elif quantity.kind in ("number", "count"):
+                why = condition_value_problem(quantity, v)
+                if why:
+                    out.append(f"{what}: condition {q!r} {why}")
+    for tm in p.timers:
+        for key, v in (("interval_s", tm.interval_s), ("length_s", tm.length_s)):
+            why = None if v is None else limit_problem(key, v)
+            if why:
+                out.append(f"timer {tm.id!r}: {key!r} {why}")
+        for a in tm.alerts:
+            for key, v in (("at_s", a.at_s), ("priority", a.priority)):
+                why = limit_problem(key, v)
+                if why:
+                    out.append(f"timer {tm.id!r}: alert {key!r} {why}")
+    for pr in (*p.prompts, *(q for s in p.steps.values() for q in s.prompts)):
+        why = limit_problem("priority", pr.priority)
+        if why:
+            out.append(f"prompt {pr.id!r}: 'priority' {why}")
+    for route, n in p.kit:
+        why = limit_problem("kit", n)
+        if why:
+            out.append(f"kit {route!r}: {why}")
+    if p.start not in p.steps:
+        out.append(f"start step {p.start!r} does not exist")
+    return out
 
 
 def resolve(name_or_path: str | Path | None) -> Path:
@@ -811,19 +991,23 @@ def resolve(name_or_path: str | Path | None) -> Path:
     return p
 
 
-def load(name_or_path: str | Path | None = None) -> Protocol:
-    """Loads and validates; raises ConfigError with the first problem."""
-    path = resolve(name_or_path)
-    try:
-        proto, problems = check_file(path)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such guidance file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a guidance file") from None
-    except PermissionError:
-        raise ConfigError(f"{path}: permission denied") from None
+@functools.lru_cache(maxsize=16)
+def _load_cached(path: str, mtime_ns: int, size: int) -> Protocol:
+    proto, problems = check_file(path)
     if proto is None:
         more = f" (and {len(problems) - 1} more; run `oxi-assist guidance check {path}`)" \
             if len(problems) > 1 else ""
         raise ConfigError(problems[0] + more)
     return proto
+
+
+def load(name_or_path: str | Path | None = None) -> Protocol:
+    """Loads and validates; raises ConfigError with the first problem. A file that has not
+    changed since it was last loaded is not checked again."""
+    path = resolve(name_or_path)
+    try:
+        st = check_input(path, what="guidance file")
+    except FormatError as e:
+        why = "no such guidance file" if e.reason == "no such file" else e.reason
+        raise ConfigError(f"{e.path}: {why}") from None
+    return _load_cached(str(path), st.st_mtime_ns, st.st_size)

@@ -1,16 +1,23 @@
 """The guidance engine: walks a responder through a guidance protocol (guidance/*.toml).
 
 It takes three kinds of input: `VitalsState` updates from the Monitor, responder actions (key
-presses, or a script in a walkthrough) and clock ticks, and produces a `GuideState` for the
-screen and a timestamped event log for the recorder.
+presses, or a script) and clock ticks, and produces a `GuideState` for the screen and a
+timestamped log of its own steps, prompts, timer alerts and notes for the recorder (the
+session logs the responder's actions and the alarms itself, once).
 
-Whatever a guidance file says, the engine keeps these safety rules (DOMAIN.md §1):
-- calling 911, giving breaths and giving naloxone are offered in every step until the end;
-- a poor, missing or stale signal never yields a reassuring prompt, and always a warning to
-  check the person directly;
-- once the responder has said the person breathes normally, more naloxone is not suggested
-  unless SpO2 is below 90 % (the prolonged-sedation branch: do not chase wakefulness);
-- any action in any state is accepted: nonsense is logged and ignored, never raised.
+Whatever a guidance file says, the engine keeps these rules (DOMAIN.md §1; docs/SAFETY.md):
+- calling 911, breaths on/off, compressions on/off and naloxone (injection and nasal) are
+  offered in every state until the response ends (`guide_safety.core_offers`);
+- no reading, a poor, stale or lost signal never reassures, and always shows a warning to
+  check the person (`guide_safety.needs_check_warning`, the fallback warning);
+- nothing pushes more naloxone while breathing is adequate, within 3 minutes of a dose, while
+  the person is awake or in withdrawal, or once the kit is used up;
+- nothing tells the responder to stop breaths or compressions, skip 911 or leave while the
+  person does not respond or does not breathe normally.
+What a prompt, line, alert, title or button does is read from its text (guidance_vocabulary)
+plus what the file declares, never from a flag the file sets; every such item is tested
+against the forbidden regions (`guide_safety.REGIONS`) at each update. Any action in any
+state is accepted: nonsense is logged and ignored, never raised.
 
 Public types (re-exported here for the UI and the recorder): `GuideState`, `StepView`,
 `OfferedAction`, `Prompt`, `TimerState`, `LogEntry`, `SourceRef`, `BreathCount`.
@@ -18,23 +25,29 @@ Public types (re-exported here for the UI and the recorder): `GuideState`, `Step
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import OxiError
-from oxi_assist.actions import Action, parse_action
+from drivers.errors import ConfigError, OxiError
+from oxi_assist import guide_safety as safety
+from oxi_assist.actions import ACTIONS, Action, key_for, parse_action
 from oxi_assist.breathing import BreathCount, BreathCounter, CountState
+from oxi_assist.guidance_conditions import Facts, band_of
 from oxi_assist.guidance_schema import (
-    Facts,
+    OWN_INTENTS,
+    ROUTES,
     Line,
     PromptDef,
     Protocol,
     StepDef,
     Transition,
+    protocol_problems,
 )
 from oxi_assist.guidance_schema import load as load_guidance
+from oxi_assist.guidance_vocabulary import PROTECTED
 from oxi_assist.guide_state import (
     GuideState,
     LogEntry,
@@ -44,7 +57,7 @@ from oxi_assist.guide_state import (
     StepView,
     TimerState,
 )
-from oxi_assist.guide_timers import Timers
+from oxi_assist.guide_timers import TimerRun, Timers
 from oxi_assist.vitals import Quality, VitalsState
 
 __all__ = [
@@ -60,25 +73,33 @@ __all__ = [
     "TimerState",
 ]
 
-#: Offered in every step whether or not a guidance file lists them (DOMAIN §1 rule 1).
-_SAFETY_LABELS = {
-    Action.CALLED_911: "Called 911",
-    Action.BREATHS_START: "Started breaths",
-    Action.BREATHS_STOP: "Stopped breaths",
-    Action.NALOXONE: "Gave naloxone",
-}
 _APP = SourceRef("app", "app-defined", "", "Chosen by oxi-assist, not BC guidance")
-#: Used only when a guidance file has no warning of its own for a bad signal.
-_FALLBACK_WARNING = Prompt("signal-check-person",
-                           "No good reading. Check their breathing directly, not the screen.",
-                           "warning", (_APP,), "check", False, 3)
-_ROUTES = ("im", "nasal")
+#: Shown when there is no good reading and the file has no warning that says to check the
+#: person (rule 2: no reading is never OK).
+FALLBACK_WARNING = Prompt("engine-check-person",
+                          "No good reading. Check the person: look, listen and feel for "
+                          "breathing. Don't go by the screen.",
+                          "warning", (_APP,), frozenset({"check"}), 3)
+#: Shown when 911 is not called for a person who does not respond and nothing on screen says
+#: to call it.
+REMINDER_911 = Prompt("engine-call-911", "911 is not called yet. Call 911 now.",
+                      "warning", (_APP,), frozenset({"911"}), 3)
 #: A prompt that comes back within this many seconds of going away is not logged again, so an
 #: SpO2 hovering at a threshold does not fill the recorded timeline [app-defined].
 LOG_REPEAT_S = 30.0
 #: guide seconds between rule runs while the vitals keep their band, signal, link, staleness
 #: and alarms (a device sends up to 100 updates a second); any change there runs them at once
 VITALS_REFRESH_S = 0.25
+#: Actions that show the person did not respond, when nobody said so: you do not breathe for,
+#: dose, pump the chest of, check the pulse and breathing of or roll onto their side someone
+#: who answers you. Until someone says they respond, 911 is asked for.
+_IMPLY_UNRESPONSIVE = frozenset({Action.BREATHS_START, Action.NALOXONE,
+                                 Action.COMPRESSIONS_START, Action.NO_PULSE, Action.PULSE,
+                                 Action.BREATHING_NOT_NORMAL, Action.BREATHING_NORMAL,
+                                 Action.RECOVERY_POSITION})
+
+#: Link states in which the oximeter is gone (connecting or stale still counts as one in use).
+_LINK_GONE = frozenset({"lost", "reconnecting", "closed"})
 
 TimeSource = Callable[[], float]
 
@@ -93,6 +114,34 @@ def _time_source(clock: Any) -> TimeSource | None:
     raise TypeError("clock must be a Clock, a function returning seconds, or None")
 
 
+@functools.lru_cache(maxsize=1024)
+def _intents(text: str, declared: frozenset[str]) -> frozenset[str]:
+    return safety.intents(text, declared)
+
+
+def _button_label(action: Action, label: str) -> str:
+    """A button names its own action only; any other instruction in a file's label is
+    replaced by the action's own words."""
+    extra = (_intents(label, frozenset()) & set(PROTECTED)) - OWN_INTENTS.get(action,
+                                                                              frozenset())
+    return ACTIONS[action].label if extra else label
+
+
+@functools.lru_cache(maxsize=32)
+def _core_label(action: Action, route: str) -> str:
+    """The words of a core action the engine offers itself (a naloxone route: its key's)."""
+    kb = key_for(action, {"route": route}) if route else None
+    return kb.label if kb is not None else ACTIONS[action].label
+
+
+def _duration(seconds: float) -> str:
+    """"40 s", "1 min", "2 min 30 s": a time as a responder reads it."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    return f"{s // 60} min" + (f" {s % 60} s" if s % 60 else "")
+
+
 class Guide:
     """Walks through `protocol`. Time comes from `clock` (a Clock or a function returning
     seconds) whenever a call gives no explicit `t`."""
@@ -101,6 +150,9 @@ class Guide:
                  counter: BreathCounter | None = None) -> None:
         if not isinstance(protocol, Protocol):
             protocol = load_guidance(protocol)
+        problems = protocol_problems(protocol)
+        if problems:
+            raise ConfigError(f"{protocol.path or protocol.id}: {problems[0]}")
         self.protocol = protocol
         self._now = _time_source(clock)
         self._t = self._now() if self._now else 0.0
@@ -109,14 +161,21 @@ class Guide:
         self._vitals: VitalsState | None = None
         self._counter = counter or BreathCounter()
         self._timers = Timers(protocol.timers)
+        self._kit = dict(protocol.kit)
         self._log: list[LogEntry] = []
         self._breaths_on = False
+        self._compressions_on = False
         self._called_911 = False
         self._t_911: float | None = None
         self._doses: list[tuple[float, str]] = []
         self._breathing = "unknown"
+        self._responsive = "unknown"
         self._awake = False
+        self._pulse_check = "unknown"
         self._oxygen = False
+        self._withdrawal = False
+        self._recovery = False
+        self._ems = False
         self._ended = False
         self._prompt_ids: set[str] = set()
         self._prompt_seen: dict[str, float] = {}  # prompt id → last time it was active
@@ -125,30 +184,30 @@ class Guide:
         self._count_state = CountState.IDLE
         self._suggestions: tuple[Prompt, ...] = ()
         self._warnings: tuple[Prompt, ...] = ()
+        self._lines: tuple[Line, ...] = ()
         self._state: GuideState | None = None
         self._ref_cache: dict[tuple[str, ...], tuple[SourceRef, ...]] = {}
-        self._view_cache: dict[tuple[str, str], StepView] = {}
+        self._view_cache: dict[tuple[Any, ...], StepView] = {}
         self._facts_now: Facts | None = None
         self._dirty = False  # vitals taken but the rules not yet run on them
         self._refreshed_at = -math.inf
         self._vkey: tuple[Any, ...] | None = None
-        self._entry(self._t, "step", self._step_text(self._step))
+        self._entry(self._t, "step", self._title(self._step), self._step.id)
         self._refresh()
 
     # ------------------------------------------------------------ inputs
 
     def on_vitals(self, v: VitalsState, t: float | None = None) -> GuideState:
-        """A Monitor update. Alarms that start are logged; prompts follow the new values."""
+        """A Monitor update; prompts follow the new values."""
         self.take_vitals(v, t)
         return self.state
 
     def take_vitals(self, v: VitalsState, t: float | None = None) -> None:
         """`on_vitals` without building the state, for a live stream.
 
-        Re-running every rule and rebuilding the state for each of 100 updates a second was
-        most of a long session's cost. Alarms are logged at once; the rules run at once when
-        the band, the signal, the link, staleness or the set of alarms changes, otherwise at
-        most every `VITALS_REFRESH_S` of guide time, and always before `state` or `log` is read.
+        The rules run at once when the band, the signal, the link, staleness or the set of
+        alarms changes, otherwise at most every `VITALS_REFRESH_S` of guide time, and always
+        before `state` or `log` is read.
         """
         if not isinstance(v, VitalsState):
             self._entry(self._t, "ignored", f"not a vitals update: {type(v).__name__}")
@@ -156,11 +215,7 @@ class Guide:
             return
         self._advance(t if t is not None else (self._now() if self._now else v.t))
         self._vitals = v
-        kinds = {a.kind for a in v.alarms}
-        for a in v.alarms:
-            if a.kind not in self._alarm_kinds:
-                self._entry(self._t, "alarm", f"{a.priority.label}: {a.message}")
-        self._alarm_kinds = kinds
+        self._alarm_kinds = {a.kind for a in v.alarms}
         if self._vitals_key() != self._vkey or self._t - self._refreshed_at >= VITALS_REFRESH_S:
             self._refresh()
         else:
@@ -182,15 +237,14 @@ class Guide:
             self._refresh()
             return self.state
         if self._ended:
-            self._entry(self._t, "ignored", f"{act.value} after the end of the response")
+            self._entry(self._t, "ignored",
+                        f"{ACTIONS[act].label} after the end of the response")
             self._refresh()
             return self.state
         if not self._apply(act, {str(k): v for k, v in params.items()}):
             self._refresh()
             return self.state
-        for run in self._timers.on_action(act, self._t, len(self._doses)):
-            if run.spec.kind == "since" and run.spec.per_start:
-                self._entry(self._t, "timer", f"started: {run.label()}")
+        self._timers.on_action(act, self._t, len(self._doses))
         if not self._breaths_on:
             self._timers.stop_kind("metronome")
         self._move(act)
@@ -229,70 +283,64 @@ class Guide:
     def _apply(self, act: Action, params: dict[str, Any]) -> bool:
         """Records what the action means; False when it makes no sense here (then ignored)."""
         t = self._t
+        if act is Action.BREATHS_STOP and not self._breaths_on:
+            self._entry(t, "ignored", "breaths stopped, but breaths were not on")
+            return False
+        if act is Action.COMPRESSIONS_STOP and not self._compressions_on:
+            self._entry(t, "ignored", "compressions stopped, but compressions were not on")
+            return False
+        if act in _IMPLY_UNRESPONSIVE and self._responsive == "unknown":
+            self._responsive = "no"
         if act is Action.BREATH_TAP:
             self._counter.tap(t)
-            return True
-        if act is Action.BREATHS_STOP and not self._breaths_on:
-            self._entry(t, "ignored", "stopped breaths, but breaths were not on")
-            return False
-        text = act.value
-        if act is Action.CALLED_911:
-            if self._called_911:
-                text = "911 called again"
-            else:
-                self._called_911, self._t_911 = True, t
-                text = "911 called"
-        elif act is Action.BREATHS_START:
-            text = "breaths started" if not self._breaths_on else "breaths (already on)"
-            self._breaths_on = True
-        elif act is Action.BREATHS_STOP:
-            self._breaths_on = False
-            text = "breaths stopped"
+        elif act is Action.CALLED_911 and not self._called_911:
+            self._called_911, self._t_911 = True, t
+        elif act in (Action.BREATHS_START, Action.BREATHS_STOP):
+            self._breaths_on = act is Action.BREATHS_START
+            self._recovery = self._recovery and not self._breaths_on
+        elif act in (Action.COMPRESSIONS_START, Action.COMPRESSIONS_STOP):
+            self._compressions_on = act is Action.COMPRESSIONS_START
+            self._recovery = self._recovery and not self._compressions_on
+        elif act in (Action.PULSE, Action.NO_PULSE):
+            self._pulse_check = "felt" if act is Action.PULSE else "none"
         elif act is Action.NALOXONE:
-            text = self._naloxone(params)
+            self._naloxone(params)
         elif act is Action.BREATHING_NORMAL:
             self._breathing = "normal"
-            text = "breathing normally" + self._rate_note()
         elif act is Action.BREATHING_NOT_NORMAL:
             self._breathing = "not_normal"
-            text = "not breathing normally" + self._rate_note()
-        elif act is Action.AWAKE:
-            self._awake = True
-            self._breaths_on = False
-            text = "awake"
-        elif act is Action.RESPONSIVE:
-            text = "responds to stimulation"
-        elif act is Action.UNRESPONSIVE:
             self._awake = False
-            text = "no response to stimulation"
+        elif act is Action.AWAKE:
+            self._awake, self._responsive = True, "yes"
+            self._breaths_on = self._compressions_on = False
+        elif act is Action.RESPONSIVE:
+            self._responsive = "yes"
+        elif act is Action.UNRESPONSIVE:
+            self._responsive, self._awake, self._withdrawal = "no", False, False
         elif act is Action.RECOVERY_POSITION:
-            text = "recovery position"
+            self._recovery = True
+        elif act is Action.VOMITING:
+            self._withdrawal = True
         elif act is Action.OXYGEN:
             self._oxygen = True
-            text = "oxygen on"
         elif act is Action.EMS_ARRIVED:
-            text = "EMS arrived"
-        elif act is Action.END:
-            text = "response ended"
-        self._entry(t, "action", text)
+            self._ems = True
         return True
 
-    def _naloxone(self, params: dict[str, Any]) -> str:
+    def _naloxone(self, params: dict[str, Any]) -> None:
+        """A dose: counted with its route; the breathing answer is stale after it (a new dose
+        gets its own 3- and 5-minute checks)."""
         n = len(self._doses) + 1
         route = str(params.get("route", "im")).strip().lower()
-        if route not in _ROUTES:
+        if route not in ROUTES:
             self._entry(self._t, "ignored", f"naloxone route {params.get('route')!r} "
-                                            f"(not im or nasal): dose counted as im")
+                                            f"(not im or nasal): dose counted as an injection")
             route = "im"
         if "dose" in params and str(params["dose"]).strip() != str(n):
             self._entry(self._t, "info", f"naloxone dose given as {params['dose']!r}; "
                                          f"counted as dose {n}")
         self._doses.append((self._t, route))
-        return f"naloxone dose {n} ({'injection' if route == 'im' else 'nasal'})"
-
-    def _rate_note(self) -> str:
-        c = self._counter.count(self._t)
-        return f" (counted {c.per_min:.0f}/min)" if c.per_min is not None else ""
+        self._breathing = "unknown"
 
     def _move(self, act: Action) -> None:
         facts = self._facts()
@@ -305,7 +353,7 @@ class Guide:
             return
         self._step = self.protocol.step(chosen.goto)
         self._step_since = self._t
-        self._entry(self._t, "step", self._step_text(self._step))
+        self._entry(self._t, "step", self._title(self._step), self._step.id)
 
     # ------------------------------------------------------------ time
 
@@ -332,42 +380,74 @@ class Guide:
             return "none"
         return "poor" if v.quality is Quality.POOR else "good"
 
+    def _doses_by_route(self) -> dict[str, int]:
+        out = {r: 0 for r in ROUTES}
+        for _, r in self._doses:
+            out[r] += 1
+        return out
+
     def _facts(self) -> Facts:
         v = self._vitals
         signal = self._signal()
         spo2 = v.spo2 if (v is not None and signal != "none") else None
         pulse = v.pulse if (v is not None and signal != "none") else None
         count = self._counter.count(self._t)
-        last_dose = self._doses[-1][0] if self._doses else None
+        rate = count.per_min if count.state is CountState.READY else None
+        last = self._doses[-1][0] if self._doses else None
+        gap = self._doses[-1][0] - self._doses[-2][0] if len(self._doses) >= 2 else None
+        left = safety.kit_left(self._doses_by_route(), self._kit)
+        oximeter = "none" if v is None else (
+            "lost" if v.link.value in _LINK_GONE else "on")
         return Facts(
-            spo2=spo2,
-            spo2_trusted=signal == "good",
-            pulse=pulse,
-            signal=signal,
-            band=v.band.value if (v is not None and signal != "none") else "unknown",
-            breathing=self._breathing,
-            breath_rate=count.per_min if count.state is CountState.READY else None,
-            breaths_on=self._breaths_on,
-            called_911=self._called_911,
-            awake=self._awake,
-            oxygen=self._oxygen,
-            doses=len(self._doses),
-            minutes_since_naloxone=(self._t - last_dose) / 60 if last_dose is not None else None,
+            spo2=spo2, spo2_trusted=signal == "good", pulse=pulse, signal=signal,
+            band=band_of(spo2, signal), oximeter=oximeter,
+            breathing=self._breathing, breath_rate=rate, breath_count=count.state.value,
+            breathing_ok=safety.breathing_ok(self._breathing, rate),
+            breaths_on=self._breaths_on, compressions_on=self._compressions_on,
+            pulse_check=self._pulse_check, called_911=self._called_911,
+            responsive=self._responsive, awake=self._awake, oxygen=self._oxygen,
+            withdrawal=self._withdrawal, recovery=self._recovery, ems=self._ems,
+            doses=len(self._doses), out_of_naloxone=left == 0,
+            minutes_since_naloxone=(self._t - last) / 60 if last is not None else None,
+            dose_gap_minutes=gap / 60 if gap is not None else None,
             minutes_since_911=(self._t - self._t_911) / 60 if self._t_911 is not None else None,
             minutes_in_step=max(0.0, self._t - self._step_since) / 60,
         )
 
-    def _allowed(self, p: Prompt, facts: Facts) -> bool:
-        """The engine's safety rules over whatever a guidance file asks for."""
-        if p.reassuring and (facts.signal != "good" or facts.breathing == "not_normal"
-                             or (facts.breath_rate is not None and facts.breath_rate < 10)):
-            return False
-        low = facts.spo2 is not None and facts.spo2 < 90
-        return not (p.suggests == "naloxone" and facts.breathing == "normal" and not low)
+    def _fill(self, text: str, run: TimerRun | None = None) -> str:
+        """The text with its placeholders filled in (plain substitution, never code)."""
+        if "{" not in text:
+            return text
+        n = len(self._doses)
+        count = self._counter.count(self._t)
+        left = safety.kit_left(self._doses_by_route(), self._kit)
+        gap = self._doses[-1][0] - self._doses[-2][0] if n >= 2 else None
+        values = {
+            "{n}": str(run.n) if run else str(n),
+            "{dose}": str(run.dose) if run else str(n),
+            "{prev}": str(max(0, n - 1)),
+            "{gap}": _duration(gap) if gap is not None else "?",
+            "{rate}": f"{count.per_min:.0f}" if count.per_min is not None else "?",
+            "{since_tap}": _duration(count.since_last) if count.since_last is not None
+            else "?",
+            "{kit_left}": str(left) if left is not None else "?",
+        }
+        for k, v in values.items():
+            text = text.replace(k, v)
+        return text
 
-    def _prompt(self, d: PromptDef) -> Prompt:
-        return Prompt(d.id, d.text, d.kind, self._refs(d.sources), d.suggests, d.reassuring,
-                      d.priority)
+    def _shows(self, does: frozenset[str], when: Any, facts: Facts) -> bool:
+        """An item is shown when its condition holds (an item that asks for an action sees
+        only trusted numbers) and none of its intents is forbidden now."""
+        return bool(when.holds(safety.facts_for(does, facts))) and safety.may_show(does, facts)
+
+    def _prompt(self, d: PromptDef, facts: Facts) -> Prompt | None:
+        does = _intents(d.text, d.does)
+        if not self._shows(does, d.when, facts):
+            return None
+        kind = "reassurance" if "reassure" in does else d.kind
+        return Prompt(d.id, self._fill(d.text), kind, self._sources(d.sources, does, d.when),
+                      does, d.priority)
 
     def _vitals_key(self) -> tuple[Any, ...]:
         v = self._vitals
@@ -382,50 +462,64 @@ class Guide:
         self._vkey = self._vitals_key()
         self._facts_now = facts = self._facts()
         if self._ended:
-            self._suggestions, self._warnings = (), ()
+            self._suggestions, self._warnings, self._lines = (), (), ()
             return
-        active: list[Prompt] = []
-        for d in (*self.protocol.prompts, *self._step.prompts):
-            if d.when.holds(facts):
-                active.append(self._prompt(d))
+        self._lines = tuple(ln for ln in self._step.lines
+                            if self._shows(_intents(ln.text, ln.does), ln.when, facts))
+        active = [p for d in (*self.protocol.prompts, *self._step.prompts)
+                  if (p := self._prompt(d, facts)) is not None]
+        active.extend(self._alerts(facts))
+        warnings = [p for p in active if p.kind == "warning"]
+        if safety.needs_check_warning(facts, [p.does for p in warnings]):
+            warnings.append(FALLBACK_WARNING)
+        shown = [*(p.does for p in active), *(_intents(ln.text, ln.does) for ln in self._lines)]
+        if safety.needs_911_reminder(facts, shown):
+            warnings.append(REMINDER_911)
+        suggestions = [p for p in active if p.kind != "warning"]
+        suggestions.sort(key=lambda p: (p.kind == "reassurance", -p.priority))
+        warnings.sort(key=lambda p: -p.priority)
+        self._log_prompts(warnings, suggestions)
+        count = self._counter.count(self._t)
+        if count.state is not self._count_state:
+            if count.state is CountState.READY:
+                self._entry(self._t, "info", f"Their breathing, counted: {count.text}",
+                            "breath-count")
+            elif count.state is CountState.STALE:
+                self._entry(self._t, "info", f"Breath counter: {count.text}", "breath-count")
+            self._count_state = count.state
+        self._suggestions, self._warnings = tuple(suggestions), tuple(warnings)
+
+    def _alerts(self, facts: Facts) -> list[Prompt]:
+        """The due alerts of the latest run of each 'since' timer."""
+        out: list[Prompt] = []
         for run in self._timers.runs:
-            if run.spec.kind != "since":
+            if run.spec.kind != "since" or run is not self._timers.latest(run.spec.id):
                 continue
-            if run.spec.per_start and run is not self._timers.latest(run.spec.id):
-                continue  # only the latest dose's timer prompts
-            hit = run.alert(self._t, facts)
+            hit = run.alert(self._t, lambda a: self._shows(_intents(a.text, a.does), a.when,
+                                                          facts))
             if hit is None:
                 continue
             i, a = hit
-            p = Prompt(f"{run.key}:{int(a.at_s)}", run.text(a), a.kind, self._refs(a.sources),
-                       a.suggests, False, a.priority)
-            if self._allowed(p, facts) and (run.key, i) not in self._fired:
+            does = _intents(a.text, a.does)
+            kind = "reassurance" if "reassure" in does else a.kind
+            p = Prompt(f"{run.key}:{int(a.at_s)}", self._fill(a.text, run), kind,
+                       self._sources(a.sources, does, a.when), does, a.priority)
+            if (run.key, i) not in self._fired:
                 self._fired.add((run.key, i))
-                self._entry(self._t, "timer", p.text)
-            active.append(p)
-        active = [p for p in active if self._allowed(p, facts)]
-        warnings = [p for p in active if p.kind == "warning"]
-        if facts.signal != "good" and not warnings:
-            warnings.append(_FALLBACK_WARNING)
-        suggestions = [p for p in active if p.kind != "warning"]
-        suggestions.sort(key=lambda p: -p.priority)
-        warnings.sort(key=lambda p: -p.priority)
+                self._entry(self._t, "timer", p.text, p.id)
+            out.append(p)
+        return out
+
+    def _log_prompts(self, warnings: list[Prompt], suggestions: list[Prompt]) -> None:
         ids = {p.id for p in (*warnings, *suggestions)}
         for p in (*warnings, *suggestions):
             quiet = self._t - self._prompt_seen.get(p.id, -math.inf) <= LOG_REPEAT_S
             if p.id not in self._prompt_ids and ":" not in p.id and not quiet:
-                self._entry(self._t, "warning" if p.kind == "warning" else "prompt", p.text)
+                self._entry(self._t, "warning" if p.kind == "warning" else "prompt", p.text,
+                            p.id)
         for pid in self._prompt_ids | ids:
             self._prompt_seen[pid] = self._t
         self._prompt_ids = ids
-        count = self._counter.count(self._t)
-        if count.state is not self._count_state:
-            if count.state is CountState.READY:
-                self._entry(self._t, "info", f"breathing counted: {count.text}")
-            elif count.state is CountState.STALE:
-                self._entry(self._t, "info", "breathing count: no tap for a while")
-            self._count_state = count.state
-        self._suggestions, self._warnings = tuple(suggestions), tuple(warnings)
 
     def _refs(self, ids: tuple[str, ...]) -> tuple[SourceRef, ...]:
         hit = self._ref_cache.get(ids)
@@ -439,8 +533,18 @@ class Guide:
         self._ref_cache[ids] = tuple(out)
         return self._ref_cache[ids]
 
+    def _sources(self, ids: tuple[str, ...], does: frozenset[str],
+                 when: Any) -> tuple[SourceRef, ...]:
+        """An item's sources; one that ties an action to an oximeter number is always shown
+        as ours too (no such number is BC guidance), whatever sources the file gives it."""
+        refs = self._refs(ids)
+        if safety.tied_to_a_number(does, when) and not any(r.label == _APP.label
+                                                           for r in refs):
+            return (*refs, _APP)
+        return refs
+
     def _view(self, ident: str, title: str, lines: tuple[Line, ...]) -> StepView:
-        key = (ident, title)
+        key = (ident, title, lines)
         hit = self._view_cache.get(key)
         if hit is not None:
             return hit
@@ -450,54 +554,72 @@ class Guide:
         self._view_cache[key] = view
         return view
 
+    def _title(self, step: StepDef) -> str:
+        """A title never carries a protected instruction; if a file's does, the step's id is
+        shown instead."""
+        return step.id if _intents(step.title, frozenset()) & set(PROTECTED) else step.title
+
     def _offered(self) -> tuple[OfferedAction, ...]:
         if self._ended:
             return ()
         facts = self._facts_now or self._facts()
+        core = set(safety.core_offers(self._breaths_on, self._compressions_on))
+        hidden = {Action.BREATHS_START if self._breaths_on else Action.BREATHS_STOP,
+                  Action.COMPRESSIONS_START if self._compressions_on
+                  else Action.COMPRESSIONS_STOP}
         out: list[OfferedAction] = []
-        seen: set[tuple[Action, tuple[tuple[str, str], ...]]] = set()
-        safety = {Action.CALLED_911, Action.NALOXONE,
-                  Action.BREATHS_STOP if self._breaths_on else Action.BREATHS_START}
-        hidden = {Action.BREATHS_START} if self._breaths_on else {Action.BREATHS_STOP}
+        seen: set[tuple[Action, str]] = set()
         for tr in (*self._step.next, *self.protocol.on):
             if tr.action in hidden or not tr.when.holds(facts):
                 continue
-            key = (tr.action, tr.params)
+            params = self._params(tr.action, dict(tr.params))
+            key = (tr.action, dict(params).get("route", ""))
             if key in seen:
                 continue
             seen.add(key)
-            out.append(OfferedAction(tr.action, tr.label, self._params(tr), tr.primary,
-                                     tr.action in safety))
-        present = {o.action for o in out}
-        for act in (Action.CALLED_911, Action.BREATHS_START, Action.BREATHS_STOP,
-                    Action.NALOXONE):
-            if act in safety and act not in present:
-                params = (("dose", str(len(self._doses) + 1)), ("route", "im")) \
-                    if act is Action.NALOXONE else ()
-                out.append(OfferedAction(act, _SAFETY_LABELS[act], params, False, True))
-        count = self._counter.count(self._t)
-        if count.normal is not None:
-            answer = Action.BREATHING_NORMAL if count.normal else Action.BREATHING_NOT_NORMAL
-            hint = f"counted {count.per_min:.0f}/min"
-            out = [OfferedAction(o.action, o.label, o.params, o.primary, o.safety, hint)
-                   if o.action is answer else o for o in out]
-            if answer not in present:
-                label = "Breathing normally" if count.normal else "Not breathing normally"
-                out.append(OfferedAction(answer, label, (), False, False, hint))
-        out.append(OfferedAction(Action.BREATH_TAP, "Tap at each breath they take"))
+            out.append(OfferedAction(tr.action, _button_label(tr.action, tr.label), params,
+                                     tr.primary, tr.action in core))
+        for act in safety.CORE:
+            if act not in core:
+                continue
+            routes = ROUTES if act is Action.NALOXONE else ("",)
+            for route in routes:
+                if (act, route) in seen:
+                    continue
+                params = self._params(act, {"route": route} if route else {})
+                out.append(OfferedAction(act, _core_label(act, route), params, False, True))
+                seen.add((act, route))
+        out = self._hint(out)
+        out.append(OfferedAction(Action.BREATH_TAP, ACTIONS[Action.BREATH_TAP].label))
         return tuple(out)
 
-    def _params(self, tr: Transition) -> tuple[tuple[str, str], ...]:
-        if tr.action is not Action.NALOXONE:
-            return tr.params
-        extra = dict(tr.params)
-        extra["dose"] = str(len(self._doses) + 1)
-        extra.setdefault("route", "im")
-        return tuple(sorted(extra.items()))
+    def _hint(self, out: list[OfferedAction]) -> list[OfferedAction]:
+        """The breath counter's result as a hint on the answer it supports."""
+        count = self._counter.count(self._t)
+        j = count.judgement
+        if j is None:
+            return out
+        answer = Action.BREATHING_NORMAL if j == "normal" else Action.BREATHING_NOT_NORMAL
+        hint = f"counted {count.per_min:.0f}/min" + (": borderline" if j == "borderline"
+                                                    else "")
+        present = any(o.action is answer for o in out)
+        out = [OfferedAction(o.action, o.label, o.params, o.primary, o.safety, hint)
+               if o.action is answer else o for o in out]
+        if not present:
+            out.append(OfferedAction(answer, ACTIONS[answer].label, (), False, False, hint))
+        return out
+
+    def _params(self, action: Action, params: dict[str, str]) -> tuple[tuple[str, str], ...]:
+        if action is not Action.NALOXONE:
+            return tuple(sorted(params.items()))
+        params["dose"] = str(len(self._doses) + 1)
+        params.setdefault("route", "im")
+        return tuple(sorted(params.items()))
 
     def _timer_states(self) -> tuple[TimerState, ...]:
         out: list[TimerState] = []
-        facts = self._facts_now or self._facts()
+        due = {p.id.split(":")[0]: p.text for p in (*self._warnings, *self._suggestions)
+               if ":" in p.id}
         for run in self._timers.runs:
             refs = self._refs(run.spec.sources)
             if run.spec.kind == "metronome":
@@ -505,23 +627,31 @@ class Guide:
                 out.append(TimerState(run.key, run.label(), run.elapsed(self._t), None, False,
                                       "", refs, beat, phase, run.spec.interval_s))
                 continue
-            due, message = False, ""
-            latest = self._timers.latest(run.spec.id)
-            if not run.spec.per_start or run is latest:
-                hit = run.alert(self._t, facts)
-                if hit is not None:
-                    p = Prompt("", run.text(hit[1]), suggests=hit[1].suggests)
-                    if self._allowed(p, facts):
-                        due, message = True, p.text
+            message = due.get(run.key, "")
             out.append(TimerState(run.key, run.label(), run.elapsed(self._t),
-                                  run.remaining(self._t), due, message, refs))
+                                  run.remaining(self._t), bool(message), message, refs))
         return tuple(out)
+
+    def _note_views(self, ids: tuple[str, ...], facts: Facts, *,
+                    filtered: bool) -> tuple[StepView, ...]:
+        views = []
+        for nid in ids:
+            note = self.protocol.notes.get(nid)
+            if note is None:
+                continue
+            lines = tuple(ln for ln in note.lines if not filtered
+                          or safety.may_show(_intents(ln.text, ln.does), facts))
+            views.append(self._view(note.id, note.title, lines))
+        return tuple(views)
 
     def _build(self) -> GuideState:
         s = self._step
+        facts = self._facts_now or self._facts()
+        start = self.protocol.start_note
+        last = self._doses[-1][0] if self._doses else None
         return GuideState(
             t=self._t,
-            step=self._view(s.id, s.title, s.lines),
+            step=self._view(s.id, self._title(s), self._lines),
             offered=self._offered(),
             suggestions=self._suggestions,
             warnings=self._warnings,
@@ -532,18 +662,21 @@ class Guide:
             breaths_on=self._breaths_on,
             called_911=self._called_911,
             ended=self._ended,
-            notes=tuple(self._view(n.id, n.title, n.lines)
-                        for n in (self.protocol.notes[i] for i in s.notes)),
+            notes=self._note_views(s.notes, facts, filtered=True),
             log=tuple(self._log),
             guidance_id=self.protocol.id,
             guidance_title=self.protocol.title,
+            compressions_on=self._compressions_on,
+            responsive=self._responsive,
+            doses_by_route=tuple(self._doses_by_route().items()),
+            kit=self.protocol.kit,
+            last_dose_t=last,
+            handout=self._note_views(self.protocol.handout, facts, filtered=False),
+            start_cue=(self._note_views((start,), facts, filtered=False) or (None,))[0]
+            if start else None,
         )
 
     # ------------------------------------------------------------ log
 
-    def _entry(self, t: float, kind: str, text: str) -> None:
-        self._log.append(LogEntry(t, kind, text))
-
-    @staticmethod
-    def _step_text(step: StepDef) -> str:
-        return f"{step.id}: {step.title}"
+    def _entry(self, t: float, kind: str, text: str, ref: str = "") -> None:
+        self._log.append(LogEntry(t, kind, text, ref))

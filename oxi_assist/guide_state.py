@@ -6,10 +6,33 @@ stores the `LogEntry`s. These types are a contract: fields are only ever added, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from oxi_assist.actions import Action
 from oxi_assist.breathing import BreathCount
+
+#: How each source label reads on screen, in the order origins are listed: a line that cites
+#: BC and our own rule reads "BC + ours" (DOMAIN.md §0, §1 rule 4).
+ORIGIN_WORDS: tuple[tuple[str, str], ...] = (
+    ("BC-official", "BC"),
+    ("BC-derived", "BC"),
+    ("app-defined", "ours"),
+    ("other-jurisdiction", "other jurisdiction"),
+    ("clinical-ref", "clinical"),
+    ("research", "research"),
+)
+
+
+def origin_label(sources: Iterable[SourceRef]) -> str:
+    """"BC", "ours", "BC + ours", "research", … from the labels of `sources` ("" for none).
+    The one place a source label becomes the words the screen shows."""
+    labels = {s.label for s in sources}
+    words: list[str] = []
+    for label, word in ORIGIN_WORDS:
+        if label in labels and word not in words:
+            words.append(word)
+    return " + ".join(words)
 
 
 @dataclass(frozen=True)
@@ -37,6 +60,16 @@ class StepView:
         """Distinct source labels, e.g. ("BC-official", "app-defined")."""
         return tuple(dict.fromkeys(s.label for s in self.sources))
 
+    @property
+    def origin(self) -> str:
+        """Where the step's lines come from, as the screen says it ("BC + ours")."""
+        return origin_label(self.sources)
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """Per line, where it comes from ("BC", "ours", …), same order as `lines`."""
+        return tuple(origin_label(refs) for refs in self.line_sources)
+
 
 @dataclass(frozen=True)
 class OfferedAction:
@@ -47,7 +80,7 @@ class OfferedAction:
     label: str
     params: tuple[tuple[str, str], ...] = ()  # frozen form of a dict; use `params_dict`
     primary: bool = False  # the step's recommended next move (draw it first / highlighted)
-    safety: bool = False  # always offered (911, breaths, naloxone): never hidden by a reading
+    safety: bool = False  # always offered (911, breaths, CPR, naloxone): never hidden
     hint: str = ""  # e.g. "counted 7/min" when the breathing counter suggests this answer
 
     @property
@@ -55,27 +88,49 @@ class OfferedAction:
         return dict(self.params)
 
 
+#: The order in which a prompt's intents name what it pushes toward (`Prompt.suggests`).
+_SUGGESTS_ORDER = ("naloxone", "911", "compressions", "breaths", "keep_breaths", "recovery",
+                   "check")
+
+
 @dataclass(frozen=True)
 class Prompt:
-    """A suggestion tied to live vitals or a timer, or a warning about the signal."""
+    """A suggestion tied to live vitals or a timer, a warning, or a calm reassurance.
+
+    `does` is what the engine enforces: the intents the text says plus those the file
+    declares (oxi_assist/guidance_vocabulary.py). `kind` is "warning", "suggestion" or
+    "reassurance" — a reassurance is drawn calmly, after the step, never like a warning."""
 
     id: str
     text: str
-    kind: str = "suggestion"  # "suggestion" or "warning"
+    kind: str = "suggestion"
     sources: tuple[SourceRef, ...] = ()
-    suggests: str = ""  # "breaths", "naloxone", "911", "recovery", "check" or ""
-    reassuring: bool = False  # tells the responder things look fine (only on a good signal)
+    does: frozenset[str] = frozenset()
     priority: int = 1  # 1 low … 3 high; warnings about the signal are 3
+
+    @property
+    def origin(self) -> str:
+        return origin_label(self.sources)
+
+    @property
+    def suggests(self) -> str:
+        """The main thing it pushes toward ("naloxone", "911", "breaths", …) or ""."""
+        return next(("breaths" if i == "keep_breaths" else i
+                     for i in _SUGGESTS_ORDER if i in self.does), "")
+
+    @property
+    def reassuring(self) -> bool:
+        return "reassure" in self.does
 
 
 @dataclass(frozen=True)
 class TimerState:
     """A running timer. `elapsed` and `remaining` are never negative."""
 
-    id: str  # e.g. "metronome", "naloxone-1", "since-911", "observation"
+    id: str  # e.g. "metronome", "naloxone-1", "since-911", "resedation-watch"
     label: str
     elapsed: float
-    remaining: float | None = None  # for timers with a length (the observation period)
+    remaining: float | None = None  # for timers with a length
     due: bool = False  # an alert of this timer is active now
     message: str = ""  # the active alert's text, if any
     sources: tuple[SourceRef, ...] = ()
@@ -86,11 +141,13 @@ class TimerState:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One line of the event timeline the recorder stores and the debrief shows."""
+    """One line of the event timeline the recorder stores and the debrief shows: plain words
+    ("S: Stimulate"), with the step, prompt or timer id apart in `ref`."""
 
     t: float
-    kind: str  # "step", "action", "prompt", "warning", "alarm", "timer", "ignored", "info"
+    kind: str  # "step", "prompt", "warning", "timer", "info", "ignored"
     text: str
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,7 +157,7 @@ class GuideState:
     t: float
     step: StepView
     offered: tuple[OfferedAction, ...]
-    suggestions: tuple[Prompt, ...] = ()
+    suggestions: tuple[Prompt, ...] = ()  # suggestions and reassurances, highest first
     warnings: tuple[Prompt, ...] = ()
     timers: tuple[TimerState, ...] = ()
     doses: int = 0
@@ -113,3 +170,10 @@ class GuideState:
     log: tuple[LogEntry, ...] = ()
     guidance_id: str = ""
     guidance_title: str = ""
+    compressions_on: bool = False
+    responsive: str = "unknown"  # "unknown", "yes", "no"
+    doses_by_route: tuple[tuple[str, int], ...] = ()  # ("im", 2), ("nasal", 1)
+    kit: tuple[tuple[str, int], ...] = ()  # declared doses per kit and route
+    last_dose_t: float | None = None
+    handout: tuple[StepView, ...] = ()  # every oximeter handout note, for the handout screen
+    start_cue: StepView | None = None  # the placement cue to show when a session starts

@@ -7,10 +7,11 @@ elapsed and remaining times are clamped so they never go negative.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from oxi_assist.actions import Action
-from oxi_assist.guidance_schema import AlertDef, Facts, TimerDef
+from oxi_assist.guidance_schema import AlertDef, TimerDef
 
 
 @dataclass
@@ -44,12 +45,13 @@ class TimerRun:
         beats = int(e // iv)
         return beats + 1, min(1.0, max(0.0, (e - beats * iv) / iv))
 
-    def alert(self, t: float, facts: Facts) -> tuple[int, AlertDef] | None:
-        """The latest alert that is due and whose condition holds, with its index."""
+    def alert(self, t: float, shows: Callable[[AlertDef], bool]) -> tuple[int, AlertDef] | None:
+        """The latest alert that is due and that `shows` (its condition holds and nothing it
+        says is forbidden now), with its index."""
         e = self.elapsed(t)
         found = None
         for i, a in enumerate(self.spec.alerts):
-            if a.at_s <= e and a.when.holds(facts):
+            if a.at_s <= e and shows(a):
                 found = (i, a)
         return found
 

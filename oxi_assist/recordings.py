@@ -24,9 +24,10 @@ import numpy as np
 from drivers.clock import Clock
 from drivers.errors import ConfigError, FormatError, OxiError
 from drivers.formats._base import Recording
-from drivers.formats.native import MAGIC, VERSION, SessionWriter
+from drivers.formats.native import MAGIC, MAX_LINE, VERSION, WRITE_FAILED, SessionWriter
 from drivers.formats.native import read as read_native
 from drivers.reading import INVALIDATING
+from drivers.safe_files import check_input, os_reason
 
 ENV_DATA_DIR = "OXI_ASSIST_DATA_DIR"
 #: A file without an end record that changed this recently is shown as still recording.
@@ -74,29 +75,31 @@ def session_filename(start_wall: float, kind: str) -> str:
 
 
 def new_session_path(start_wall: float, kind: str,
-                     base: str | os.PathLike[str] | None = None) -> Path:
-    """A fresh file name in the sessions folder; never overwrites an earlier session."""
+                     base: str | os.PathLike[str] | None = None, n: int = 1) -> Path:
+    """The `n`-th candidate file name for a session (`…-kind.jsonl`, then `…-kind-2.jsonl`, …)
+    in the sessions folder."""
     d = sessions_dir(base, create=True)
     name = session_filename(start_wall, kind)
-    p = d / name
-    n = 2
-    while p.exists():
-        p = d / name.replace(SUFFIX, f"-{n}{SUFFIX}")
-        n += 1
-    return p
+    return d / (name if n == 1 else name.replace(SUFFIX, f"-{n}{SUFFIX}"))
 
 
 def open_writer(source_label: str, clock: Clock, *, device: str = "",
                 base: str | os.PathLike[str] | None = None,
                 extra: dict[str, object] | None = None) -> SessionWriter:
-    """Starts a recording for a session on `source_label` ("" = guidance only, no device)."""
+    """Starts a recording for a session on `source_label` ("" = guidance only, no device).
+    The file is created new (never over an earlier session, even one started by another
+    process in the same second)."""
     start = clock.wall()
-    path = new_session_path(start, source_kind(source_label), base)
-    try:
-        return SessionWriter(path, source=source_label or "none", device=device,
-                             start_wall=start, clock=clock, extra=extra)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot record the session ({e.strerror or e})") from None
+    for n in range(1, 1000):
+        path = new_session_path(start, source_kind(source_label), base, n)
+        try:
+            return SessionWriter(path, source=source_label or "none", device=device,
+                                 start_wall=start, clock=clock, extra=extra, exclusive=True)
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot record the session ({os_reason(e)})") from None
+    raise ConfigError(f"{sessions_dir(base)}: cannot record the session (no free file name)")
 
 
 def try_open_writer(source_label: str, clock: Clock, *, device: str = "",
@@ -126,12 +129,13 @@ class SessionInfo:
     interrupted: bool
     error: str = ""  # the file could not be read (the listing still shows it)
     modified: float | None = None  # the file's mtime (epoch seconds)
+    cut: str = ""  # why writing stopped early ("write failed: …"), when the file says so
 
     def recording_now(self, now: float, within: float = RECENT_S) -> bool:
         """No end record yet, but written within the last few seconds: most likely a session
         that is still running (a live recording is flushed every second)."""
-        return (self.interrupted and not self.error and self.modified is not None
-                and now - self.modified <= within)
+        return (self.interrupted and not self.error and not self.cut
+                and self.modified is not None and now - self.modified <= within)
 
 
 def session_span(rec: Recording) -> float:
@@ -161,7 +165,7 @@ def info_from_recording(rec: Recording, path: Path) -> SessionInfo:
         lowest_spo2=lowest_spo2(rec),
         alarms=sum(1 for a in rec.alarms if a.get("state") == "raised"),
         actions=sum(1 for e in rec.events if e.get("by") == "responder"),
-        interrupted=rec.interrupted, modified=mtime,
+        interrupted=rec.interrupted, modified=mtime, cut=str(rec.header.get("cut", "")),
     )
 
 
@@ -183,14 +187,19 @@ def scan(path: str | os.PathLike[str]) -> SessionInfo:
     the line of any problem."""
     p = Path(path)
     try:
+        check_input(p, what="recording")  # a FIFO or a folder named *.jsonl is never opened
         info = _from_tail(p) or _fast_scan(p)
         if info is not None:
             return info
         rec = read_native(p)
     except OxiError as e:
         return _broken(p, str(e))
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        return _broken(p, f"{p}: {e}")
+    except RecursionError:
+        return _broken(p, f"{p}: nested too deeply")
+    except OSError as e:
+        return _broken(p, f"{p}: {os_reason(e)}")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, MemoryError) as e:
+        return _broken(p, f"{p}: not a readable session ({type(e).__name__})")
     return info_from_recording(rec, p)
 
 
@@ -202,10 +211,10 @@ SUMMARY_EVENT = "session_summary"
 
 
 def _header(p: Path, f: IO[str]) -> dict[str, Any] | None:
-    line = f.readline()
+    line = f.readline(MAX_LINE + 1)
     try:
         h = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(h, dict) or h.get("format") != MAGIC:
         return None
@@ -233,7 +242,7 @@ def _from_tail(p: Path) -> SessionInfo | None:
         return None
     try:
         end, summ = json.loads(tail[-1]), json.loads(tail[-2])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not (isinstance(end, dict) and end.get("k") == "end" and isinstance(summ, dict)
             and summ.get("k") == "event" and summ.get("name") == SUMMARY_EVENT):
@@ -257,13 +266,16 @@ def _fast_scan(p: Path) -> SessionInfo | None:
     low = math.inf
     alarms = actions = 0
     ended = False
+    cut = ""
     device = ""
     with open(p, encoding="utf-8", newline="") as f:
         h = _header(p, f)
         if h is None:
             return None
         device = str(h.get("device") or "")
-        for line in f:
+        while line := f.readline(MAX_LINE + 1):
+            if len(line) > MAX_LINE:
+                return None  # the reader names the line
             complete = line.endswith("\n")
             if complete and line.startswith('{"k":"r",'):
                 m = _RE_T.search(line)
@@ -283,6 +295,8 @@ def _fast_scan(p: Path) -> SessionInfo | None:
                 continue
             try:
                 o = json.loads(line)
+            except RecursionError:
+                return None  # the reader names the line
             except ValueError:
                 if complete:
                     return None  # a bad line inside the file: the reader names it
@@ -291,7 +305,11 @@ def _fast_scan(p: Path) -> SessionInfo | None:
                 return None
             k = o.get("k")
             if k == "end":
-                ended = True
+                why = str(o.get("reason", ""))
+                if why.startswith(WRITE_FAILED):
+                    cut = why
+                else:
+                    ended = True
                 continue
             t = o.get("t")
             if isinstance(t, int | float) and not isinstance(t, bool):
@@ -311,7 +329,7 @@ def _fast_scan(p: Path) -> SessionInfo | None:
                 return None
     return _info(p, h, duration=(tmax - tmin) if tmax >= tmin else 0.0, device=device,
                  lowest_spo2=low if math.isfinite(low) else None, alarms=alarms,
-                 actions=actions, interrupted=not ended)
+                 actions=actions, interrupted=not ended, cut=cut)
 
 
 def _broken(p: Path, msg: str) -> SessionInfo:

@@ -84,7 +84,9 @@ import numpy as np
 from drivers.clock import Clock
 from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
+from drivers.printable import printable
 from drivers.reading import Controllable, LinkEvent, LinkState, Reading, ReportsEvents, Status
+from drivers.safe_files import os_reason
 from oxi_assist.actions import ACTIONS, SIM_INTERVENTIONS, Action, log_line, response_after
 from oxi_assist.alarm_config import MAX_PAUSE_S
 from oxi_assist.monitor_changes import (
@@ -462,10 +464,11 @@ class Session:
     def _on_link(self, e: LinkEvent) -> None:
         """`e.t` is on the session clock (see `now()`)."""
         self.link = e.state
-        self.link_reason = e.reason
+        # what the screen shows: a device's name and a driver's reason are outside text
+        self.link_reason = printable(e.reason)
         if e.device:
-            self.device = e.device
-        self.log.add(self._rel(e.t), LogKind.LINK, link_line(e.state, e.reason))
+            self.device = printable(e.device)
+        self.log.add(self._rel(e.t), LogKind.LINK, link_line(e.state, self.link_reason))
         rel_e = LinkEvent(self._rel(e.t), e.state, e.reason, e.device)
         self._mem_links.append(rel_e)
         self._write("link", rel_e)
@@ -677,7 +680,9 @@ class Session:
         try:
             getattr(w, what)(*args, **kw)
         except (OSError, ValueError) as e:
-            self.record_error = f"recording stopped: {e}"
+            why = (f"write failed ({os_reason(e)})" if isinstance(e, OSError)
+                   else f"a record could not be written ({e})")
+            self.record_error = f"recording stopped: {why}"
             self.log.add(self.elapsed(), LogKind.EVENT, self.record_error)
             with contextlib.suppress(Exception):
                 w.closed = True

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -386,6 +387,7 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
 
 
 def write_svg(rec: Recording, path: str | os.PathLike[str],
-              summary: DebriefSummary | None = None) -> Path:
-    """Writes the chart (file mode 0600); a bad path is a one-line OxiError."""
-    return write_output(path, render_svg(rec, summary))
+              summary: DebriefSummary | None = None, **kw: Any) -> Path:
+    """Writes the chart as a new file (mode 0600; `force`, `inputs` as for `write_output`);
+    a bad path is a one-line OxiError."""
+    return write_output(path, render_svg(rec, summary), **kw)

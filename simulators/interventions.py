@@ -48,6 +48,12 @@ ALIASES: dict[str, str] = {
 #: `seconds=` last until `motion_off` / `low_perfusion_off`, like finger_out until finger_in
 DEFAULT_SECONDS = {"dropout": 5.0}
 
+#: The largest value each number parameter may take: a dose of 1e308 or an artefact lasting
+#: longer than any scenario is a typo, not a training case. [app-defined] Drug doses are in
+#: effect units (about 6 stops breathing), naloxone in mg (4 mg is a nasal dose), seconds up to
+#: the longest scenario (48 h).
+NUM_MAX: dict[str, float] = {"dose": 100.0, "mg": 20.0, "seconds": 48 * 3600.0}
+
 
 def known_actions() -> str:
     return ", ".join([*ACTIONS, *ALIASES])
@@ -75,9 +81,11 @@ def normalize(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]
                     value = float(value)
                 except ValueError:
                     raise ValueError(f"{name}: {key} must be a number, not {value!r}") from None
+            top = NUM_MAX.get(key, math.inf)
             if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not math.isfinite(value) or value < 0):
-                raise ValueError(f"{name}: {key} must be a number ≥ 0, not {value!r}")
+                    or not math.isfinite(value) or not 0 <= value <= top):
+                raise ValueError(f"{name}: {key} must be a number from 0 to {top:g}, "
+                                 f"not {value!r}")
             out[key] = float(value)
         else:
             if not isinstance(value, str):

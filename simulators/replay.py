@@ -25,6 +25,7 @@ from pathlib import Path
 from drivers.clock import Clock
 from drivers.errors import SourceError
 from drivers.formats import load
+from drivers.options import number_option
 from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
 
 TRUE = {"1", "true", "yes", "on", ""}
@@ -119,18 +120,23 @@ def _flag(params: dict[str, str], key: str) -> bool:
     raise SourceError(f"replay: {key}={v!r} is not a yes/no value (use 1 or 0)")
 
 
+#: The fastest paced replay (faster than this, use speed=max: no pacing at all).
+MAX_SPEED = 1000.0
+
+
 def _speed(v: str | None) -> float:
     if v is None or v == "":
         return 1.0
-    if v.lower() in ("max", "fast", "inf"):
+    if v.lower() in ("max", "fast", "inf", "0"):
         return math.inf
     try:
         x = float(v.rstrip("xX"))
     except ValueError:
-        raise SourceError(f"replay: speed={v!r} is not a number (e.g. speed=10)") from None
-    if x < 0 or math.isnan(x):
-        raise SourceError(f"replay: speed={v!r} must be positive (0 or max = unpaced)")
-    return math.inf if x == 0 else x
+        x = math.nan
+    if not (math.isfinite(x) and 0 < x <= MAX_SPEED):
+        raise SourceError(f"replay: bad speed={v!r}: expected a number above 0 up to "
+                          f"{MAX_SPEED:g}, or max (no pacing)")
+    return x
 
 
 def open_replay(target: str, params: dict[str, str], clock: Clock) -> ReplaySource:
@@ -145,10 +151,8 @@ def open_replay(target: str, params: dict[str, str], clock: Clock) -> ReplaySour
     rec = load(target, params.get("format") or None, columns=params.get("columns") or None)
     readings: Sequence[Reading] = rec.readings
     if params.get("start"):
-        try:
-            start = float(params["start"])
-        except ValueError:
-            raise SourceError(f"replay: start={params['start']!r} is not seconds") from None
+        start = number_option(params, "start", 0.0, 0.0, 10 * 365 * 86400.0, scheme="replay",
+                              unit=" s")
         if len(readings):
             t0 = readings[0].t
             ts = getattr(readings, "t", None)

@@ -39,6 +39,7 @@ given); `Check.words()` says a check in words (`oxi-assist scenarios -v`).
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from collections.abc import Sequence
@@ -46,11 +47,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import ConfigError, OxiError
+from drivers.errors import ConfigError, FormatError, OxiError
 from drivers.reading import DOUBTFUL, INVALIDATING, Reading, SourceEvent
+from drivers.safe_files import name_too_long, read_input
 from simulators import interventions
 from simulators.oximeter_model import OximeterParams
-from simulators.physiology import PatientParams, PatientState
+from simulators.physiology import PatientModel, PatientParams, PatientState
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
@@ -68,6 +70,35 @@ ROSC_EVENT = "circulation_returned"
 _CHECK_RE = re.compile(r"^(min|max)_(" + "|".join(READING_QUANTITIES + STATE_QUANTITIES)
                        + r")_(below|at_least)$")
 PRIORITIES = ("none", "low", "medium", "high")
+#: The longest scenario, run or course (seconds): a long shift.
+MAX_DURATION = 48 * 3600.0
+#: A scenario file is a page of TOML; anything far larger is not one.
+MAX_FILE_BYTES = 1 << 20
+
+#: What a scenario may set in [patient] (inclusive ranges). Every key of PatientParams has a
+#: range, so a value that would break the model (a zero CO2 store divides by zero, a 5 × room
+#: air FiO2, a heart rate of 1e308) is refused with its line instead of crashing a run.
+#: The ranges are wide on purpose: trainers build unusual patients. [app-defined]
+PATIENT_RANGES: dict[str, tuple[float, float]] = {
+    "hr": (20.0, 220.0), "rr": (4.0, 60.0), "tidal_volume_l": (0.2, 2.0),
+    "dead_space_l": (0.05, 0.4), "frc_l": (0.5, 8.0), "blood_l": (1.0, 10.0),
+    "hb": (3.0, 25.0), "vo2_ml": (50.0, 2000.0), "rq": (0.6, 1.2),
+    "aa_gradient": (0.0, 100.0), "fio2": (0.1, 1.0), "barometric": (400.0, 800.0),
+    "co2_store_l": (1.0, 200.0), "co2_sensitivity": (0.0, 5.0),
+    "hypoxic_sensitivity": (0.0, 1.0), "opioid_tolerance": (0.1, 100.0),
+    "oxygen_fio2": (0.21, 1.0), "rescue_rate": (0.0, 30.0), "rescue_tidal_l": (0.0, 2.0),
+    "brady_after_s": (0.0, 3600.0), "arrest_after_s": (1.0, 7200.0), "perfusion": (0.0, 2.0),
+    "cpr_output": (0.05, 1.0), "cpr_finger_perfusion": (0.0, 1.0), "cpr_rate": (60.0, 160.0),
+    "circulation_s": (10.0, 300.0), "cpr_sao2_air": (20.0, 100.0),
+    "cpr_sao2_oxygen": (20.0, 100.0), "rosc_sao2": (20.0, 100.0), "rosc_after_s": (0.0, 1800.0),
+}
+#: The same for [oximeter] (OximeterParams.validate keeps the device's own limits).
+OXIMETER_RANGES: dict[str, tuple[float, float]] = {
+    "lag_s": (0.0, 120.0), "averaging_s": (1.0, 30.0), "pulse_averaging_s": (0.5, 30.0),
+    "spo2_noise": (0.0, 10.0), "pulse_noise": (0.0, 20.0), "pi": (0.01, 30.0),
+    "searching_s": (0.0, 60.0), "spo2_bias": (0.0, 20.0), "low_perfusion_factor": (0.0, 1.0),
+    "display_min": (20.0, 70.0),
+}
 
 
 def format_time(seconds: float) -> str:
@@ -209,22 +240,26 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if text in builtin_names():
         return load_file(SCENARIO_DIR / f"{text}.toml")
     p = Path(text)
-    if p.suffix.lower() == ".toml" or p.is_file() or "/" in text or "\\" in text:
-        if not p.is_file():
+    if p.suffix.lower() == ".toml" or os.path.lexists(p) or "/" in text or "\\" in text:
+        if not os.path.lexists(p) and not name_too_long(p):
             raise ConfigError(f"{p}: no such scenario file")
-        return load_file(p)
+        return load_file(p)  # names what else is wrong (a folder, a FIFO, a long name)
     raise OxiError(f"unknown scenario {text!r} (known: {', '.join(builtin_names())}; "
                    f"or give a path to a .toml file)")
 
 
 def load_file(path: str | Path) -> Scenario:
+    """A scenario file: a regular file of at most MAX_FILE_BYTES (a FIFO, a device or a folder
+    is refused before it is opened)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_input(path, limit=MAX_FILE_BYTES, what="scenario file")
+    except FormatError as e:
+        raise ConfigError(str(e)) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: {e.strerror or e}") from None
     return loads(text, path)
 
 
@@ -237,6 +272,8 @@ def loads(text: str, path: str | Path = "<scenario>") -> Scenario:
         if m:
             raise ConfigError(f"{path}:{m.group(1)}: {msg[:m.start()].strip()}") from None
         raise ConfigError(f"{path}: {msg}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     return _Validator(text, Path(path)).scenario(data)
 
 
@@ -300,14 +337,18 @@ class _Validator:
         if not desc or "\n" in desc:
             raise self.fail(("description",), "description must be one non-empty line")
         duration = self.time(d["duration"], ("duration",))
-        if not 1 <= duration <= 48 * 3600:
+        if not 1 <= duration <= MAX_DURATION:
             raise self.fail(("duration",), "duration must be between 1 s and 48 h")
         notes = self.text_(d.get("notes", ""), ("notes",))
-        patient = self.params(d.get("patient", {}), "patient", PatientParams.field_types())
+        patient = self.params(d.get("patient", {}), "patient", PatientParams.field_types(),
+                              PATIENT_RANGES)
         oximeter = self.params(d.get("oximeter", {}), "oximeter",
-                               OximeterParams.field_types())
+                               OximeterParams.field_types(), OXIMETER_RANGES)
+        try:  # the model itself checks how the values go together (breathing moves air)
+            PatientModel(PatientParams(**patient))
+        except (ValueError, ArithmeticError) as e:
+            raise self.fail(("patient",), f"patient: {e}") from None
         try:
-            PatientParams(**patient)
             OximeterParams(**oximeter).validate()
         except ValueError as e:
             raise self.fail(("oximeter",), str(e)) from None
@@ -317,13 +358,16 @@ class _Validator:
                         oximeter=oximeter, events=events, courses=courses, summary=summary,
                         notes=notes, path=self.path, raw=d)
 
-    def params(self, value: Any, table: str, types: dict[str, type]) -> dict[str, float]:
+    def params(self, value: Any, table: str, types: dict[str, type],
+               ranges: dict[str, tuple[float, float]]) -> dict[str, float]:
         self.table(value, (table,), list(types))
         out = {}
         for k, v in value.items():
             out[k] = self.number(v, (table, k))
-            if out[k] < 0:
-                raise self.fail((table, k), f"{table}.{k} must not be negative")
+            lo, hi = ranges[k]
+            if not lo <= out[k] <= hi:
+                raise self.fail((table, k), f"{table}.{k}: {v!r} is out of range "
+                                            f"({lo:g}–{hi:g})")
         return out
 
     def events(self, value: Any) -> list[Event]:
@@ -337,6 +381,9 @@ class _Validator:
             if "at" not in ev or "action" not in ev:
                 raise self.fail(where, f"events[{i}] needs 'at' and 'action'")
             at = self.time(ev["at"], (*where, "at"))
+            if at > MAX_DURATION:
+                raise self.fail((*where, "at"), f"events[{i}].at: {ev['at']!r} is past the "
+                                                "longest scenario (48 h)")
             action = self.text_(ev["action"], (*where, "action"))
             params = {k: v for k, v in ev.items() if k not in ("at", "action")}
             try:

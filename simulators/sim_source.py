@@ -27,11 +27,12 @@ from typing import Any
 
 from drivers.clock import Clock
 from drivers.errors import SourceError
+from drivers.options import number_option
 from drivers.reading import LinkEvent, LinkState, SourceEvent, SourceItem
 from simulators.patient_status import patient_status
 from simulators.physiology import PatientState
-from simulators.scenario import Scenario, load_scenario, parse_duration
-from simulators.simulator import Simulator
+from simulators.scenario import MAX_DURATION, Scenario, load_scenario, parse_duration
+from simulators.simulator import MAX_SEED, Simulator
 
 OPTIONS = ("seed", "speed", "chunk", "pleth", "duration")
 
@@ -174,21 +175,6 @@ class SimSource:
         yield LinkEvent(self._last_t, LinkState.CLOSED, reason=reason, device=self.device)
 
 
-def _num(params: dict[str, str], key: str, default: float, lo: float, hi: float,
-         *, zero_ok: bool = False) -> float:
-    text = params.get(key)
-    if text is None:
-        return default
-    try:
-        x = float(text)
-    except ValueError:
-        raise SourceError(f"sim: bad {key}={text!r}: expected a number") from None
-    if not math.isfinite(x) or not ((zero_ok and x == 0) or lo <= x <= hi):
-        extra = "0 or " if zero_ok else ""
-        raise SourceError(f"sim: bad {key}={text!r}: expected {extra}{lo:g}–{hi:g}")
-    return x
-
-
 def open_sim(target: str, params: dict[str, str], clock: Clock) -> SimSource:
     """The `sim:` URI opener (see oxi_assist.uris)."""
     unknown = [k for k in params if k not in OPTIONS]
@@ -196,19 +182,27 @@ def open_sim(target: str, params: dict[str, str], clock: Clock) -> SimSource:
         raise SourceError(f"sim: unknown option {unknown[0]!r} (known: {', '.join(OPTIONS)})")
     scenario = load_scenario(target)
     seed_text = params.get("seed", "0")
-    if not seed_text.isdigit():
-        raise SourceError(f"sim: bad seed={seed_text!r}: expected a whole number ≥ 0")
+    if not (seed_text.isascii() and seed_text.isdigit()) or len(seed_text) > 19 or \
+            int(seed_text) > MAX_SEED:
+        raise SourceError(f"sim: bad seed={seed_text!r}: expected a whole number 0–{MAX_SEED}")
     duration = None
     if "duration" in params:
         try:
             duration = parse_duration(params["duration"])
         except ValueError as e:
             raise SourceError(f"sim: {e}") from None
-        if duration < 1:
-            raise SourceError("sim: duration must be at least 1 s")
+        if not 1 <= duration <= MAX_DURATION:
+            raise SourceError(f"sim: bad duration={params['duration']!r}: expected 1 s to "
+                              f"{MAX_DURATION / 3600:g} h")
     return SimSource(scenario, clock, seed=int(seed_text),
-                     speed=_num(params, "speed", 1.0, 1.0, 20.0),
-                     chunk=_num(params, "chunk", 0.1, 0.02, 1.0),
-                     pleth=_num(params, "pleth", 100.0, 1.0, 1000.0, zero_ok=True),
-                     duration=duration)
+                     speed=number_option(params, "speed", 1.0, 1.0, 20.0, scheme="sim"),
+                     chunk=number_option(params, "chunk", 0.1, 0.02, 1.0, scheme="sim",
+                                         unit=" s"),
+                     pleth=_pleth(params), duration=duration)
 
+
+def _pleth(params: dict[str, str]) -> float:
+    """The waveform rate: 0 (none) or 1–1000 Hz."""
+    if params.get("pleth", "").strip() in ("0", "0.0"):
+        return 0.0
+    return number_option(params, "pleth", 100.0, 1.0, 1000.0, scheme="sim", unit=" Hz")

@@ -26,6 +26,8 @@ from simulators.oximeter_model import Oximeter, PlethGenerator, beat_flags
 from simulators.physiology import PatientModel, PatientState
 from simulators.scenario import Scenario
 
+#: The largest seed accepted from a user (a seed is for repeating a run; 63 bits are plenty).
+MAX_SEED = 2**63 - 1
 _WAVE_FLAGS = int(Status.FINGER_OUT | Status.SEARCHING | Status.LOW_PERFUSION | Status.MOTION)
 _FINGER_OUT = int(Status.FINGER_OUT)
 _MOTION = int(Status.MOTION)

@@ -3,8 +3,10 @@ UI run end to end without hardware.
 
 It answers the V7.0 commands a host sends (start / stop, identity, storage download), streams a
 patient at 60 frames/s through the codec's own `encode` side, and on cue injects garbage, stalls
-or "unplugs" (closes the pty and opens a fresh one after a pause, re-pointing an optional
-symlink so the host finds it again, as a re-enumerated USB cable would). The legacy 5-byte
+or "unplugs" (closes the pty and opens a fresh one after a pause; an optional symlink goes
+away with the cable and comes back pointing at the new pty, as a re-enumerated USB cable's
+name does). The symlink is only ever made where nothing is, and only our own link is
+removed: a path that holds anything else is never touched. The legacy 5-byte
 device streams from power-on and ignores the host, as those units do.
 
 The device runs in its own thread on its own (real) clock, like hardware would: it must keep
@@ -31,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from drivers.clock import Clock, RealClock, VirtualClock
-from drivers.errors import SourceError
+from drivers.errors import OxiError, SourceError
 from drivers.protocols import cms50_legacy, cms50_v7
 from drivers.protocols.cms50_v7 import CMS50V7Codec, CommandDecoder
 from drivers.reading import Reading, Status
+from drivers.safe_files import make_link, remove_link
 
 PROTOCOLS = (cms50_v7.NAME, cms50_legacy.NAME)
 MAX_BACKLOG = 4096  # bytes: beyond this live frames are dropped, as a UART FIFO would
@@ -113,6 +116,9 @@ class VirtualSerialOximeter:
         self._frames = frames(readings)
         self.period = 1.0 / rate
         self.link_path = Path(link_path) if link_path else None
+        self._link_target = ""  # what our link points at while it exists
+        self._linked_once = False
+        self.link_given_up = False  # the link's path was taken by something else meanwhile
         self.storage = list(storage or [])
         self.device_id = device_id
         self.keepalive_timeout = keepalive_timeout
@@ -161,7 +167,13 @@ class VirtualSerialOximeter:
         return self._replug_at
 
     def start(self) -> str:
-        self._open_pty()
+        """Opens the pty (and makes the link, only where nothing is: an existing path is
+        refused with an OxiError, before any thread starts) and starts the device."""
+        try:
+            self._open_pty()
+        except BaseException:
+            self._close_pty()
+            raise
         self._pace_from(self._clock.now())
         self._last_command = self._clock.now()
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -229,26 +241,30 @@ class VirtualSerialOximeter:
         os.set_blocking(master, False)
         self._master, self._slave = master, slave
         self.pty_name = os.ttyname(slave)
-        if self.link_path is not None:
-            tmp = self.link_path.with_name(self.link_path.name + ".new")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(self.pty_name)
-            os.replace(tmp, self.link_path)
+        if self.link_path is not None and not self.link_given_up:
+            try:
+                make_link(self.link_path, self.pty_name)  # never over anything that is there
+            except OxiError:
+                if not self._linked_once:
+                    raise  # at start: the user chose a path that is taken
+                self.link_given_up = True  # after a replug something else took it: leave it
+            else:
+                self._linked_once = True
+                self._link_target = self.pty_name
         self._out.clear()
         self.plugged = True
         self._cmd = CommandDecoder()
 
     def _close_pty(self) -> None:
-        if self.link_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link_path.unlink()
+        self.plugged = False  # first: a host that sees the port close sees this too
+        if self.link_path is not None and self._link_target:
+            remove_link(self.link_path, self._link_target)  # only if it is still ours
+            self._link_target = ""
         for fd in (self._master, self._slave):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = -1
-        self.plugged = False
         if self.protocol == cms50_v7.NAME:
             self.streaming = False  # a V7.0 unit waits for a new start command
 

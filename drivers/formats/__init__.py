@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from drivers.safe_files import check_input, open_input, os_reason
+
 
 def format_modules() -> dict[str, Any]:
     """Format name → module, discovered from the modules of this package (once: listing the
@@ -38,7 +40,7 @@ def _discover() -> dict[str, Any]:
 
 def _resolve(p: Path) -> Path:
     """A WFDB record may be named without its extension (`rdrecord` style)."""
-    if not p.exists() and p.with_name(p.name + ".hea").is_file():
+    if not os.path.lexists(p) and os.path.isfile(p.with_name(p.name + ".hea")):
         return p.with_name(p.name + ".hea")
     return p
 
@@ -52,13 +54,11 @@ def detect(path: str | Path) -> str:
 
     p = _resolve(Path(path))
     mods = format_modules()
-    try:
-        with open(p, "rb") as f:
+    with open_input(p, what="recording") as f:  # a FIFO or a device is refused unopened
+        try:
             head = f.read(4096)
-    except IsADirectoryError:
-        raise FormatError(p, "is a directory, not a recording") from None
-    except OSError as e:
-        raise FormatError(p, e.strerror or str(e)) from None
+        except OSError as e:
+            raise FormatError(p, os_reason(e)) from None
     if not head:
         raise FormatError(p, "empty file")
     scored = sorted(((m.FORMAT.sniff(head, p.name), name) for name, m in mods.items()),
@@ -90,6 +90,7 @@ def load(path: str | Path, fmt: str | None = None, *, columns: str | None = None
     from drivers.errors import FormatError
 
     p = _resolve(Path(path))
+    check_input(p, what="recording")  # before any reader opens it: a FIFO would never end
     mods = format_modules()
     if fmt is None and columns is not None:
         fmt = "generic-csv"

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from drivers.errors import FormatError
+from drivers.safe_files import kind_of
 
 MAX_HEADER = 1 << 20  # a WFDB header is a few lines; a megabyte is not one
 _INT64 = 1 << 63
@@ -233,6 +236,10 @@ def read_signals(path: Path, hdr: Header, chans: list[int]) -> np.ndarray:
     dat = path.parent / s0.file_name
     offset = s0.byte_offset or 0
     nsig = len(hdr.signals)
+    st = os.stat(dat) if os.path.exists(dat) else None
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        raise FormatError(path, f"unreadable WFDB signal file: {s0.file_name} is "
+                                f"{kind_of(st.st_mode)}", line=s0.line)  # a FIFO never ends
     try:
         with open(dat, "rb") as f:
             size = f.seek(0, 2)

@@ -15,9 +15,9 @@ JSON. Documented in docs/FORMATS-native.md.
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
 from array import array
 from itertools import repeat
 from pathlib import Path
@@ -29,6 +29,7 @@ from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._text import Columns, Progress, TextLines, floats, head_lines, number
 from drivers.reading import Status
+from drivers.safe_files import open_private
 
 NAME = "csv"
 MAGIC = "# oxi-assist-csv"
@@ -74,9 +75,8 @@ def write(recording: Recording, path: Path) -> None:
         meta["start_naive"] = True
     flags = [f for f in Status if f and f.name]
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
-                     0o600)  # personal health data
-        f = os.fdopen(fd, "w", encoding="utf-8", newline="\r\n")
+        f = io.TextIOWrapper(open_private(path), encoding="utf-8",  # 0600: personal data
+                             newline="\r\n")
     except OSError as e:
         raise FormatError(path, e.strerror or str(e)) from None
     names_cache: dict[int, str] = {0: ""}

@@ -39,6 +39,7 @@ from drivers.formats._text import (
     typical_interval,
 )
 from drivers.reading import GAP_REASONS, Status
+from drivers.safe_files import open_input, open_private
 
 NAME = "edf"
 SPO2_LABELS = ("spo2.1s", "spo2", "a-spo2", "sao2", "spo2%", "osat", "sat", "saturation",
@@ -117,9 +118,119 @@ def read(path: Path) -> Recording:
     return rec
 
 
+#: Bounds of the header fields we check ourselves before edfio reads the file.
+MAX_SIGNALS = 4096  # a header of 1 MB; oximetry files have a handful
+MAX_RECORD_S = 86400.0  # a data record of a day at most (they are 1–30 s in practice)
+MAX_SAMPLES_PER_RECORD = 1_000_000
+MAX_PHYSICAL = 99_999_999.0  # the largest plain number an 8-character field holds
+#: The per-signal fields in header order: (name, width in bytes)
+_SIGNAL_FIELDS = (("label", 16), ("transducer", 80), ("dimension", 8), ("physical minimum", 8),
+                  ("physical maximum", 8), ("digital minimum", 8), ("digital maximum", 8),
+                  ("prefiltering", 80), ("samples per data record", 8), ("reserved", 32))
+
+
+def check_header(path: Path) -> None:
+    """Every numeric field of the EDF header checked in our words before the library sees
+    the file (it parses them lazily and fails with Python's own text, or not at all): counts
+    are whole numbers in range, the record duration a plausible length, physical limits finite
+    and distinct, digital limits 16-bit and ordered. FormatError names the field and its byte."""
+    with open_input(path, what="recording") as f:
+        head = f.read(256)
+        if len(head) < 256:
+            raise FormatError(path, "not a readable EDF file: the 256-byte header is cut short")
+        if head[:8] != b"0       ":
+            raise FormatError(path, "not a readable EDF file: no EDF header (an EDF file starts "
+                                    "with '0' and seven spaces)")
+
+        def field(offset: int, width: int, data: bytes = head, base: int = 0) -> str:
+            raw = data[offset - base:offset - base + width]
+            return raw.decode("ascii", "backslashreplace").strip()
+
+        def bad(offset: int, what: str) -> FormatError:
+            return FormatError(path, f"EDF header: {what}", offset=offset)
+
+        ns_text = field(252, 4)
+        ns = _whole(ns_text)
+        if ns is None or not 1 <= ns <= MAX_SIGNALS:
+            raise bad(252, f"number of signals '{ns_text}' is not a whole number from 1 to "
+                           f"{MAX_SIGNALS}")
+        size_text = field(184, 8)
+        if _whole(size_text) != 256 * (ns + 1):
+            raise bad(184, f"header size '{size_text}' does not match {ns} signal(s) (expected "
+                           f"{256 * (ns + 1)})")
+        nrec_text = field(236, 8)
+        nrec = _whole(nrec_text)
+        if nrec is None or nrec < -1:
+            raise bad(236, f"number of data records '{nrec_text}' is not a whole number "
+                           "(-1 while recording)")
+        dur_text = field(244, 8)
+        dur = _number(dur_text)
+        if dur is None or not 0 < dur <= MAX_RECORD_S:
+            raise bad(244, f"data record duration '{dur_text}' is not a length in seconds "
+                           f"(above 0, at most {MAX_RECORD_S:g})")
+        sig = f.read(256 * ns)
+        if len(sig) < 256 * ns:
+            raise FormatError(path, "not a readable EDF file: the signal headers are cut short")
+    starts: dict[str, int] = {}
+    pos = 256
+    for name, width in _SIGNAL_FIELDS:
+        starts[name] = pos
+        pos += width * ns
+    for i in range(ns):
+        def at(name: str, i: int = i) -> tuple[int, str]:
+            width = dict(_SIGNAL_FIELDS)[name]
+            off = starts[name] + i * width
+            return off, field(off, width, sig, 256)
+
+        label = at("label")[1]
+        who = f"signal {i + 1}"
+        values: dict[str, float] = {}
+        for name in ("physical minimum", "physical maximum"):
+            off, text = at(name)
+            v = _number(text)
+            if v is None or abs(v) > MAX_PHYSICAL:
+                raise bad(off, f"{who}: {name} '{text}' is not a usable number")
+            values[name] = v
+        if values["physical minimum"] == values["physical maximum"]:
+            raise bad(at("physical minimum")[0], f"{who} ({label}): physical minimum and "
+                                                 f"maximum are both {values['physical minimum']:g}")
+        for name in ("digital minimum", "digital maximum"):
+            off, text = at(name)
+            v = _whole(text)
+            if v is None or not -32768 <= v <= 32767:
+                raise bad(off, f"{who}: {name} '{text}' is not a whole number from -32768 to "
+                               "32767")
+            values[name] = v
+        if values["digital minimum"] >= values["digital maximum"]:
+            raise bad(at("digital minimum")[0],
+                      f"{who} ({label}): digital minimum {values['digital minimum']:g} is not "
+                      f"below the maximum {values['digital maximum']:g}")
+        off, text = at("samples per data record")
+        n = _whole(text)
+        if n is None or not 1 <= n <= MAX_SAMPLES_PER_RECORD:
+            raise bad(off, f"{who}: samples per data record '{text}' is not a whole number "
+                           f"from 1 to {MAX_SAMPLES_PER_RECORD}")
+
+
+def _whole(text: str) -> int | None:
+    t = text.strip()
+    if not t or not t.lstrip("+-").isdigit() or not t.isascii():
+        return None
+    return int(t)
+
+
+def _number(text: str) -> float | None:
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
 def _read(path: Path) -> Recording:
     import edfio
 
+    check_header(path)
     try:
         edf = edfio.read_edf(path, lazy_load_data=True)
         signals = list(edf.signals)
@@ -263,7 +374,15 @@ def record_layout(interval: float, n: int = 0, signals: int = 3) -> tuple[int, i
 
 
 def _msg(e: Exception) -> str:
-    return (str(e).splitlines() or [""])[0][:200] or type(e).__name__
+    """A library error in our words: the fields we can name are checked before the library
+    reads the file, so what is left is damage we describe by its kind, not Python's text."""
+    if isinstance(e, ZeroDivisionError | OverflowError):
+        return "a header field has an impossible value"
+    if isinstance(e, ValueError | TypeError | KeyError | IndexError):
+        return "a header field is not what EDF allows"
+    if isinstance(e, EOFError | OSError):
+        return "the file is cut short or cannot be read"
+    return "the header or the data is damaged"
 
 
 def _grid(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray,
@@ -350,7 +469,8 @@ def write(recording: Recording, path: Path) -> None:
             # rate below 1 Hz (1/60 Hz) the annotation signal can miss by 1e-11 s. The
             # samples and their −1 fill are written all the same; the gap reasons are not.
             edf = edfio.Edf(sigs, data_record_duration=duration, **kw)
-        edf.write(path)
+        with open_private(path) as f:  # 0600: personal health data
+            edf.write(f)
     except OSError as e:
         raise FormatError(path, e.strerror or str(e)) from None
     except ValueError as e:

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import io
 import json
 import math
 import os
+from collections import deque
 from itertools import repeat
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, ReadingArrays, Recording
 from drivers.reading import LinkEvent, LinkState, Reading, Status
+from drivers.safe_files import open_input, open_private, os_reason
 
 if TYPE_CHECKING:  # the clock module starts asyncio: only a writer of live sessions needs it
     from drivers.clock import Clock
@@ -31,6 +34,16 @@ if TYPE_CHECKING:  # the clock module starts asyncio: only a writer of live sess
 MAGIC = "oxi-assist-session"
 VERSION = 1
 BLOCK = 65536  # readings formatted at a time when writing a whole recording
+#: The longest line a session file may hold (a reading with a second of 1 kHz pleth is a few
+#: kilobytes); a longer one is refused instead of being read into memory whole.
+MAX_LINE = 1 << 20
+#: The writer writes whenever this many records are waiting, whatever `flush_every` says.
+FLUSH_LINES = 512
+#: How many of the last records on disk the writer can give up to make room for an end record
+#: after a failed write.
+CUT_LINES = 64
+#: How an `end` record written after a failed write starts its reason.
+WRITE_FAILED = "write failed"
 
 
 def _num(x: float | None, nd: int = 2) -> float | None:
@@ -97,11 +110,21 @@ class Start(enum.Enum):
 
 
 class SessionWriter:
-    """Writes a session as it happens. File mode 0600: recordings are personal health data."""
+    """Writes a session as it happens. File mode 0600: recordings are personal health data.
+
+    Records are buffered and written whole at least every `flush_every` seconds (and whenever
+    FLUSH_LINES are waiting), so the file on disk always ends at a record boundary
+    (`self.written` bytes). When a write fails (a full disk), the file is cut back to a
+    record boundary and, if the disk takes those few bytes, ended with an `end` record whose
+    reason says so ("write failed: …"): the listing and the debrief then say the recording was
+    cut by a write failure, not by a crash. The error is raised again so the session can tell
+    the responder; `failed` keeps the reason."""
 
     def __init__(self, path: str | os.PathLike[str], *, source: str, device: str = "",
                  start_wall: float | Start | None = Start.NOW, clock: Clock | None = None,
-                 flush_every: float = 1.0, extra: dict[str, Any] | None = None) -> None:
+                 flush_every: float = 1.0, extra: dict[str, Any] | None = None,
+                 exclusive: bool = False) -> None:
+        """`exclusive`: only create a new file (FileExistsError if `path` exists)."""
         self.path = Path(path)
         if clock is None:
             from drivers.clock import RealClock
@@ -109,11 +132,14 @@ class SessionWriter:
             clock = RealClock()
         self._clock = clock
         self._flush_every = flush_every
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-        fd = os.open(self.path, flags, 0o600)
-        with contextlib.suppress(OSError):  # umask or an existing file must not widen it
-            os.chmod(self.path, 0o600)
-        self._f: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self._file = open_private(self.path, exclusive=exclusive)
+        self._fd = self._file.fileno()
+        self._pending: list[str] = []
+        self.written = 0  # bytes on disk, all of them whole records
+        self._starts: deque[int] = deque(maxlen=CUT_LINES)  # where the last records begin
+        self.failed = ""
+        self.closed = False
+        self._last: dict[str, Any] = {}
         header: dict[str, Any] = {
             "format": MAGIC, "version": VERSION, "source": source, "device": device,
             "start_wall": self._clock.wall() if start_wall is Start.NOW else start_wall,
@@ -121,21 +147,61 @@ class SessionWriter:
         if extra:
             header.update(extra)
         self._write(header)
-        self._f.flush()
+        self._flush()
         self._last_flush = self._clock.now()
-        self.closed = False
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self._f.write(json.dumps(obj, separators=(",", ":"), allow_nan=False))
-        self._f.write("\n")
+        self._pending.append(json.dumps(obj, separators=(",", ":"), allow_nan=False))
+        self._last = obj
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        data = ("\n".join(lines) + "\n").encode()
+        try:
+            write_all(self._fd, data)
+        except OSError as e:
+            self._cut(e)
+            raise
+        if self.written:  # where the last records begin (the header is never given up)
+            tail = lines[-CUT_LINES:]
+            pos = self.written + len(data) - sum(len(x.encode()) + 1 for x in tail)
+            for line in tail:
+                self._starts.append(pos)
+                pos += len(line.encode()) + 1
+        self.written += len(data)
+
+    def _cut(self, e: OSError) -> None:
+        """After a failed write: back to a whole record, far enough back that the end record
+        saying why fits in the space that frees (the last second or so of records on disk is
+        given up for it; the session still holds them), then closed."""
+        self.failed = os_reason(e)
+        t = self._last.get("t")
+        t = float(t) if isinstance(t, int | float) and not isinstance(t, bool) else 0.0
+        end = (json.dumps({"k": "end", "t": round(t, 4),
+                           "reason": f"{WRITE_FAILED}: {self.failed}"},
+                          separators=(",", ":")) + "\n").encode()
+        cut = self.written
+        for start in reversed(self._starts):
+            cut = start
+            if self.written - start >= len(end):
+                break
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, cut)
+            os.lseek(self._fd, cut, os.SEEK_SET)
+            write_all(self._fd, end)
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self._file.close()
 
     def _record(self, obj: dict[str, Any]) -> None:
         if self.closed:
             return
         self._write(obj)
         now = self._clock.now()
-        if now - self._last_flush >= self._flush_every:
-            self._f.flush()
+        if now - self._last_flush >= self._flush_every or len(self._pending) >= FLUSH_LINES:
+            self._flush()
             self._last_flush = now
 
     def reading(self, r: Reading) -> None:
@@ -144,8 +210,11 @@ class SessionWriter:
     def lines(self, text: str) -> None:
         """Records already formatted as JSON lines (`reading_lines`): a whole recording's
         readings are written in blocks instead of one `json.dumps` each."""
-        if not self.closed:
-            self._f.write(text)
+        if self.closed or not text:
+            return
+        self._pending.extend(text.rstrip("\n").split("\n"))
+        self._flush()
+        self._last_flush = self._clock.now()
 
     def link(self, e: LinkEvent) -> None:
         o: dict[str, Any] = {"k": "link", "t": round(e.t, 4), "state": e.state.value}
@@ -166,7 +235,7 @@ class SessionWriter:
 
     def flush(self) -> None:
         if not self.closed:
-            self._f.flush()
+            self._flush()
             self._last_flush = self._clock.now()
 
     def close(self, t: float | None = None, reason: str = "") -> None:
@@ -178,8 +247,8 @@ class SessionWriter:
         if reason:
             end["reason"] = reason
         self._write(end)
-        self._f.flush()
-        self._f.close()
+        self._flush()
+        self._file.close()
         self.closed = True
 
     def __enter__(self) -> SessionWriter:
@@ -187,6 +256,14 @@ class SessionWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Writes all of `data` to `fd` (the one place recording bytes reach the disk)."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 def sniff(head: bytes, name: str) -> int:
@@ -239,18 +316,19 @@ def read(path: Path | str) -> Recording:
     path = Path(path)
     rec = Recording(path=str(path), format="native")
     readings = _Readings()
-    try:
-        f = open(path, encoding="utf-8", newline="")  # noqa: SIM115
-    except OSError as e:
-        raise FormatError(path, e.strerror or str(e)) from None
+    # a regular file only (a FIFO would never end), read a bounded line at a time
+    f = io.TextIOWrapper(open_input(path, what="recording"), encoding="utf-8", newline="")
     with f:
         lineno = 0
         pending_error: FormatError | None = None
         try:
-            for raw in f:
+            while raw := f.readline(MAX_LINE + 1):
                 lineno += 1
                 if pending_error is not None:  # a bad line that was not the last one
                     raise pending_error
+                if len(raw) > MAX_LINE:
+                    raise FormatError(path, f"line longer than {MAX_LINE >> 20} MB: not a "
+                                            "session record", line=lineno)
                 line = raw.strip()
                 if not line:
                     continue
@@ -266,6 +344,12 @@ def read(path: Path | str) -> Recording:
                         _apply(rec, obj)
                 except FormatError:
                     raise
+                except RecursionError:
+                    if lineno == 1:
+                        raise FormatError(path, "not an oxi-assist session file (no header "
+                                                "line)", line=1) from None
+                    raise FormatError(path, "bad record: nested too deeply",
+                                      line=lineno) from None
                 except (ValueError, TypeError) as e:
                     if lineno == 1:
                         raise FormatError(path, "not an oxi-assist session file "
@@ -314,7 +398,10 @@ def _apply(rec: Recording, o: dict[str, Any]) -> None:
     elif k == "event":
         rec.events.append(o)
     elif k == "end":
-        rec.interrupted = False
+        why = str(o.get("reason", ""))
+        rec.interrupted = why.startswith(WRITE_FAILED)  # cut short, though it says why
+        if rec.interrupted:
+            rec.header["cut"] = why
     else:
         raise ValueError(f"unknown record kind {k!r}")
 

@@ -14,7 +14,7 @@ import contextlib
 from typing import Any
 
 from drivers.catalogue_ble import PROFILES
-from drivers.errors import OxiError
+from oxi_assist.commands._numbers import device_seconds, seed
 
 
 def register_mode(modes: Any) -> None:
@@ -28,8 +28,8 @@ def register_mode(modes: Any) -> None:
                    help="patient scenario (see oxi-assist scenarios), or 'steady'")
     b.add_argument("--profile", choices=sorted(k for k in PROFILES if k != "contec"),
                    default="plx", help="device profile to play (default: plx)")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--duration", type=float, metavar="S",
+    b.add_argument("--seed", type=seed, default=0)
+    b.add_argument("--duration", type=device_seconds, metavar="S",
                    help="stop after S seconds (default: until quit or Ctrl-C)")
     b.add_argument("--hci", metavar="TRANSPORT",
                    help="serve over a real controller with bumble, e.g. usb:0 or hci-socket:0 "
@@ -42,8 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from oxi_assist.commands.virtual_device import patient
     from simulators.virtual_ble import main
 
-    if args.duration is not None and not args.duration > 0:
-        raise OxiError("--duration must be a positive number of seconds")
     with contextlib.suppress(KeyboardInterrupt):
         main(args.profile, patient(args.scenario, args.seed), duration=args.duration,
              hci=args.hci)

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from drivers.errors import FormatError
+from drivers.printable import printable
 from oxi_assist.commands._input import add_input_options, load_recording, progress_for
 
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(result.to_json())
     else:
-        sys.stdout.write(summary(result.to_dict(), args.file, rec.format))
+        sys.stdout.write(printable(summary(result.to_dict(), args.file, rec.format), keep="\n"))
     return 0
 
 

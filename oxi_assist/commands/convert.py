@@ -9,6 +9,8 @@ from pathlib import Path
 
 from drivers.errors import FormatError, OxiError
 from drivers.formats import format_modules
+from drivers.printable import printable
+from drivers.safe_files import check_output, os_reason, output
 from oxi_assist.commands._input import add_input_options, load_recording, progress_for
 
 BY_EXTENSION = {".jsonl": "native", ".oxi": "native", ".csv": "csv", ".edf": "edf"}
@@ -31,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_input_options(p)
     p.add_argument("--to", metavar="NAME", help="output format: native, csv or edf "
                                                 "(default: from OUT's extension)")
-    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT if it exists (never the input itself)")
     p.set_defaults(func=run)
 
 
@@ -45,19 +48,21 @@ def run(args: argparse.Namespace) -> int:
     if to not in ws:
         raise OxiError(f"cannot write {to!r} (writable: {', '.join(sorted(ws))})")
     src = Path(args.input)
-    if out.exists():
-        if src.exists() and out.resolve() == src.resolve():
-            raise OxiError(f"{out}: output would overwrite the input")
-        if not args.force:
-            raise OxiError(f"{out}: already exists (use --force to overwrite)")
+    check_output(out, force=args.force, inputs=[src])  # before the input is read at all
     prog = progress_for(args.input)
     try:
         rec = load_recording(args.input, args.fmt, args.columns, progress=prog)
         if prog is not None:
             prog.stage(f"writing {out.name}…")
-        ws[to](rec, out)
+        with output(out, force=args.force, inputs=[src]) as tmp:
+            try:
+                ws[to](rec, tmp)
+            except FormatError as e:  # named after the file the user asked for
+                if e.path != str(tmp):
+                    raise
+                raise FormatError(out, e.reason) from None
     except OSError as e:
-        raise FormatError(out, e.strerror or str(e)) from None
+        raise FormatError(out, f"cannot write ({os_reason(e)})") from None
     finally:
         if prog is not None:
             prog.end()
@@ -65,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
 
     c = rec.columns()
     gaps = int(np.count_nonzero(np.isnan(c.spo2)))
-    print(f"wrote {out} ({to}): {len(c)} samples from {rec.format}, {gaps} without SpO2")
+    print(f"wrote {printable(out)} ({to}): {len(c)} samples from {rec.format}, "
+          f"{gaps} without SpO2")
     return 0

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from drivers.errors import OxiError
+from drivers.printable import printable
+from drivers.safe_files import check_output, same_file
 from oxi_assist.commands._input import add_input_options, load_recording, progress_for
 from oxi_assist.debrief import debrief_text, summarize, write_output
 from oxi_assist.recordings import list_sessions, sessions_dir
@@ -30,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_input_options(p)
     p.add_argument("--export-text", metavar="OUT", help="write the debrief as text to OUT")
     p.add_argument("--export-svg", metavar="OUT", help="write the timeline chart (SVG) to OUT")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing export file (never the recording itself)")
     p.add_argument("--text", action="store_true",
                    help="print the debrief as text even on a terminal (no screen)")
     p.add_argument("--quiet", "-q", action="store_true",
@@ -56,6 +60,11 @@ def resolve(name: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     args.file = resolve(args.file)
+    outs = [o for o in (args.export_text, args.export_svg) if o]
+    if len(outs) == 2 and same_file_or_name(*outs):
+        raise OxiError("--export-text and --export-svg name the same file")
+    for o in outs:  # before the recording is read: a refusal costs nothing
+        check_output(o, force=args.force, inputs=[args.file])
     if _wants_screen(args):
         try:
             from oxi_assist.ui.app import run_debrief
@@ -74,11 +83,15 @@ def run(args: argparse.Namespace) -> int:
             prog.end()
     text = debrief_text(rec, summary)
     if args.export_text:
-        p = write_output(args.export_text, text)
-        print(f"wrote {p}", file=sys.stderr)
+        p = write_output(args.export_text, text, force=args.force, inputs=[args.file])
+        print(f"wrote {printable(p)}", file=sys.stderr)
     if args.export_svg:
-        p = write_svg(rec, args.export_svg, summary)
-        print(f"wrote {p}", file=sys.stderr)
+        p = write_svg(rec, args.export_svg, summary, force=args.force, inputs=[args.file])
+        print(f"wrote {printable(p)}", file=sys.stderr)
     if not args.quiet:
-        sys.stdout.write(text)
+        sys.stdout.write(printable(text, keep="\n"))
     return 0
+
+
+def same_file_or_name(a: str, b: str) -> bool:
+    return Path(a).absolute() == Path(b).absolute() or same_file(a, b)

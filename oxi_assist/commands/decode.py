@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from drivers.errors import FormatError
+from drivers.printable import printable
 from drivers.protocols import codec_for, registry
 from drivers.reading import Reading
+from drivers.safe_files import open_input, os_reason
 
 CHUNK = 65536
+#: The longest hex line read (a capture's line is a frame or a burst of them).
+MAX_LINE = 1 << 20
 COLUMNS = ["t", "spo2", "pulse", "pi", "flags", "pleth", "wave"]
 
 
@@ -48,8 +52,15 @@ def row(r: Reading) -> list[str]:
 
 
 def hex_chunks(f: IO[bytes], name: str) -> Iterator[bytes]:
-    """Hex text → byte chunks, one per line; spaces, colons and a 0x prefix are tolerated."""
-    for lineno, raw in enumerate(f, start=1):
+    """Hex text → byte chunks, one per line; spaces, colons and a 0x prefix are tolerated.
+    A line is read at most MAX_LINE bytes at a time: /dev/zero or a stray binary on stdin is
+    refused at its first line instead of filling memory."""
+    lineno = 0
+    while raw := f.readline(MAX_LINE + 1):
+        lineno += 1
+        if len(raw) > MAX_LINE:
+            raise FormatError(name, f"line longer than {MAX_LINE >> 20} MB: not hex text",
+                              line=lineno)
         try:
             text = raw.decode("ascii")
         except UnicodeDecodeError:
@@ -71,35 +82,41 @@ def binary_chunks(f: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
+def _open(path: str) -> IO[bytes]:
+    """The capture file (a regular file: a FIFO or a device is refused unopened; `-` is the
+    way to read a pipe)."""
+    try:
+        return open_input(path, what="capture")
+    except FormatError as e:
+        if "not a capture" in e.reason:
+            raise FormatError(path, f"{e.reason} (use - to read standard input)") from None
+        raise
+
+
 def run(args: argparse.Namespace) -> int:
     codec = codec_for(args.protocol)
     name = "<stdin>" if args.file == "-" else args.file
-    if args.file == "-":
-        f: IO[bytes] = sys.stdin.buffer
-    else:
-        try:
-            f = open(args.file, "rb")  # noqa: SIM115 - closed below
-        except IsADirectoryError:
-            raise FormatError(name, "is a directory") from None
-        except OSError as e:
-            raise FormatError(name, e.strerror or "cannot be read") from None
+    f: IO[bytes] = sys.stdin.buffer if args.file == "-" else _open(args.file)
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(COLUMNS)
     n = 0
     try:
         chunks = hex_chunks(f, name) if args.hex else binary_chunks(f)
-        try:
-            for chunk in chunks:
-                for r in codec.feed(chunk):
-                    out.writerow(row(r))
-                    n += 1
-        except OSError as e:
-            raise FormatError(name, e.strerror or "read error") from None
+        while True:
+            try:  # only reading blames the input; a closed stdout is the reader's business
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except OSError as e:
+                raise FormatError(name, os_reason(e)) from None
+            for r in codec.feed(chunk):
+                out.writerow(row(r))
+                n += 1
     finally:
         if f is not sys.stdin.buffer:
             f.close()
     sys.stdout.flush()
     pending = len(getattr(codec, "pending", b"") or b"")
     tail = f"; {pending} bytes of an incomplete frame at the end" if pending else ""
-    print(f"{name}: {n} readings; {codec.stats.summary()}{tail}", file=sys.stderr)
+    print(f"{printable(name)}: {n} readings; {codec.stats.summary()}{tail}", file=sys.stderr)
     return 0

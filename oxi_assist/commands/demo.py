@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from oxi_assist.commands._numbers import number
 from oxi_assist.ui.launch import LiveOptions, add_common_options, options_from, run_app, with_params
 
 DEFAULT_SCENARIO = "opioid-overdose"
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                    "Keys: ? for help, q to end and see the debrief.")
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
                    help=f"scenario name (default {DEFAULT_SCENARIO}; see `oxi-assist scenarios`)")
-    p.add_argument("--speed", type=float, default=None, metavar="X",
+    p.add_argument("--speed", type=number(1.0, 20.0), default=None, metavar="X",
                    help="simulation speed, 1 to 20 (default 1)")
     add_common_options(p, seed=True)
     p.set_defaults(func=run)
@@ -30,8 +31,4 @@ def demo_uri(scenario: str, opts: LiveOptions, speed: float | None = None) -> st
 
 def run(args: argparse.Namespace) -> int:
     opts = options_from(args)
-    if args.speed is not None and not 1.0 <= args.speed <= 20.0:
-        from drivers.errors import OxiError
-
-        raise OxiError(f"--speed {args.speed:g}: must be between 1 and 20")
     return run_app(demo_uri(args.scenario, opts, args.speed), opts)

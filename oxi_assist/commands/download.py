@@ -12,8 +12,10 @@ from typing import Any
 
 from drivers.errors import ProtocolError, SourceError
 from drivers.formats.native import SessionWriter
+from drivers.printable import printable
 from drivers.reading import Reading, Status
-from drivers.serial_transport import StoredRecording, download_v7, resolve_port
+from drivers.safe_files import check_output, os_reason, output
+from drivers.serial_transport import StoredRecording, check_port, download_v7, resolve_port
 from oxi_assist.uris import OPENERS, parse_uri
 
 
@@ -25,6 +27,7 @@ def register(sub: Any) -> None:
                    help="serial:PORT or serial:auto (e.g. serial:/dev/ttyUSB0, serial:COM3)")
     p.add_argument("--output", "-o", required=True, metavar="FILE",
                    help="session file to write; with several recordings FILE-2, FILE-3, ...")
+    p.add_argument("--force", action="store_true", help="replace output files that exist")
     p.set_defaults(func=run)
 
 
@@ -45,18 +48,25 @@ def to_readings(rec: StoredRecording) -> list[Reading]:
     return out
 
 
-def write_recording(rec: StoredRecording, path: Path, source: str, device: str) -> int:
+def write_recording(rec: StoredRecording, path: Path, source: str, device: str, *,
+                    force: bool = False) -> int:
+    """Writes one stored recording as a new session file (see `drivers.safe_files.output`)."""
     readings = to_readings(rec)
     start = rec.start.timestamp() if rec.start else None
-    with SessionWriter(path, source=source, device=device, start_wall=start,
-                       flush_every=float("inf"),
-                       extra={"interval": 1.0, "user": rec.user, "segment": rec.segment,
-                              "downloaded": True,
-                              # the device's clock has no zone
-                              **({"start_naive": True} if start is not None else {})}) as w:
-        for r in readings:
-            w.reading(r)
-        w.close(t=readings[-1].t if readings else 0.0, reason="downloaded")
+    try:
+        with output(path, force=force) as tmp, \
+                SessionWriter(tmp, source=source, device=device, start_wall=start,
+                              flush_every=float("inf"),
+                              extra={"interval": 1.0, "user": rec.user, "segment": rec.segment,
+                                     "downloaded": True,
+                                     # the device's clock has no zone
+                                     **({"start_naive": True} if start is not None else {})}
+                              ) as w:
+            for r in readings:
+                w.reading(r)
+            w.close(t=readings[-1].t if readings else 0.0, reason="downloaded")
+    except OSError as e:
+        raise SourceError(f"{path}: cannot write ({os_reason(e)})") from None
     return len(readings)
 
 
@@ -70,16 +80,17 @@ def run(args: argparse.Namespace) -> int:
     proto = u.params.get("protocol")
     if proto not in (None, "cms50-v7"):
         raise ProtocolError(f"download needs a V7.0 device (protocol cms50-v7), not {proto}")
-    path = resolve_port(u.target)
     out = Path(args.output)
-    if out.parent and not out.parent.is_dir():
-        raise SourceError(f"{out.parent}: no such folder for --output")
+    check_output(out, force=args.force)  # before the device is asked for anything
+    path = resolve_port(u.target)
+    check_port(path)
     recs = download_v7(path, progress=lambda m: print(m, flush=True))
     if not recs:
         print("no stored recordings on the device")
         return 0
     for rec, p in zip(recs, output_paths(out, len(recs)), strict=True):
-        n = write_recording(rec, p, f"serial:{path}", f"CMS50 V7.0 on {path}")
+        n = write_recording(rec, p, f"serial:{path}", f"CMS50 V7.0 on {path}",
+                            force=args.force)
         short = f" (device announced {rec.announced})" if n < rec.announced else ""
-        print(f"{p}: {n} samples{short}")
+        print(f"wrote {printable(p)}: {n} samples{short}")
     return 0

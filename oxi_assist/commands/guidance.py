@@ -1,11 +1,15 @@
 """`oxi-assist guidance check FILE`: validates a guidance file and lists every problem, so an
-organisation adapting the guidance sees all of them at once, each as `FILE:LINE: message`."""
+organisation adapting the guidance sees all of them at once, each as `FILE:LINE: message`:
+its structure, every number, and whether any text could ever tell a responder something unsafe
+(docs/GUIDANCE.md, docs/SAFETY.md). A path that is not a regular file, or a file too large,
+gives one line on stderr; every case exits 2."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from drivers.errors import ConfigError
 from oxi_assist import guidance_schema
 
 EXIT_INVALID = 2
@@ -25,13 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run_check(args: argparse.Namespace) -> int:
     path = guidance_schema.resolve(args.file)
-    if not path.exists():
-        print(f"{path}:1: no such file", file=sys.stderr)
+    try:
+        data = guidance_schema.read_bounded(path)
+    except ConfigError as e:
+        print(e, file=sys.stderr)  # nothing was read: one line
         return EXIT_INVALID
-    if path.is_dir():
-        print(f"{path}:1: is a directory, not a guidance file", file=sys.stderr)
-        return EXIT_INVALID
-    proto, problems = guidance_schema.check_file(path)
+    proto, problems = guidance_schema.check_bytes(data, path)
     if problems or proto is None:
         for line in problems:
             print(line)

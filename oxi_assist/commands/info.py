@@ -13,6 +13,7 @@ import numpy as np
 
 from drivers.errors import OxiError
 from drivers.formats import format_modules
+from drivers.printable import printable
 from drivers.reading import INVALIDATING
 from oxi_assist.commands._input import add_input_options, load_recording
 
@@ -119,5 +120,5 @@ def run(args: argparse.Namespace) -> int:
             v = f"{v * 100:.1f} % ({d['valid_spo2_samples']} of {d['samples']} samples)"
         elif k == "notes":
             v = "; ".join(v)
-        print(f"{label.get(k, k.replace('_', ' ')):16s} {v}")
+        print(f"{label.get(k, k.replace('_', ' ')):16s} {printable(v)}")  # file text, escaped
     return 0

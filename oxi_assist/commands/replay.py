@@ -8,13 +8,14 @@ from pathlib import Path
 
 from drivers.errors import OxiError
 from oxi_assist.commands._input import add_input_options
+from oxi_assist.commands._numbers import number
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("replay", help="play a recorded file on the live screen",
                        description="Plays any supported recording as if it were live.")
     p.add_argument("file", metavar="FILE", help="a recorded session or oximeter file")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+    p.add_argument("--speed", type=number(0.1, 1000.0), default=1.0, metavar="X",
                    help="playback speed (default 1; e.g. 10 for ten times faster); the "
                         "session still records the recording's own times")
     add_input_options(p)
@@ -39,8 +40,6 @@ def replay_uri(path: str, speed: float, fmt: str | None = None,
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.speed > 0:
-        raise OxiError(f"--speed {args.speed:g}: must be above 0")
     p = Path(args.file)
     if not p.exists():
         raise OxiError(f"{p}: no such file")

@@ -21,6 +21,8 @@ from drivers.catalogue_serial import (
     serial_candidates,
 )
 from drivers.errors import OxiError
+from drivers.printable import printable
+from oxi_assist.commands._numbers import number
 
 
 def register(sub: Any) -> None:
@@ -28,7 +30,7 @@ def register(sub: Any) -> None:
                        description="List serial ports and USB-HID devices whose USB IDs match "
                                    "a Contec oximeter, then Bluetooth LE oximeters in range. "
                                    "Each line starts with the source URI to pass to monitor.")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--timeout", type=number(0.5, 300.0), default=5.0, metavar="S",
                    help="Bluetooth scan time in seconds (default 5)")
     p.add_argument("--no-ble", action="store_true", help="skip the Bluetooth LE scan")
     p.set_defaults(func=run)
@@ -72,11 +74,9 @@ def ble_lines(timeout: float) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.timeout > 0:
-        raise OxiError("--timeout must be a positive number of seconds")
     for line in wired_lines():
-        print(line, flush=True)
+        print(printable(line), flush=True)
     if not args.no_ble:
         for line in ble_lines(args.timeout):
-            print(line)
+            print(printable(line))  # device names come from the air: shown, never obeyed
     return 0

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from drivers.clock import RealClock
+from drivers.printable import printable
 from oxi_assist.debrief import fmt_time
 from oxi_assist.recordings import ENV_DATA_DIR, list_sessions, sessions_dir
 
@@ -25,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
     d = sessions_dir(args.dir)
     infos = list_sessions(args.dir)
     if not infos:
-        print(f"No recorded sessions yet in {d}.")
+        print(f"No recorded sessions yet in {printable(d)}.")
         return 0
-    print(f"{len(infos)} session{'s' if len(infos) != 1 else ''} in {d}")
+    print(f"{len(infos)} session{'s' if len(infos) != 1 else ''} in {printable(d)}")
     now = RealClock().wall()  # only to tell a running recording from an interrupted one
     rows = [("started", "length", "source / device", "lowest SpO2", "alarms", "file")]
     for i in infos:
@@ -42,9 +43,12 @@ def run(args: argparse.Namespace) -> int:
         name = str(i.path) if args.paths else i.path.name
         if i.recording_now(now):
             name += "  recording now"
+        elif i.cut:
+            name += f"  cut short ({i.cut})"
         elif i.interrupted:
             name += "  interrupted"
         rows.append((when, fmt_time(i.duration), src, low, str(i.alarms), name))
+    rows = [tuple(printable(c) for c in r) for r in rows]  # names and metadata from files
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
     for r in rows:
         print("  ".join(r[c].ljust(widths[c]) for c in range(5)) + "  " + r[5])

@@ -14,14 +14,19 @@ import argparse
 import heapq
 import itertools
 import math
+import sys
+from pathlib import Path
 from typing import Any
 
 from drivers.clock import RealClock, VirtualClock
 from drivers.errors import OxiError
 from drivers.formats.native import SessionWriter
+from drivers.printable import printable
 from drivers.reading import LinkEvent, LinkState
+from drivers.safe_files import check_output, os_reason, output
 from oxi_assist.actions import SIM_INTERVENTIONS, Action, ScriptedAction, parse_script, parse_time
-from simulators.scenario import load_scenario
+from oxi_assist.commands._numbers import seed as seed_type
+from simulators.scenario import builtin_names, load_scenario
 from simulators.simulator import Simulator
 
 DEFAULT_RATE = 0.0
@@ -59,17 +64,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--actions", default="",
                    help='responder actions, e.g. "2m:911,2m10s:breaths,3m:naloxone:route=nasal"')
     p.add_argument("--output", "-o", required=True, help="session file to write (.jsonl)")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUTPUT if it exists (never the scenario file itself)")
     p.set_defaults(func=run)
 
 
 def _seed(text: str) -> int:
     try:
-        seed = int(text)
-    except ValueError:
-        raise OxiError(f"bad --seed {text!r}: expected a whole number ≥ 0") from None
-    if seed < 0:
-        raise OxiError(f"bad --seed {text!r}: expected a whole number ≥ 0")
-    return seed
+        return seed_type(text)
+    except argparse.ArgumentTypeError as e:
+        raise OxiError(f"bad --seed {text!r}: {e}") from None
 
 
 def _rate(text: str) -> float:
@@ -92,6 +96,8 @@ def _duration(text: str | None, default: float) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    scenario_file = Path(args.scenario) if args.scenario not in builtin_names() else None
+    check_output(args.output, force=args.force, inputs=[scenario_file] if scenario_file else [])
     scenario = load_scenario(args.scenario)
     seed = _seed(args.seed)
     rate = _rate(args.rate)
@@ -107,16 +113,27 @@ def run(args: argparse.Namespace) -> int:
                 sim.schedule(a.t, inj[0], **inj[1])
             except ValueError as e:
                 raise OxiError(f"bad action at {a.t:g} s: {e}") from None
+    inputs = [scenario.path] if scenario.path is not None else []
+    try:
+        with output(args.output, force=args.force, inputs=inputs) as tmp:
+            n = _write(tmp, sim, scenario, script, duration,
+                       extra={"scenario": scenario.name, "seed": seed, "actions": args.actions,
+                              "pleth_rate": rate})
+    except OSError as e:
+        raise OxiError(f"{args.output}: cannot write ({os_reason(e)})") from None
+    print(f"wrote {printable(args.output)}: {n} readings, {duration:g} s of {scenario.name}",
+          file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, sim: Simulator, scenario: Any, script: list[ScriptedAction],
+           duration: float, extra: dict[str, Any]) -> int:
+    """The run into a session file at `path`; returns the number of readings written."""
     device = f"Simulator ({scenario.name})"
     clock = VirtualClock(wall_start=RealClock().wall())
-    try:
-        writer = SessionWriter(args.output, source=f"sim:{scenario.name}", device=device,
-                               clock=clock, flush_every=math.inf,
-                               extra={"scenario": scenario.name, "seed": seed,
-                                      "actions": args.actions, "pleth_rate": rate})
-    except OSError as e:
-        raise OxiError(f"{args.output}: cannot write ({e.strerror or e})") from None
-    try:
+    n = 0
+    with SessionWriter(path, source=f"sim:{scenario.name}", device=device, clock=clock,
+                       flush_every=math.inf, extra=extra) as writer:
         writer.link(LinkEvent(0.0, LinkState.CONNECTED, device=device))
         # responder actions (by="responder", as the live session records them) and the
         # scenario's own events (drugs taken, trainer artefacts: by="scenario"), in time order
@@ -145,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
                 t, _, name, data = heapq.heappop(pending)
                 writer.event(t, name, **data)
             writer.reading(r)
+            n += 1
         take_patient_events()
         while pending:
             t, _, name, data = heapq.heappop(pending)
@@ -152,9 +170,4 @@ def run(args: argparse.Namespace) -> int:
         writer.link(LinkEvent(float(sim.t), LinkState.CLOSED, reason="scenario ended",
                               device=device))
         writer.close(t=float(sim.t), reason="scenario ended")
-    except OSError as e:
-        raise OxiError(f"{args.output}: write failed ({e.strerror or e})") from None
-    finally:
-        if not writer.closed:
-            writer.close(reason="error")
-    return 0
+    return n

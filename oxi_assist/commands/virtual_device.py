@@ -20,8 +20,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from drivers.errors import OxiError, SourceError
+from drivers.errors import SourceError
+from drivers.printable import printable
 from drivers.reading import Reading
+from oxi_assist.commands._numbers import device_seconds, seed
 
 #: mode → module providing `register_mode(modes_subparsers)`.
 MODE_MODULES: dict[str, str] = {"ble": "oxi_assist.commands._virtual_ble"}
@@ -45,8 +47,8 @@ def register(sub: Any) -> None:
     s.add_argument("--protocol", choices=SERIAL_PROTOCOLS, default="cms50-v7")
     s.add_argument("--link", metavar="PATH",
                    help="also make PATH a symlink to the pty (stable across 'disconnect')")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--duration", type=float, metavar="S",
+    s.add_argument("--seed", type=seed, default=0)
+    s.add_argument("--duration", type=device_seconds, metavar="S",
                    help="stop after S seconds (default: until quit or Ctrl-C)")
     s.add_argument("--no-storage", action="store_true",
                    help="no stored recording in the device's memory (for download)")
@@ -96,8 +98,6 @@ def run_serial(args: argparse.Namespace) -> int:
 
     if not pty_supported():
         raise SourceError(f"virtual-device serial: {NO_PTY_MESSAGE}")
-    if args.duration is not None and not args.duration > 0:
-        raise OxiError("--duration must be a positive number of seconds")
     readings = patient(args.scenario, args.seed)
     storage = None
     if not args.no_storage and args.protocol == "cms50-v7":
@@ -105,10 +105,11 @@ def run_serial(args: argparse.Namespace) -> int:
         storage = sample_storage(start, seconds=300, seed=args.seed)
     dev = VirtualSerialOximeter(args.protocol, readings, link_path=args.link, storage=storage,
                                 seed=args.seed)
-    path = dev.start()
+    path = printable(dev.start())
     print(path, flush=True)
-    print(f"virtual {args.protocol} oximeter ({args.scenario}) on {path} (pty {dev.pty_name}); "
-          f"connect with: oxi-assist monitor serial:{path}", file=sys.stderr, flush=True)
+    print(f"virtual {args.protocol} oximeter ({printable(args.scenario)}) on {path} (pty "
+          f"{dev.pty_name}); connect with: oxi-assist monitor serial:{path}", file=sys.stderr,
+          flush=True)
     done = threading.Event()
     threading.Thread(target=_cues, args=(dev, done), daemon=True).start()
     try:

@@ -1,9 +1,11 @@
 """`oxi-assist walkthrough SCENARIO --actions "2m:911,2m10s:breaths,3m:naloxone"`
 
 Plays a simulated scenario headless on a virtual clock, with scripted responder actions that
-reach both the guide and the patient model, through the same Monitor the live screen uses, and
-prints the timeline: one line per change of step, prompt, alarm or SpO2 band. It is how a
-trainer (or a test) checks what the guidance says at each moment of a response.
+reach both the guide and the patient model, through the same Session, Monitor and Guide the
+live screen uses (`oxi_assist.play`), and prints the timeline: one line per change of step,
+prompt, alarm or SpO2 band. It is how a trainer (or a test) checks what the guidance says at
+each moment of a response. `--cues` plays a trainer's device artefacts (finger out, dropout,
+the device lost) at given times.
 
 A prompt that comes back within `REPEAT_QUIET_S` of going away is not printed again: an SpO2
 hovering at a threshold would otherwise fill the screen. The guide's own event log (what a
@@ -17,10 +19,12 @@ import math
 from dataclasses import dataclass, field
 
 from drivers.errors import OxiError
-from oxi_assist import guidance_schema
 from oxi_assist.actions import Action, ScriptedAction, parse_script, parse_time
-from oxi_assist.guide import Guide, GuideState
+from oxi_assist.commands._numbers import seed as seed_type
+from oxi_assist.guide import GuideState
+from oxi_assist.play import parse_cues, play, response_session
 from oxi_assist.vitals import BANDS, Band, VitalsState
+from simulators.scenario import load_scenario
 
 REPEAT_QUIET_S = 60.0  # app-defined: display thinning only
 
@@ -28,7 +32,7 @@ REPEAT_QUIET_S = 60.0  # app-defined: display thinning only
 @dataclass(frozen=True)
 class TimelineLine:
     t: float
-    kind: str  # "STEP", "ACTION", "PROMPT", "WARN", "ALARM", "SPO2", "END"
+    kind: str  # "STEP", "ACTION", "CUE", "PROMPT", "WARN", "ALARM", "SPO2", "END"
     text: str
 
     def format(self) -> str:
@@ -101,64 +105,43 @@ class _Differ:
 
 def run_walkthrough(scenario: str, script: list[ScriptedAction] | str, *,
                     guidance: str | None = None, seed: int = 0,
-                    duration: float | None = None) -> Walkthrough:
-    """Plays `scenario` for `duration` seconds (default: the scenario's own) with the script."""
-    try:
-        from oxi_assist.commands.simulate import inject_for
-        from oxi_assist.signal import Monitor
-        from simulators.scenario import load_scenario
-        from simulators.simulator import Simulator
-    except ImportError as e:  # pragma: no cover - only in a partial install
-        raise OxiError(f"the simulator is not available in this build ({e})") from None
-
-    protocol = guidance_schema.load(guidance)
-    sc = load_scenario(scenario)
+                    duration: float | None = None, cues: str = "") -> Walkthrough:
+    """Plays `scenario` for `duration` seconds (default: the scenario's own) with the script,
+    through the same Session, Monitor and Guide as the live screen (`oxi_assist.play`)."""
     actions = parse_script(script) if isinstance(script, str) else sorted(script,
                                                                           key=lambda a: a.t)
+    cue_list = parse_cues(cues)
+    sc = load_scenario(scenario)
     end = duration if duration is not None else sc.duration
     for a in actions:
         if a.action is Action.END:
             end = min(end, a.t)
-    sim = Simulator(sc, seed=seed)
-    monitor = Monitor()
-    guide = Guide(protocol)
+    session, source = response_session(scenario, guidance=guidance, seed=seed, duration=end)
     result = Walkthrough()
     diff = _Differ(result.lines)
-    diff.guide(0.0, guide.state)
-    pending = [a for a in actions if a.t <= end]
-    i = 0
-    total = math.ceil(end)
-    for s in range(total + 1):
-        while i < len(pending) and pending[i].t < s + 1:
-            a = pending[i]
-            i += 1
-            st = guide.on_action(a.action, t=a.t, **a.params)
-            extra = "".join(f" {k}={v}" for k, v in a.params.items())
-            result.lines.append(TimelineLine(a.t, "ACTION", a.action.value + extra))
-            inj = inject_for(a)
-            if inj is not None:
-                try:
-                    sim.schedule(max(a.t, float(sim.t)), inj[0], **inj[1])
-                except ValueError as e:
-                    raise OxiError(f"bad action at {_mmss(a.t)}: {e}") from None
-            diff.guide(a.t, st)
-        if s == total:
-            break
-        block = sim.step(1)
-        t = float(s + 1)
-        for r in block.readings():
-            v = monitor.update(r)
-            diff.vitals(r.t, v)
-        v = monitor.tick(t)
-        result.vitals.append(v)
-        diff.vitals(t, v)
-        st = guide.on_vitals(v, t=t)
-        diff.guide(t, st)
+    if session.guide_state is not None:
+        diff.guide(0.0, session.guide_state)
+    played = play(session, source, actions, end, cues=cue_list)
+    for a in played.actions:
+        extra = "".join(f" {k}={v}" for k, v in a.params.items())
+        result.lines.append(TimelineLine(a.t, "ACTION", a.action.value + extra))
+    for c in played.cues:
+        extra = "".join(f" {k}={v}" for k, v in c.params.items())
+        result.lines.append(TimelineLine(c.t, "CUE", c.name + extra))
+    for smp in played.samples:
+        if smp.vitals is not None:
+            result.vitals.append(smp.vitals)
+            diff.vitals(smp.t, smp.vitals)
+        st = smp.state
+        if st is None:
+            continue
+        diff.guide(smp.t, st)
         result.states.append(st)
-    result.state = guide.state
+    result.state = played.state
     final = result.state
-    result.lines.append(TimelineLine(
-        final.t, "END", f"step {final.step.id}; naloxone doses {final.doses}; "
+    if final is not None:
+        result.lines.append(TimelineLine(
+            end, "END", f"step {final.step.id}; naloxone doses {final.doses}; "
                         f"911 {'called' if final.called_911 else 'NOT called'}"))
     result.lines.sort(key=lambda ln: ln.t)
     return result
@@ -174,6 +157,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--actions", default="",
                    help='responder script, e.g. "1m:911,2m:breaths,2m30s:naloxone:route=nasal"'
                         " (actions: " + ", ".join(a.value for a in Action) + ")")
+    p.add_argument("--cues", default="",
+                   help='trainer cues, e.g. "3m:finger_out:seconds=60,5m:link_lost" (cues: '
+                        'finger_out, finger_in, motion, motion_off, low_perfusion, dropout, '
+                        'link_lost, link_back)')
     p.add_argument("--guidance", default=None,
                    help="guidance file or built-in name (default: bc-save-me)")
     p.add_argument("--seed", default="0", help="random seed (whole number ≥ 0)")
@@ -183,18 +170,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     try:
-        seed = int(args.seed)
-    except ValueError:
-        seed = -1
-    if seed < 0:
-        raise OxiError(f"bad --seed {args.seed!r}: expected a whole number ≥ 0")
+        seed = seed_type(args.seed)
+    except argparse.ArgumentTypeError as e:
+        raise OxiError(f"bad --seed {args.seed!r}: {e}") from None
     duration = None
     if args.duration is not None:
         duration = parse_time(args.duration)
         if not 1 <= duration <= 48 * 3600:
             raise OxiError(f"bad --duration {args.duration!r}: expected 1 s to 48 h")
     w = run_walkthrough(args.scenario, args.actions, guidance=args.guidance, seed=seed,
-                        duration=duration)
+                        duration=duration, cues=args.cues)
     for line in w.lines:
         print(line.format())
     return 0

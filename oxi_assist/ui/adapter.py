@@ -14,7 +14,7 @@ from typing import Any
 from drivers.reading import LinkState, PatientStatus, Trainable
 from oxi_assist.actions import ACTIONS, KEYS, Action, KeyBinding, key_for
 from oxi_assist.breathing import CountState
-from oxi_assist.guide_state import GuideState, Prompt, StepView, TimerState
+from oxi_assist.guide_state import GuideState, Prompt, StepView, TimerState, origin_label
 from oxi_assist.ui.model import (
     GuideLine,
     GuideView,
@@ -27,7 +27,6 @@ from oxi_assist.ui.model import (
     Tone,
     TrainerView,
 )
-from oxi_assist.ui.origin import origin_label
 
 METRONOME_ID = "metronome"
 
@@ -40,14 +39,17 @@ CORE_KEYS: tuple[KeyBinding, ...] = tuple(
 def toggle_on(kb: KeyBinding, session: Any) -> bool:
     """Whether a toggle key's thing (breaths, CPR) is on now: its next press sends "off".
 
-    Breaths follow the guide (which also stops them when the person wakes); CPR follows the
-    responder's last CPR key until the guide keeps that state itself."""
+    Both follow the guide, which keeps them (it also stops breaths when the person wakes);
+    with no guide, the responder's last press of the key decides."""
     if not kb.toggle:
         return False
     on, off = kb.actions
     st = session.guide_state
-    if on is Action.BREATHS_START and st is not None:
-        return bool(st.breaths_on)
+    if st is not None:
+        if on is Action.BREATHS_START:
+            return bool(st.breaths_on)
+        if on is Action.COMPRESSIONS_START:
+            return bool(st.compressions_on)
     for rec in reversed(session.actions):
         if rec.name in (on.value, off.value):
             return rec.name == on.value

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -63,6 +64,12 @@ from oxi_assist.vitals import Priority
 SessionMaker = Callable[[Clock, str, Any], Any]
 #: (source-opening function) URI, clock → Source
 SourceOpener = Callable[[str, Clock], Any]
+
+#: Signals that end the app cleanly, and the reason the recording's end record gives.
+ENDING_SIGNALS: tuple[tuple[signal.Signals, str], ...] = tuple(
+    (getattr(signal, name), why) for name, why in (("SIGTERM", "terminated"),
+                                                   ("SIGHUP", "hang-up"))
+    if hasattr(signal, name))
 
 BELL_EVERY = 10.0  # s between bells while a high alarm is unanswered (IEC practice ≈ 10 s)
 
@@ -205,7 +212,7 @@ class OxiApp(App[int]):
                  debrief_on_end: bool = True, redraw_hz: float = 10.0,
                  tick_every: float = 0.25, measure_latency: bool = False,
                  redraw_every_change: bool = False, device_choice: Any = None,
-                 redraw_on_alert: bool = True) -> None:
+                 redraw_on_alert: bool = True, handle_signals: bool = False) -> None:
         super().__init__()
         self.clock: Clock = clock or RealClock()
         self._make_session = make_session
@@ -241,11 +248,14 @@ class OxiApp(App[int]):
         self._cue_hidden = False
         self.end_reason = ""
         self._device_choice = device_choice  # None: DeviceChoice() on first use
+        self.handle_signals = handle_signals  # the process's own app: SIGTERM/SIGHUP end it
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen())
+        if self.handle_signals:
+            self._catch_ending_signals()
         self._start(self.source)
         self.set_interval(1.0 / self.redraw_hz, self.poll)
         self.set_interval(1.0 / FLASH_CHECK_HZ, self.flash)
@@ -582,11 +592,39 @@ class OxiApp(App[int]):
             yield SystemCommand("Trainer: finger out/in", "key F", self.action_finger)
             yield SystemCommand("Trainer: motion on/off", "key M", self.action_motion)
 
+    # -- how the app ends: signals and failures ---------------------------------------------
+
+    def _catch_ending_signals(self) -> None:
+        """SIGTERM (a shutdown, `kill`) and SIGHUP (the terminal closed) end the session with
+        its recording closed and saying why, instead of leaving it "interrupted"."""
+        loop = asyncio.get_running_loop()
+        for sig, why in ENDING_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.end_by_signal, int(sig), why)
+
+    def end_by_signal(self, signum: int, why: str) -> None:
+        s = self.session
+        if s is not None and not s.closed:
+            s.stop()
+            s.close(why)
+        self.end_reason = why
+        self.exit(return_code=128 + signum)
+
+    def _close_reason(self) -> str:
+        """Why the app is closing with the session still open: a failure of ours (Textual keeps
+        the exception that ended the app and sets a non-zero return code) or a plain close."""
+        err = getattr(self, "_exception", None)
+        if err is not None:
+            return f"failed: {type(err).__name__}: {err}"
+        if self.return_code:
+            return f"failed (exit code {self.return_code})"
+        return "app closed"
+
     async def on_unmount(self) -> None:
         s = self.session
         if s is not None and not s.closed:
             s.stop()
-            s.close("app closed")
+            s.close(self._close_reason())
 
 
 def run_debrief(path: str | Path) -> int:

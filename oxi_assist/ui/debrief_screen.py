@@ -23,6 +23,7 @@ from textual.widgets import Footer, Static
 
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
+from drivers.safe_files import free_name
 from oxi_assist import debrief
 from oxi_assist.timeline_svg import value_runs
 from oxi_assist.ui import theme
@@ -135,7 +136,8 @@ class DebriefScreen(Screen[None]):
     @classmethod
     def for_session(cls, session: Any, *, ask_to_leave: bool = False) -> DebriefScreen:
         path = getattr(session, "recording_path", None)
-        if path is not None and Path(path).exists():
+        # a recording cut by a write failure is incomplete; the session still holds it all
+        if path is not None and Path(path).exists() and not getattr(session, "record_error", ""):
             try:
                 return cls(_load(path), ask_to_leave=ask_to_leave)
             except OxiError:
@@ -156,10 +158,12 @@ class DebriefScreen(Screen[None]):
         yield Footer()
 
     def _target(self, suffix: str) -> Path:
+        """A new file beside the recording (`-2`, `-3`, … if taken): an export from the screen
+        never replaces a file."""
         base = Path(self.rec.path)
         if self.out_dir is not None or not base.parent.is_dir():
-            return (self.out_dir or Path.cwd()) / f"oxi-assist-debrief{suffix}"
-        return base.with_name(base.stem + ".debrief" + suffix)
+            return free_name((self.out_dir or Path.cwd()) / f"oxi-assist-debrief{suffix}")
+        return free_name(base.with_name(base.stem + ".debrief" + suffix))
 
     def _say(self, text: str, error: bool = False) -> None:
         self.query_one("#debrief-status", Static).update(Text(text, style="bold"))

@@ -2,18 +2,32 @@
 
 A bad URI, an unknown scenario, a missing file or a broken guidance file is an `OxiError`
 raised here, before Textual takes over the terminal, so the CLI prints one line and exits 2.
+So is the lack of a terminal: the full screen never starts into a pipe.
+
+How it ends: the screen's own end (q) exits 0; SIGTERM and SIGHUP close the recording with
+the reason "terminated" / "hang-up" and exit 128 + the signal; a failure of ours is recorded as
+"failed: …" and exits 1. Afterwards each recording's path is printed on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from drivers.clock import Clock, RealClock
 from drivers.errors import OxiError, SourceError
+from drivers.printable import printable
 from oxi_assist.uris import open_source, parse_uri
+
+#: Exit code when the screen itself failed (its recording says "failed: …").
+EXIT_FAILED = 1
+NO_TERMINAL = ("the live screen needs a terminal (standard input, output and error are not "
+               "all one); run it in a terminal, or use `oxi-assist simulate` or `oxi-assist "
+               "walkthrough` for a run without a screen")
 
 
 @dataclass
@@ -30,7 +44,9 @@ def add_common_options(p: argparse.ArgumentParser, *, seed: bool = False) -> Non
     p.add_argument("--no-record", action="store_true",
                    help="do not record this session (recordings are personal health data)")
     if seed:
-        p.add_argument("--seed", type=int, default=None,
+        from oxi_assist.commands._numbers import seed as seed_type
+
+        p.add_argument("--seed", type=seed_type, default=None,
                        help="random seed for the simulation (same seed, same run)")
 
 
@@ -63,8 +79,10 @@ def make_monitor(clock: Clock) -> Any:
     return Monitor()
 
 
-def session_maker(opts: LiveOptions) -> Callable[[Clock, str, Any], Any]:
-    """The function the App calls to start a session on a source (or on none: uri "")."""
+def session_maker(opts: LiveOptions,
+                  recorded: list[Path] | None = None) -> Callable[[Clock, str, Any], Any]:
+    """The function the App calls to start a session on a source (or on none: uri ""). The
+    path of each recording started is added to `recorded`, when given."""
     from oxi_assist.recordings import try_open_writer
     from oxi_assist.session import Session
 
@@ -73,6 +91,8 @@ def session_maker(opts: LiveOptions) -> Callable[[Clock, str, Any], Any]:
     def make(clock: Clock, uri: str, source: Any) -> Any:
         writer, why = (try_open_writer(uri, clock, base=opts.sessions_dir) if opts.record
                        else (None, ""))  # a recording that cannot start never blocks the response
+        if writer is not None and recorded is not None:
+            recorded.append(writer.path)
         ctl = source if callable(getattr(source, "inject", None)) else None
         return Session(clock=clock, monitor=make_monitor(clock) if uri else None,
                        guide=new_guide(clock), writer=writer, source_label=uri,
@@ -96,12 +116,12 @@ def with_params(uri: str, **params: object) -> str:
 
 
 def build_app(uri: str, opts: LiveOptions, *, clock: Clock | None = None,
-              **app_kw: Any) -> Any:
+              recorded: list[Path] | None = None, **app_kw: Any) -> Any:
     """Validates everything and returns the App, ready to run. Raises OxiError on bad input."""
     from oxi_assist.ui.app import OxiApp
 
     clock = clock or RealClock()
-    make_session = session_maker(opts)
+    make_session = session_maker(opts, recorded)
     source = None
     simulated = replay = False
     if uri:
@@ -123,7 +143,25 @@ def build_app(uri: str, opts: LiveOptions, *, clock: Clock | None = None,
                   scenario_uri=scenario_uri, **app_kw)
 
 
+def has_terminal() -> bool:
+    """Keys come from stdin and Textual draws on stderr; stdout must not be a pipe either
+    (`demo | cat` would otherwise fill a pipe with a screen nobody sees)."""
+    try:
+        return all(f.isatty() for f in (sys.stdin, sys.stdout, sys.stderr))
+    except (AttributeError, ValueError):
+        return False
+
+
 def run_app(uri: str, opts: LiveOptions) -> int:
-    app = build_app(uri, opts)
-    result = app.run()
-    return int(result or 0)
+    recorded: list[Path] = []
+    app = build_app(uri, opts, recorded=recorded, handle_signals=True)  # bad input fails here
+    if not has_terminal():
+        raise OxiError(NO_TERMINAL)
+    app.run()
+    for p in recorded:
+        print(f"oxi-assist: session recorded in {printable(p)}", file=sys.stderr)
+    code = app.return_code or 0
+    if code == EXIT_FAILED:
+        print("oxi-assist: the screen stopped on an error of ours (above); the recording "
+              "says so", file=sys.stderr)
+    return int(code)

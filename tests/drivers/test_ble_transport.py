@@ -239,8 +239,13 @@ async def test_no_adapter_is_one_line() -> None:
 @pytest.mark.parametrize(("target", "params", "msg"), [
     ("nonsense", {}, "not a Bluetooth address"),
     ("auto", {"colour": "red"}, "unknown option"),
-    ("auto", {"scan": "soon"}, "not a number"),
+    ("auto", {"scan": "soon"}, "bad scan='soon': expected a number"),
     ("auto", {"profile": "acme"}, "unknown BLE profile"),
+    ("auto", {"stale": "nan"}, r"bad stale='nan': expected a number 0\.5–30 s"),
+    ("auto", {"stale": "inf"}, "bad stale='inf'"),
+    ("auto", {"attempts": "0.5"}, r"bad attempts='0\.5': expected a whole number 1–100"),
+    ("auto", {"attempts": "1e308"}, "bad attempts='1e308'"),
+    ("auto", {"connect": "0"}, "bad connect='0'"),
 ])
 def test_bad_uri_options_are_one_line(target: str, params: dict[str, str], msg: str) -> None:
     with pytest.raises(SourceError, match=msg):

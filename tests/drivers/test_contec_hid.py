@@ -172,14 +172,46 @@ async def test_hid_source_streams_keeps_alive_and_reports_loss(hid_pair: tuple) 
     assert items[-1].state == LinkState.CLOSED
 
 
-def test_hid_open_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hid_open_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     import drivers.hid_transport as ht
 
     monkeypatch.setattr(ht, "hid_backend", lambda: None)
     with pytest.raises(SourceError, match="hidapi") as e:
-        ht.open_hid("auto", {}, VirtualClock())
+        ht.open_hid("COM-like-path", {}, VirtualClock())
     assert "\n" not in str(e.value)
     monkeypatch.setattr(ht, "hid_backend", lambda: "hidraw")
+    with pytest.raises(SourceError, match="hid: bad stale='nan'"):
+        ht.open_hid("auto", {"stale": "nan"}, VirtualClock())
+    with pytest.raises(SourceError, match="hid:/dev/null: not a USB-HID device"):
+        ht.open_hid("/dev/null", {}, VirtualClock())
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+    with pytest.raises(SourceError, match=r"notes\.txt: a regular file, not a USB-HID device"):
+        ht.open_hid(str(notes), {}, VirtualClock())
+    with pytest.raises(SourceError, match="hidraw99: no such device"):
+        ht.open_hid("/dev/hidraw99", {}, VirtualClock())
+
+
+async def test_hid_auto_with_nothing_plugged_in_starts_and_keeps_looking(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import drivers.hid_transport as ht
+
+    monkeypatch.setattr(ht, "hid_backend", lambda: "hidraw")
     monkeypatch.setattr(ht, "hid_candidates", lambda: [])
-    with pytest.raises(SourceError, match="no Contec USB-HID"):
-        ht.open_hid("auto", {}, VirtualClock())
+    clock = VirtualClock()
+    src = ht.open_hid("auto", {}, clock)
+    items: list = []
+
+    async def consume() -> None:
+        async for it in src:
+            items.append(it)
+
+    task = asyncio.ensure_future(consume())
+    for _ in range(20):
+        await clock.run_for(0.25)
+        await asyncio.sleep(0.01)
+    states = [i.state for i in items]
+    assert states[:3] == [LinkState.CONNECTING, LinkState.LOST, LinkState.RECONNECTING]
+    assert "no Contec USB-HID" in items[1].reason
+    await src.close()
+    await asyncio.wait_for(task, 5.0)

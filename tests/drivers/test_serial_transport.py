@@ -196,9 +196,6 @@ def test_open_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         open_serial("auto", {"protocol": "pc60f"}, RealClock())
     with pytest.raises(SourceError, match="stale"):
         open_serial(str(tmp_path), {"stale": "x"}, RealClock())
-    monkeypatch.setattr("drivers.serial_transport.serial_candidates", lambda: [])
-    with pytest.raises(SourceError, match="no Contec serial cable"):
-        open_serial("auto", {}, RealClock())
     two = [Candidate("serial", p, 0x10C4, 0xEA60, ("cms50-v7",)) for p in ("/dev/a", "/dev/b")]
     monkeypatch.setattr("drivers.serial_transport.serial_candidates", lambda: two)
     with pytest.raises(SourceError, match=r"several candidate ports.*/dev/a, /dev/b") as e:
@@ -271,3 +268,50 @@ def test_scan_lists_wired_candidates(monkeypatch: pytest.MonkeyPatch,
     assert out[1].split()[:3] == ["serial:/dev/ttyUSB0", "USB", "10C4:EA60"]
     assert out[2].startswith("  serial:/dev/ttyUSB1")
     assert "unavailable" in out[4] and "hidapi" in out[4]
+
+
+@pytest.mark.parametrize(("raw", "key"), [("nan", "stale"), ("inf", "lost"), ("0", "stale"),
+                                          ("-1", "stale"), ("1e308", "probe"),
+                                          ("nan", "probe")])
+def test_numeric_options_must_be_finite_and_in_range(raw: str, key: str) -> None:
+    with pytest.raises(SourceError, match=rf"serial: bad {key}='{raw}': expected a number"):
+        open_serial("auto", {key: raw}, RealClock())
+
+
+def test_paths_that_are_not_serial_ports_are_refused_with_the_reason(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a port")
+    with pytest.raises(SourceError, match=r"notes\.txt: a regular file, not a serial port"):
+        open_serial(str(text), {}, RealClock())
+    with pytest.raises(SourceError, match="a directory, not a serial port"):
+        open_serial(str(tmp_path), {}, RealClock())
+    with pytest.raises(SourceError, match="/dev/null: not a serial port"):
+        open_serial("/dev/null", {}, RealClock())
+
+
+async def test_serial_auto_with_no_cable_starts_and_keeps_looking(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing plugged in: the source opens (the guidance starts), says why the link is lost,
+    and looks again with backoff until a cable appears."""
+    looked: list[int] = []
+    monkeypatch.setattr("drivers.serial_transport.serial_candidates",
+                        lambda: looked.append(1) or [])
+    clock = VirtualClock()
+    src = open_serial("auto", {}, clock)
+    items: list = []
+
+    async def consume() -> None:
+        async for it in src:
+            items.append(it)
+
+    task = asyncio.ensure_future(consume())
+    for _ in range(40):
+        await clock.run_for(0.25)
+        await asyncio.sleep(0.01)  # the connect attempt runs in a worker thread
+    states = [i.state for i in items]
+    assert states[:3] == [LinkState.CONNECTING, LinkState.LOST, LinkState.RECONNECTING]
+    assert "no Contec serial cable" in items[1].reason
+    assert len(looked) >= 4  # one look at open, then one per retry
+    await src.close()
+    await asyncio.wait_for(task, 5.0)
+    assert items[-1].state == LinkState.CLOSED

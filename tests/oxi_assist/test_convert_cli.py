@@ -117,3 +117,46 @@ def test_a_naive_start_stays_zone_less_through_a_conversion(tmp_path, capsys):
     # and our CSV's time column shows the file's wall clock with no "Z" invented
     assert (tmp_path / "out.csv").read_text().splitlines()[2].split(",")[1] == \
         "2024-01-14T23:05:12"
+
+
+def test_every_written_format_is_private_even_with_a_wide_umask(tmp_path, vectors, capsys):
+    """EDF files were written 0644; every output is personal health data."""
+    import os
+    import stat
+
+    src = vectors / "contec-cms50e-live.SpO2"
+    old = os.umask(0o022)
+    try:
+        for name in ("p.jsonl", "p.csv", "p.edf"):
+            out = tmp_path / name
+            assert main(["convert", str(src), str(out)]) == 0
+            assert stat.S_IMODE(out.stat().st_mode) == 0o600, name
+            out.chmod(0o644)  # a replaced file is private too
+            assert main(["convert", str(src), str(out), "--force"]) == 0
+            assert stat.S_IMODE(out.stat().st_mode) == 0o600, name
+    finally:
+        os.umask(old)
+    out_text = capsys.readouterr().out
+    assert out_text.count("wrote ") == 6
+
+
+def test_a_failed_forced_write_leaves_the_old_file_whole(tmp_path, vectors, monkeypatch,
+                                                         capsys):
+    from drivers.formats import csv_out
+
+    src = vectors / "contec-cms50e-live.SpO2"
+    out = tmp_path / "team.csv"
+    out.write_text("last week's export")
+    real = csv_out.write
+
+    def half_then_full_disk(rec, path):  # type: ignore[no-untyped-def]
+        real(rec, path)  # the whole new file is there, then the disk gives out
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("oxi_assist.commands.convert.writers",
+                        lambda: {"csv": half_then_full_disk})
+    assert main(["convert", str(src), str(out), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "team.csv: cannot write (no space left on the device)" in err
+    assert out.read_text() == "last week's export"
+    assert [p.name for p in tmp_path.iterdir()] == ["team.csv"]  # no temporary file left

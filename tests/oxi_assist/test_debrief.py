@@ -191,8 +191,8 @@ def test_cli_bad_input_file_exit_2(tmp_path, capsys):
 
 
 def test_write_output_refuses_a_folder(tmp_path):
-    with pytest.raises(OxiError, match="is a folder"):
-        write_output(tmp_path, "x")
+    with pytest.raises(OxiError, match="is a directory; give a file name"):
+        write_output(tmp_path, "x", force=True)
 
 
 def test_terminal_opens_the_screen_and_exports_stay_text(session_file, tmp_path, monkeypatch,

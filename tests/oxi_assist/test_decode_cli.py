@@ -90,3 +90,25 @@ def test_other_codecs_through_the_same_command(tmp_path: Path,
     rows = list(csv.DictReader(io.StringIO(out)))
     assert (rows[0]["pulse"], rows[0]["wave"]) == ("130", "0")
     assert rows[1]["wave"] == "1" and rows[1]["pleth"] == "40.157"
+
+
+def test_a_reader_that_stops_early_is_not_blamed_on_the_input(tmp_path: Path) -> None:
+    """`decode … | head`: the pipe closes under us; that is not the capture's fault, so no
+    error line names the file and the exit code is 0."""
+    import subprocess
+    import sys
+
+    from drivers.protocols.cms50_v7 import CMS50V7Codec
+    from drivers.reading import Reading
+
+    cap = tmp_path / "long.bin"
+    frame = CMS50V7Codec.encode(Reading(t=0.0, spo2=97.0, pulse=70.0), pleth=50.0)
+    cap.write_bytes(frame * 200_000)
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m oxi_assist decode --protocol cms50-v7 {cap} "
+                       "| head -n 2 >/dev/null; echo ${PIPESTATUS[0]}"],
+        capture_output=True, text=True, timeout=120, cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert p.stdout.strip() == "0", p.stderr
+    assert "long.bin" not in p.stderr and "Traceback" not in p.stderr, p.stderr

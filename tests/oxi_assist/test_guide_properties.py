@@ -1,15 +1,24 @@
-"""Safety invariants of the guide over random sequences of actions, vitals and time steps.
+"""The engine's invariants over random sequences of actions, vitals and time, for the
+built-in guidance and for every hostile file that loads (with the checker bypassed):
 
-- calling 911, giving breaths and giving naloxone are offered in every state until the end;
-- a poor, missing or stale signal never yields a reassuring prompt and always a warning;
-- more naloxone is never suggested once breathing is marked normal with SpO2 ≥ 90 on a good
-  signal (the prolonged-sedation branch);
-- timers never go negative; time in the guide never runs backwards;
-- any action in any state is accepted without an exception.
+(a) 911, breaths on/off, compressions on/off and naloxone (injection and nasal) are offered in
+    every state until the response ends, and each takes effect in one action;
+(b) no reading, a poor, stale or lost signal never reassures, and always shows a warning to
+    check the person;
+(c) nothing on screen pushes naloxone while breathing is adequate, within 3 minutes of a
+    dose, while awake or in withdrawal, or once the kit is used up;
+(d) nothing on screen says to stop breaths while breathing is not normal, or to skip 911 or
+    leave while the person does not respond or does not breathe normally;
+and timers never go negative, time never runs backwards, nothing raises.
+
+What is "on screen" is read back with the vocabulary from the words actually shown, so the
+check does not rely on what a file declared.
 """
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,17 +27,36 @@ from hypothesis import strategies as st
 
 from oxi_assist import guidance_schema
 from oxi_assist.actions import Action
+from oxi_assist.guidance_conditions import Facts
+from oxi_assist.guidance_schema import OWN_INTENTS
+from oxi_assist.guidance_vocabulary import intents_of
 from oxi_assist.guide import Guide, GuideState
 from oxi_assist.vitals import Band, Quality, VitalsState
 
-settings.register_profile("guide", max_examples=80, deadline=None,
+settings.register_profile("guide", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 
-GUIDANCE = sorted(p.stem for p in guidance_schema.GUIDANCE_DIR.glob("*.toml"))
-PROTOCOLS = {name: guidance_schema.load(name) for name in GUIDANCE}
+HOSTILE = Path(__file__).parent / "guidance_hostile"
+
+
+def _protocols() -> dict[str, guidance_schema.Protocol]:
+    out = {p.stem: guidance_schema.load(p.stem)
+           for p in sorted(guidance_schema.GUIDANCE_DIR.glob("*.toml"))}
+    for p in sorted(HOSTILE.glob("*.toml")):
+        proto, _ = guidance_schema.validate_text(p.read_text(encoding="utf-8"), str(p),
+                                                 safety=False)
+        if proto is not None:
+            out[f"hostile/{p.stem}"] = proto
+    return out
+
+
+PROTOCOLS = _protocols()
 
 actions = st.one_of(
     st.sampled_from(list(Action)).map(lambda a: ("action", a, {})),
+    st.sampled_from([Action.UNRESPONSIVE, Action.BREATHS_START, Action.NALOXONE,
+                     Action.BREATHING_NORMAL, Action.BREATHING_NOT_NORMAL,
+                     Action.BREATH_TAP, Action.AWAKE]).map(lambda a: ("action", a, {})),
     st.just(("action", Action.NALOXONE, {"route": "nasal"})),
     st.just(("action", Action.NALOXONE, {"route": "oral", "dose": "x"})),
     st.text(max_size=8).map(lambda s: ("action", s, {})),
@@ -39,38 +67,64 @@ vitals = st.tuples(
     st.one_of(st.none(), st.floats(min_value=40, max_value=100)),
     st.sampled_from(list(Quality)),
     st.booleans(),
+    st.one_of(st.none(), st.floats(min_value=20, max_value=180)),
 )
 ticks = st.tuples(st.just("tick"), st.floats(min_value=-30, max_value=400))
-events = st.lists(st.one_of(actions, actions, vitals, ticks), min_size=1, max_size=40)
+waits = st.tuples(st.just("wait"), st.floats(min_value=1, max_value=20))
+events = st.lists(st.one_of(actions, actions, vitals, ticks, waits), min_size=1, max_size=50)
 
 
-def make_vitals(t: float, spo2: float | None, q: Quality, stale: bool) -> VitalsState:
+def make_vitals(t: float, spo2: float | None, q: Quality, stale: bool,
+                pulse: float | None) -> VitalsState:
     band = Band.UNKNOWN if spo2 is None else (Band.NORMAL if spo2 >= 95 else Band.LOW)
-    return VitalsState(t, spo2, 80.0, 1.0, band, q, None, stale=stale)
+    return VitalsState(t, spo2, pulse, 1.0, band, q, None, stale=stale)
 
 
-def good_signal(v: VitalsState | None) -> bool:
-    return (v is not None and v.spo2 is not None and v.quality is Quality.GOOD
-            and not v.stale)
+def on_screen(s: GuideState) -> frozenset[str]:
+    """The intents of every text a responder can read now."""
+    texts = [s.step.title, *s.step.lines, *(p.text for p in (*s.warnings, *s.suggestions)),
+             *(t.message for t in s.timers if t.due), *(ln for n in s.notes for ln in n.lines)]
+    out: set[str] = set()
+    for t in texts:
+        out |= intents_of(t)
+    # a button may name its own action ("Stop breaths" is a choice, not an instruction);
+    # anything else its label says counts as said
+    for o in s.offered:
+        out |= intents_of(o.label) - OWN_INTENTS.get(o.action, frozenset())
+    for p in (*s.warnings, *s.suggestions):
+        out |= p.does
+    return frozenset(out)
 
 
-def check(s: GuideState, v: VitalsState | None, last_t: float) -> None:
+def check(s: GuideState, f: Facts, last_t: float) -> None:
     assert s.t >= last_t
-    acts = {o.action for o in s.offered}
-    if not s.ended:
+    acts = [o.action for o in s.offered]
+    if not s.ended:  # (a)
         assert Action.CALLED_911 in acts
-        assert Action.NALOXONE in acts
+        routes = {o.params_dict.get("route") for o in s.offered if o.action is Action.NALOXONE}
+        assert routes == {"im", "nasal"}
         assert (Action.BREATHS_STOP in acts) if s.breaths_on else (Action.BREATHS_START in acts)
-    prompts = (*s.warnings, *s.suggestions)
-    if not good_signal(v):
-        assert not any(p.reassuring for p in prompts)
+        assert ((Action.COMPRESSIONS_STOP in acts) if s.compressions_on
+                else (Action.COMPRESSIONS_START in acts))
+    said = on_screen(s)
+    if f.signal != "good":  # (b)
+        assert "reassure" not in said
         if not s.ended:
-            assert s.warnings, "a poor or missing signal must warn"
-    if (s.breathing_answer == "normal" and good_signal(v) and v is not None
-            and v.spo2 is not None and v.spo2 >= 90):
-        assert not any(p.suggests == "naloxone" for p in s.suggestions)
-        assert not any("another dose" in p.text.lower() for p in s.suggestions)
-        assert not any(t.due and "another dose" in t.message.lower() for t in s.timers)
+            assert any("check" in p.does for p in s.warnings), "no reading must warn"
+    wait = f.minutes_since_naloxone is not None and f.minutes_since_naloxone < 3
+    if f.breathing_ok or wait or f.awake or f.withdrawal or f.out_of_naloxone:  # (c)
+        assert "naloxone" not in said, (f, s.suggestions, s.step.lines)
+    if not f.breathing_ok:  # (d)
+        assert "stop_breaths" not in said
+        assert "leave" not in said
+    if f.responsive != "yes":
+        assert "leave" not in said
+        if not f.called_911:
+            assert "skip_911" not in said
+    if f.pulse_check != "felt" and (f.responsive != "yes" or not f.breathing_ok):
+        assert "stop_compressions" not in said
+    if not s.breaths_on:
+        assert "keep_breaths" not in said
     for t in s.timers:
         assert t.elapsed >= 0
         assert t.remaining is None or t.remaining >= 0
@@ -79,13 +133,8 @@ def check(s: GuideState, v: VitalsState | None, last_t: float) -> None:
         assert e.t >= 0
 
 
-@pytest.mark.parametrize("name", GUIDANCE)
-@settings(settings.get_profile("guide"))
-@given(seq=events)
-def test_invariants_hold_for_any_sequence(name: str, seq: list[tuple[Any, ...]]) -> None:
-    g = Guide(PROTOCOLS[name])
+def play(g: Guide, seq: list[tuple[Any, ...]]) -> None:
     t = 0.0
-    v: VitalsState | None = None
     last_t = 0.0
     for ev in seq:
         if ev[0] == "action":
@@ -93,41 +142,49 @@ def test_invariants_hold_for_any_sequence(name: str, seq: list[tuple[Any, ...]])
             s = g.on_action(ev[1], t=t, **ev[2])
         elif ev[0] == "vitals":
             t += 1.0
-            v = make_vitals(t, ev[1], ev[2], ev[3])
-            s = g.on_vitals(v)
+            s = g.on_vitals(make_vitals(t, *ev[1:]))
+        elif ev[0] == "wait":
+            t += ev[1] * 10
+            s = g.tick(t)
         else:
             t = max(0.0, t + ev[1])
             s = g.tick(t)
-        check(s, v, last_t)
+        check(s, g._facts_now or g._facts(), last_t)
         last_t = s.t
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+@settings(settings.get_profile("guide"))
+@given(seq=events)
+def test_invariants_hold_for_any_sequence(name: str, seq: list[tuple[Any, ...]]) -> None:
+    play(Guide(PROTOCOLS[name]), seq)
 
 
 @settings(settings.get_profile("guide"))
 @given(seq=events)
-def test_safety_actions_reachable_in_one_action(seq: list[tuple[Any, ...]]) -> None:
-    """From any state before the end, each safety action is accepted and takes effect."""
-    proto = PROTOCOLS["bc-save-me"]
-    g = Guide(proto)
+def test_safety_actions_take_effect_in_one_action(seq: list[tuple[Any, ...]]) -> None:
+    """From any state before the end, each core action is accepted and takes effect."""
+    g = Guide(PROTOCOLS["bc-save-me"])
     t = 0.0
     for ev in seq:
         t += 1.0
         if ev[0] == "action":
             g.on_action(ev[1], t=t, **ev[2])
         elif ev[0] == "vitals":
-            g.on_vitals(make_vitals(t, ev[1], ev[2], ev[3]))
+            g.on_vitals(make_vitals(t, *ev[1:]))
         if g.state.ended:
             return
     before = g.state
-    after = Guide.__new__(Guide)
-    after.__dict__ = {k: _copy(v) for k, v in g.__dict__.items()}
-    s = after.on_action(Action.NALOXONE, t=t + 1)
-    assert s.doses == before.doses + 1
+    for route in ("im", "nasal"):
+        other = copy.deepcopy(g)
+        s = other.on_action(Action.NALOXONE, t=t + 1, route=route)
+        assert s.doses == before.doses + 1
+        assert dict(s.doses_by_route)[route] == dict(before.doses_by_route)[route] + 1
+    other = copy.deepcopy(g)
+    s = other.on_action(Action.COMPRESSIONS_STOP if before.compressions_on
+                        else Action.COMPRESSIONS_START, t=t + 1)
+    assert s.compressions_on is not before.compressions_on
     s = g.on_action(Action.BREATHS_START, t=t + 1)
     assert s.breaths_on
     s = g.on_action(Action.CALLED_911, t=t + 2)
     assert s.called_911
-
-
-def _copy(v: Any) -> Any:
-    import copy
-    return copy.deepcopy(v)

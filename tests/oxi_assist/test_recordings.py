@@ -74,11 +74,19 @@ def test_existing_wide_folder_is_narrowed(tmp_path):
 def test_file_names_from_start_time_and_kind_never_overwrite(tmp_path):
     start = 1_700_000_000.0
     a = new_session_path(start, "sim", tmp_path)
-    a.write_text("x")
-    b = new_session_path(start, "sim", tmp_path)
-    assert a != b and b.name.endswith("-sim-2.jsonl")
     assert a.name == session_filename(start, "sim")
     assert a.name[:15].replace("-", "").isdigit()
+    assert new_session_path(start, "sim", tmp_path, 2).name.endswith("-sim-2.jsonl")
+    # a file already there (another process, the same second) is never opened for writing
+    a.write_text("someone else's session")
+    clock = VirtualClock(wall_start=start)
+    w1 = open_writer("sim:x", clock, base=tmp_path)
+    w2 = open_writer("sim:x", clock, base=tmp_path)
+    w1.close()
+    w2.close()
+    assert a.read_text() == "someone else's session"
+    assert [w1.path.name, w2.path.name] == [session_filename(start, "sim").replace(
+        ".jsonl", f"-{n}.jsonl") for n in (2, 3)]
 
 
 @pytest.mark.parametrize(("label", "kind"), [
@@ -290,3 +298,42 @@ def test_try_open_writer_gives_a_writer_when_it_can(tmp_path):
     w, why = recordings.try_open_writer("sim:x", VirtualClock(), base=tmp_path)
     assert w is not None and why == ""
     w.close()
+
+
+def test_one_bad_file_never_breaks_the_listing_or_debrief_last(tmp_path, monkeypatch, capsys):
+    """Every kind of broken thing in the sessions folder is listed as unreadable and skipped;
+    `sessions` and `debrief last` still work for the good recording."""
+    from oxi_assist.cli import main
+
+    monkeypatch.setenv(recordings.ENV_DATA_DIR, str(tmp_path))
+    d = tmp_path / "sessions"
+    d.mkdir()
+    good = _write(d / "good.jsonl", 1_700_000_000, [
+        '{"k":"r","t":0,"spo2":93,"pulse":80}\n',
+        '{"k":"event","t":3,"name":"911","by":"responder"}\n'])
+    deep = HEADER % 1_700_100_000 + '{"k":"event","t":1,"x":' + "[" * 100_000 \
+        + "]" * 100_000 + "}\n"
+    (d / "deep.jsonl").write_text(deep)  # nested too deeply for a JSON parser
+    (d / "deep-tail.jsonl").write_text(HEADER % 1_700_100_001 + "[" * 5000 + "\n"
+                                       + "[" * 5000 + "\n")
+    (d / "long-line.jsonl").write_text(HEADER % 1_700_100_002 + '{"k":"event","t":1,"x":"'
+                                       + "x" * (2 << 20) + '"}\n')
+    (d / "binary.jsonl").write_bytes(bytes(range(256)) * 8)
+    (d / "empty.jsonl").write_bytes(b"")
+    os.mkfifo(d / "fifo.jsonl")  # never opened (it would block forever)
+    (d / "folder.jsonl").mkdir()
+    (d / "loop.jsonl").symlink_to("loop.jsonl")
+    infos = list_sessions(d)
+    ok = [i for i in infos if not i.error]
+    assert [i.path for i in ok] == [good]
+    assert {i.path.name for i in infos if i.error} >= {"deep.jsonl", "long-line.jsonl",
+                                                       "binary.jsonl", "empty.jsonl"}
+    for i in infos:
+        assert "\n" not in i.error and "Traceback" not in i.error
+    deep_info = next(i for i in infos if i.path.name == "deep.jsonl")
+    assert "nested too deeply" in deep_info.error
+    assert main(["sessions"]) == 0
+    out = capsys.readouterr().out
+    assert "good.jsonl" in out and out.count("unreadable") >= 4
+    assert main(["debrief", "last", "--text"]) == 0
+    assert "911 called" in capsys.readouterr().out

@@ -22,6 +22,7 @@ from oxi_assist.actions import Action
 from oxi_assist.debrief import summarize
 from oxi_assist.recordings import open_writer, scan
 from oxi_assist.session import PlethHistory, Session, TrendHistory
+from oxi_assist.signal import Monitor
 
 
 class ScriptedSource:
@@ -350,9 +351,71 @@ def test_a_failing_disk_stops_the_recording_not_the_session(tmp_path):
     w.reading = boom  # type: ignore[method-assign]
     s.on_item(Reading(t=0.5, spo2=96, pulse=70))
     s.on_action(Action.CALLED_911)
-    assert "No space left" in s.record_error
+    assert s.record_error == "recording stopped: write failed (no space left on the device)"
     assert s.readings == 1 and s.actions[-1].name == "911"
     s.close()
+
+
+class FullDisk:
+    """`native.write_all` on a disk that holds `capacity` bytes of this file: a write that does
+    not fit writes what fits, then fails with ENOSPC, as a full disk does."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.failures = 0
+
+    def __call__(self, fd: int, data: bytes) -> None:
+        import errno
+
+        room = self.capacity - os.lseek(fd, 0, os.SEEK_CUR)
+        if len(data) > room:
+            os.write(fd, data[:max(0, room)])
+            self.failures += 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        os.write(fd, data)
+
+
+def test_a_full_disk_cuts_the_file_says_so_and_the_session_keeps_everything(
+        tmp_path, monkeypatch, capsys):
+    from drivers.formats import native
+    from drivers.formats.native import read as read_native
+    from oxi_assist.cli import main
+    from oxi_assist.debrief import debrief_text
+
+    disk = FullDisk(capacity=6000)
+    monkeypatch.setattr(native, "write_all", disk)
+    clock = VirtualClock()
+    w = open_writer("sim:x", clock, base=tmp_path)
+    s = Session(clock=clock, writer=w, monitor=Monitor(), source_label="sim:x")
+    for i in range(400):  # 97 %, then 80 % from 100 s on: the low-SpO2 alarm is raised
+        clock.set(float(i))
+        s.on_item(Reading(t=float(i), spo2=97.0 if i < 100 else 80.0, pulse=70))
+        s.tick()
+        if i == 30:
+            s.on_action(Action.CALLED_911)
+        if i == 350:
+            s.on_action(Action.NALOXONE)
+    s.close("responder ended the session")
+    assert disk.failures >= 1
+    assert "no space left on the device" in s.record_error
+    # the file: whole records up to the failure, then an end record saying why
+    lines = w.path.read_text().splitlines()
+    assert lines[-1].startswith('{"k":"end"') and "write failed: no space left" in lines[-1]
+    rec = read_native(w.path)
+    assert rec.interrupted and rec.header["cut"].startswith("write failed")
+    info = scan(w.path)
+    assert info.cut.startswith("write failed") and not info.error
+    assert "Cut short" in debrief_text(rec) and "crashed" not in debrief_text(rec)
+    assert main(["sessions", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "cut short (write failed: no space left on the device)" in out
+    assert "interrupted" not in out
+    # the session kept everything, including what came after the disk filled up
+    mem = s.recording()
+    names = [e["name"] for e in mem.events if e.get("by") == "responder"]
+    assert names == ["911", "naloxone"]
+    assert any(a["kind"] == "spo2_low" and a["state"] == "raised" for a in mem.alarms)
+    assert len(mem.readings) == 400
 
 
 def test_items_without_a_usable_time_are_dropped_not_fatal():
@@ -458,3 +521,23 @@ def test_a_killed_session_loses_at_most_the_last_second(tmp_path, repo_root):
     assert rec.interrupted
     t = rec.arrays()[0]
     assert len(t) > 0 and t[-1] >= last - 1.0 - 0.1  # at most the last second is missing
+
+
+def test_the_debrief_after_a_write_failure_comes_from_the_session(tmp_path, monkeypatch):
+    """The file on disk is cut; the debrief shown when the session ends is the whole session."""
+    from drivers.formats import native
+    from oxi_assist.ui.debrief_screen import DebriefScreen
+
+    monkeypatch.setattr(native, "write_all", FullDisk(capacity=3000))
+    clock = VirtualClock()
+    s = Session(clock=clock, writer=open_writer("sim:x", clock, base=tmp_path),
+                source_label="sim:x")
+    for i in range(200):
+        clock.set(float(i))
+        s.on_item(Reading(t=float(i), spo2=96.0, pulse=70))
+        s.tick()
+    s.on_action(Action.NALOXONE)  # long after the disk filled up
+    s.close()
+    assert s.record_error
+    rec = DebriefScreen.for_session(s).rec
+    assert [e["name"] for e in rec.events if e.get("by") == "responder"] == ["naloxone"]

@@ -27,11 +27,16 @@ def test_scenarios_verbose_shows_expected_actions(capsys: pytest.CaptureFixture[
     assert "treated: 1m:911,2m:breaths,2m:naloxone" in capsys.readouterr().out
 
 
-def test_simulate_writes_a_native_session(tmp_path: Path) -> None:
+def test_simulate_writes_a_native_session(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "od.jsonl"
     rc = main(["simulate", "opioid-overdose", "--seed", "3", "--duration", "10m",
                "--actions", "1m:911,2m:breaths,2m:naloxone:route=nasal", "-o", str(out)])
     assert rc == 0
+    assert f"wrote {out}: 600 readings" in capsys.readouterr().err
+    assert main(["simulate", "baseline", "-o", str(out)]) == 2  # never over it silently
+    assert "already exists; use --force" in capsys.readouterr().err
+    assert (out.stat().st_mode & 0o777) == 0o600
     rec = native.read(out)
     assert not rec.interrupted
     assert rec.source == "sim:opioid-overdose" and rec.device == "Simulator (opioid-overdose)"

@@ -1,105 +1,97 @@
 """Every case of the bad-input corpus (tests/bad_inputs/manifest.toml) through the real command
-line: exit 2, exactly one line on stderr naming the problem, never a traceback, and a `monitor`
-URI that fails before the screen starts. A few cases run as a real `python -m oxi_assist`
-child process (all at once, so the suite stays fast); the rest call `oxi_assist.cli.main`."""
+line: exit 2, exactly one line on stderr naming the problem, never a traceback, never a hang
+(a time bound), and no file of the corpus folder changed (hashed before and after), nor
+anything left in the case's output folder. The cases marked `subprocess` (those that could
+hang or eat memory if a fix regressed, and a few of each kind) run as real `python -m
+oxi_assist` processes, a few at a time, under a time and memory bound; the rest call
+`oxi_assist.cli.main` in this process (same code, no start-up cost) under a watchdog.
+
+The runner is benchmarks/reliability_files.py, which also publishes the table in
+docs/RELIABILITY.md."""
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import sys
-import tomllib
+from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from oxi_assist.cli import main
+from benchmarks import reliability_files as rf
 
-CORPUS = Path(__file__).resolve().parents[1] / "bad_inputs"
-REPO = CORPUS.parents[1]
-CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "manifest.toml").read_text())["case"]
-
-
-def _args(case: dict[str, Any], tmp: Path) -> list[str]:
-    return shlex.split(case["cmd"].replace("{tmp}", str(tmp)))
-
-
-def _id(case: dict[str, Any]) -> str:
-    return case["cmd"][:70]
-
-
-def _check(case: dict[str, Any], code: int, out: str, err: str) -> None:
-    lines = err.splitlines()
-    assert code == 2, f"exit {code}; stderr: {err!r}"
-    assert "Traceback" not in err + out
-    assert len(lines) == 1, f"expected one stderr line, got {lines!r}"
-    assert case["expect"] in lines[0], lines[0]
+CASES = rf.load_cases()
 
 
 @pytest.fixture(scope="module")
-def child_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
-    """Runs every subprocess case concurrently (2 at a time would be as slow as the slowest
-    pair; these are I/O-light and start in about a second)."""
-    tmp = tmp_path_factory.mktemp("children")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OXI_ASSIST_DATA_DIR": str(tmp / "data"),
-           "NO_COLOR": "1"}
-    procs = {}
-    for case in CASES:
-        if case.get("subprocess"):
-            procs[case["cmd"]] = subprocess.Popen(
-                [sys.executable, "-m", "oxi_assist", *_args(case, tmp)], cwd=CORPUS, env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True)
-    out = {}
-    for cmd, p in procs.items():
-        try:
-            so, se = p.communicate(timeout=60)
-        except subprocess.TimeoutExpired:  # e.g. a screen that started instead of an error
-            p.kill()
-            so, se = p.communicate()
-            out[cmd] = (-1, so, se + "\n(timed out)")
-            continue
-        out[cmd] = (p.returncode, so, se)
-    return out
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One working copy of the corpus for the in-process cases (none of them may change it)."""
+    return rf.prepare(tmp_path_factory.mktemp("corpus") / "corpus")
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.get("subprocess")], ids=_id)
-def test_case_in_a_real_process(case: dict[str, Any],
-                                child_results: dict[str, tuple[int, str, str]]) -> None:
-    code, out, err = child_results[case["cmd"]]
-    _check(case, code, out, err)
+@pytest.fixture(scope="module")
+def child_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, rf.Result]:
+    base = tmp_path_factory.mktemp("children")
+    cases = [c for c in CASES if c.subprocess]
+    return {r.case.cmd: r for r in rf.run_all(cases, base, jobs=3)}
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if not c.get("subprocess")], ids=_id)
-def test_case_in_process(case: dict[str, Any], tmp_path: Path,
-                         monkeypatch: pytest.MonkeyPatch,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("case", [c for c in CASES if c.subprocess], ids=lambda c: c.id)
+def test_case_in_a_real_process(case: rf.Case, child_results: dict[str, rf.Result]) -> None:
+    r = child_results[case.cmd]
+    assert r.ok, r.report()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.subprocess], ids=lambda c: c.id)
+def test_case_in_process(case: rf.Case, work: Path, tmp_path: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
     import textual.app
 
     def no_screen(*a: object, **k: object) -> None:
-        raise AssertionError("the screen started: a bad source must fail before it")
+        raise AssertionError("the screen started: a bad input must fail before it")
 
     monkeypatch.setattr(textual.app.App, "run", no_screen)
-    monkeypatch.chdir(CORPUS)
-    monkeypatch.setenv("OXI_ASSIST_DATA_DIR", str(tmp_path / "data"))
-    try:
-        code = main(_args(case, tmp_path))
-    except SystemExit as e:  # argparse usage errors exit 2 through SystemExit
-        code = int(e.code or 0)
-    cap = capsys.readouterr()
-    _check(case, code, cap.out, cap.err)
-    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("*.jsonl"))
+    r = rf.run_in_process(case, work, tmp_path / "out", tmp_path / "state")
+    assert r.ok, r.report()
+    recorded = list((tmp_path / "state").rglob("*.jsonl"))
+    assert not recorded, f"a session was recorded: {recorded}"
 
 
 def test_corpus_is_large_and_every_file_has_a_case() -> None:
-    files = {p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*")
-             if p.is_file() and p.parent != CORPUS and p.parent.name != "good"}
-    used = {c["file"] for c in CASES if c["file"]}
-    assert len(files) >= 30
+    files = {p.relative_to(rf.CORPUS).as_posix() for p in rf.CORPUS.rglob("*")
+             if p.is_file() and p.parent != rf.CORPUS and p.parent.name not in ("good",
+                                                                                 "outputs")
+             and "__pycache__" not in p.parts}
+    used = {c.file for c in CASES if c.file}
     assert files <= used, sorted(files - used)
-    assert len(CASES) >= 60
-    kinds = {c["cmd"].split()[0] for c in CASES}
+    assert len(CASES) >= 200
+    assert len({c.cmd for c in CASES}) == len(CASES), "a case is listed twice"
+    kinds = {c.cmd.split()[0] for c in CASES}
     assert {"info", "debrief", "analyze", "decode", "monitor", "simulate", "guidance",
-            "walkthrough", "replay"} <= kinds
+            "walkthrough", "replay", "convert", "download", "virtual-device", "sessions",
+            "demo", "guide", "scan"} <= kinds
+    classes = Counter(c.cls for c in CASES)
+    assert set(classes) == set(rf.CLASS_WORDS), classes
+    assert all(n >= 5 for n in classes.values()), classes
+
+
+def test_the_runner_catches_what_it_is_meant_to(tmp_path: Path) -> None:
+    """The checks themselves: a changed file, a traceback, two lines, a wrong exit code."""
+    case = rf.Case("content", "", "info x", "boom")
+    good = rf.Result(case, 2, "", "oxi-assist: error: boom\n", 0.1)
+    assert good.ok
+    assert not rf.Result(case, 0, "", "oxi-assist: error: boom\n", 0.1).ok
+    assert not rf.Result(case, 2, "", "boom\nsecond line\n", 0.1).ok
+    assert not rf.Result(case, 1, "", "Traceback (most recent call last):\n boom", 0.1).ok
+    assert not rf.Result(case, 2, "", "oxi-assist: error: boom\n", 0.1, changed=["a"]).ok
+    assert not rf.Result(case, None, "", "boom\n", 60.0, timed_out=True).ok
+    (tmp_path / "f").write_text("x")
+    before = rf.snapshot(tmp_path)
+    (tmp_path / "f").write_text("y")
+    assert rf._changed(before, rf.snapshot(tmp_path)) == ["f"]
+
+
+def test_the_undamaged_edf_of_the_corpus_reads() -> None:
+    """The EDF cases differ from this file only in the field each damages."""
+    from drivers.formats import load
+
+    rec = load(rf.CORPUS / "good" / "ok.edf")
+    assert len(rec.readings) == 10 and rec.format == "edf"

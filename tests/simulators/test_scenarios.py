@@ -4,6 +4,7 @@ files with FILE:LINE messages."""
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,64 @@ def test_arrest_check_takes_no_value() -> None:
     with pytest.raises(ConfigError, match=r"bad\.toml:22: unknown key 'expected\.t\.arrest"
                                           r"\.value'"):
         loads(GOOD + '\n[expected.t]\nactions = ""\narrest = { value = 3 }\n', "bad.toml")
+
+# --- numbers at the edges ----------------------------------------------------------------------
+
+
+def test_every_model_parameter_has_a_range() -> None:
+    """A parameter without a range could be set to a value that breaks the model."""
+    from dataclasses import fields
+
+    from simulators.oximeter_model import OximeterParams
+    from simulators.physiology import PatientParams
+    from simulators.scenario import OXIMETER_RANGES, PATIENT_RANGES
+
+    assert {f.name for f in fields(PatientParams)} == set(PATIENT_RANGES)
+    assert {f.name for f in fields(OximeterParams)} == set(OXIMETER_RANGES)
+    defaults_p, defaults_o = PatientParams(), OximeterParams()
+    for name, (lo, hi) in PATIENT_RANGES.items():
+        assert lo <= getattr(defaults_p, name) <= hi, name
+    for name, (lo, hi) in OXIMETER_RANGES.items():
+        assert lo <= getattr(defaults_o, name) <= hi, name
+
+
+def _params_case(table: str) -> list[tuple[str, str, float]]:
+    from simulators.scenario import OXIMETER_RANGES, PATIENT_RANGES
+
+    ranges = PATIENT_RANGES if table == "patient" else OXIMETER_RANGES
+    return [(table, k, v) for k, (lo, hi) in ranges.items() for v in (lo, hi)]
+
+
+@pytest.mark.parametrize(("table", "key", "value"),
+                         _params_case("patient") + _params_case("oximeter"))
+def test_every_accepted_edge_value_runs(table: str, key: str, value: float) -> None:
+    """Each parameter at each end of its range, with an overdose in the run: the scenario
+    loads and simulates two minutes without an error, every value a number in range."""
+    import math
+
+    from simulators.simulator import Simulator
+
+    text = (f'name = "edge"\ndescription = "d"\nduration = "2m"\n[{table}]\n{key} = {value!r}\n'
+            '[[events]]\nat = "10s"\naction = "drug"\ndrug = "fentanyl"\ndose = 8\n')
+    sc = loads(text, "edge.toml")
+    sim = Simulator(sc, seed=1)
+    for r in sim.run(120):
+        for v in (r.spo2, r.pulse):
+            assert v is None or (math.isfinite(v) and 0 <= v <= 300), (key, value, r)
+    st = sim.state()
+    assert math.isfinite(st.sao2) and 0 <= st.sao2 <= 100, (key, value, st)
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ("[patient]\nco2_store_l = 0\n", "patient.co2_store_l: 0 is out of range (1–200)"),
+    ("[patient]\nhr = 1e308\n", "patient.hr: 1e+308 is out of range"),
+    ("[patient]\nfio2 = nan\n", "patient.fio2 must be a number, not nan"),
+    ("[oximeter]\nlag_s = inf\n", "oximeter.lag_s must be a number, not inf"),
+    ('[[events]]\nat = "1s"\naction = "drug"\ndrug = "heroin"\ndose = 1e308\n',
+     "drug: dose must be a number from 0 to 100"),
+    ('[[events]]\nat = 1e308\naction = "oxygen"\n', "is past the longest scenario"),
+])
+def test_numbers_a_model_cannot_take_are_refused_with_their_line(line: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(words)) as e:
+        loads('name = "x"\ndescription = "d"\nduration = "2m"\n' + line, "x.toml")
+    assert str(e.value).startswith("x.toml:")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from drivers.errors import OxiError
 from drivers.formats import native
 from drivers.protocols.cms50_legacy import CMS50LegacyCodec
 from drivers.protocols.cms50_v7 import (
@@ -150,6 +152,32 @@ def test_cues_garbage_stall_and_disconnect(tmp_path: Path) -> None:
         assert link.is_symlink()
     with pytest.raises(ValueError, match="unknown virtual device cue"):
         dev.inject("explode")
+    assert not os.path.lexists(link)  # our link went with the device
+
+
+def test_the_link_is_only_made_where_nothing_is(tmp_path: Path) -> None:
+    """`--link night.csv` used to replace a recording with a symlink and delete it on exit."""
+    night = tmp_path / "night.csv"
+    night.write_text("a night's recording")
+    dangling = tmp_path / "old-link"
+    dangling.symlink_to(tmp_path / "gone")
+    for taken in (night, dangling, tmp_path):
+        dev = VirtualSerialOximeter("cms50-v7", steady_patient(), link_path=taken)
+        with pytest.raises(OxiError, match="already exists"):
+            dev.start()
+        dev.stop()
+    assert night.read_text() == "a night's recording"
+    assert os.readlink(dangling) == str(tmp_path / "gone")
+
+
+def test_only_our_own_link_is_removed(tmp_path: Path) -> None:
+    """Something put in the link's place while the device runs is left alone at the end."""
+    link = tmp_path / "tty"
+    with VirtualSerialOximeter("cms50-legacy", steady_patient(), link_path=link) as dev:
+        assert os.readlink(link) == dev.pty_name
+        link.unlink()
+        link.write_text("a user's file now")
+    assert link.read_text() == "a user's file now"
 
 
 def test_download_command_writes_native_sessions(tmp_path: Path,

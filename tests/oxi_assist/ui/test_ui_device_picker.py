@@ -165,7 +165,13 @@ async def test_responder_keys_work_over_the_picker(air: Air) -> None:
         assert app.session.guide_state.called_911
         assert app.session.doses == 1
         main = next(s for s in app.screen_stack if isinstance(s, MainScreen))
-        assert "aloxone" in str(main.query_one(EventLog).render())
+        # the live log under the picker is current: its newest line is drawn (the guide's new
+        # step is in the log before it); the dose itself is in the session's log
+        newest = list(app.session.log)[-1].text
+        assert " ".join(newest.split()[:4]) in " ".join(str(main.query_one(EventLog).render())
+                                                      .split())
+        assert any("Evaluate and support" in ln.text for ln in app.session.log)
+        assert any("aloxone" in ln.text for ln in app.session.log)
         await pilot.press("4")  # no fourth device: nothing happens
         await pilot.pause()
         assert isinstance(app.screen, DevicePicker)
@@ -240,3 +246,21 @@ def test_snapshot_device_picker(snap_compare, air: Air) -> None:  # type: ignore
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_remembered_choice_is_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from oxi_assist.device_choice import DeviceChoice
+
+    old = os.umask(0o022)
+    try:
+        DeviceChoice(tmp_path).remember("AA:BB:CC:DD:EE:FF", "PC-60F")
+        DeviceChoice(tmp_path).remember("11:22:33:44:55:66", "O2Ring")
+    finally:
+        os.umask(old)
+    p = tmp_path / "ble-device.json"
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    assert DeviceChoice(tmp_path).get().address == "11:22:33:44:55:66"  # type: ignore[union-attr]
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["ble-device.json"]

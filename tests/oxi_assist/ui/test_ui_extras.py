@@ -66,6 +66,13 @@ async def test_debrief_screen_on_a_recorded_file(tmp_path) -> None:  # type: ign
         svg, txt = screen.exported
         assert svg.suffix == ".svg" and svg.read_text().lstrip().startswith("<svg")
         assert txt.read_text().startswith("oxi-assist debrief")
+        txt.write_text("notes added by hand")  # a second export never replaces the first
+        await pilot.press("t")
+        await pilot.pause()
+        again = screen.exported[-1]
+        assert again.name == txt.name.replace(".txt", "-2.txt")
+        assert txt.read_text() == "notes added by hand"
+        assert again.read_text().startswith("oxi-assist debrief")
         await pilot.press("q")
     assert dapp.return_value == 0
 

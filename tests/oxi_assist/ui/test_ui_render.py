@@ -168,21 +168,6 @@ def test_speed_steps_clamp_to_1_and_20() -> None:
 
 # ---------------------------------------------------------------- origins, prompts, log, trend
 
-def test_origin_labels_say_bc_or_ours() -> None:
-    from oxi_assist.guide_state import SourceRef
-    from oxi_assist.ui.origin import origin_label
-
-    bc = SourceRef("gov-bc", "BC-official", "https://example.org")
-    derived = SourceRef("tth", "BC-derived", "https://example.org")
-    app = SourceRef("app", "app-defined")
-    other = SourceRef("on", "other-jurisdiction", "https://example.org")
-    assert origin_label([bc, derived]) == "BC"
-    assert origin_label([app]) == "ours"
-    assert origin_label([bc, app]) == "BC + ours"
-    assert origin_label([other]) == "other jurisdiction"
-    assert origin_label([]) == ""
-
-
 def test_reassurance_is_drawn_last_and_calm_with_every_prompt_s_origin() -> None:
     from oxi_assist.guide_state import Prompt, SourceRef
     from oxi_assist.ui.adapter import prompt_views
@@ -191,8 +176,8 @@ def test_reassurance_is_drawn_last_and_calm_with_every_prompt_s_origin() -> None
 
     bc = (SourceRef("gov-bc", "BC-official", "u"),)
     ours = (SourceRef("app", "app-defined"),)
-    normal = Prompt("normal", "Oxygen 95–100% is the normal range.", sources=bc,
-                    reassuring=True, priority=3)
+    normal = Prompt("normal", "Oxygen 95–100% is the normal range.", kind="reassurance",
+                    sources=bc, priority=3)
     call = Prompt("call", "They did not wake up. Call 911 now.", sources=bc, priority=1)
     signal = Prompt("sig", "No good reading. Check their breathing.", kind="warning",
                     sources=ours, priority=3)

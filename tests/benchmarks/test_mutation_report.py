@@ -1,0 +1,38 @@
+"""The mutation figure is read from mutmut's own result files, grouped by function."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.mutation import load, rate, report
+
+
+def _meta(root: Path, rel: str, codes: dict[str, int | None]) -> None:
+    p = root / "mutants" / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps({"exit_code_by_key": codes}), encoding="utf-8")
+
+
+def test_kill_rate_counts_only_judged_mutants_and_marks_the_safety_functions(
+        tmp_path: Path) -> None:
+    _meta(tmp_path, "oxi_assist/guide_safety.py.meta", {
+        "oxi_assist.guide_safety.x_breathing_ok__mutmut_1": 1,
+        "oxi_assist.guide_safety.x_breathing_ok__mutmut_2": 0,
+        "oxi_assist.guide_safety.x_may_show__mutmut_1": None,
+    })
+    _meta(tmp_path, "oxi_assist/guide.py.meta", {
+        "oxi_assist.guide.xǁGuideǁ_shows__mutmut_1": 1,
+        "oxi_assist.guide.xǁGuideǁ_entry__mutmut_1": 0,
+    })
+    ms = load(tmp_path)
+    by = {m.name.rsplit(".", 1)[1]: m for m in ms}
+    assert by["x_breathing_ok__mutmut_2"].status == "survived"
+    assert by["x_may_show__mutmut_1"].status == "not run"
+    assert by["xǁGuideǁ_shows__mutmut_1"].function == "Guide._shows"
+    assert by["xǁGuideǁ_shows__mutmut_1"].safety
+    assert not by["xǁGuideǁ_entry__mutmut_1"].safety  # log bookkeeping is not a safety rule
+    assert rate([m for m in ms if m.safety]) == (2, 3, 100 * 2 / 3)
+    text = report(ms, with_diffs=False)
+    assert "Safety functions: 2 of 3 mutants killed (66.7 %)" in text
+    assert "| `guide` | `Guide._entry` | 1 | 0 | 1 | 0 % |  |" in text
