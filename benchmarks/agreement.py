@@ -37,17 +37,24 @@ NIGHTS = [
      "3ea46923abea650a6a6ca07f1c753ce0262de6ef4ae8c203ffb0629e144c9fca"),
 ]
 
+#: each side's time is its best of this many runs (a shared machine: the best is the one the
+#: other processes interfered with least); pobm's runs take 30-120 ms each, ours a few ms
+OURS_RUNS, POBM_RUNS = 30, 5
+
 POBM = r"""
 import json, sys, time, numpy as np
 from pobm.obm.desat import DesaturationsMeasures
 from pobm.obm.burden import HypoxicBurdenMeasures
 x = np.array(json.load(open(sys.argv[1])), dtype=float)  # 1 Hz, NaN = no value
-t0 = time.perf_counter()
-out = {}
-for th in (3, 4):
-    out[f"odi{th}"] = DesaturationsMeasures(ODI_Threshold=th).compute(x).ODI
-ct = HypoxicBurdenMeasures(np.array([]), np.array([]), CT_Threshold=90).compute(x).CT
-out["seconds"] = time.perf_counter() - t0
+best = float("inf")
+for _ in range(int(sys.argv[2])):  # the best of a few runs, as ours is timed
+    t0 = time.perf_counter()
+    out = {}
+    for th in (3, 4):
+        out[f"odi{th}"] = DesaturationsMeasures(ODI_Threshold=th).compute(x).ODI
+    ct = HypoxicBurdenMeasures(np.array([]), np.array([]), CT_Threshold=90).compute(x).CT
+    best = min(best, time.perf_counter() - t0)
+out["seconds"] = best
 out["ct90_le_pct"] = ct
 out["min"] = float(np.nanmin(x))
 print(json.dumps(out))
@@ -104,7 +111,7 @@ def _ours(path: Path) -> dict[str, Any]:
     tr = Trace.from_recording(rec)
     analyze_trace(tr)
     best = float("inf")
-    for _ in range(5):
+    for _ in range(OURS_RUNS):
         t0 = time.perf_counter()
         a = analyze_trace(tr)
         best = min(best, time.perf_counter() - t0)
@@ -117,8 +124,8 @@ def _pobm(py: Path, tr: Any, interval: float) -> dict[str, Any]:
     x = np.repeat(np.where(np.isfinite(tr.spo2), tr.spo2, np.nan), step)
     f = CACHE / "pobm-input.json"
     f.write_text(json.dumps([None if v != v else v for v in x.tolist()]))
-    r = subprocess.run([str(py), "-c", POBM, str(f)], check=True, capture_output=True,
-                       text=True)
+    r = subprocess.run([str(py), "-c", POBM, str(f), str(POBM_RUNS)], check=True,
+                       capture_output=True, text=True)
     return json.loads(r.stdout)
 
 

@@ -72,8 +72,9 @@ def first_reaching(t: np.ndarray, run_t: np.ndarray, delay: float, lo: np.ndarra
     float for float), or hi when none. A search on run_t + delay lands within a rounding
     step of it; the loops below move each guess onto the exact predicate."""
     n = len(t)
-    j = np.searchsorted(t, run_t + delay, side="left")
-    np.clip(j, lo, hi, out=j)
+    j = t.searchsorted(run_t + delay, side="left")
+    np.maximum(j, lo, out=j)  # (np.clip's wrappers cost more than the work here)
+    np.minimum(j, hi, out=j)
     while True:  # step back while the previous sample already reaches
         m = (j > lo) & (t[np.maximum(j - 1, 0)] - run_t >= delay)
         if not m.any():
@@ -101,17 +102,17 @@ def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: floa
     An active condition lasts exactly to the end of the run of `weak` samples it was raised
     in, so each weak run raises at most once: at its first trigger."""
     e = np.zeros(0, dtype=np.int64)
-    on_idx = np.flatnonzero(strong)
+    on_idx = strong.nonzero()[0]
     if len(on_idx) == 0:
         return Segments(e, e, e)
-    cut = np.flatnonzero(np.diff(on_idx) != 1) + 1
+    cut = (np.diff(on_idx) != 1).nonzero()[0] + 1
     lo = on_idx[np.concatenate(([0], cut))]  # ON runs [lo, hi)
     hi = on_idx[np.concatenate((cut, [len(on_idx)])) - 1] + 1
     trig = first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
     if bypass is not None:
-        bidx = np.flatnonzero(bypass & strong)
+        bidx = (bypass & strong).nonzero()[0]
         if len(bidx):
-            p = np.searchsorted(bidx, lo, side="left")
+            p = bidx.searchsorted(lo, side="left")
             first_b = bidx[np.minimum(p, len(bidx) - 1)]
             has = (p < len(bidx)) & (first_b < hi)
             trig = np.where(has & (first_b < trig), first_b, trig)
@@ -119,8 +120,8 @@ def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: floa
     trig_idx, onset = trig[fire], lo[fire]
     if len(trig_idx) == 0:
         return Segments(e, e, e)
-    brk_idx = np.flatnonzero(~weak)  # OFF or UNK: what ends an active condition
-    nb = np.searchsorted(brk_idx, trig_idx, side="right")
+    brk_idx = (~weak).nonzero()[0]  # OFF or UNK: what ends an active condition
+    nb = brk_idx.searchsorted(trig_idx, side="right")
     keep = np.empty(len(nb), dtype=bool)
     keep[0] = True
     keep[1:] = nb[1:] != nb[:-1]
@@ -132,41 +133,80 @@ def solve_masks(t: np.ndarray, weak: np.ndarray, strong: np.ndarray, delay: floa
     return Segments(raised, ended, onset)
 
 
+def runs_of(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The maximal runs [lo, hi) of consecutive values in sorted distinct indices."""
+    if len(idx) == 0:
+        return idx, idx
+    cut = (idx[1:] - idx[:-1] != 1).nonzero()[0]
+    lo = np.empty(len(cut) + 1, dtype=idx.dtype)
+    hi = np.empty(len(cut) + 1, dtype=idx.dtype)
+    lo[0] = idx[0]
+    lo[1:] = idx[cut + 1]
+    hi[:-1] = idx[cut] + 1
+    hi[-1] = idx[-1] + 1
+    return lo, hi
+
+
 def solve_runs(t: np.ndarray, weak_idx: np.ndarray, on_idx: np.ndarray, delay: float,
                bypass_idx: np.ndarray | None = None) -> Segments:
     """`solve_masks` from sorted index lists: `weak_idx` the ON or MID samples, `on_idx` the
-    ON ones (a subset of `weak_idx`), `bypass_idx` the ON ones carrying a bypass.
+    ON ones (a subset of `weak_idx`), `bypass_idx` the ON ones carrying a bypass."""
+    n = len(t)
+    raised, onset, end = solve_run_bounds(t, *runs_of(weak_idx), *runs_of(on_idx), delay,
+                                          bypass_idx)
+    return Segments(raised, np.where(end < n, end, -1), onset)
+
+
+def solve_run_bounds(t: np.ndarray, wlo: np.ndarray, whi: np.ndarray, olo: np.ndarray,
+                     ohi: np.ndarray, delay: float, bypass_idx: np.ndarray | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rule above from runs of samples: weak runs [wlo, whi) (ON or MID) and the ON runs
+    [olo, ohi) inside them, all sorted. Returns, per raise: the sample that raised, the first
+    sample of its ON run (the onset) and the end of its weak run (the sample that ends it;
+    past the last sample when it is still active at the end).
 
     When ON implies weak, each trigger lies in a run of weak samples and the condition ends
     at the first sample after that run, so the breakers never need listing: the work is per
-    weak sample, and weak samples are usually few (a value past a limit) while breakers are
-    nearly every sample."""
-    n = len(t)
-    e = np.zeros(0, dtype=np.int64)
-    if len(on_idx) == 0:
-        return Segments(e, e, e)
-    cut = np.flatnonzero(np.diff(on_idx) != 1) + 1
-    lo = on_idx[np.concatenate(([0], cut))]  # ON runs [lo, hi)
-    hi = on_idx[np.concatenate((cut, [len(on_idx)])) - 1] + 1
-    trig = first_reaching(t, t[lo], delay, lo, hi) if delay > 0 else lo.copy()
+    run, and runs are few (a value past a limit) while breakers are nearly every sample."""
+    e = np.zeros(0, dtype=np.intp)
+    if len(olo) == 0:
+        return e, e, e
+    same = wlo is olo  # the weak runs are the ON runs: each raises once, ends with itself
+    if delay > 0:
+        # a run reaches `delay` if its last sample does (t is sorted): most runs past a
+        # limit are short, and only the others, and those with a bypass, are searched
+        maybe = t[ohi - 1] - t[olo] >= delay
+        if bypass_idx is not None and len(bypass_idx):
+            p = bypass_idx.searchsorted(olo, side="left")
+            maybe |= (p < len(bypass_idx)) & (bypass_idx[np.minimum(p, len(bypass_idx) - 1)]
+                                              < ohi)
+        if not maybe.all():
+            olo, ohi = olo[maybe], ohi[maybe]
+            if len(olo) == 0:
+                return e, e, e
+    trig = first_reaching(t, t[olo], delay, olo, ohi) if delay > 0 else olo
     if bypass_idx is not None and len(bypass_idx):
-        p = np.searchsorted(bypass_idx, lo, side="left")
+        p = bypass_idx.searchsorted(olo, side="left")
         first_b = bypass_idx[np.minimum(p, len(bypass_idx) - 1)]
-        has = (p < len(bypass_idx)) & (first_b < hi)
+        has = (p < len(bypass_idx)) & (first_b < ohi)
         trig = np.where(has & (first_b < trig), first_b, trig)
-    fire = trig < hi
-    trig_idx, onset = trig[fire], lo[fire]
+    fire = trig < ohi
+    if fire.all():
+        trig_idx, onset = trig, olo
+    else:
+        trig_idx, onset = trig[fire], olo[fire]
     if len(trig_idx) == 0:
-        return Segments(e, e, e)
-    wcut = np.flatnonzero(np.diff(weak_idx) != 1) + 1
-    wlo = weak_idx[np.concatenate(([0], wcut))]  # weak runs [wlo, whi)
-    whi = weak_idx[np.concatenate((wcut, [len(weak_idx)])) - 1] + 1
-    run = np.searchsorted(wlo, trig_idx, side="right") - 1  # the weak run of each trigger
-    keep = np.empty(len(run), dtype=bool)
-    keep[0] = True
-    keep[1:] = run[1:] != run[:-1]  # the first trigger of each weak run raises
-    end = whi[run[keep]]
-    return Segments(trig_idx[keep], np.where(end < n, end, -1), onset[keep])
+        return e, e, e
+    if same:
+        return trig_idx, onset, ohi[fire] if len(trig_idx) < len(ohi) else ohi
+    run = wlo.searchsorted(trig_idx, side="right") - 1  # the weak run of each trigger
+    if len(run) > 1:
+        keep = np.empty(len(run), dtype=bool)
+        keep[0] = True
+        np.not_equal(run[1:], run[:-1], out=keep[1:])  # the first trigger of a run raises
+        if not keep.all():
+            trig_idx, onset, run = trig_idx[keep], onset[keep], run[keep]
+    return trig_idx, onset, whi[run]
 
 
 @dataclass(frozen=True)
@@ -189,7 +229,21 @@ class Thresholds:
     below: tuple[float, ...]  # time-below thresholds in tenths
 
 
+_last: tuple[AlarmConfig, Thresholds] | None = None  # the config asked for last, and its own
+
+
 def thresholds(cfg: AlarmConfig) -> Thresholds:
+    """The config's limits in tenths. The last config's are kept: an analysis of many short
+    recordings with one config works them out once (a config is not changed in place)."""
+    global _last
+    if _last is not None and _last[0] is cfg:
+        return _last[1]
+    th = _thresholds(cfg)
+    _last = (cfg, th)
+    return th
+
+
+def _thresholds(cfg: AlarmConfig) -> Thresholds:
     from oxi_assist.alarm_config import PULSE_PLAUSIBLE, SPO2_PLAUSIBLE
 
     limits: dict[str, tuple[float, float]] = {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import importlib.util
 import os
-import pkgutil
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -42,11 +42,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"oxi-assist {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__)
-                   if not m.name.startswith("_"))
     wanted = only.replace("-", "_") if only else None
-    if wanted in names:
-        names = [wanted]
+    if wanted and not wanted.startswith("_") and wanted.isidentifier() and \
+            importlib.util.find_spec(f"{commands.__name__}.{wanted}") is not None:
+        names = [wanted]  # (listing the package would import pkgutil and inspect)
+    else:
+        import pkgutil
+
+        names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__)
+                       if not m.name.startswith("_"))
     for name in names:
         mod = importlib.import_module(f"{commands.__name__}.{name}")
         register = getattr(mod, "register", None)

@@ -24,10 +24,11 @@ import numpy as np
 from drivers import safe_files
 from drivers.errors import OxiError
 from drivers.formats._base import Recording
-from drivers.reading import DOUBTFUL, GAP_REASONS
+from drivers.reading import DOUBTFUL, GAP_REASONS, INVALIDATING
 from oxi_assist.actions import Action, log_line, parse_action
 from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import analyze
+from oxi_assist.analysis_chunks import CHUNK
 from oxi_assist.monitor_changes import (
     ESCALATED_EVENT,
     PauseChange,
@@ -129,61 +130,104 @@ def start_time(rec: Recording) -> float:
     return min(ts) if ts else 0.0
 
 
-def sample_weights(t: np.ndarray, interval: float | None) -> tuple[np.ndarray, float]:
-    """Seconds each sample stands for: the time to the next one, capped at three nominal
-    intervals so a gap in the data is not counted as time at that value."""
-    n = len(t)
-    if n == 0:
-        return np.zeros(0), interval or 1.0
-    w = np.empty(n)
-    dt = w[:-1]  # the steps, worked out in the result's own memory (a long file: no copies)
-    np.subtract(t[1:], t[:-1], out=dt)
+def typical_step(t: np.ndarray, interval: float | None) -> float:
+    """The nominal seconds between samples: the file's interval, else the commonest spacing
+    (drivers.formats._text.typical_interval: the smallest on a tie, a long hole is not it)."""
     if interval:
-        step = float(interval)
-    else:  # the commonest spacing (the smallest on a tie): a long hole is not it
-        sample = dt[:: max(1, len(dt) // 100_000)]  # any long stretch shows it
-        pos = sample[sample > 0]
-        if len(pos):
-            vals, counts = np.unique(np.round(pos, 3), return_counts=True)
-            step = float(vals[int(np.argmax(counts))])
-        else:
-            step = 1.0
-    np.clip(dt, 0.0, 3.0 * step, out=dt)
-    w[-1] = step
-    return w, step
+        return float(interval)
+    from drivers.formats._text import typical_interval
+
+    return typical_interval(t) if len(t) > 1 else 1.0
+
+
+@dataclass
+class _Readings:
+    """What the debrief says of the readings themselves, gathered a chunk at a time (a long
+    recording: no array as long as it beyond the reader's own)."""
+
+    seconds: float = 0.0  # time covered by readings at all (sample_weights)
+    gaps: dict[str, float] = field(default_factory=dict)  # time without SpO2, by reason
+    lowest_at: float | None = None  # file time of the first reading at the lowest value
+    first_below: float | None = None  # file time of the first reading below LOW_LINE
+    step: float = 1.0
+    last_t: float | None = None
+
+
+def _readings(rec: Recording, lowest: float | None) -> _Readings:
+    """The readings' time, gap reasons, and where the lowest and the first low value were
+    (a reading's SpO2 counts when it has one and no flag makes it unusable)."""
+    c = rec.columns()
+    t, spo2, status = c.t, c.spo2, c.status
+    n = len(t)
+    out = _Readings()
+    if n == 0:
+        return out
+    out.step = step = typical_step(t, rec.interval)
+    out.last_t = float(t[-1])
+    reasons = (*GAP_REASONS, (DOUBTFUL, "signal poor"))
+    gaps = dict.fromkeys([text for _, text in reasons] + ["no SpO2 value"], 0.0)
+    seen: set[str] = set()
+    for a in range(0, n, CHUNK):
+        b = min(a + CHUNK, n)
+        w = np.empty(b - a)
+        tc = t[a:b + 1]
+        np.subtract(tc[1:], tc[:-1], out=w[:len(tc) - 1])
+        np.clip(w[:len(tc) - 1], 0.0, 3.0 * step, out=w[:len(tc) - 1])
+        if b == n:
+            w[-1] = step
+        out.seconds += float(w.sum())
+        st = status[a:b]
+        valid = ((st & int(INVALIDATING)) == 0) & ~np.isnan(spo2[a:b])
+        left = ~valid
+        for flag, text in reasons:
+            hit = left & ((st & int(flag)) != 0)
+            if hit.any():
+                gaps[text] += float(w[hit].sum())
+                seen.add(text)
+                left &= ~hit
+        if left.any():
+            gaps["no SpO2 value"] += float(w[left].sum())
+            seen.add("no SpO2 value")
+        if lowest is not None and out.lowest_at is None:
+            at = np.flatnonzero(valid & (spo2[a:b] == lowest))
+            if len(at):
+                out.lowest_at = float(t[a + at[0]])
+        if out.first_below is None:
+            low = np.flatnonzero(valid & (spo2[a:b] < LOW_LINE))
+            if len(low):
+                out.first_below = float(t[a + low[0]])
+    out.gaps = dict(sorted(((k, v) for k, v in gaps.items() if k in seen),
+                           key=lambda kv: -kv[1]))
+    return out
 
 
 def summarize(rec: Recording) -> DebriefSummary:
     t0 = start_time(rec)
-    t, spo2, _pulse = rec.arrays()
-    w, _step = sample_weights(t, rec.interval)
-    valid = np.isfinite(spo2)
     s = DebriefSummary(path=rec.path, format=rec.format, source=rec.source,
                        device=rec.device or next((e.device for e in rec.links if e.device), ""),
                        start_wall=rec.start_wall, t_start=t0, duration=0.0,
                        interrupted=rec.interrupted, cut=str(rec.header.get("cut", "")))
     an = analyze(rec)
     dev, sm = an.device, an.smoothed
+    rd = _readings(rec, dev.min_spo2)
     if dev.min_spo2 is not None:
         s.lowest_spo2 = dev.min_spo2
-        at = np.flatnonzero(valid & (spo2 == dev.min_spo2))
-        s.lowest_at = float(t[at[0]]) - t0 if len(at) else None
-        low = valid & (spo2 < LOW_LINE)
-        if low.any():
-            s.first_below_90 = float(t[np.argmax(low)]) - t0
+        s.lowest_at = None if rd.lowest_at is None else rd.lowest_at - t0
+        if rd.first_below is not None:
+            s.first_below_90 = rd.first_below - t0
     s.time_below_90 = float(dev.time_below.get(f"{LOW_LINE:g}", 0.0))
     s.time_below_85 = float(dev.time_below.get(f"{SEVERE_LINE:g}", 0.0))
     s.shown_time_below_90 = float(sm.time_below.get(f"{LOW_LINE:g}", 0.0))
     s.shown_time_below_85 = float(sm.time_below.get(f"{SEVERE_LINE:g}", 0.0))
     s.valid_seconds = an.valid_time_s
-    s.reading_seconds = float(w.sum())
+    s.reading_seconds = rd.seconds
     s.lowest_shown = sm.min_spo2
     s.pulse_min, s.pulse_max = dev.pulse_min, dev.pulse_max
     s.desaturations = sum(1 for d in an.desaturations
                           if d.get("level") == 3.0 and d.get("counted"))
     s.alarms_by_kind = an.alarm_counts
     s.alarms_raised = sum(s.alarms_by_kind.values())
-    s.gap_reasons = gap_reasons(rec.columns().status, valid, w)
+    s.gap_reasons = rd.gaps
 
     items: list[TimelineItem] = []
     for e in rec.events:
@@ -249,28 +293,10 @@ def summarize(rec: Recording) -> DebriefSummary:
     order = {"event": 0, "link": 1, "alarm": 2, "action": 3, "trainer": 4, "guide": 5}
     items.sort(key=lambda i: (i.t, order.get(i.kind, 9)))
     s.timeline = items
-    ends = [float(t[-1]) - t0 + float(w[-1])] if len(t) else []
+    ends = [rd.last_t - t0 + rd.step] if rd.last_t is not None else []
     ends += [i.t for i in items]
     s.duration = max([0.0, *ends])
     return s
-
-
-def gap_reasons(status: np.ndarray, valid: np.ndarray, w: np.ndarray) -> dict[str, float]:
-    """Seconds without a trustworthy SpO2 value, by the most specific reason the source gave
-    for each sample ("finger out", "no oximeter attached", "start-up" …); "signal poor" when
-    the device only doubted the value, "no SpO2 value" when it gave none and no reason."""
-    if len(status) != len(valid):  # wave-only readings are not in the vitals columns
-        return {}
-    left = ~valid
-    out: dict[str, float] = {}
-    for flag, text in (*GAP_REASONS, (DOUBTFUL, "signal poor")):
-        hit = left & ((status & int(flag)) != 0)
-        if hit.any():
-            out[text] = float(w[hit].sum())
-            left &= ~hit
-    if left.any():
-        out["no SpO2 value"] = float(w[left].sum())
-    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 #: Alarms about a live link (data stopped, data old, device lost). In a file, missing data is

@@ -80,7 +80,7 @@ class Starts(NamedTuple):
         """k[idx] for sorted indices `idx`, without the whole array."""
         k = idx - self.lag
         if len(self.odd) and len(idx):
-            j = np.searchsorted(self.odd, idx)
+            j = self.odd.searchsorted(idx)
             j[j == len(self.odd)] = 0
             hit = self.odd[j] == idx
             k[hit] = self.k_odd[j[hit]]
@@ -96,7 +96,7 @@ class Starts(NamedTuple):
         lag = sorted((pr - k[pr]).tolist())[len(pr) // 2]
         if not 0 <= lag < n:
             lag = 0  # no window holds the current sample: keep slices in bounds
-        odd = np.flatnonzero(k != np.arange(-lag, n - lag))
+        odd = (k != np.arange(-lag, n - lag)).nonzero()[0]
         return cls(n, lag, odd, k[odd])
 
 
@@ -119,11 +119,11 @@ def window_starts(t: np.ndarray, span: float, side: str) -> Starts:
     """
     n = len(t)
     if n < 256:
-        return Starts(n, 0, np.arange(n), np.searchsorted(t, t - span, side=side))  # type: ignore[call-overload]
+        return Starts(n, 0, np.arange(n), t.searchsorted(t - span, side=side))  # type: ignore[call-overload]
     pr = _probe(n)
-    c = sorted((pr - np.searchsorted(t, t[pr] - span, side=side)).tolist())[len(pr) // 2]  # type: ignore[call-overload]
+    c = sorted((pr - t.searchsorted(t[pr] - span, side=side)).tolist())[len(pr) // 2]  # type: ignore[call-overload]
     if not 0 <= c < n - 1:
-        return Starts(n, 0, np.arange(n), np.searchsorted(t, t - span, side=side))  # type: ignore[call-overload]
+        return Starts(n, 0, np.arange(n), t.searchsorted(t - span, side=side))  # type: ignore[call-overload]
     # guess i - c; for i > c both neighbours of the guess are plain slices (no gathers):
     # the guess fails where the sample at it is already out or the one before still in
     qi = t[c + 1:] - span
@@ -133,13 +133,13 @@ def window_starts(t: np.ndarray, span: float, side: str) -> Starts:
     else:
         bad = t[1:n - c] < qi
         bad |= t[:n - c - 1] >= qi
-    odd = np.concatenate((np.arange(c + 1), np.flatnonzero(bad) + (c + 1)))
+    odd = np.concatenate((np.arange(c + 1), bad.nonzero()[0] + (c + 1)))
     # the windows that still reach back to the first sample (the start of a recording) need
     # no search: they are the first z, found by one search among their own bounds
-    z = int(np.searchsorted(t[:c + 1] - span, t[0], side="right" if side == "left" else "left"))
+    z = int((t[:c + 1] - span).searchsorted(t[0], side="right" if side == "left" else "left"))
     k_odd = np.empty(len(odd), dtype=np.intp)
     k_odd[:z] = 0
-    k_odd[z:] = np.searchsorted(t, t[odd[z:]] - span, side=side)  # type: ignore[call-overload]
+    k_odd[z:] = t.searchsorted(t[odd[z:]] - span, side=side)  # type: ignore[call-overload]
     return Starts(n, c, odd, k_odd)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -25,8 +26,8 @@ from oxi_assist.debrief import (
     DebriefSummary,
     TimelineItem,
     fmt_time,
-    sample_weights,
     summarize,
+    typical_step,
     write_output,
 )
 
@@ -70,49 +71,100 @@ class _Scale:
         return self.r0 + (v - self.d0) * self.k
 
 
-def _segments(t: np.ndarray, v: np.ndarray, max_gap: float, columns: int, t0: float,
-              t1: float) -> list[list[tuple[float, float]]]:
-    """Runs of finite values, split at NaN and at time gaps; reduced to min/max per column."""
+def value_runs(t: np.ndarray, v: np.ndarray, max_gap: float, columns: int, t0: float,
+              t1: float, origin: float = 0.0) -> list[list[tuple[float, float]]]:
+    """Runs of finite values, split at NaN and at time gaps; reduced to min/max per column
+    (the first lowest and first highest sample of each stretch of a run in one column, in
+    time order) when there are more samples than two per column. Times are `t - origin`.
+
+    Worked out with whole-array steps a stretch of samples at a time (a stretch ends where
+    a column does), so a long recording makes no per-sample objects, no per-sample loop and
+    no array as long as itself."""
     out: list[list[tuple[float, float]]] = []
-    if len(t) == 0:
+    n = len(t)
+    if n == 0:
         return out
-    finite = np.isfinite(v)
-    brk = np.zeros(len(t), dtype=bool)
-    brk[1:] = np.diff(t) > max_gap
-    run: list[tuple[float, float]] = []
     span = (t1 - t0) or 1.0
-    if len(t) > 2 * columns:
-        col = np.clip(((t - t0) / span * columns).astype(int), 0, columns - 1)
-    else:
-        col = None
-    i, n = 0, len(t)
-    while i < n:
-        if not finite[i]:
-            if run:
+    by_col = n > 2 * columns
+
+    def col_of(rel: np.ndarray) -> np.ndarray:  # times from the origin → their column
+        return np.clip(((rel - t0) / span * columns).astype(int), 0, columns - 1)
+
+    def col(x: np.ndarray) -> np.ndarray:
+        return col_of(x - origin)
+
+    run: list[tuple[float, float]] = []
+    a = 0
+    while a < n:
+        b = min(a + _STRETCH, n)
+        if by_col:
+            b = _column_end(t, b, col)  # a stretch ends where a column does
+        f = np.flatnonzero(np.isfinite(v[a:b]))
+        f += a
+        a = b
+        if not len(f):
+            continue
+        tf, vf = t[f], v[f]
+        if origin:
+            tf -= origin
+        m = len(f)
+        # a run starts after a sample with no value or a gap in time longer than max_gap
+        start = np.empty(m, dtype=bool)
+        i0 = int(f[0])
+        start[0] = (i0 == 0 or not np.isfinite(v[i0 - 1])
+                    or (t[i0] - origin) - (t[i0 - 1] - origin) > max_gap)
+        np.not_equal(f[1:] - f[:-1], 1, out=start[1:])
+        start[1:] |= tf[1:] - tf[:-1] > max_gap
+        if by_col:  # ... and a group (its min and max) in each column
+            group = start.copy()
+            cf = col_of(tf)
+            group[1:] |= cf[1:] != cf[:-1]
+            group[0] = True  # a stretch begins at a new column (or after no value)
+        else:  # ... every sample its own point
+            group = np.ones(m, dtype=bool)
+        gs = np.flatnonzero(group)
+        lo_l = _first_at(vf, gs, np.minimum).tolist()
+        hi_l = _first_at(vf, gs, np.maximum).tolist()
+        for g, new_run in enumerate(start[gs].tolist()):
+            if new_run and run:
                 out.append(run)
                 run = []
-            i += 1
-            continue
-        if brk[i] and run:
-            out.append(run)
-            run = []
-        if col is None:
-            run.append((float(t[i]), float(v[i])))
-            i += 1
-            continue
-        # one pixel column of a contiguous finite run: keep its min and max in time order
-        j = i
-        c = col[i]
-        while j + 1 < n and col[j + 1] == c and finite[j + 1] and not brk[j + 1]:
-            j += 1
-        seg_t, seg_v = t[i:j + 1], v[i:j + 1]
-        lo, hi = int(np.argmin(seg_v)), int(np.argmax(seg_v))
-        for k in sorted({lo, hi}):
-            run.append((float(seg_t[k]), float(seg_v[k])))
-        i = j + 1
+            x, y = lo_l[g], hi_l[g]
+            for k in ((x,) if x == y else (x, y) if x < y else (y, x)):
+                run.append((float(tf[k]), float(vf[k])))
     if run:
         out.append(run)
     return out
+
+
+#: samples worked on at a time by `value_runs`
+_STRETCH = 1 << 18
+
+
+def _column_end(t: np.ndarray, b: int, col: Callable[[np.ndarray], np.ndarray]) -> int:
+    """The first index from b on whose column differs from that of b - 1 (or len(t))."""
+    n = len(t)
+    if b >= n:
+        return n
+    c = int(col(t[b - 1:b])[0])
+    w = 1024
+    while b < n:
+        cs = col(t[b:b + w])  # columns rise with time: a search finds the change
+        k = int(np.searchsorted(cs, c, side="right"))
+        if k < len(cs):
+            return b + k
+        b += len(cs)
+        w *= 2
+    return n
+
+
+def _first_at(v: np.ndarray, starts: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """Per group (groups start at `starts`, the last runs to the end): the index of the first
+    value equal to the group's op.reduce (np.minimum: its lowest)."""
+    best = op.reduceat(v, starts)
+    lens = np.diff(np.append(starts, len(v)))
+    hit = np.flatnonzero(v == np.repeat(best, lens))
+    return hit[np.searchsorted(hit, starts)]
 
 
 def _path(runs: list[list[tuple[float, float]]], sx: _Scale, sy: _Scale) -> str:
@@ -143,10 +195,9 @@ def _text(x: float, y: float, s: str, *, size: int = 11, anchor: str = "start",
 def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
                width: int = WIDTH, title: str | None = None) -> str:
     s = summary or summarize(rec)
-    t, spo2, pulse = rec.arrays()
-    t = t - s.t_start
-    _, step = sample_weights(t, rec.interval)
-    t_end = max(s.duration, float(t[-1]) + step if len(t) else 0.0, 1.0)
+    t, spo2, pulse = rec.arrays()  # times from the session start: t - s.t_start
+    step = typical_step(t, rec.interval)
+    t_end = max(s.duration, float(t[-1] - s.t_start) + step if len(t) else 0.0, 1.0)
     plot_w = width - LEFT - RIGHT
     sx = _Scale(0.0, t_end, LEFT, LEFT + plot_w)
     lo = 70.0
@@ -253,10 +304,10 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
                   f'{fmt_time(a)}–{fmt_time(b)}</title></rect>')
 
     # the traces (gaps stay gaps)
-    runs = _segments(t, spo2, max_gap, plot_w, 0.0, t_end)
+    runs = value_runs(t, spo2, max_gap, plot_w, 0.0, t_end, s.t_start)
     el.append(f'<path class="spo2" d="{_path(runs, sx, sy)}" fill="none" stroke="{COL_SPO2}" '
               f'stroke-width="1.5" stroke-linejoin="round"/>')
-    runs = _segments(t, pulse, max_gap, plot_w, 0.0, t_end)
+    runs = value_runs(t, pulse, max_gap, plot_w, 0.0, t_end, s.t_start)
     el.append(f'<path class="pulse" d="{_path(runs, sx, sp)}" fill="none" '
               f'stroke="{COL_PULSE}" stroke-width="1.2" stroke-linejoin="round"/>')
     el += late

@@ -478,11 +478,31 @@ def typical_step(d: np.ndarray) -> float:
     """The most common positive step (to the millisecond); the smallest on a tie; 1 s if none."""
     if len(d) > 200_000:  # the typical step shows in any long stretch: look at a sample
         d = d[:: len(d) // 100_000]
-    pos = np.rint(d[d > 0] * 1000).astype(np.int64)
+    pos = np.sort(np.rint(d[d > 0] * 1000).astype(np.int64))
     if not len(pos):
         return 1.0
-    vals, counts = np.unique(pos, return_counts=True)
-    return float(vals[np.argmax(counts)]) / 1000.0
+    first = np.flatnonzero(np.concatenate(([True], pos[1:] != pos[:-1])))  # each value's
+    counts = np.diff(np.append(first, len(pos)))
+    return float(pos[first[np.argmax(counts)]]) / 1000.0
+
+
+def typical_interval(t: np.ndarray) -> float:
+    """`typical_step` of the steps between sorted times, without making all of them (a
+    long recording: only the sample it looks at)."""
+    m = len(t) - 1
+    if m <= 200_000:
+        return typical_step(np.diff(t))
+    i = np.arange(0, m, m // 100_000)
+    return typical_step(t[i + 1] - t[i])
+
+
+def _jumps(ts: np.ndarray, limit: float) -> np.ndarray:
+    """The indices i where ts[i + 1] - ts[i] > limit, a stretch at a time (no array of all
+    the steps)."""
+    step, m = 1 << 20, len(ts) - 1
+    found = [np.flatnonzero(ts[a + 1:b + 1] - ts[a:b] > limit) + a
+             for a, b in ((a, min(a + step, m)) for a in range(0, m, step))]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
 
 
 def timeline(ts: np.ndarray, spo2: np.ndarray, pulse: np.ndarray, status: np.ndarray,
@@ -496,11 +516,9 @@ def timeline(ts: np.ndarray, spo2: np.ndarray, pulse: np.ndarray, status: np.nda
     n = len(ts)
     if n == 0:
         return (ts, spo2, pulse, status, pi, interval or 1.0, 0.0)
-    d = np.diff(ts)
     if interval is None:
-        interval = typical_step(d)
-    big = np.flatnonzero(d > 1.5 * interval)
-    del d
+        interval = typical_interval(ts)
+    big = _jumps(ts, 1.5 * interval)
     t0 = float(ts[0])
     if not len(big):
         t = ts.copy() if not ts.flags.writeable else ts

@@ -36,7 +36,7 @@ from drivers.formats._text import (
     mark_startup,
     naive_to_epoch,
     timeline,
-    typical_step,
+    typical_interval,
 )
 from drivers.reading import GAP_REASONS, Status
 from drivers.safe_files import open_input, open_private
@@ -392,7 +392,7 @@ def _grid(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np
     c = rec.columns()
     if not len(c):
         raise FormatError(rec.path, "nothing to write: the recording has no vitals samples")
-    interval = rec.interval or typical_step(np.diff(c.t))
+    interval = rec.interval or typical_interval(c.t)
     t, s, p, st, pi, interval, _t0 = timeline(c.t, c.spo2, c.pulse, c.status, c.pi,
                                               interval, max_fill=50_000_000)
     idx = np.rint(t / interval).astype(np.int64)

@@ -25,6 +25,7 @@ from drivers.errors import OxiError
 from drivers.formats._base import Recording
 from drivers.safe_files import free_name
 from oxi_assist import debrief
+from oxi_assist.timeline_svg import value_runs
 from oxi_assist.ui import theme
 from oxi_assist.ui.trend_chart import AXIS, render_trend
 
@@ -54,6 +55,34 @@ def _marks_row(items: list[debrief.TimelineItem], duration: float, cols: int) ->
     return t
 
 
+#: Up to this many samples the chart is drawn from every one; a longer recording from the
+#: lowest and highest of each of CHART_BUCKETS stretches of time (more than any terminal has
+#: dots across), so a long file makes no list of Python numbers as long as itself.
+CHART_SAMPLES = 20_000
+CHART_BUCKETS = 4096
+
+
+def chart_points(t: np.ndarray, spo2: np.ndarray, duration: float, origin: float = 0.0
+                 ) -> tuple[list[float], list[float | None]]:
+    """The chart's (time from `origin`, value or None) points: every sample of a short
+    recording; of a long one the lowest and highest value of each stretch of time, in time
+    order, with a None wherever a run of values breaks (no value, or more than JOIN_GAP
+    without one)."""
+    if len(t) <= CHART_SAMPLES:
+        return ((t - origin).tolist(),
+                [None if math.isnan(x) else float(x) for x in spo2.tolist()])
+    ts: list[float] = []
+    vs: list[float | None] = []
+    for run in value_runs(t, spo2, JOIN_GAP, CHART_BUCKETS, 0.0, duration, origin):
+        if ts:
+            ts.append(run[0][0])
+            vs.append(None)
+        for a, b in run:
+            ts.append(a)
+            vs.append(b)
+    return ts, vs
+
+
 class DebriefChart(Widget):
     DEFAULT_CSS = """
     DebriefChart { height: 11; }
@@ -62,9 +91,9 @@ class DebriefChart(Widget):
     def __init__(self, rec: Recording, summary: debrief.DebriefSummary, **kw: Any) -> None:
         super().__init__(**kw)
         t, spo2, _pulse = rec.arrays()
-        self._t = (t - summary.t_start).tolist()
-        self._v = [None if math.isnan(x) else float(x) for x in np.asarray(spo2).tolist()]
         self._summary = summary
+        dur = max(summary.duration, 1.0)
+        self._t, self._v = chart_points(t, np.asarray(spo2), dur, summary.t_start)
 
     def render(self) -> Text:
         w, h = self.content_size.width, self.content_size.height

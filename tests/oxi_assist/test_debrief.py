@@ -7,10 +7,12 @@ import os
 import stat
 import sys
 
+import numpy as np
 import pytest
 
 from drivers.errors import OxiError
 from drivers.formats import load
+from drivers.formats._base import Recording
 from oxi_assist.cli import main
 from oxi_assist.debrief import (
     ROSE,
@@ -290,3 +292,34 @@ def test_debrief_last_picks_the_newest_session(tmp_path, monkeypatch, capsys):
     assert main(["debrief", "last", "--text"]) == 0
     out = capsys.readouterr().out
     assert "new.jsonl" in out and "Lowest SpO2         81 %" in out
+
+
+def test_a_long_recording_is_debriefed_without_an_object_per_reading() -> None:
+    """A million readings: the summary, the text, the SVG and the screen's chart together
+    allocate under 32 bytes a reading (a Python float per reading alone takes 24, a list of
+    them 32), and the chart is drawn from a few thousand points."""
+    import tracemalloc
+
+    from benchmarks.bench_analysis import synthetic
+    from oxi_assist.analysis import analyze_trace
+    from oxi_assist.timeline_svg import render_svg
+    from oxi_assist.ui.debrief_screen import CHART_BUCKETS, chart_points
+
+    tr = synthetic(1_000_000 / 3600, 1.0, seed=7)
+    n = len(tr.t)
+    rec = Recording.from_arrays("night.csv", "test", tr.t, tr.spo2, tr.pulse,
+                                tr.status.astype(np.int32), interval=1.0)
+    analyze_trace(synthetic(10.0, 1.0))  # once per process: the allocator's warm-up block
+    tracemalloc.start()
+    try:
+        s = summarize(rec)
+        text = debrief_text(rec, s)
+        svg = render_svg(rec, s)
+        t, spo2, _ = rec.arrays()
+        ts, _vs = chart_points(t, spo2, s.duration, s.t_start)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert s.lowest_spo2 is not None and "Lowest SpO2" in text and "<path" in svg
+    assert len(ts) < 3 * CHART_BUCKETS
+    assert peak < 32 * n

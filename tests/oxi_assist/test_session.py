@@ -469,7 +469,9 @@ def test_pleth_ring_matches_a_plain_list(chunks, rate):
         vals = tuple(float(k + j) for j in range(n))
         k += n
         p.extend(t, vals, rate)
-        ref += [(t - (n - 1 - j) / rate, v) for j, v in enumerate(vals)]
+        # spaced 1/rate apart, reckoned as the history does: a sample exactly at the
+        # window's edge then falls on the same side of it
+        ref += [(t - (1.0 / rate) * (n - 1 - j), v) for j, v in enumerate(vals)]
     kept = ref[-p.capacity:]
     kept = [x for x in kept if x[0] > kept[-1][0] - 2.0]
     tt, vv = p.arrays()

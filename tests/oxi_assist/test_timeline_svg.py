@@ -104,3 +104,55 @@ def test_label_of_a_late_action_stays_on_the_canvas():
     label = g.find("s:text", NS)
     assert label.get("text-anchor") == "end"
     assert float(label.get("x")) <= float(root.get("width"))
+
+
+def reference_runs(t: np.ndarray, v: np.ndarray, max_gap: float, columns: int, t0: float,
+                   t1: float) -> list[list[tuple[float, float]]]:
+    """The chart's runs one sample at a time: split at NaN and at gaps longer than
+    max_gap; with more than two samples per column, the first lowest and first highest of
+    each stretch of a run in one column, in time order."""
+    out: list[list[tuple[float, float]]] = []
+    run: list[tuple[float, float]] = []
+    span = (t1 - t0) or 1.0
+    col = (np.clip(((t - t0) / span * columns).astype(int), 0, columns - 1)
+           if len(t) > 2 * columns else None)
+    i = 0
+    while i < len(t):
+        if not np.isfinite(v[i]):
+            if run:
+                out.append(run)
+                run = []
+            i += 1
+            continue
+        if i and t[i] - t[i - 1] > max_gap and run:
+            out.append(run)
+            run = []
+        j = i
+        while (col is not None and j + 1 < len(t) and col[j + 1] == col[i]
+               and np.isfinite(v[j + 1]) and not t[j + 1] - t[j] > max_gap):
+            j += 1
+        lo, hi = int(np.argmin(v[i:j + 1])), int(np.argmax(v[i:j + 1]))
+        run += [(float(t[i + k]), float(v[i + k])) for k in sorted({lo, hi})]
+        i = j + 1
+    if run:
+        out.append(run)
+    return out
+
+
+def test_value_runs_match_a_sample_by_sample_reading(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Whole-array steps, a stretch at a time (stretches as short as 7 samples here), give
+    the runs a sample-by-sample loop gives."""
+    from oxi_assist import timeline_svg
+
+    rng = np.random.default_rng(0)
+    for trial in range(150):
+        n = int(rng.integers(1, 3000))
+        dt = rng.choice([1.0, 1.0, 0.5, 4.0, 30.0], n)
+        t = np.cumsum(dt) - dt[0]
+        v = np.round(rng.normal(95, 3, n))
+        v[rng.random(n) < rng.uniform(0, 0.3)] = np.nan
+        columns = int(rng.integers(1, 900))
+        t1 = float(t[-1]) + float(rng.uniform(0, 10))
+        monkeypatch.setattr(timeline_svg, "_STRETCH", int(rng.choice([1 << 20, 7, 64])))
+        assert (timeline_svg.value_runs(t, v, 3.0, columns, 0.0, t1)
+                == reference_runs(t, v, 3.0, columns, 0.0, t1)), trial
