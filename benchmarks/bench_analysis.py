@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from drivers.reading import Reading, Status
-from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import Trace, analyze_trace
-from oxi_assist.signal import Monitor
+from oxi_assist.monitor.alarm_config import AlarmConfig
+from oxi_assist.monitor.monitor import Monitor
 
 
 def synthetic(hours: float, rate: float, seed: int = 1) -> Trace:

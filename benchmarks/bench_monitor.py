@@ -16,12 +16,12 @@ import time
 import numpy as np
 
 from benchmarks.bench_analysis import readings, synthetic
-from oxi_assist.alarm_config import AlarmConfig
-from oxi_assist.signal import Monitor
+from oxi_assist.monitor.alarm_config import AlarmConfig
+from oxi_assist.monitor.monitor import Monitor
 
 
 class NaiveChannel:
-    """Same rule as oxi_assist.smoothing.Channel, recomputed from a full history each sample
+    """Same rule as oxi_assist.monitor.smoothing.Channel, recomputed from a full history each sample
     with numpy (the window and the median inputs), as a straightforward implementation would."""
 
     def __init__(self, window: float) -> None:

@@ -43,9 +43,9 @@ def make_session(clock: Clock, base: Path, label: str, *, monitor: bool = True,
     """A Session wired as a live one is: Monitor, the default guidance, a recorder in `base`."""
     from oxi_assist.guidance_schema import load as load_guidance
     from oxi_assist.guide import Guide
+    from oxi_assist.monitor.monitor import Monitor
     from oxi_assist.recordings import open_writer
     from oxi_assist.session import Session
-    from oxi_assist.signal import Monitor
 
     w = open_writer(label, clock, base=base)
     return Session(clock=clock, monitor=Monitor() if monitor else None,

@@ -1,10 +1,11 @@
 """Offline analysis: the live Monitor's rules applied to a whole recording with numpy.
 
-Same input → same alarms and desaturation events as oxi_assist.signal.Monitor (a property test
-checks it). Sequential rules are solved without a loop over samples: hysteresis machines via
-oxi_assist.alarm_rules.solve_run_bounds (work per run of readings past a limit), window sums
-via cumulative sums over window starts that are guessed from the sampling rate and checked
-exactly (oxi_assist.smoothing.window_starts, which keeps them as "i - lag, except at these
+Same input → same alarms and desaturation events as the live Monitor
+(oxi_assist.monitor.monitor.Monitor; a property test checks it). Sequential rules are solved
+without a loop over samples: hysteresis machines via
+oxi_assist.monitor.alarm_rules.solve_run_bounds (work per run of readings past a limit), window
+sums via cumulative sums over window starts that are guessed from the sampling rate and checked
+exactly (oxi_assist.monitor.smoothing.window_starts, which keeps them as "i - lag, except at these
 odd windows"), the sliding baseline maximum via one level of a sparse table of slice maxima.
 Python loops run only over table levels, chunks, link events and found events.
 
@@ -40,7 +41,9 @@ import numpy as np
 
 from drivers.formats._base import ReadingArrays, Recording
 from drivers.reading import LinkEvent, LinkState, Reading
-from oxi_assist.alarm_config import (
+from oxi_assist.analysis_chunks import CHUNK, Pass, _window_max
+from oxi_assist.desaturations import Level, StaleMarks, desaturation_events
+from oxi_assist.monitor.alarm_config import (
     DESAT_RULE_VERSION,
     ESCALATING,
     PHYSIOLOGICAL,
@@ -49,9 +52,7 @@ from oxi_assist.alarm_config import (
     TECHNICAL,
     AlarmConfig,
 )
-from oxi_assist.alarm_rules import Thresholds, solve_run_bounds, thresholds
-from oxi_assist.analysis_chunks import CHUNK, Pass, _window_max
-from oxi_assist.desaturations import Level, StaleMarks, desaturation_events
+from oxi_assist.monitor.alarm_rules import Thresholds, solve_run_bounds, thresholds
 
 __all__ = ["Analysis", "Trace", "Values", "_window_max", "alarm_counts", "analyze",
            "analyze_trace", "desat_rule", "device_values", "smoothing_note"]

@@ -28,12 +28,12 @@ import math
 import numpy as np
 
 from drivers.reading import DOUBTFUL, INVALIDATING, Status
-from oxi_assist.alarm_config import AlarmConfig
-from oxi_assist.alarm_rules import Thresholds
 from oxi_assist.channels import Carry, Samples, samples
 from oxi_assist.desaturations import NO_VALUE
+from oxi_assist.monitor.alarm_config import AlarmConfig
+from oxi_assist.monitor.alarm_rules import Thresholds
+from oxi_assist.monitor.smoothing import Starts, take, window_starts
 from oxi_assist.run_lists import RunList
-from oxi_assist.smoothing import Starts, take, window_starts
 
 #: readings per chunk: a day at 1 Hz and half an hour at 100 Hz are one chunk
 CHUNK = 1 << 18

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oxi_assist.alarm_rules import first_reaching
-from oxi_assist.smoothing import Starts, smooth, window_starts
+from oxi_assist.monitor.alarm_rules import first_reaching
+from oxi_assist.monitor.smoothing import Starts, smooth, window_starts
 
 
 @dataclass

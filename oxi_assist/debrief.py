@@ -26,17 +26,17 @@ from drivers.errors import OxiError
 from drivers.formats._base import Recording
 from drivers.reading import DOUBTFUL, GAP_REASONS, INVALIDATING
 from oxi_assist.actions import Action, log_line, parse_action
-from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import analyze
 from oxi_assist.analysis_chunks import CHUNK
-from oxi_assist.monitor_changes import (
+from oxi_assist.monitor.alarm_config import AlarmConfig
+from oxi_assist.monitor.changes import (
     ESCALATED_EVENT,
     PauseChange,
     PauseState,
     change_words,
     from_event,
 )
-from oxi_assist.vitals import BANDS, Band
+from oxi_assist.monitor.vitals import BANDS, Band
 
 #: The BC anchor (BCCDC / Toward the Heart handout) and the labelled non-BC line.
 LOW_LINE = 90.0

@@ -1,5 +1,5 @@
-"""Desaturation events of a whole recording: the live `_Desat` rule (oxi_assist.signal) on the
-device's values, from where each level's drop held.
+"""Desaturation events of a whole recording: the live desaturation rule
+(oxi_assist.monitor.monitor) on the device's values, from where each level's drop held.
 
 Inputs are per reading of the recording: the device's SpO2 in whole tenths (`x`, `NO_VALUE`
 where the reading has no valid SpO2) and the pre-event baseline (`base`: the highest valid
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from oxi_assist.alarm_rules import first_reaching
+from oxi_assist.monitor.alarm_rules import first_reaching
 
 #: `x` of a reading with no valid SpO2: above every value, so a minimum passes over it
 NO_VALUE = np.iinfo(np.int16).max

@@ -23,7 +23,7 @@ PULSE_CHECK = ("unknown", "felt", "none")  # the responder's pulse check (if tra
 BREATH_COUNT = ("idle", "counting", "ready", "stale")
 ON_OFF = ("on", "off")
 
-#: SpO2 bands as the Monitor draws them (oxi_assist/vitals.py: 95–100 normal and below 90
+#: SpO2 bands as the Monitor draws them (oxi_assist/monitor/vitals.py: 95–100 normal and below 90
 #: low are BC's; 90–94 watch is ours; below 85 is Ontario's). Conditions see the band of the
 #: value with these limits, so `band` and `spo2_*` conditions always agree.
 BAND_LIMITS = (("normal", 95.0), ("watch", 90.0), ("low", 85.0))

@@ -58,7 +58,7 @@ from oxi_assist.guide_state import (
     TimerState,
 )
 from oxi_assist.guide_timers import TimerRun, Timers
-from oxi_assist.vitals import Quality, VitalsState
+from oxi_assist.monitor.vitals import Quality, VitalsState
 
 __all__ = [
     "BreathCount",

@@ -25,9 +25,9 @@ from drivers.reading import LinkEvent, LinkState
 from oxi_assist import guidance_schema
 from oxi_assist.actions import ScriptedAction, parse_script, parse_time
 from oxi_assist.guide import Guide
+from oxi_assist.monitor.monitor import Monitor
+from oxi_assist.monitor.vitals import VitalsState
 from oxi_assist.session import TRAINER_CUES, Session
-from oxi_assist.signal import Monitor
-from oxi_assist.vitals import VitalsState
 from simulators.scenario import load_scenario
 from simulators.sim_source import SimSource
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oxi_assist.alarm_rules import runs_of
+from oxi_assist.monitor.alarm_rules import runs_of
 
 _EMPTY = np.zeros(0, dtype=np.intp)
 

@@ -88,8 +88,8 @@ from drivers.printable import printable
 from drivers.reading import Controllable, LinkEvent, LinkState, Reading, ReportsEvents, Status
 from drivers.safe_files import os_reason
 from oxi_assist.actions import ACTIONS, SIM_INTERVENTIONS, Action, log_line, response_after
-from oxi_assist.alarm_config import MAX_PAUSE_S
-from oxi_assist.monitor_changes import (
+from oxi_assist.monitor.alarm_config import MAX_PAUSE_S
+from oxi_assist.monitor.changes import (
     ESCALATED_EVENT,
     AlarmChange,
     AlarmState,
@@ -98,6 +98,7 @@ from oxi_assist.monitor_changes import (
     change_words,
     event_name,
 )
+from oxi_assist.monitor.vitals import VitalsState
 from oxi_assist.session_log import (
     LogKind,
     LogLine,
@@ -107,7 +108,6 @@ from oxi_assist.session_log import (
     link_line,
     trainer_line,
 )
-from oxi_assist.vitals import VitalsState
 
 __all__ = ["TRAINER_CUES", "ActionRecord", "LogLine", "PlethHistory", "Session",
            "TrendHistory"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.reading import LinkState
-from oxi_assist.monitor_changes import AlarmChange, AlarmState, alarm_words
+from oxi_assist.monitor.changes import AlarmChange, AlarmState, alarm_words
 
 
 class LogKind(enum.StrEnum):

@@ -21,7 +21,7 @@ pulse. What the simulated device does below 70 % (our choices, [app-defined]):
 * a display floor: it never shows less than `display_min` = 35 %. A number such as 6 % is not a
   measurement any fingertip device is calibrated for; the true saturation (which the trainer
   can see) falls further, while the display stays at its floor or shows no number. The floor
-  sits well above the app's plausibility floor (20 %, oxi_assist/alarm_config.py), so a
+  sits well above the app's plausibility floor (20 %, oxi_assist/monitor/alarm_config.py), so a
   simulated number is never discarded as implausible; a scenario can set another floor for a
   device whose display goes lower (some show 0–100 %, e.g. the Nonin 7500 manual,
   https://manualshive.com/ru/manual/nonin/7500fo/1700062?page=41).

@@ -46,8 +46,8 @@ class Patient:
                  device_clock: Clock | None = None) -> None:
         from oxi_assist.guidance_schema import load as load_guidance
         from oxi_assist.guide import Guide
+        from oxi_assist.monitor.monitor import Monitor
         from oxi_assist.recordings import try_open_writer
-        from oxi_assist.signal import Monitor
 
         self.scenario = scenario
         self.seed = seed

@@ -69,7 +69,7 @@ from oxi_assist.classroom.messages import (
 )
 from oxi_assist.classroom.patient import HEADLESS_PLETH, Patient
 from oxi_assist.classroom.topics import TopicKind, Topics
-from oxi_assist.vitals import Quality
+from oxi_assist.monitor.vitals import Quality
 
 RESTORE_WAIT = 1.0  # s to wait for a saved state on the first connection
 STATUS_EVERY = 1.0

@@ -24,13 +24,14 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     add_input_options(p)
     p.add_argument("--config", metavar="FILE", default=None,
-                   help="alarm limits (TOML) overriding the defaults in oxi_assist/alarms.toml")
+                   help="alarm limits (TOML) overriding the defaults in "
+                        "oxi_assist/monitor/alarms.toml")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from oxi_assist.alarm_config import load_config
     from oxi_assist.analysis import analyze
+    from oxi_assist.monitor.alarm_config import load_config
 
     cfg = load_config(args.config)
     prog = progress_for(args.file)

@@ -49,8 +49,8 @@ def describe(rec: Any) -> dict[str, Any]:
     the same rules as `analyze` and `debrief` (oxi_assist.analysis.device_values): flagged and
     implausible readings left out, and the start-up of each stretch of readings left out of
     minimum, maximum, mean and pulse range."""
-    from oxi_assist.alarm_config import AlarmConfig
     from oxi_assist.analysis import Trace, device_values
+    from oxi_assist.monitor.alarm_config import AlarmConfig
 
     tr = Trace.from_recording(rec)
     dev, n_valid, valid_time = device_values(tr)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oxi_assist.alarm_config import AlarmConfig
+from oxi_assist.monitor.alarm_config import AlarmConfig
 
 ON, MID, OFF, UNK = 2, 1, 0, -1
 
@@ -244,7 +244,7 @@ def thresholds(cfg: AlarmConfig) -> Thresholds:
 
 
 def _thresholds(cfg: AlarmConfig) -> Thresholds:
-    from oxi_assist.alarm_config import PULSE_PLAUSIBLE, SPO2_PLAUSIBLE
+    from oxi_assist.monitor.alarm_config import PULSE_PLAUSIBLE, SPO2_PLAUSIBLE
 
     limits: dict[str, tuple[float, float]] = {}
     rapid: dict[str, tuple[float, float]] = {}

@@ -1,6 +1,6 @@
 """What changed at one Monitor update, as typed records.
 
-The Monitor (`oxi_assist.signal`) reports each change it makes — an alarm raised, cleared,
+The Monitor (`oxi_assist.monitor.monitor`) reports each change it makes — an alarm raised, cleared,
 acknowledged or raised to high priority, a desaturation event starting or ending, an alarm pause
 starting or ending — as one of the records below in `VitalsState.changes`. The session records
 them, the screen's event log words them and the debrief reads them back from a recording, all
@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from oxi_assist.vitals import Priority
+from oxi_assist.monitor.vitals import Priority
 
 
 class AlarmState(enum.Enum):

@@ -14,7 +14,7 @@ they are applied to each item:
    `no_data`, feeds the technical conditions (finger_out, no_sensor, sensor_fault,
    signal_poor), and its
    SpO2 / pulse — when present, unflagged by an invalidating status and plausible — go through
-   the median-of-3 + moving average (oxi_assist.smoothing). Smoothed values feed the low /
+   the median-of-3 + moving average (oxi_assist.monitor.smoothing). Smoothed values feed the low /
    high limits (hysteresis, delay, rapid-fall bypass), the trend rule and the desaturation
    events; an invalid value is an "unknown" sample for them.
 4. An alarm that means "no reading" (finger_out, no_sensor, sensor_fault, no_data, stale,
@@ -28,7 +28,7 @@ they are applied to each item:
    `monitor.response_escalates = false` this rule is off.
 
 Every change is reported as a typed record in `VitalsState.changes`
-(oxi_assist.monitor_changes: `AlarmChange`, `DesatChange`, `PauseChange`).
+(oxi_assist.monitor.changes: `AlarmChange`, `DesatChange`, `PauseChange`).
 
 Alarm times are the times the rules define (e.g. no_data starts exactly no_data_after after the
 last reading), not the time the Monitor happened to look, so a session that ticks often and
@@ -45,7 +45,7 @@ from math import isfinite
 from typing import Any
 
 from drivers.reading import DOUBTFUL, INVALIDATING, LinkEvent, LinkState, Reading, Status
-from oxi_assist.alarm_config import (
+from oxi_assist.monitor.alarm_config import (
     ESCALATING,
     MAX_PAUSE_S,
     RESPONSE_ESCALATING,
@@ -53,7 +53,7 @@ from oxi_assist.alarm_config import (
     AlarmConfig,
     AlarmRule,
 )
-from oxi_assist.alarm_rules import (
+from oxi_assist.monitor.alarm_rules import (
     MID,
     OFF,
     ON,
@@ -63,7 +63,7 @@ from oxi_assist.alarm_rules import (
     classify_low,
     thresholds,
 )
-from oxi_assist.monitor_changes import (
+from oxi_assist.monitor.changes import (
     AlarmChange,
     AlarmState,
     Change,
@@ -72,8 +72,8 @@ from oxi_assist.monitor_changes import (
     PauseChange,
     PauseState,
 )
-from oxi_assist.smoothing import Channel
-from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
+from oxi_assist.monitor.smoothing import Channel
+from oxi_assist.monitor.vitals import Alarm, Band, Priority, Quality, VitalsState
 
 # plain ints: IntFlag arithmetic costs microseconds per sample
 _POOR_FLAGS = int(DOUBTFUL | Status.SEARCHING)

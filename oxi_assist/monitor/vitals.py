@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from drivers.reading import LinkState, Status
 
 if TYPE_CHECKING:
-    from oxi_assist.monitor_changes import Change
+    from oxi_assist.monitor.changes import Change
 
 
 class Band(enum.Enum):
@@ -89,7 +89,7 @@ class VitalsState:
     paused_until: float | None = None  # alarm audio/visual pause end, at most 2 min ahead
     desat_count: int = 0
     #: what changed at this update (alarms, desaturation events, the alarm pause), as typed
-    #: records: see oxi_assist.monitor_changes
+    #: records: see oxi_assist.monitor.changes
     changes: tuple[Change, ...] = field(default=())
 
     @property

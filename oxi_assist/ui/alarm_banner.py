@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from oxi_assist.monitor.vitals import Priority
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
 from oxi_assist.ui.panel import Painted, Panel
-from oxi_assist.vitals import Priority
 
 FLASH_HZ = 2.0  # high priority (IEC 60601-1-8: 1.4–2.8 Hz)
 MEDIUM_FLASH_HZ = 0.6  # medium priority (0.4–0.8 Hz)

@@ -38,6 +38,7 @@ from textual.widgets import Footer
 from drivers.clock import Clock, RealClock
 from drivers.reading import Trainable
 from oxi_assist.actions import KEYS, Action, key_by_id
+from oxi_assist.monitor.vitals import Priority
 from oxi_assist.ui.action_keys import ActionKeys
 from oxi_assist.ui.adapter import all_key_views, from_session, key_action, start_cue
 from oxi_assist.ui.alarm_banner import FLASH_CHECK_HZ, AlarmBanner, flashes
@@ -58,7 +59,6 @@ from oxi_assist.ui.trainer import ScenarioPicker, TrainerBar, next_speed
 from oxi_assist.ui.trend_chart import TrendChart
 from oxi_assist.ui.vitals_line import VitalsLine
 from oxi_assist.ui.vitals_panel import VitalsPanel
-from oxi_assist.vitals import Priority
 
 #: (Session-making function) clock, source URI ("" for none), opened source or None → Session
 SessionMaker = Callable[[Clock, str, Any], Any]

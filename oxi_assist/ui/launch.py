@@ -74,7 +74,7 @@ def load_guide_factory(guidance: str | None) -> Callable[[Clock], Any]:
 
 
 def make_monitor(clock: Clock) -> Any:
-    from oxi_assist.signal import Monitor
+    from oxi_assist.monitor.monitor import Monitor
 
     return Monitor()
 

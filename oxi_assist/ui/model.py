@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from drivers.reading import LinkState
-from oxi_assist.vitals import Alarm, VitalsState
+from oxi_assist.monitor.vitals import Alarm, VitalsState
 
 
 @dataclass(frozen=True)

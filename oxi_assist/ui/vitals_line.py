@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from oxi_assist.monitor.vitals import Quality
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
 from oxi_assist.ui.panel import Painted, Panel
 from oxi_assist.ui.vitals_panel import no_value_state
-from oxi_assist.vitals import Quality
 
 
 def vitals_line(model: ScreenModel) -> Text:

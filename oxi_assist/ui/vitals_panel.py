@@ -13,10 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
 from drivers.reading import INVALIDATING, LinkState, Status
+from oxi_assist.monitor.vitals import Band, Quality, VitalsState
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
 from oxi_assist.ui.panel import Painted, Panel
-from oxi_assist.vitals import Band, Quality, VitalsState
 
 _FLAG_WORDS = (
     (Status.FINGER_OUT, "finger out / probe off"),

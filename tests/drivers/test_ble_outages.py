@@ -16,7 +16,7 @@ import pytest
 from drivers.ble_transport import BACKOFF, LISTEN_WINDOW, open_ble, within
 from drivers.clock import RealClock, VirtualClock
 from drivers.reading import LinkState, Reading
-from oxi_assist.signal import Monitor
+from oxi_assist.monitor.monitor import Monitor
 from simulators.virtual_ble import VirtualAir, VirtualPeripheral
 from tests.drivers.source_run import SourceRun
 

@@ -86,7 +86,7 @@ def link(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("protocol", ["cms50-v7", "cms50-legacy"])
 async def test_detects_protocol_and_monitor_sees_pulse_above_127(protocol: str, link: Path
                                                                  ) -> None:
-    from oxi_assist.signal import Monitor
+    from oxi_assist.monitor.monitor import Monitor
 
     finger_out = threading.Event()
     with VirtualSerialOximeter(protocol, patient_until(finger_out), link_path=link) as dev:

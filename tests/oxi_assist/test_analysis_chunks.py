@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from benchmarks.bench_analysis import synthetic
 from drivers.reading import Status
-from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import Trace, analyze_trace, device_values
+from oxi_assist.monitor.alarm_config import AlarmConfig
 from tests.oxi_assist.test_live_offline_agreement import configs, traces
 
 #: readings per partial sum in these tests: small, so that chunks can be small too

@@ -11,9 +11,9 @@ import pytest
 from drivers.formats import load
 from drivers.formats.native import SessionWriter
 from drivers.reading import LinkEvent, LinkState, Reading, Status
-from oxi_assist.alarm_rules import ON, solve
 from oxi_assist.analysis import Trace, _window_max, analyze, analyze_trace
-from oxi_assist.smoothing import smooth, window_start
+from oxi_assist.monitor.alarm_rules import ON, solve
+from oxi_assist.monitor.smoothing import smooth, window_start
 
 
 def trace(values: list[float | None], dt: float = 1.0, pulse: float = 70.0) -> Trace:
@@ -164,7 +164,7 @@ def test_statistics_skip_the_acquisition_window() -> None:
 
 def _dips(values: list[float]) -> list[dict]:
     """Desaturations of a 1 Hz trace, checked equal between the live Monitor and the analysis."""
-    from oxi_assist.signal import Monitor
+    from oxi_assist.monitor.monitor import Monitor
 
     tr = trace(values)
     off = analyze_trace(tr).desaturations

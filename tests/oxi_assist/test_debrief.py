@@ -224,7 +224,7 @@ def _plateau(tmp_path):
 
 def test_time_below_follows_the_smoothed_values_like_the_live_monitor(tmp_path):
     from drivers.reading import Reading
-    from oxi_assist.signal import Monitor
+    from oxi_assist.monitor.monitor import Monitor
 
     rec = load(_plateau(tmp_path))
     s = summarize(rec)

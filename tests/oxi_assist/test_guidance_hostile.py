@@ -25,7 +25,7 @@ from oxi_assist import guide as guide_module
 from oxi_assist.actions import parse_script
 from oxi_assist.cli import main
 from oxi_assist.guide import Guide, GuideState
-from oxi_assist.vitals import Band, Quality, VitalsState
+from oxi_assist.monitor.vitals import Band, Quality, VitalsState
 
 HOSTILE = Path(__file__).parent / "guidance_hostile"
 FILES = sorted(HOSTILE.glob("*.toml"))

@@ -31,7 +31,7 @@ from oxi_assist.guidance_conditions import Facts
 from oxi_assist.guidance_schema import OWN_INTENTS
 from oxi_assist.guidance_vocabulary import intents_of
 from oxi_assist.guide import Guide, GuideState
-from oxi_assist.vitals import Band, Quality, VitalsState
+from oxi_assist.monitor.vitals import Band, Quality, VitalsState
 
 settings.register_profile("guide", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.reading import LinkEvent, LinkState, Reading, Status
-from oxi_assist.alarm_config import AlarmConfig
 from oxi_assist.analysis import Trace, analyze_trace
-from oxi_assist.signal import Monitor
+from oxi_assist.monitor.alarm_config import AlarmConfig
+from oxi_assist.monitor.monitor import Monitor
 
 settings.register_profile("oxi-agreement", max_examples=200, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -232,8 +232,8 @@ def _same(a, b):
 
 def test_quick_listing_agrees_with_the_full_reader(tmp_path):
     from oxi_assist.actions import Action
+    from oxi_assist.monitor.monitor import Monitor
     from oxi_assist.session import Session
-    from oxi_assist.signal import Monitor
 
     clock = VirtualClock()
     w = open_writer("sim:x", clock, base=tmp_path)

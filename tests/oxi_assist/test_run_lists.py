@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oxi_assist.alarm_rules import runs_of
+from oxi_assist.monitor.alarm_rules import runs_of
 from oxi_assist.run_lists import RunList, split_runs
 
 

@@ -20,9 +20,9 @@ from drivers.formats import load
 from drivers.reading import LinkEvent, LinkState, Reading, Status
 from oxi_assist.actions import Action
 from oxi_assist.debrief import summarize
+from oxi_assist.monitor.monitor import Monitor
 from oxi_assist.recordings import open_writer, scan
 from oxi_assist.session import PlethHistory, Session, TrendHistory
-from oxi_assist.signal import Monitor
 
 
 class ScriptedSource:

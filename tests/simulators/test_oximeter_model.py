@@ -246,6 +246,6 @@ def test_compressions_in_arrest_give_no_reading_or_an_erratic_doubtful_one() -> 
 def test_display_floor_is_above_the_monitors_plausibility_floor() -> None:
     """A simulated number is never one the app throws away as implausible (which would show
     "signal poor" where the device showed a very low value)."""
-    from oxi_assist.alarm_config import SPO2_PLAUSIBLE
+    from oxi_assist.monitor.alarm_config import SPO2_PLAUSIBLE
 
     assert OximeterParams().display_min >= SPO2_PLAUSIBLE[0]

@@ -157,8 +157,8 @@ async def test_finger_out_reaches_the_host_as_no_reading() -> None:
 
 
 async def test_readings_reach_the_signal_monitor() -> None:
-    from oxi_assist import signal as monitor_mod
-    from oxi_assist.vitals import Quality
+    from oxi_assist.monitor import monitor as monitor_mod
+    from oxi_assist.monitor.vitals import Quality
 
     clock = VirtualClock()
     air = VirtualAir(clock)

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from drivers.clock import VirtualClock
 from drivers.errors import ConfigError
 from drivers.reading import Reading, Status
-from oxi_assist import alarm_config as ac
 from oxi_assist.analysis import Trace, analyze_trace
+from oxi_assist.monitor import alarm_config as ac
+from oxi_assist.monitor.monitor import Monitor
 from oxi_assist.session import Session
-from oxi_assist.signal import Monitor
 
 EDGES = [math.nan, -math.nan, math.inf, -math.inf, 0.0, -0.0, -1.0, 1e308, -1e308, 5e-324]
 #: (section path, key, accepted range as the loader documents it)

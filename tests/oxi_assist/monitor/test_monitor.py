@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 
 from drivers.reading import LinkEvent, LinkState, Reading, Status
-from oxi_assist.alarm_config import AlarmConfig
-from oxi_assist.monitor_changes import AlarmChange, AlarmState, PauseChange, PauseState
-from oxi_assist.signal import Monitor
-from oxi_assist.vitals import Band, Priority, Quality
+from oxi_assist.monitor.alarm_config import AlarmConfig
+from oxi_assist.monitor.changes import AlarmChange, AlarmState, PauseChange, PauseState
+from oxi_assist.monitor.monitor import Monitor
+from oxi_assist.monitor.vitals import Band, Priority, Quality
 
 
 def feed(m: Monitor, values: list[float | None], t0: float = 0.0, dt: float = 1.0,

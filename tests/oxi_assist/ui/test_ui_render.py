@@ -4,6 +4,7 @@ colour is never the only cue, gaps stay gaps, the core actions are always offere
 from __future__ import annotations
 
 from drivers.reading import LinkState, Status
+from oxi_assist.monitor.vitals import Alarm, Band, Priority, Quality, VitalsState
 from oxi_assist.ui.action_keys import compact_text, tall_text
 from oxi_assist.ui.adapter import CORE_KEYS
 from oxi_assist.ui.alarm_banner import banner_text, flash_on, flashes
@@ -13,7 +14,6 @@ from oxi_assist.ui.timers import metronome_text, timer_line
 from oxi_assist.ui.trainer import next_speed
 from oxi_assist.ui.trend_chart import render_trend
 from oxi_assist.ui.vitals_panel import no_value_state
-from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
 
 
 def vs(spo2: float | None = 96, quality: Quality = Quality.GOOD, band: Band = Band.NORMAL,

@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import Static
 
 from oxi_assist.actions import KEYS
+from oxi_assist.monitor.vitals import Priority
 from oxi_assist.ui.action_keys import ActionKeys
 from oxi_assist.ui.alarm_banner import AlarmBanner
 from oxi_assist.ui.app import MainScreen, OxiApp
@@ -23,7 +24,6 @@ from oxi_assist.ui.help_screen import HelpScreen
 from oxi_assist.ui.more_actions import MoreActions
 from oxi_assist.ui.trainer import TrainerBar
 from oxi_assist.ui.trend_chart import TrendChart
-from oxi_assist.vitals import Priority
 from tests.oxi_assist.ui.fixtures import (
     ControllableScript,
     NarratedScript,
