@@ -17,7 +17,7 @@ from typing import Any
 
 from drivers.errors import ConfigError, FormatError
 from drivers.safe_files import read_input
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 
 DEFAULTS_PATH = Path(__file__).with_name("alarms.toml")
 #: An alarm config is a page of TOML; anything far larger is not one.

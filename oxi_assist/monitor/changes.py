@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 
 
 class AlarmState(enum.Enum):

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from drivers.reading import LinkState, Status
-
-if TYPE_CHECKING:
-    from oxi_assist.monitor.changes import Change
+from oxi_assist.monitor.changes import Change
+from oxi_assist.monitor.priority import Priority
 
 
 class Band(enum.Enum):
@@ -45,18 +43,6 @@ class Quality(enum.Enum):
     GOOD = "good"
     POOR = "poor"  # values present but doubtful (low perfusion, motion, device says so)
     NONE = "none"  # no usable value at all (finger out, searching, lost, stale)
-
-
-class Priority(enum.IntEnum):
-    """IEC 60601-1-8 practice: high = death or irreversible injury likely if ignored."""
-
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 @dataclass(frozen=True)

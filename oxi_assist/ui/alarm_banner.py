@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
 from oxi_assist.ui.panel import Painted, Panel

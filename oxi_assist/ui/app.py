@@ -38,7 +38,7 @@ from textual.widgets import Footer
 from drivers.clock import Clock, RealClock
 from drivers.reading import Trainable
 from oxi_assist.actions import KEYS, Action, key_by_id
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 from oxi_assist.ui.action_keys import ActionKeys
 from oxi_assist.ui.adapter import all_key_views, from_session, key_action, start_cue
 from oxi_assist.ui.alarm_banner import FLASH_CHECK_HZ, AlarmBanner, flashes

@@ -8,7 +8,8 @@ never the blue that means a normal value.
 from __future__ import annotations
 
 from drivers.reading import LinkState
-from oxi_assist.monitor.vitals import BANDS, Band, Priority, Quality
+from oxi_assist.monitor.priority import Priority
+from oxi_assist.monitor.vitals import BANDS, Band, Quality
 
 BLUE = "#56B4E9"  # sky blue: normal
 ORANGE = "#E69F00"  # watch

@@ -9,7 +9,8 @@ from oxi_assist import guidance_schema
 from oxi_assist.actions import Action as A
 from oxi_assist.guide import FALLBACK_WARNING, REMINDER_911, Guide, GuideState
 from oxi_assist.guide_state import Prompt, SourceRef, origin_label
-from oxi_assist.monitor.vitals import Alarm, Band, Priority, Quality, VitalsState
+from oxi_assist.monitor.priority import Priority
+from oxi_assist.monitor.vitals import Alarm, Band, Quality, VitalsState
 
 
 @pytest.fixture(scope="module")

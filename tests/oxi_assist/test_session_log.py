@@ -15,7 +15,7 @@ from oxi_assist.actions import Action, log_line
 from oxi_assist.guidance_schema import load as load_guidance
 from oxi_assist.guide import Guide
 from oxi_assist.monitor.monitor import Monitor
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 from oxi_assist.recordings import open_writer
 from oxi_assist.session import Session
 from oxi_assist.session_log import LogKind, LogLine, SessionLog

@@ -9,7 +9,7 @@ import pytest
 
 from drivers.errors import ConfigError
 from oxi_assist.monitor.alarm_config import DEFAULTS_PATH, MAX_STALE_S, AlarmConfig, load_config
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 
 
 def test_defaults_load_and_match_the_documented_numbers() -> None:

@@ -10,7 +10,8 @@ from drivers.reading import LinkEvent, LinkState, Reading, Status
 from oxi_assist.monitor.alarm_config import AlarmConfig
 from oxi_assist.monitor.changes import AlarmChange, AlarmState, PauseChange, PauseState
 from oxi_assist.monitor.monitor import Monitor
-from oxi_assist.monitor.vitals import Band, Priority, Quality
+from oxi_assist.monitor.priority import Priority
+from oxi_assist.monitor.vitals import Band, Quality
 
 
 def feed(m: Monitor, values: list[float | None], t0: float = 0.0, dt: float = 1.0,
@@ -120,8 +121,10 @@ def test_spo2_low_delay_hysteresis_and_clear() -> None:
     assert rec[0].start - rec[0].onset == pytest.approx(10.0)  # delay
     # back to 91 (inside limit + hysteresis 92): stays active
     feed(m, [91] * 20, t0=70.0)
+    rec = [a for a in m.history if a.kind == "spo2_low"]  # records are frozen: read again
     assert rec[0].end is None
     feed(m, [93] * 20, t0=90.0)
+    rec = [a for a in m.history if a.kind == "spo2_low"]
     assert rec[0].end is not None
 
 

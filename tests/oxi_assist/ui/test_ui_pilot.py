@@ -7,7 +7,7 @@ import time
 from textual.widgets import Digits
 
 from drivers.reading import LinkState
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 from oxi_assist.ui.alarm_banner import AlarmBanner
 from oxi_assist.ui.app import MainScreen, OxiApp
 from oxi_assist.ui.debrief_screen import DebriefScreen

@@ -4,7 +4,8 @@ colour is never the only cue, gaps stay gaps, the core actions are always offere
 from __future__ import annotations
 
 from drivers.reading import LinkState, Status
-from oxi_assist.monitor.vitals import Alarm, Band, Priority, Quality, VitalsState
+from oxi_assist.monitor.priority import Priority
+from oxi_assist.monitor.vitals import Alarm, Band, Quality, VitalsState
 from oxi_assist.ui.action_keys import compact_text, tall_text
 from oxi_assist.ui.adapter import CORE_KEYS
 from oxi_assist.ui.alarm_banner import banner_text, flash_on, flashes

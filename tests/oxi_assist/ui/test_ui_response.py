@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Static
 
 from oxi_assist.actions import KEYS
-from oxi_assist.monitor.vitals import Priority
+from oxi_assist.monitor.priority import Priority
 from oxi_assist.ui.action_keys import ActionKeys
 from oxi_assist.ui.alarm_banner import AlarmBanner
 from oxi_assist.ui.app import MainScreen, OxiApp
