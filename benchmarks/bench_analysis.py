@@ -91,8 +91,9 @@ def _same(a: Any, live: dict[str, Any]) -> bool:
     def dk(x: dict[str, Any]) -> tuple:
         return (x["level"], x["start_s"], x["end_s"], x["nadir"], x["baseline"])
 
-    return (sorted(map(ak, a.alarms)) == sorted(map(ak, live["alarms"]))
-            and sorted(map(dk, a.desaturations)) == sorted(map(dk, live["desaturations"])))
+    off = a.to_dict()
+    return (sorted(map(ak, off["alarms"])) == sorted(map(ak, live["alarms"]))
+            and sorted(map(dk, off["desaturations"])) == sorted(map(dk, live["desaturations"])))
 
 
 def _case(label: str, tr: Trace, cfg: AlarmConfig, prefix: int, repeat: int) -> list[dict]:

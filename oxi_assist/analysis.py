@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,8 @@ from oxi_assist.monitor.alarm_config import (
     AlarmConfig,
 )
 from oxi_assist.monitor.alarm_rules import Thresholds, solve_run_bounds, thresholds
+from oxi_assist.monitor.priority import Priority
+from oxi_assist.monitor.records import AlarmRecord, DesatRecord
 
 __all__ = ["Analysis", "Trace", "Values", "_window_max", "alarm_counts", "analyze",
            "analyze_trace", "desat_rule", "device_values", "smoothing_note"]
@@ -200,10 +202,10 @@ class Analysis:
     device: Values
     smoothed: Values
     shown_time_s: float  # time the screen showed a smoothed value (the live Monitor's rule)
-    desaturations: list[dict[str, Any]]
+    desaturations: list[DesatRecord]
     odi3_per_h: float | None
     odi4_per_h: float | None
-    alarms: list[dict[str, Any]]
+    alarms: list[AlarmRecord]
     dropped: int = 0
     config: str = ""
     startup_s: float = 0.0  # acquisition window left out of the device's statistics
@@ -230,21 +232,22 @@ class Analysis:
                          "shown_time_s": _r(self.shown_time_s)},
             "desaturation_rule": self.rule,
             "odi3_per_h": self.odi3_per_h, "odi4_per_h": self.odi4_per_h,
-            "desaturations": self.desaturations,
+            "desaturations": [d.to_dict() for d in self.desaturations],
             "alarms_raised": sum(counts.values()), "alarms_by_kind": counts,
-            "alarms": self.alarms, "dropped_out_of_order": self.dropped, "config": self.config,
+            "alarms": [a.to_dict() for a in self.alarms], "dropped_out_of_order": self.dropped,
+            "config": self.config,
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
 
-def alarm_counts(alarms: list[dict[str, Any]]) -> dict[str, int]:
+def alarm_counts(alarms: list[AlarmRecord]) -> dict[str, int]:
     """What every command counts as alarms: each raise of an alarm rule, once, by kind (an
     alarm that stays active is one alarm; technical ones included)."""
     out: dict[str, int] = {}
     for a in alarms:
-        out[a["kind"]] = out.get(a["kind"], 0) + 1
+        out[a.kind] = out.get(a.kind, 0) + 1
     return dict(sorted(out.items()))
 
 
@@ -294,7 +297,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
     n = len(t)
     t_end = tr.t_end
     if n == 0 or t_end is None:
-        alarms: list[dict[str, Any]] = []
+        alarms: list[AlarmRecord] = []
         _link_alarms(tr, cfg, alarms)
         none = Values(None, None, None, None, None, {f"{b:g}": 0.0 for b in cfg.time_below})
         return Analysis(0.0, 0, 0, 0.0, 0.0, none, none, 0.0, [], None, None, alarms,
@@ -302,7 +305,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
                         smoothing_note(cfg), desat_rule(cfg))
     ps = _pass(tr, cfg, th, True, chunk, block)
     rules = cfg.rules
-    by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in _ORDER}  # alarms, by kind
+    by_kind: dict[str, list[AlarmRecord]] = {k: [] for k in _ORDER}  # alarms, by kind
     unmarked = StaleMarks(np.zeros(0, dtype=np.intp), np.zeros(0))
     for kind, runs in ps.tech.items():  # equipment conditions, on the readings themselves
         lo, hi = runs.runs()
@@ -347,7 +350,7 @@ def analyze_trace(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
     if cfg.response_escalates:
         _escalate_response(by_kind, tr.response)
     alarms = [a for same in by_kind.values() for a in same]
-    alarms.sort(key=lambda a: (a["start_s"], _ORDER[a["kind"]]))
+    alarms.sort(key=lambda a: (a.start, _ORDER[a.kind]))
     hours = valid_time / 3600.0
 
     def odi(level: float) -> float | None:
@@ -396,28 +399,26 @@ def device_values(tr: Trace, config: AlarmConfig | None = None, *, chunk: int = 
 
 
 def _to_alarms(kind: str, cfg: AlarmConfig, t: np.ndarray, raised: np.ndarray,
-               onset: np.ndarray, end: np.ndarray, out: list[dict[str, Any]]) -> None:
+               onset: np.ndarray, end: np.ndarray, out: list[AlarmRecord]) -> None:
     """Alarm records from the readings that raised, their onsets and end times (NaN: still
     active at the end)."""
     if not len(raised):
         return
     rule = cfg.rules[kind]
-    pr, tech = rule.priority.label, rule.technical
-    out.extend([{"kind": kind, "priority": pr, "technical": tech, "onset_s": o, "start_s": r,
-                 "end_s": e if e == e else None}
+    pr, tech = rule.priority, rule.technical
+    out.extend([AlarmRecord(kind, pr, tech, o, r, e if e == e else None)
                 for o, r, e in zip(t[onset].tolist(), t[raised].tolist(), end.tolist(),
                                    strict=True)])
 
 
 def _alarm(kind: str, cfg: AlarmConfig, onset: float, start: float,
-           end: float | None) -> dict[str, Any]:
+           end: float | None) -> AlarmRecord:
     rule = cfg.rules[kind]
-    return {"kind": kind, "priority": rule.priority.label, "technical": rule.technical,
-            "onset_s": onset, "start_s": start, "end_s": end}
+    return AlarmRecord(kind, rule.priority, rule.technical, onset, start, end)
 
 
 def _gap_alarms(kind: str, cfg: AlarmConfig, due: np.ndarray, end: np.ndarray, last: float,
-                t_end: float, out: list[dict[str, Any]]) -> None:
+                t_end: float, out: list[AlarmRecord]) -> None:
     """"No reading" alarms: raised at each `due` (when the reading before was `after`
     seconds old and none had come) and ended by the next reading (`end`); and at `last`
     (after the last reading) when anything at all came later (still active at the end)."""
@@ -429,7 +430,7 @@ def _gap_alarms(kind: str, cfg: AlarmConfig, due: np.ndarray, end: np.ndarray, l
         out.append(_alarm(kind, cfg, last, last, None))
 
 
-def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None:
+def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[AlarmRecord]) -> None:
     if not tr.links or not cfg.rules["link_lost"].enabled:
         return
 
@@ -461,7 +462,7 @@ def _link_alarms(tr: Trace, cfg: AlarmConfig, out: list[dict[str, Any]]) -> None
         _escalate_response({"link_lost": out}, tr.response)
 
 
-def _escalate_response(by_kind: dict[str, list[dict[str, Any]]],
+def _escalate_response(by_kind: dict[str, list[AlarmRecord]],
                        spans: list[tuple[float, float | None]]) -> None:
     """The Monitor's rule 5: during a response span [a, b) low SpO2 and "no reading" alarms
     are high. An alarm raised in the span is high; one raised before it and still active at
@@ -470,41 +471,43 @@ def _escalate_response(by_kind: dict[str, list[dict[str, Any]]],
     if not spans:
         return
     for kind in RESPONSE_ESCALATING:
-        for a in by_kind.get(kind, ()):
-            if a["priority"] == "high":
+        same = by_kind.get(kind, [])
+        for i, a in enumerate(same):
+            if a.priority is Priority.HIGH:
                 continue
-            start, end = a["start_s"], a["end_s"]
+            start, end = a.start, a.end
             for lo, hi in spans:
                 in_span = lo <= start and (hi is None or start < hi)
                 open_at_start = start < lo and (end is None or end >= lo)
                 if in_span or open_at_start:
-                    a["priority"] = "high"
+                    same[i] = replace(a, priority=Priority.HIGH)
                     break
 
 
-def _escalate(by_kind: dict[str, list[dict[str, Any]]], within: float) -> None:
+def _escalate(by_kind: dict[str, list[AlarmRecord]], within: float) -> None:
     """The Monitor's escalation rule: an alarm meaning "no reading" is high priority when an
     SpO2 alarm raised before it is still active, or ended no more than `within` s earlier.
     One search per SpO2 kind for all the candidates at once."""
     if within <= 0:
         return
-    esc = [a for k in ESCALATING for a in by_kind.get(k, ()) if a["priority"] != "high"]
+    esc = [(k, i) for k in ESCALATING for i, a in enumerate(by_kind.get(k, ()))
+           if a.priority is not Priority.HIGH]
     if not esc:
         return
-    t = np.array([a["start_s"] for a in esc])
+    t = np.array([by_kind[k][i].start for k, i in esc])
     due = t - within
     hit = np.zeros(len(esc), dtype=bool)
     for k in SPO2_ALARMS:
-        recs = sorted(by_kind.get(k, ()), key=lambda a: a["start_s"])
+        recs = sorted(by_kind.get(k, ()), key=lambda a: a.start)
         if not recs:
             continue
-        starts = np.array([a["start_s"] for a in recs])
-        ends = np.array([math.inf if a["end_s"] is None else a["end_s"] for a in recs])
+        starts = np.array([a.start for a in recs])
+        ends = np.array([math.inf if a.end is None else a.end for a in recs])
         i = np.searchsorted(starts, t, side="left") - 1  # the latest one raised before t
         hit |= (i >= 0) & (ends[np.maximum(i, 0)] >= due)
-    for a, h in zip(esc, hit.tolist(), strict=True):
+    for (k, i), h in zip(esc, hit.tolist(), strict=True):
         if h:
-            a["priority"] = "high"
+            by_kind[k][i] = replace(by_kind[k][i], priority=Priority.HIGH)
 
 
 _ORDER = {k: i for i, k in enumerate((*PHYSIOLOGICAL, *TECHNICAL))}

@@ -36,6 +36,7 @@ from oxi_assist.monitor.changes import (
     change_words,
     from_event,
 )
+from oxi_assist.monitor.records import AlarmRecord
 from oxi_assist.monitor.vitals import BANDS, Band
 
 #: The BC anchor (BCCDC / Toward the Heart handout) and the labelled non-BC line.
@@ -223,8 +224,7 @@ def summarize(rec: Recording) -> DebriefSummary:
     s.reading_seconds = rd.seconds
     s.lowest_shown = sm.min_spo2
     s.pulse_min, s.pulse_max = dev.pulse_min, dev.pulse_max
-    s.desaturations = sum(1 for d in an.desaturations
-                          if d.get("level") == 3.0 and d.get("counted"))
+    s.desaturations = sum(1 for d in an.desaturations if d.level == 3.0 and d.counted)
     s.alarms_by_kind = an.alarm_counts
     s.alarms_raised = sum(s.alarms_by_kind.values())
     s.gap_reasons = rd.gaps
@@ -269,7 +269,7 @@ def summarize(rec: Recording) -> DebriefSummary:
     if not alarm_records and not live:  # an imported file: what the live rules would say
         alarm_records = _computed_alarms(an.alarms)
         s.alarms_computed = True
-        s.alarms_unlisted = sum(1 for a in an.alarms if a["kind"] in LINK_ALARMS)
+        s.alarms_unlisted = sum(1 for a in an.alarms if a.kind in LINK_ALARMS)
     else:
         s.alarms_recorded = sum(1 for a in alarm_records if a.get("state") == "raised")
     for a in alarm_records:
@@ -305,22 +305,22 @@ def summarize(rec: Recording) -> DebriefSummary:
 LINK_ALARMS = frozenset({"no_data", "stale", "link_lost"})
 
 
-def _computed_alarms(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _computed_alarms(found: list[AlarmRecord]) -> list[dict[str, Any]]:
     """The analysis's alarm spans as alarm records (raised, and cleared when they ended),
     without the live-link alarms."""
     rules = AlarmConfig.default().rules
     out: list[dict[str, Any]] = []
     for a in found:
-        kind = str(a.get("kind", "?"))
+        kind = a.kind
         if kind in LINK_ALARMS:
             continue
         rule = rules.get(kind)
         msg = str(getattr(rule, "message", "")) if rule is not None else ""
-        pr = str(a.get("priority", ""))
-        out.append({"t": a["start_s"], "kind": kind, "priority": pr, "state": "raised",
+        pr = a.priority.label
+        out.append({"t": a.start, "kind": kind, "priority": pr, "state": "raised",
                     "message": msg, "computed": True})
-        if a.get("end_s") is not None:
-            out.append({"t": a["end_s"], "kind": kind, "priority": pr, "state": "cleared",
+        if a.end is not None:
+            out.append({"t": a.end, "kind": kind, "priority": pr, "state": "cleared",
                         "computed": True})
     return out
 

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from oxi_assist.monitor.alarm_rules import first_reaching
+from oxi_assist.monitor.records import DesatEnd, DesatRecord
 
 #: `x` of a reading with no valid SpO2: above every value, so a minimum passes over it
 NO_VALUE = np.iinfo(np.int16).max
-_NAMES = (None, "recovered", "too_long", "gap")
+#: how an event ended, by the code the search below gives it (0: still going at the end)
+_ENDS = (None, DesatEnd.RECOVERED, DesatEnd.TOO_LONG, DesatEnd.GAP)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Level:
 
 def desaturation_events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: StaleMarks,
                         levels: list[Level], min_d: float, max_d: float,
-                        ) -> tuple[list[dict[str, Any]], dict[float, int]]:
+                        ) -> tuple[list[DesatRecord], dict[float, int]]:
     """The events of every level as records in time order (a level before a deeper one at
     the same instant), and per level how many count (the recovered ones). The levels'
     candidates are found and ended together; only the loop that keeps them is per level."""
@@ -121,12 +122,9 @@ def desaturation_events(t: np.ndarray, x: np.ndarray, base: np.ndarray, marks: S
         ends_t[at_mark] = marks.t[marks.pos.searchsorted(e[at_mark] // 2)]
     start = t[o]
     b = base[o]
-    out = [{"level": names[lk], "start_s": to, "nadir": nd, "baseline": bb, "depth": dp,
-            "duration_s": None if te != te else du, "end_s": None if te != te else te,
-            "ended": _NAMES[hw], "counted": hw == 1}
-           for lk, to, te, du, bb, nd, dp, hw in zip(
-               k.tolist(), start.tolist(), ends_t.tolist(), (ends_t - start).tolist(),
-               (b / 10.0).tolist(), (nadir / 10.0).tolist(), ((b - nadir) / 10.0).tolist(),
+    out = [DesatRecord(names[lk], to, bb, nd, None if te != te else te, _ENDS[hw])
+           for lk, to, te, bb, nd, hw in zip(
+               k.tolist(), start.tolist(), ends_t.tolist(), b.tolist(), nadir.tolist(),
                h.tolist(), strict=True)]
     return out, counts
 

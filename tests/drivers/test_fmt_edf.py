@@ -61,7 +61,7 @@ def test_resmed_without_oximeter_says_so_end_to_end(tmp_path):
     _sa2(p, [-1] * 30, [-1] * 30)
     rec = load(p)
     assert {r.status for r in rec.readings} == {Status.NO_SENSOR}
-    kinds = {a["kind"] for a in analyze(rec).alarms}
+    kinds = {a.kind for a in analyze(rec).alarms}
     assert "no_sensor" in kinds and "finger_out" not in kinds
     text = debrief_text(rec)
     assert "no oximeter attached" in text and "finger out" not in text

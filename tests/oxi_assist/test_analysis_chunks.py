@@ -71,9 +71,9 @@ def test_chunked_equals_whole_on_a_night(seed: int) -> None:
     cfg = AlarmConfig.default()
     a = analyze_trace(tr, cfg, block=BLOCK)
     # the night exercises what crosses a boundary: marks, restarts, open alarms and events
-    ended = {d["ended"] for d in a.desaturations}
+    ended = {d.outcome for d in a.desaturations}
     assert {"recovered", "too_long", "gap", None} <= ended
-    assert any(x["end_s"] is None for x in a.alarms)
+    assert any(x.end is None for x in a.alarms)
     assert {"stale", "finger_out", "spo2_severe", "pulse_low"} <= set(a.alarm_counts)
     whole_and_chunked(tr, cfg, [BLOCK, 64, 100 * BLOCK, 1000, 2048])
 

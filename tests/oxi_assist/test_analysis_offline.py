@@ -33,7 +33,7 @@ def test_time_below_and_desaturation_on_a_square_dip() -> None:
     below = a.smoothed.time_below
     assert below["90"] > below["85"] > below["80"] == 0.0
     assert 55 < below["90"] < 65
-    d3 = [d for d in a.desaturations if d["level"] == 3.0]
+    d3 = [d.to_dict() for d in a.desaturations if d.level == 3.0]
     assert len(d3) == 1 and d3[0]["baseline"] == 97.0 and d3[0]["nadir"] == 80.0
     assert d3[0]["depth"] == 17.0 and d3[0]["end_s"] == 120.0
     assert d3[0]["ended"] == "recovered" and d3[0]["counted"] is True
@@ -41,7 +41,7 @@ def test_time_below_and_desaturation_on_a_square_dip() -> None:
     # last reading holds for no time)
     assert a.valid_time_s == 179.0
     assert a.odi3_per_h == pytest.approx(1 / (179 / 3600), abs=0.01)
-    kinds = [x["kind"] for x in a.alarms]
+    kinds = [x.kind for x in a.alarms]
     assert kinds.count("spo2_low") == 1 and kinds.count("spo2_severe") == 1
 
 
@@ -50,7 +50,7 @@ def test_gaps_are_gaps_not_values() -> None:
     a = analyze_trace(trace(vals))
     assert a.valid_fraction == pytest.approx(60 / 90)
     assert a.device.min_spo2 == 97.0 and a.smoothed.min_spo2 == 97.0
-    kinds = {x["kind"] for x in a.alarms}
+    kinds = {x.kind for x in a.alarms}
     assert {"finger_out", "stale"} <= kinds
     assert a.device.time_below["90"] == 0.0
 
@@ -59,7 +59,7 @@ def test_no_valid_value_at_all() -> None:
     a = analyze_trace(trace([None] * 20))
     assert a.device.min_spo2 is None and a.smoothed.mean_spo2 is None and a.odi3_per_h is None
     assert a.valid_fraction == 0.0
-    assert any(x["kind"] == "stale" for x in a.alarms)
+    assert any(x.kind == "stale" for x in a.alarms)
 
 
 def test_empty_trace() -> None:
@@ -72,7 +72,7 @@ def test_link_lost_from_link_events() -> None:
     items.append(LinkEvent(t=9.5, state=LinkState.LOST))
     items += [Reading(t=float(i), spo2=97.0, pulse=70.0) for i in range(12, 15)]
     a = analyze_trace(Trace.from_items(items))
-    ll = [x for x in a.alarms if x["kind"] == "link_lost"]
+    ll = [x.to_dict() for x in a.alarms if x.kind == "link_lost"]
     assert ll == [{"kind": "link_lost", "priority": "high", "technical": True,
                    "onset_s": 9.5, "start_s": 9.5, "end_s": 12.0}]
 
@@ -105,7 +105,7 @@ def test_on_a_real_native_session_file(tmp_path: Path) -> None:
     rec = load(p)
     a = analyze(rec)
     assert a.samples == 300 and a.device.min_spo2 == 83.0
-    assert {x["kind"] for x in a.alarms} == {"spo2_low", "spo2_severe", "falling_fast"}
+    assert {x.kind for x in a.alarms} == {"spo2_low", "spo2_severe", "falling_fast"}
 
 
 def test_smoothing_matches_a_plain_loop() -> None:
@@ -167,7 +167,7 @@ def _dips(values: list[float]) -> list[dict]:
     from oxi_assist.monitor.monitor import Monitor
 
     tr = trace(values)
-    off = analyze_trace(tr).desaturations
+    off = [d.to_dict() for d in analyze_trace(tr).desaturations]
     m = Monitor()
     for i, v in enumerate(values):
         m.update(Reading(t=float(i), spo2=v, pulse=70.0))

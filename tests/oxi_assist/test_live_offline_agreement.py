@@ -10,7 +10,6 @@ import math
 import os
 import random
 from dataclasses import replace
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +18,7 @@ from drivers.reading import LinkEvent, LinkState, Reading, Status
 from oxi_assist.analysis import Trace, analyze_trace
 from oxi_assist.monitor.alarm_config import AlarmConfig
 from oxi_assist.monitor.monitor import Monitor
+from oxi_assist.monitor.records import AlarmRecord, DesatRecord
 
 settings.register_profile("oxi-agreement", max_examples=200, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -171,24 +171,26 @@ def _end(v: float | None) -> float:
     return float("inf") if v is None else v
 
 
-def alarm_key(a: dict[str, Any]) -> tuple:
-    return (a["kind"], a["priority"], a["onset_s"], a["start_s"], _end(a["end_s"]))
+def alarm_key(a: AlarmRecord) -> tuple:
+    return (a.kind, a.priority, a.onset, a.start, _end(a.end))
 
 
-def desat_key(d: dict[str, Any]) -> tuple:
-    return (d["level"], d["start_s"], _end(d["end_s"]), d["nadir"], d["baseline"], d["depth"],
-            str(d["ended"]), d["counted"])
+def desat_key(d: DesatRecord) -> tuple:
+    return (d.level, d.start, _end(d.end), d.nadir, d.baseline, d.depth, str(d.outcome),
+            d.counted)
 
 
 def compare(items: list[Reading | LinkEvent], ticks: list[float], cfg: AlarmConfig,
             spans: list[tuple[float, float | None]] | None = None) -> None:
-    live = run_live(items, ticks, cfg, spans).summary()
+    m = run_live(items, ticks, cfg, spans)
+    live = m.summary()
     tr = Trace.from_items(items)
     tr.response = list(spans or [])
     off = analyze_trace(tr, cfg)
-    assert sorted(map(alarm_key, off.alarms)) == sorted(map(alarm_key, live["alarms"]))
-    assert (sorted(map(desat_key, off.desaturations))
-            == sorted(map(desat_key, live["desaturations"])))
+    # the same records, object for object
+    assert sorted(off.alarms, key=alarm_key) == sorted(m.history, key=alarm_key)
+    assert (sorted(off.desaturations, key=desat_key)
+            == sorted(m.desaturations, key=desat_key))
     assert abs(off.shown_time_s - live["valid_time_s"]) < 1e-6
     for b, v in live["time_below"].items():
         assert abs(off.smoothed.time_below[b] - v) < 1e-6
@@ -228,7 +230,7 @@ def test_agreement_on_a_scripted_overdose() -> None:
     items.append(Reading(t=t + 1, spo2=96.0, pulse=80.0))
     cfg = AlarmConfig.default()
     compare(items, [], cfg)
-    kinds = {a["kind"] for a in analyze_trace(Trace.from_items(items), cfg).alarms}
+    kinds = {a.kind for a in analyze_trace(Trace.from_items(items), cfg).alarms}
     assert kinds >= {"spo2_low", "spo2_severe", "falling_fast", "pulse_low", "pulse_high",
                      "finger_out", "signal_poor", "sensor_fault", "no_data", "stale",
                      "link_lost"}
@@ -247,6 +249,6 @@ def test_agreement_when_an_spo2_alarm_and_a_no_reading_alarm_share_an_instant() 
     items += [Reading(t=30.0, spo2=86.0, pulse=70.0), Reading(t=30.0, status=Status.FINGER_OUT)]
     compare(items, [], cfg)
     off = analyze_trace(Trace.from_items(items), cfg)
-    fo = next(a for a in off.alarms if a["kind"] == "finger_out")
-    assert fo["priority"] == "medium" and fo["start_s"] == 30.0
-    assert any(a["kind"] == "spo2_low" and a["start_s"] == 30.0 for a in off.alarms)
+    fo = next(a for a in off.alarms if a.kind == "finger_out")
+    assert fo.priority.label == "medium" and fo.start == 30.0
+    assert any(a.kind == "spo2_low" and a.start == 30.0 for a in off.alarms)

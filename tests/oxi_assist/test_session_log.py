@@ -144,7 +144,7 @@ def test_the_offline_analysis_of_a_recorded_response_gives_the_live_priorities( 
     assert recorded_response_spans(rec.events) == [(10.0, 120.0)]
     live = {(a["kind"], round(a["t"], 3)): a["priority"] for a in rec.alarms
             if a["state"] == "raised"}
-    offline = {(a["kind"], round(a["start_s"], 3)): a["priority"] for a in analyze(rec).alarms}
+    offline = {(a.kind, round(a.start, 3)): a.priority.label for a in analyze(rec).alarms}
     assert live["finger_out", 82.0] == "high"
     for key, prio in live.items():
         assert offline.get(key) == prio, key

@@ -121,5 +121,5 @@ def test_what_the_loader_accepts_the_live_session_can_use(tmp_path: Path,
     for view in (result.device, result.smoothed):
         assert view.min_spo2 is None or 0.0 <= view.min_spo2 <= 100.0
     if low.enabled and not low.limit < 75.0:
-        assert any(a["kind"] == "spo2_low" for a in result.alarms), \
+        assert any(a.kind == "spo2_low" for a in result.alarms), \
             f"the analysis raised no spo2_low with {cfg}"
