@@ -36,7 +36,7 @@ class AlarmBook:
         self.history: list[AlarmRecord] = []
         self.changes: list[Change] = []
         self.now: float | None = None
-        self._open: dict[str, int] = {}  # kind -> its record's index in `history`
+        self.open: dict[str, int] = {}  # the open conditions: kind -> index in `history`
         self._spo2_recs: dict[str, list[int]] = {k: [] for k in SPO2_ALARMS}
         self._active: dict[str, Alarm] = {}
         self._latched: dict[str, Alarm] = {}
@@ -51,13 +51,6 @@ class AlarmBook:
         """A new update: what changes from here on is reported with it."""
         self.changes = []
 
-    def is_open(self, kind: str) -> bool:
-        return kind in self._open
-
-    @property
-    def any_open(self) -> bool:
-        return bool(self._open)
-
     def _t_now(self, fallback: float) -> float:
         return self.now if self.now is not None else fallback
 
@@ -66,7 +59,7 @@ class AlarmBook:
     def raise_(self, kind: str, onset: float, t: float) -> None:
         """The condition `kind` began at `onset` and is raised at `t` (if enabled, not open)."""
         rule = self._rules[kind]
-        if not rule.enabled or kind in self._open:
+        if not rule.enabled or kind in self.open:
             return
         prio = rule.priority
         if prio < Priority.HIGH and kind in ESCALATING and self._during_low_spo2(t):
@@ -74,7 +67,7 @@ class AlarmBook:
         if prio < Priority.HIGH and kind in RESPONSE_ESCALATING and \
                 self._response_since is not None and self.config.response_escalates:
             prio = Priority.HIGH
-        self._open[kind] = len(self.history)
+        self.open[kind] = len(self.history)
         if kind in self._spo2_recs:
             self._spo2_recs[kind].append(len(self.history))
         self.history.append(AlarmRecord(kind, prio, rule.technical, onset, t))
@@ -88,7 +81,7 @@ class AlarmBook:
 
     def clear(self, kind: str, t: float) -> None:
         """The condition `kind` ended at `t` (nothing when it is not open)."""
-        i = self._open.pop(kind, None)
+        i = self.open.pop(kind, None)
         if i is None:
             return
         self.history[i] = replace(self.history[i], end=t)
@@ -164,7 +157,7 @@ class AlarmBook:
         if active and self._response_since is None:
             self._response_since = now
             if self.config.response_escalates:
-                for kind, i in list(self._open.items()):
+                for kind, i in list(self.open.items()):
                     if kind in RESPONSE_ESCALATING and self.history[i].priority < Priority.HIGH:
                         self._escalate(kind, i, now)
         elif not active and self._response_since is not None:

@@ -140,7 +140,7 @@ class Monitor:
         elif self._last_t is not None and t < self._last_t:
             self.dropped += 1
         else:
-            if self._book.any_open:
+            if self._book.open:
                 self._book.clear("link_lost", t)
             self._on_reading(item)
         return self._done(t)
@@ -221,7 +221,7 @@ class Monitor:
         th = self._th
         book = self._book
         lt = self._last_t
-        if lt is not None and not book.is_open("no_data"):
+        if lt is not None and "no_data" not in book.open:
             due = lt + th.no_data_s
             if t > due:
                 book.raise_("no_data", due, due)
@@ -246,7 +246,7 @@ class Monitor:
         self._link = e.state
         t = self._now if self._now is not None else e.t
         if e.state in _LINK_DOWN:
-            if not self._book.is_open("link_lost"):
+            if "link_lost" not in self._book.open:
                 self._book.raise_("link_lost", t, t)
             self._s10 = self._p10 = None
         elif e.state is LinkState.CONNECTED:
@@ -259,7 +259,7 @@ class Monitor:
         self._last_t = t
         if self._spo2_ref is None:
             self._spo2_ref = t
-        if self._book.any_open:
+        if self._book.open:
             self._book.clear("no_data", t)
         # time below thresholds: the previous valid value held until now (at most stale_after)
         if self._prev_s10 is not None and prev_t is not None:
@@ -325,11 +325,12 @@ class Monitor:
     def _spo2_rules(self, t: float, s: float | None, x: int | None = None) -> None:
         """The SpO2 rules at one sample: `s` smoothed, `x` the device's value (tenths)."""
         self._cond.spo2(t, s)
+        now = self._now if self._now is not None else t
         if s is None:
-            self._dips.gap(t, self._t_now(t), self._book.changes)
+            self._dips.gap(t, now, self._book.changes)
         else:  # desaturations, on the device's values
             assert x is not None
-            self._dips.sample(t, x, self._t_now(t), self._book.changes)
+            self._dips.sample(t, x, now, self._book.changes)
 
     def _make(self, t: float) -> VitalsState:
         s10 = self._s10
