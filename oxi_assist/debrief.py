@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from oxi_assist.monitor.changes import (
     change_words,
     from_event,
 )
+from oxi_assist.monitor.priority import Priority
 from oxi_assist.monitor.records import AlarmRecord
 from oxi_assist.monitor.vitals import BANDS, Band
 
@@ -98,6 +99,8 @@ class DebriefSummary:
     alarms_computed: bool = False  # no alarm record in the file: computed with the live rules
     alarms_recorded: int | None = None  # raises recorded live, when the file has them
     alarms_unlisted: int = 0  # computed data-gap alarms left out of the timeline
+    #: the alarms of the timeline as spans, in session time (end None: still active at the end)
+    alarm_spans: list[AlarmRecord] = field(default_factory=list)
     timeline: list[TimelineItem] = field(default_factory=list)
     has_responder_events: bool = False
 
@@ -270,8 +273,12 @@ def summarize(rec: Recording) -> DebriefSummary:
         alarm_records = _computed_alarms(an.alarms)
         s.alarms_computed = True
         s.alarms_unlisted = sum(1 for a in an.alarms if a.kind in LINK_ALARMS)
+        s.alarm_spans = [AlarmRecord(a.kind, a.priority, a.technical, a.onset - t0,
+                                     a.start - t0, None if a.end is None else a.end - t0)
+                         for a in an.alarms if a.kind not in LINK_ALARMS]
     else:
         s.alarms_recorded = sum(1 for a in alarm_records if a.get("state") == "raised")
+        s.alarm_spans = _recorded_spans(alarm_records, t0)
     for a in alarm_records:
         at = _t(a)
         if at is None:
@@ -323,6 +330,31 @@ def _computed_alarms(found: list[AlarmRecord]) -> list[dict[str, Any]]:
             out.append({"t": a.end, "kind": kind, "priority": pr, "state": "cleared",
                         "computed": True})
     return out
+
+
+def _recorded_spans(alarms: list[dict[str, Any]], t0: float) -> list[AlarmRecord]:
+    """Recorded alarm records (raised, cleared, acknowledged …) paired into spans in session
+    time, in time order: a raise opens its kind's span unless one is open, a clear ends it;
+    one never cleared has no end. A record without a usable time is left out, as on the
+    timeline; one naming no known priority takes its rule's ([app-defined] medium if none)."""
+    rules = AlarmConfig.default().rules
+    timed = sorted(((at, a) for a in alarms if (at := _t(a)) is not None), key=lambda x: x[0])
+    going: dict[str, AlarmRecord] = {}
+    out: list[AlarmRecord] = []
+    for at, a in timed:
+        kind, state = str(a.get("kind", "?")), str(a.get("state", ""))
+        if state == "raised" and kind not in going:
+            rule = rules.get(kind)
+            label = str(a.get("priority", "")).upper()
+            prio = (Priority[label] if label in Priority.__members__
+                    else rule.priority if rule is not None else Priority.MEDIUM)
+            onset = a.get("onset")
+            onset = float(onset) if isinstance(onset, int | float) else at
+            going[kind] = AlarmRecord(kind, prio, bool(a.get("technical", False)),
+                                      onset - t0, at - t0)
+        elif state == "cleared" and kind in going:
+            out.append(replace(going.pop(kind), end=at - t0))
+    return out + list(going.values())
 
 
 _EVENT_WORDS: dict[str, str] = {

@@ -24,7 +24,6 @@ from oxi_assist.debrief import (
     SEVERE_LINE,
     SEVERE_SOURCE,
     DebriefSummary,
-    TimelineItem,
     fmt_time,
     summarize,
     typical_step,
@@ -210,16 +209,7 @@ def render_svg(rec: Recording, summary: DebriefSummary | None = None, *,
         p_lo = min(p_lo, math.floor((s.pulse_min - 10) / 10) * 10)
         p_hi = max(p_hi, math.ceil((s.pulse_max + 10) / 10) * 10)
     sp = _Scale(max(0.0, p_lo), p_hi, PULSE_TOP + PULSE_H, PULSE_TOP)
-    open_alarms: dict[str, TimelineItem] = {}
-    bars: list[tuple[float, float, str]] = []
-    for it in s.timeline:
-        if it.kind != "alarm":
-            continue
-        if it.state == "raised" and it.name not in open_alarms:
-            open_alarms[it.name] = it
-        elif it.state == "cleared" and it.name in open_alarms:
-            bars.append((open_alarms.pop(it.name).t, it.t, it.name))
-    bars += [(it.t, t_end, k) for k, it in open_alarms.items()]
+    bars = [(a.start, t_end if a.end is None else a.end, a.kind) for a in s.alarm_spans]
     kinds = list(dict.fromkeys(k for _, _, k in sorted(bars)))
     alarm_rows = min(max(1, len(kinds)), ALARM_ROWS_MAX)
     alarm_h = alarm_rows * ALARM_ROW_H

@@ -323,3 +323,30 @@ def test_a_long_recording_is_debriefed_without_an_object_per_reading() -> None:
     assert s.lowest_spo2 is not None and "Lowest SpO2" in text and "<path" in svg
     assert len(ts) < 3 * CHART_BUCKETS
     assert peak < 32 * n
+
+
+def test_recorded_alarms_become_spans_in_session_time(session_file):
+    """The recorded raise/clear records, paired: one shape with the analysis' records."""
+    from oxi_assist.monitor.priority import Priority
+    from oxi_assist.monitor.records import AlarmRecord
+
+    s = summarize(load(session_file))
+    assert s.alarm_spans == [
+        AlarmRecord("spo2_low", Priority.HIGH, False, 5.0, 5.0, 10.0),
+        AlarmRecord("no_data", Priority.MEDIUM, False, 11.0, 11.0, 14.0),
+        AlarmRecord("spo2_low", Priority.HIGH, False, 15.0, 15.0, None),  # never cleared
+    ]
+
+
+def test_computed_alarm_spans_are_the_analysis_records(tmp_path):
+    from drivers.formats._base import Recording
+    from oxi_assist.analysis import analyze
+    from oxi_assist.debrief import LINK_ALARMS
+
+    rec = load(_plateau(tmp_path))
+    imported = Recording(path="x.csv", format="csv", readings=list(rec.readings))
+    s = summarize(imported)
+    found = [a for a in analyze(imported).alarms if a.kind not in LINK_ALARMS]
+    assert found and s.alarms_computed
+    assert [(a.kind, a.priority, a.start + s.t_start) for a in s.alarm_spans] == \
+        [(a.kind, a.priority, a.start) for a in found]
