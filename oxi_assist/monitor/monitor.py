@@ -226,20 +226,17 @@ class Monitor:
             if t > due:
                 book.raise_("no_data", due, due)
         ref = self._spo2_ref
-        if ref is not None and not self._spo2_stale:
+        if ref is not None and not self._spo2_stale and t > ref + th.stale_s:
             due = ref + th.stale_s
-            if t > due:
-                self._spo2_stale = True
-                self._s10 = None
-                self._spo2_rules(due, None)
-                book.raise_("stale", due, due)
-        ref = self._pulse_ref
-        if ref is not None and not self._pulse_stale:
-            due = ref + th.stale_s
-            if t > due:
-                self._pulse_stale = True
-                self._p10 = None
-                self._cond.pulse(due, None)
+            self._spo2_stale = True
+            self._s10 = None
+            self._spo2_rules(due, None)
+            book.raise_("stale", due, due)
+        ref = self._pulse_ref  # the pulse goes stale likewise, without an alarm of its own
+        if ref is not None and not self._pulse_stale and t > ref + th.stale_s:
+            self._pulse_stale = True
+            self._p10 = None
+            self._cond.pulse(ref + th.stale_s, None)
         book.end_pause_if_due()
 
     def _on_link(self, e: LinkEvent) -> None:
