@@ -353,4 +353,4 @@ class Monitor:
         )
 
 
-__all__ = ["AlarmRecord", "DesatRecord", "Monitor"]
+__all__ = ["Monitor"]
