@@ -57,6 +57,7 @@ from oxi_assist.classroom.messages import (
     encode,
 )
 from oxi_assist.classroom.record import ClassRecord
+from oxi_assist.classroom.station_start import patient_scenario
 from oxi_assist.classroom.topics import STATION_KINDS, TopicKind, Topics
 
 LOST_AFTER = 4.0  # s without a word from a station before the board says lost
@@ -329,8 +330,6 @@ class TrainerCore:
     def _row(self, sid: str, name: str) -> BoardRow:
         row = self.board.rows.get(sid)
         if row is None:
-            from oxi_assist.classroom.station import patient_scenario
-
             row = self.board.rows[sid] = BoardRow(sid, name or sid, last_seen=self.clock.now(),
                                                   scenario=patient_scenario(self.state, sid))
             self._say(f"station {sid} joined ({row.name})")
