@@ -17,15 +17,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.clock import Clock
 from oxi_assist.actions import Action
 from oxi_assist.classroom.catchup import HandoffClock
 from oxi_assist.classroom.messages import MAX_NAME, SavedAction
+from oxi_assist.overlay import OverlaySource
 from oxi_assist.session import TRAINER_CUES, Session
 from oxi_assist.uris import open_source
 from oxi_assist.vitals import Quality
+
+if TYPE_CHECKING:
+    from simulators.sim_source import SimSource
 
 #: The live screen shows the pleth; a headless station has no use for it.
 HEADLESS_PLETH = 0.0
@@ -73,10 +77,12 @@ class Patient:
         self.seed = seed
         self.clock = clock
         self.uri = sim_uri(scenario, seed=seed, speed=speed, chunk=chunk, pleth=pleth)
+        #: the simulated patient, or the same on a real oximeter's state (both `Trainable`)
+        self.source: SimSource | OverlaySource
         if overlay:  # a real oximeter worn by the trainee: its state, the scenario's numbers
             from oxi_assist.overlay import open_overlay
 
-            self.source: Any = open_overlay(self.uri, overlay, clock, device_clock=device_clock)
+            self.source = open_overlay(self.uri, overlay, clock, device_clock=device_clock)
         else:
             self.source = open_source(self.uri, clock)
         protocol = load_guidance(guidance)
@@ -122,8 +128,9 @@ class Patient:
     def device_words(self) -> str:
         """The overlaid real oximeter's link and finger state in a few words ("" without one):
         the only thing about a real device that a station sends."""
-        state = getattr(self.source, "state", None)
-        return state.words() if state is not None and hasattr(state, "words") else ""
+        if isinstance(self.source, OverlaySource):
+            return self.source.state.words()
+        return ""
 
     def summary(self) -> PatientSummary:
         """The patient as the station's status says it (see `PatientSummary`)."""
@@ -176,7 +183,7 @@ class Patient:
         times; its clock is live (real) when this returns."""
         clock = HandoffClock(real)
         p = cls(scenario, seed=seed, clock=clock, speed=1.0, device_clock=real, **kw)
-        overlay = p.source if hasattr(p.source, "go_live") else None
+        overlay = p.source if isinstance(p.source, OverlaySource) else None
         if overlay is not None:
             overlay.passthrough = True  # the patient's past is the scenario's alone
         p.start()
