@@ -9,17 +9,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from drivers.clock import VirtualClock
+from oxi_assist.classroom import messages as m
 from oxi_assist.classroom.class_commands import check_value, state_after
 from oxi_assist.classroom.codes import CodeError
-from oxi_assist.classroom.messages import (
-    Channel,
-    ClassState,
-    Command,
-    CommandName,
-    EventKind,
-    Phase,
-    StationEvent,
-)
 from oxi_assist.classroom.station_commands import MAX_PENDING, CommandOrder
 from oxi_assist.classroom.station_log import StationLog
 from oxi_assist.classroom.station_outbox import RESEND_S, EventOutbox, StationCounters
@@ -35,14 +27,14 @@ class Wire:
         return True
 
 
-def cmd(seq: int, name: CommandName = CommandName.PAUSE, channel: Channel = Channel.ALL,
-        value: float | None = None) -> Command:
-    return Command(seq, channel, name, value)
+def cmd(seq: int, name: m.CommandName = m.CommandName.PAUSE, channel: m.Channel = m.Channel.ALL,
+        value: float | None = None) -> m.Command:
+    return m.Command(seq, channel, name, value)
 
 
 def test_commands_wait_for_the_ones_before_and_repeats_are_dropped() -> None:
     order = CommandOrder(StationCounters())
-    order.last[Channel.ALL] = 0
+    order.last[m.Channel.ALL] = 0
     order.offer(cmd(2), own_topic=False)
     assert list(order.ready(can_start=True)) == []  # 1 is missing
     order.offer(cmd(1), own_topic=False)
@@ -53,26 +45,26 @@ def test_commands_wait_for_the_ones_before_and_repeats_are_dropped() -> None:
 
 def test_a_start_waits_until_the_station_can_start() -> None:
     order = CommandOrder(StationCounters())
-    order.last[Channel.ALL] = 0
-    order.offer(cmd(1, CommandName.START), own_topic=False)
+    order.last[m.Channel.ALL] = 0
+    order.offer(cmd(1, m.CommandName.START), own_topic=False)
     assert list(order.ready(can_start=False)) == []
-    assert [c.name for c in order.ready(can_start=True)] == [CommandName.START]
+    assert [c.name for c in order.ready(can_start=True)] == [m.CommandName.START]
 
 
 def test_an_own_command_on_the_all_topic_is_refused_and_pending_is_bounded() -> None:
     order = CommandOrder(StationCounters())
-    order.offer(cmd(1, channel=Channel.OWN), own_topic=False)
+    order.offer(cmd(1, channel=m.Channel.OWN), own_topic=False)
     assert order.counters.rejected.total == 1
     for seq in range(2, MAX_PENDING + 10):
-        order.offer(cmd(seq, channel=Channel.OWN), own_topic=True)
+        order.offer(cmd(seq, channel=m.Channel.OWN), own_topic=True)
     assert len(order._pending) == MAX_PENDING
 
 
 def test_outbox_resends_until_acknowledged_and_numbers_on_after_a_rejoin() -> None:
     clock, wire = VirtualClock(), Wire()
     out = EventOutbox("ev", clock, wire, StationCounters())
-    out.add(EventKind.ACTION, "911", 1.0)
-    out.add(EventKind.ACTION, "breaths", 2.0)
+    out.add(m.EventKind.ACTION, "911", 1.0)
+    out.add(m.EventKind.ACTION, "breaths", 2.0)
     assert len(out) == 2 and len(wire.sent) == 2
     out.resend()
     assert len(wire.sent) == 2  # not due yet
@@ -82,7 +74,7 @@ def test_outbox_resends_until_acknowledged_and_numbers_on_after_a_rejoin() -> No
     out.on_ack(1, rejoining=False)
     assert [e.seq for e in out.pending()] == [2]
     out.on_ack(7, rejoining=True)
-    assert len(out) == 0 and out.add(EventKind.ACTION, "911", 3.0).seq == 8
+    assert len(out) == 0 and out.add(m.EventKind.ACTION, "911", 3.0).seq == 8
 
 
 def test_report_schedule_status_every_second_state_when_dirty_or_urgent() -> None:
@@ -99,8 +91,8 @@ def test_report_schedule_status_every_second_state_when_dirty_or_urgent() -> Non
     assert sched.state_due(running=False)
 
 
-def ev(seq: int) -> StationEvent:
-    return StationEvent(seq, float(seq), EventKind.ACTION, "911")
+def ev(seq: int) -> m.StationEvent:
+    return m.StationEvent(seq, float(seq), m.EventKind.ACTION, "911")
 
 
 def test_station_log_takes_events_once_in_order() -> None:
@@ -112,13 +104,13 @@ def test_station_log_takes_events_once_in_order() -> None:
 
 
 def test_class_state_after_commands_and_value_checks() -> None:
-    st = ClassState(Phase.LOBBY, "opioid-overdose", 0, False, 1.0, 0, "", "", 0.0)
-    st = state_after(st, cmd(1, CommandName.START), 5.0)
-    assert st.phase is Phase.RUNNING and st.cmd_seq == 1 and st.sent == 5.0
-    st = state_after(st, cmd(2, CommandName.SPEED, value=5.0), 6.0)
-    assert st.speed == 5.0 and st.phase is Phase.RUNNING
-    assert state_after(st, cmd(3, CommandName.END), 7.0).phase is Phase.ENDED
+    st = m.ClassState(m.Phase.LOBBY, "opioid-overdose", 0, False, 1.0, 0, "", "", 0.0)
+    st = state_after(st, cmd(1, m.CommandName.START), 5.0)
+    assert st.phase is m.Phase.RUNNING and st.cmd_seq == 1 and st.sent == 5.0
+    st = state_after(st, cmd(2, m.CommandName.SPEED, value=5.0), 6.0)
+    assert st.speed == 5.0 and st.phase is m.Phase.RUNNING
+    assert state_after(st, cmd(3, m.CommandName.END), 7.0).phase is m.Phase.ENDED
     with pytest.raises(CodeError, match="takes no value"):
-        check_value(CommandName.PAUSE, 1.0)
+        check_value(m.CommandName.PAUSE, 1.0)
     with pytest.raises(CodeError, match="expected a value within"):
-        check_value(CommandName.SPEED, 1000.0)
+        check_value(m.CommandName.SPEED, 1000.0)
