@@ -98,7 +98,7 @@ from oxi_assist.monitor_changes import (
     change_words,
     event_name,
 )
-from oxi_assist.session_log import (
+from oxi_assist.session.log import (
     LogKind,
     LogLine,
     SessionLog,
