@@ -61,8 +61,9 @@ time, and the guide's timers and the Monitor's alarm delays run in that same tim
 
 The jobs beside the routing each have a module: `timeline` (session time), `recorder` (the
 file and the in-memory copy behind one `Recorder`), `history` (what the Monitor and the Guide
-said, as records), `loop` (the async driver), `log` (the screen's lines), `traces` (the
-trend and the pleth the screen draws).
+said, as records), `simulator` (what passes to and from a simulated patient), `loop` (the
+async driver), `log` (the screen's lines), `traces` (the trend and the pleth the screen
+draws).
 
 Safety: the guidance never depends on the oximeter. A source that fails only adds a link-lost
 record; the guide and its timers keep going, and `run(None)` runs them with no device at all.
@@ -80,14 +81,14 @@ from drivers.clock import Clock
 from drivers.formats._base import Recording
 from drivers.formats.native import SessionWriter
 from drivers.printable import printable
-from drivers.reading import Controllable, LinkEvent, LinkState, Reading, ReportsEvents, Source
+from drivers.reading import Controllable, LinkEvent, LinkState, Reading, Source
 from oxi_assist.actions import ACTIONS, SIM_INTERVENTIONS, Action, log_line, response_after
 from oxi_assist.alarm_config import MAX_PAUSE_S
 from oxi_assist.session.history import History
-from oxi_assist.session.log import LogKind, LogLine, SessionLog, link_line, trainer_line
+from oxi_assist.session.log import LogKind, SessionLog, link_line, trainer_line
 from oxi_assist.session.loop import Hooks, Loop
 from oxi_assist.session.recorder import FileRecorder, MemoryRecorder, Recorder, Tee
-from oxi_assist.session.simulator import TRAINER_CUES, Injector
+from oxi_assist.session.simulator import TRAINER_CUES, SimulatorLink
 from oxi_assist.session.timeline import Timeline, shifted
 from oxi_assist.session.traces import PlethHistory, TrendHistory
 from oxi_assist.vitals import VitalsState
@@ -97,8 +98,7 @@ if TYPE_CHECKING:
     from oxi_assist.guide_state import GuideState
     from oxi_assist.signal import Monitor
 
-__all__ = ["TRAINER_CUES", "ActionRecord", "LogLine", "PlethHistory", "Session",
-           "TrendHistory"]
+__all__ = ["ActionRecord", "Session"]
 
 #: How often `tick()` makes the writer flush when no data arrives: the native format promises
 #: that a crash loses at most the last second.
@@ -149,15 +149,13 @@ class Session:
         self.running = False
         self.closed = False
         self.error = ""
-        # a source with events of its own (the simulated patient's arrest): recorded
-        self._reports = controllable if isinstance(controllable, ReportsEvents) else None
         # why recording stopped or never started (disk full, …); the session goes on
         self.record_error = record_error
         self._memory = MemoryRecorder()  # the whole session, for `recording()` and the summary
         self.recorder: Recorder = (self._memory if writer is None else
                                    Tee(self._memory, FileRecorder(writer, self._record_failed)))
         self._history = History(self.recorder, self.log, self._timeline, guide)
-        self._injector = Injector(controllable, self.recorder, self.elapsed)
+        self._simulator = SimulatorLink(controllable, self.recorder, self.elapsed)
         # looked up at each call, so a wrapped `tick` or `on_item` is the one that runs
         self._loop = Loop(self._timeline, Hooks(feed=lambda item: self.on_item(item),
                                                 tick=lambda: self.tick(),
@@ -205,12 +203,7 @@ class Session:
             self._on_link(LinkEvent(self.t0 + s, item.state, item.reason, item.device))
         elif isinstance(item, Reading):
             self._on_reading(shifted(item, self.t0 + s - item.t))
-        if self._reports is not None:
-            # on the session timeline like the items; for the recording and the debrief, not
-            # the responder's log (they find an arrest on the person, not on the screen)
-            for ev in self._reports.take_events():
-                self.recorder.event(ev.t + (self._timeline.offset or 0.0), ev.name,
-                                    by="simulator", **ev.data)
+        self._simulator.record_events(self._timeline.offset or 0.0)
         self._changed()
 
     def _on_reading(self, r: Reading) -> None:
@@ -263,7 +256,7 @@ class Session:
             self.actions.append(ActionRecord(rel, action, dict(params), trainer=True))
             self.log.add(rel, LogKind.TRAINER, trainer_line(action, params))
             self.recorder.event(rel, action, by="trainer", **params)
-            self._injector.inject(action, params)
+            self._simulator.inject(action, params)
             self._changed()
             return
         if isinstance(action, str):
@@ -287,7 +280,7 @@ class Session:
             self._history.guide_log()
         sim = SIM_INTERVENTIONS.get(action)
         if sim is not None:
-            self._injector.inject(sim, params)
+            self._simulator.inject(sim, params)
         self._changed()
 
     def acknowledge(self, kind: str | None = None) -> None:
