@@ -19,7 +19,7 @@ from oxi_assist.ui.model import (
     GuideLine,
     GuideView,
     KeyView,
-    LogLine,
+    LogLineView,
     NoteView,
     PromptView,
     ScreenModel,
@@ -202,7 +202,7 @@ def from_session(session: Any, *, simulated: bool = False, replay: bool = False,
         bc = st.breathing
         breath_rate = bc.per_min if bc.state is CountState.READY else None
         breath_text = bc.text
-    log = tuple(LogLine(ln.t, ln.text, str(ln.kind)) for ln in session.log.tail(60))
+    log = tuple(LogLineView(ln.t, ln.text, str(ln.kind)) for ln in session.log.tail(60))
     ended = bool(session.closed or (st is not None and st.ended))
     return ScreenModel(
         elapsed=now, source_label=session.source_label, device=session.device,

@@ -16,7 +16,7 @@ from oxi_assist.guidance_schema import load as load_guidance
 from oxi_assist.guide import Guide
 from oxi_assist.recordings import open_writer
 from oxi_assist.session import Session
-from oxi_assist.session_log import LogKind, LogLine, SessionLog
+from oxi_assist.session.log import LogKind, LogLine, SessionLog
 from oxi_assist.signal import Monitor
 from oxi_assist.vitals import Priority
 
