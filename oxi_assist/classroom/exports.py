@@ -20,6 +20,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from drivers.errors import OxiError
+from oxi_assist.actions import Action
 from oxi_assist.classroom.debrief import ACTION_COLUMNS, ClassDebrief, StationDebrief
 from oxi_assist.debrief import fmt_time
 from oxi_assist.timeline_svg import COL_ACTION, COL_ALARM, COL_GRID, COL_TRAINER, _nice_step, _text
@@ -29,9 +30,10 @@ LEFT, RIGHT = 150, 24
 LANE_H = 78
 TOP = 70
 #: marks drawn per lane (the trainee's key presses that tell the story)
-MARKED = {"unresponsive": "no response", "911": "911", "breaths": "breaths",
-          "naloxone": "naloxone", "breathing_normal": "breathing", "awake": "awake",
-          "cpr": "CPR", "ems": "EMS"}
+MARKED = {a.value: word for a, word in {
+    Action.UNRESPONSIVE: "no response", Action.CALLED_911: "911", Action.BREATHS_START: "breaths",
+    Action.NALOXONE: "naloxone", Action.BREATHING_NORMAL: "breathing", Action.AWAKE: "awake",
+    Action.COMPRESSIONS_START: "CPR", Action.EMS_ARRIVED: "EMS"}.items()}
 #: the table's headings
 HEADINGS = {"unresponsive": "no response", "breathing_normal": "breathing"}
 STEP_FILLS = ("#ddf4ff", "#fff8c5", "#ffebe9", "#dafbe1", "#fbefff", "#eaeef2")
@@ -114,7 +116,8 @@ def render_class_svg(cd: ClassDebrief) -> str:
     k = (x1 - x0) / t_end
     table_top = TOP + LANE_H * max(1, len(stations)) + 40
     height = table_top + 22 * (len(stations) + 1) + 60
-    title = f"Class debrief{': ' + cd.title if cd.title else ''} — {len(stations)} stations"
+    count = f"{len(stations)} station{'' if len(stations) == 1 else 's'}"
+    title = f"Class debrief{': ' + cd.title if cd.title else ''} — {count}"
     el = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
           f'viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif">',
           f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',

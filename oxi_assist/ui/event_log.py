@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from oxi_assist.ui import theme
-from oxi_assist.ui.model import LogLine, ScreenModel
+from oxi_assist.ui.model import LogLineView, ScreenModel
 from oxi_assist.ui.panel import Painted, Panel
 
 KIND_STYLE = {
@@ -26,7 +26,7 @@ KIND_STYLE = {
 TIME_COLS = 7  # "12:34 " right-aligned in 6, then a space
 
 
-def wrap_line(ln: LogLine, width: int) -> list[Text]:
+def wrap_line(ln: LogLineView, width: int) -> list[Text]:
     """One event as rows of `width` cells: the time, then the words wrapped under it."""
     body = max(8, width - TIME_COLS)
     parts = textwrap.wrap(ln.text, body, break_long_words=True, break_on_hyphens=False) or [""]
@@ -40,7 +40,7 @@ def wrap_line(ln: LogLine, width: int) -> list[Text]:
     return rows
 
 
-def log_text(lines: Sequence[LogLine], rows: int, width: int) -> Text:
+def log_text(lines: Sequence[LogLineView], rows: int, width: int) -> Text:
     """The newest events whose wrapped rows fit in `rows` (at least the newest one)."""
     if not lines:
         return Text("(nothing yet)", style="dim")
@@ -65,7 +65,7 @@ class EventLog(Panel, Painted):  # its rows are wrapped by wrap_line
     def __init__(self, *, events: int | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.events = events
-        self._log: Sequence[LogLine] = ()
+        self._log: Sequence[LogLineView] = ()
 
     def _draw(self) -> None:
         width = self.content_size.width or 40

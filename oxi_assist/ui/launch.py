@@ -16,12 +16,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.clock import Clock, RealClock
 from drivers.errors import OxiError, SourceError
 from drivers.printable import printable
+from drivers.reading import Controllable, Source
 from oxi_assist.uris import open_source, parse_uri
+
+if TYPE_CHECKING:
+    from oxi_assist.guide import Guide
+    from oxi_assist.monitor.monitor import Monitor
+    from oxi_assist.session import Session
 
 #: Exit code when the screen itself failed (its recording says "failed: …").
 EXIT_FAILED = 1
@@ -56,31 +62,28 @@ def options_from(args: argparse.Namespace) -> LiveOptions:
                        seed=getattr(args, "seed", None))
 
 
-def load_guide_factory(guidance: str | None) -> Callable[[Clock], Any]:
+def load_guide_factory(guidance: str | None) -> Callable[[Clock], Guide]:
     """Loads and validates the guidance now (a bad file fails before the UI) and returns a
     function that makes a fresh Guide for each session."""
-    from oxi_assist import guide as guide_mod
     from oxi_assist.guidance_schema import load
+    from oxi_assist.guide import Guide
 
     protocol = load(guidance)
-    guide_cls = getattr(guide_mod, "Guide", None)
-    if guide_cls is None:
-        raise OxiError("the guidance engine is not available in this build")
 
-    def make(clock: Clock) -> Any:
-        return guide_cls(protocol, clock=clock)
+    def make(clock: Clock) -> Guide:
+        return Guide(protocol, clock=clock)
 
     return make
 
 
-def make_monitor(clock: Clock) -> Any:
+def make_monitor(clock: Clock) -> Monitor:
     from oxi_assist.monitor.monitor import Monitor
 
     return Monitor()
 
 
-def session_maker(opts: LiveOptions,
-                  recorded: list[Path] | None = None) -> Callable[[Clock, str, Any], Any]:
+def session_maker(opts: LiveOptions, recorded: list[Path] | None = None
+                  ) -> Callable[[Clock, str, Source | None], Session]:
     """The function the App calls to start a session on a source (or on none: uri ""). The
     path of each recording started is added to `recorded`, when given."""
     from oxi_assist.recordings import try_open_writer
@@ -88,12 +91,13 @@ def session_maker(opts: LiveOptions,
 
     new_guide = load_guide_factory(opts.guidance)
 
-    def make(clock: Clock, uri: str, source: Any) -> Any:
+    def make(clock: Clock, uri: str, source: Source | None) -> Session:
         writer, why = (try_open_writer(uri, clock, base=opts.sessions_dir) if opts.record
                        else (None, ""))  # a recording that cannot start never blocks the response
         if writer is not None and recorded is not None:
             recorded.append(writer.path)
-        ctl = source if callable(getattr(source, "inject", None)) else None
+        # a simulator (or a scenario on a real oximeter) takes the responder's interventions
+        ctl = source if isinstance(source, Controllable) else None
         return Session(clock=clock, monitor=make_monitor(clock) if uri else None,
                        guide=new_guide(clock), writer=writer, source_label=uri,
                        controllable=ctl, record_error=why)

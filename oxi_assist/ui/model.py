@@ -85,7 +85,10 @@ class GuideView:
 
 
 @dataclass(frozen=True)
-class LogLine:
+class LogLineView:
+    """One line of the event log as the screen draws it: the session's `LogLine` as plain
+    data (its kind a plain word), so the screen's model holds no session type."""
+
     t: float  # seconds since the session began
     text: str
     kind: str = "event"  # "event", "alarm", "link", "action", "guide", "trainer"
@@ -120,7 +123,7 @@ class ScreenModel:
     alarm: Alarm | None = None
     alarm_paused_for: float | None = None  # seconds of pause left, None when not paused
     guide: GuideView = field(default_factory=GuideView)
-    log: tuple[LogLine, ...] = ()
+    log: tuple[LogLineView, ...] = ()
     trainer: TrainerView | None = None
     ended: bool = False
     response_active: bool = False  # an overdose response is under way (ending asks first)

@@ -97,8 +97,9 @@ def test_fuzz_every_codec_and_reader_a_little() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_killed_recording_is_listed_interrupted_and_debriefs() -> None:
-    """The loss bound itself is tested in tests/oxi_assist/test_session.py; this adds the live
-    composition (sim source + session_maker), `oxi-assist sessions` and `debrief --text`."""
+    """The loss bound itself is tested in tests/oxi_assist/session/test_session.py; this adds
+    the live composition (sim source + session_maker), `oxi-assist sessions` and
+    `debrief --text`."""
     r = safety.crash_test(run_for=1.2)
     assert r["readable"] and r["interrupted"]
     assert r["lost_s"] <= 1.0

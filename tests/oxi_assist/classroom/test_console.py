@@ -69,6 +69,8 @@ async def test_end_asks_then_debrief_and_safe_exports(klass: Class, tmp_path: Pa
         await until(lambda: a.core.patient is not None)
         a.core.act(Action.NALOXONE, route="im")
         a.core.act(Action.NALOXONE, route="im")  # too soon: a deviation
+        # both doses reach the trainer before the end (they travel through the broker)
+        await until(lambda: klass.core.board.rows["ann"].doses == 2, what="both doses")
         await pilot.press("e")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("e")  # the lower-case key does not end it

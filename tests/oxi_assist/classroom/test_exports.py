@@ -68,3 +68,14 @@ def test_svg_lanes_actions_steps_and_deviations() -> None:
 
 def test_svg_of_an_empty_class_says_so() -> None:
     assert "No station sent anything" in render_class_svg(class_debrief({}))
+
+
+def test_svg_marks_every_action_of_the_response_by_name() -> None:
+    """CPR and EMS are marked like 911 and naloxone (their action names come from the one
+    actions table; a name of its own here once left CPR unmarked)."""
+    ann = [ev(1, 0.0, EventKind.SESSION, "started", "opioid-overdose seed 0"),
+           ev(2, 5.0, EventKind.ACTION, "compressions", "Compressions started"),
+           ev(3, 9.0, EventKind.ACTION, "ems", "EMS arrived")]
+    svg = render_class_svg(class_debrief({"ann": ("Ann", ann)}, "opioid-overdose"))
+    assert ">CPR<" in svg and ">EMS<" in svg
+    assert "— 1 station<" in svg  # one station, not "1 stations"

@@ -198,11 +198,11 @@ def test_reassurance_is_drawn_last_and_calm_with_every_prompt_s_origin() -> None
 
 def test_log_lines_wrap_under_their_time_and_are_never_cut() -> None:
     from oxi_assist.ui.event_log import log_text
-    from oxi_assist.ui.model import LogLine
+    from oxi_assist.ui.model import LogLineView
 
-    lines = [LogLine(5.0, "911 called", "action"),
-             LogLine(62.0, "Alarm (high): Finger out / probe off", "alarm"),
-             LogLine(70.0, "No reading. Check their breathing directly, not the screen.",
+    lines = [LogLineView(5.0, "911 called", "action"),
+             LogLineView(62.0, "Alarm (high): Finger out / probe off", "alarm"),
+             LogLineView(70.0, "No reading. Check their breathing directly, not the screen.",
                       "guide")]
     text = log_text(lines, rows=10, width=30).plain
     rows = text.split("\n")

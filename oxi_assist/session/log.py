@@ -8,8 +8,8 @@ table and the Monitor's change records give the one line). Lines are kept sorted
 because some arrive late: an alarm is logged at the time its rule says it began, which can be
 a few seconds before the update that raised it.
 
-What gets recorded to the session file is unchanged by this wording (session.py writes the
-records; this module only words the screen's lines).
+What gets recorded to the session file is unchanged by this wording (the session's recorder
+writes the records; this module only words the screen's lines).
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ import bisect
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.reading import LinkState
 from oxi_assist.monitor.changes import AlarmChange, AlarmState, alarm_words
+
+if TYPE_CHECKING:
+    from oxi_assist.guide_state import LogEntry
 
 
 class LogKind(enum.StrEnum):
@@ -54,7 +57,7 @@ LINK_WORDS: dict[LinkState, str] = {
     LinkState.CLOSED: "Oximeter source ended",
 }
 
-#: How each trainer cue reads in the log (session.TRAINER_CUES).
+#: How each trainer cue reads in the log (oxi_assist.session.TRAINER_CUES).
 TRAINER_WORDS: dict[str, str] = {
     "finger_out": "Trainer: finger out of the probe",
     "finger_in": "Trainer: finger back in the probe",
@@ -89,21 +92,14 @@ def alarm_line(c: AlarmChange) -> str | None:
     return alarm_words(c.state, c.message, c.priority.label)
 
 
-def guide_line(entry: Any, step_ids: frozenset[str]) -> str | None:
+def guide_line(entry: LogEntry) -> str | None:
     """The screen's line for one guide log entry; None for the guide's echo of an action or
-    an alarm. An entry without a `ref` (the older guide) spells a step as "id: title": the id
-    is dropped."""
-    kind = str(getattr(entry, "kind", "") or "")
-    if kind in GUIDE_ECHOES:
+    an alarm. A step's id is apart in the entry's `ref`, so its text is the line as it is."""
+    if entry.kind in GUIDE_ECHOES:
         return None
-    text = str(getattr(entry, "text", entry))
-    if kind == "timer" and text.startswith(TIMER_STARTED):
+    if entry.kind == "timer" and entry.text.startswith(TIMER_STARTED):
         return None  # a timer the responder's own action started: that action is the line
-    if kind == "step" and not hasattr(entry, "ref"):
-        ident, sep, rest = text.partition(": ")
-        if sep and ident in step_ids:
-            text = rest
-    return text
+    return entry.text
 
 
 class SessionLog:

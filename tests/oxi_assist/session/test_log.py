@@ -18,7 +18,7 @@ from oxi_assist.monitor.monitor import Monitor
 from oxi_assist.monitor.priority import Priority
 from oxi_assist.recordings import open_writer
 from oxi_assist.session import Session
-from oxi_assist.session_log import LogKind, LogLine, SessionLog
+from oxi_assist.session.log import LogKind, LogLine, SessionLog
 
 
 @pytest.fixture(scope="module")
