@@ -358,7 +358,7 @@ async def _until(ls: Any, pred: Callable[[], bool], limit: float, step: float = 
 def _reopen_wait(down: float) -> float:
     """How long after the cable is back the host's reopen back-off has it try again: attempts
     follow the LOST at once, then after BACKOFF[0], BACKOFF[1], … (the last one repeating)."""
-    from drivers.serial_transport import BACKOFF
+    from drivers.link import BACKOFF
 
     t, k = 0.0, 0
     while t < down - 1e-9:
