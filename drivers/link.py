@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from drivers.clock import Clock
+from drivers.protocols.codec import Codec
 from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
 
 READ_TIMEOUT = 0.1  # s: how long the reader thread blocks before checking for a stop
@@ -44,7 +45,7 @@ class Link:
     """One open connection: the port, the codec decoding it, what to send when."""
 
     port: Port
-    codec: Any
+    codec: Codec
     device: str
     rate: float
     keepalive: bytes | None = None
@@ -108,7 +109,7 @@ class LinkSource:
         self._reader: _Reader | None = None
 
     @property
-    def codec(self) -> Any:
+    def codec(self) -> Codec | None:
         return self.link.codec if self.link else None
 
     async def close(self) -> None:

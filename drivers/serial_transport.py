@@ -16,7 +16,6 @@ import errno
 import os
 import stat
 import sys
-from typing import Any
 
 from drivers.catalogue_serial import serial_candidates
 from drivers.clock import Clock, RealClock
@@ -24,6 +23,7 @@ from drivers.errors import ProtocolError, SourceError
 from drivers.link import LOST_RANGE, READ_TIMEOUT, STALE_RANGE, Link, LinkSource, error_reason
 from drivers.options import number_option
 from drivers.protocols import cms50_legacy, cms50_v7
+from drivers.protocols.codec import Codec
 from drivers.safe_files import kind_of, os_reason
 
 SERIAL_PROTOCOLS = (cms50_v7.NAME, cms50_legacy.NAME)
@@ -129,7 +129,7 @@ def resolve_port(target: str) -> str:
     return found[0].path
 
 
-def _probe(port: SerialPort, codec: Any, need: int, timeout: float) -> bool:
+def _probe(port: SerialPort, codec: Codec, need: int, timeout: float) -> bool:
     """Read until `need` live readings decode or `timeout` (real time: this is device I/O)."""
     deadline = REAL_CLOCK.now() + timeout
     got = 0
@@ -141,7 +141,7 @@ def _probe(port: SerialPort, codec: Any, need: int, timeout: float) -> bool:
     return False
 
 
-def device_id(codec: Any) -> str:
+def device_id(codec: cms50_v7.CMS50V7Codec) -> str:
     """The device identifier from a 0x04 reply the codec has framed, if one arrived."""
     for pkt in codec.packets:
         if pkt.type == cms50_v7.PKG_DEVICE_ID:
