@@ -242,4 +242,3 @@ class LinkSource:
             ticker.cancel()
             self._closed = True
             await asyncio.to_thread(self._teardown)
-
