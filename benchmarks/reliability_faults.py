@@ -111,7 +111,8 @@ async def _ble_session(d: Path, readings: list[Reading], *, profile: str = "plx"
                        params: dict[str, str] | None = None, target: str = "auto"
                        ) -> tuple[Any, Any, Any, Any, Any]:
     from drivers.ble_transport import open_ble
-    from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+    from simulators.ble.bleak_backend import VirtualAir
+    from simulators.ble.peripheral import VirtualPeripheral
 
     clock = VirtualClock()
     air = VirtualAir(clock)
@@ -210,7 +211,7 @@ def ble_silence(n: int, silent: float = 20.0, every: float = 60.0) -> list[dict[
 
 
 def _corrupting(rate: float, seed: int, until: list[float]) -> Callable[..., Any]:
-    from simulators.virtual_ble import VirtualPeripheral
+    from simulators.ble.peripheral import VirtualPeripheral
 
     rng = random.Random(seed)
 
@@ -284,7 +285,7 @@ def ble_garbage(n: int, size: int = 40) -> list[dict[str, Any]]:
 
 def ble_no_start(seconds: float = 30.0) -> list[dict[str, Any]]:
     """A Contec BLE unit that never answers the host's start command: connected, no data."""
-    from simulators.virtual_ble import VirtualPeripheral
+    from simulators.ble.peripheral import VirtualPeripheral
 
     class Deaf(VirtualPeripheral):
         def write(self, uuid: str, data: bytes) -> None:
