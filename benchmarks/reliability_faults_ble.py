@@ -11,19 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import reliability_verdicts as verdicts
 from benchmarks.reliability_common import make_session
-from benchmarks.reliability_verdicts import (
-    LINK_BOUND,
-    NO_DATA_S,
-    STALE_S,
-    first_after,
-    internal_errors,
-    lat_check,
-    out_of_range,
-    raised,
-    records,
-    row,
-)
+from benchmarks.reliability_verdicts import internal_errors, raised, records, row
 from drivers.clock import VirtualClock
 from drivers.reading import Reading
 
@@ -82,20 +72,20 @@ def ble_drops(n: int, every: float = 30.0, down: float = 0.0) -> list[dict[str, 
         p, drops, rec = asyncio.run(go())
     sent = sum(1 for x in p.sent if x[1] == plx.CONTINUOUS)
     lost = [x["t"] for x in rec["link"] if x["state"] == "lost"]
-    det, worst = lat_check(drops, raised(rec, "link_lost"), LINK_BOUND)
+    det, worst = verdicts.lat_check(drops, raised(rec, "link_lost"), verdicts.LINK_BOUND)
     conn = [x["t"] for x in rec["link"] if x["state"] == "connected"]
     rts = [x["t"] for x in rec["r"]]
     res_worst = 0.0
     resumed = 0
     for t in drops:
-        c = first_after(conn, t)
-        r = first_after(rts, c) if c is not None else None
+        c = verdicts.first_after(conn, t)
+        r = verdicts.first_after(rts, c) if c is not None else None
         if r is not None:
             resumed += 1
             res_worst = max(res_worst, r - c)
     crash = internal_errors(rec)
     return [
-        row("link drop", "BLE", n, det, worst, f"link_lost ≤ {LINK_BOUND:g} s",
+        row("link drop", "BLE", n, det, worst, f"link_lost ≤ {verdicts.LINK_BOUND:g} s",
             det == n and crash == 0, f"every {every:g} s"),
         row("link drop: gap recorded", "BLE", n, len(lost), None, "one LOST record per drop",
             len(lost) == n),
@@ -122,16 +112,17 @@ def ble_silence(n: int, silent: float = 20.0, every: float = 60.0) -> list[dict[
         starts, rec = asyncio.run(go())
     rts = [x["t"] for x in rec["r"]]
     last = [max((t for t in rts if t <= s0 + 1e-6), default=s0) for s0 in starts]
-    nd, nd_worst = lat_check(last, raised(rec, "no_data"), NO_DATA_S)
-    st, st_worst = lat_check(last, raised(rec, "stale"), STALE_S)
-    resumed = sum(1 for s0 in starts if first_after(rts, s0 + silent) is not None)
+    nd, nd_worst = verdicts.lat_check(last, raised(rec, "no_data"), verdicts.NO_DATA_S)
+    st, st_worst = verdicts.lat_check(last, raised(rec, "stale"), verdicts.STALE_S)
+    resumed = sum(1 for s0 in starts if verdicts.first_after(rts, s0 + silent) is not None)
     lost = sum(1 for x in rec["link"] if x["state"] in ("stale", "lost"))
     crash = internal_errors(rec)
     return [
-        row("stall (silent, link up)", "BLE", n, nd, nd_worst, f"no_data ≤ {NO_DATA_S:g} s",
-            nd == n and crash == 0, f"{silent:g} s silent; transport STALE/LOST records {lost}"),
-        row("stall (silent, link up)", "BLE", n, st, st_worst, f"stale ≤ {STALE_S:g} s",
-            st == n),
+        row("stall (silent, link up)", "BLE", n, nd, nd_worst,
+            f"no_data ≤ {verdicts.NO_DATA_S:g} s", nd == n and crash == 0,
+            f"{silent:g} s silent; transport STALE/LOST records {lost}"),
+        row("stall (silent, link up)", "BLE", n, st, st_worst,
+            f"stale ≤ {verdicts.STALE_S:g} s", st == n),
         row("stall: readings resume", "BLE", n, resumed, None, "readings after the stall",
             resumed == n),
     ]
@@ -177,7 +168,7 @@ def ble_corruption(rates: list[float], seconds: int) -> list[dict[str, Any]]:
         resync = len(tail) >= 20 and all("spo2" in x for x in tail)
         wrong = sum(1 for x in rec["r"] if "spo2" in x and (
             x["spo2"] not in (94, 95, 96) or x.get("pulse") not in (72, 73, 74, 75, 76)))
-        oor = out_of_range(rec)
+        oor = verdicts.out_of_range(rec)
         crash = internal_errors(rec)
         flips = cls.flipped  # type: ignore[attr-defined]
         sent = sum(1 for x in p.sent if x[1] == plx.CONTINUOUS)
@@ -205,7 +196,8 @@ def ble_garbage(n: int, size: int = 40) -> list[dict[str, Any]]:
 
         _p, rec = asyncio.run(go())
     tail = [x for x in rec["r"] if x["t"] > rec["r"][-1]["t"] - 15]
-    ok = out_of_range(rec) == 0 and internal_errors(rec) == 0 and all("spo2" in x for x in tail)
+    ok = (verdicts.out_of_range(rec) == 0 and internal_errors(rec) == 0
+          and all("spo2" in x for x in tail))
     return [row("garbage bursts", "BLE", n, n, None, "0 out-of-range valid; resync", ok,
                 f"3 × {size} random bytes a burst; clean tail {len(tail)} readings")]
 

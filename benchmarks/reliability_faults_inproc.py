@@ -10,16 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks import reliability_verdicts as verdicts
 from benchmarks.reliability_common import make_session
-from benchmarks.reliability_verdicts import (
-    NO_DATA_S,
-    internal_errors,
-    lat_check,
-    out_of_range,
-    raised,
-    records,
-    row,
-)
+from benchmarks.reliability_verdicts import internal_errors, raised, records, row
 from drivers.clock import VirtualClock
 from drivers.reading import Reading
 
@@ -72,7 +65,7 @@ def inproc_corruption(rates: list[float], seconds: int) -> list[dict[str, Any]]:
         tail_ok = n >= 5 * 60 - 1 and all("spo2" in x for x in rec["r"][-(5 * 60 - 1):])
         wrong = sum(1 for x in rec["r"] if "spo2" in x
                     and (x["spo2"] != 97 or x.get("pulse") != 72))
-        oor = out_of_range(rec)
+        oor = verdicts.out_of_range(rec)
         out.append(row(f"bit flips {rate:g}/bit", "in-process cms50-v7", flips,
                        dec.stats.frames_bad + dec.stats.bytes_skipped, None,
                        "0 out-of-range valid; resync",
@@ -138,11 +131,11 @@ def inproc_timestamps(n: int = 600) -> list[dict[str, Any]]:
             s.tick()
         s.close()
         rec = records(s.recording_path)
-    nd, ndw = lat_check(lasts, raised(rec, "no_data"), NO_DATA_S)
+    nd, ndw = verdicts.lat_check(lasts, raised(rec, "no_data"), verdicts.NO_DATA_S)
     rts = [x["t"] for x in rec["r"]]
-    gaps = sum(1 for a, b in itertools.pairwise(rts) if b - a > NO_DATA_S)
+    gaps = sum(1 for a, b in itertools.pairwise(rts) if b - a > verdicts.NO_DATA_S)
     out.append(row("clock jumps (+1 h, +2 min, +30 s)", "in-process Session", len(jumps), nd,
-                   ndw, f"no_data at last reading + {NO_DATA_S:g} s",
+                   ndw, f"no_data at last reading + {verdicts.NO_DATA_S:g} s",
                    nd == len(jumps) and gaps == len(jumps) and internal_errors(rec) == 0,
                    f"{gaps} gaps in the recorded times"))
     return out

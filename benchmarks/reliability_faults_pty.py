@@ -12,19 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import reliability_verdicts as verdicts
 from benchmarks.reliability_common import make_session
-from benchmarks.reliability_verdicts import (
-    LINK_BOUND,
-    NO_DATA_S,
-    STALE_S,
-    first_after,
-    internal_errors,
-    lat_check,
-    out_of_range,
-    raised,
-    records,
-    row,
-)
+from benchmarks.reliability_verdicts import internal_errors, raised, records, row
 from drivers.clock import VirtualClock
 
 
@@ -131,7 +121,7 @@ def pty_faults(n_drops: int = 3, stall_s: float | None = 12.0, every: float = 30
 
         rec, ls = _pty_run(dev, clock, {"stale": "2", "lost": "30"}, script, Path(d))
     crash = internal_errors(rec)
-    det, worst = lat_check(drops, raised(rec, "link_lost"), LINK_BOUND)
+    det, worst = verdicts.lat_check(drops, raised(rec, "link_lost"), verdicts.LINK_BOUND)
     lost = [x["t"] for x in rec["link"] if x["state"] == "lost"]
     conn = [x["t"] for x in rec["link"] if x["state"] == "connected"]
     rts = [x["t"] for x in rec["r"]]
@@ -139,8 +129,8 @@ def pty_faults(n_drops: int = 3, stall_s: float | None = 12.0, every: float = 30
     back_ok, bworst = 0, 0.0
     wait = _reopen_wait(down)
     for t in drops:
-        c = first_after(conn, t)
-        r = first_after(rts, c) if c is not None else None
+        c = verdicts.first_after(conn, t)
+        r = verdicts.first_after(rts, c) if c is not None else None
         if r is not None:
             resumed += r - c <= frame + 1e-6
             rworst = max(rworst, r - c)
@@ -151,9 +141,9 @@ def pty_faults(n_drops: int = 3, stall_s: float | None = 12.0, every: float = 30
            f"reader sees the closed port (real time: worst {max(noticed, default=0) * 1e3:.0f} "
            f"ms); bounded real-time waits that ran out: {ls.settle_timeouts}")
     out.append(row(f"link drop (cable out {down:g} s)", "serial pty", n_drops, det, worst,
-                   f"link_lost ≤ {LINK_BOUND:g} s", det == n_drops and crash == 0, how))
+                   f"link_lost ≤ {verdicts.LINK_BOUND:g} s", det == n_drops and crash == 0, how))
     out.append(row("link drop: gap recorded", "serial pty", n_drops,
-                   sum(1 for t in drops if first_after(lost, t) is not None), None,
+                   sum(1 for t in drops if verdicts.first_after(lost, t) is not None), None,
                    "one LOST record per drop", len(lost) == n_drops))
     # the host sends the start command as it connects: the first frame is due at once
     out.append(row("link drop: readings resume", "serial pty", n_drops, resumed, rworst,
@@ -166,19 +156,20 @@ def pty_faults(n_drops: int = 3, stall_s: float | None = 12.0, every: float = 30
     last_valid_tail = [x for x in rec["r"] if x["t"] > rts[-1] - 0.5]
     out.append(row("garbage bursts (200 bytes)", "serial pty", garbage[0], garbage[0], None,
                    "0 out-of-range valid; resync",
-                   out_of_range(rec) == 0 and crash == 0
+                   verdicts.out_of_range(rec) == 0 and crash == 0
                    and all("spo2" in x for x in last_valid_tail)))
     if stall:
         s0 = stall[0]
         last = max(t for t in rts if t <= s0 + 1e-6)
-        nd, ndw = lat_check([last], raised(rec, "no_data"), NO_DATA_S)
-        st, stw = lat_check([last], raised(rec, "stale"), STALE_S)
-        tstale = first_after([x["t"] for x in rec["link"] if x["state"] == "stale"], s0)
+        nd, ndw = verdicts.lat_check([last], raised(rec, "no_data"), verdicts.NO_DATA_S)
+        st, stw = verdicts.lat_check([last], raised(rec, "stale"), verdicts.STALE_S)
+        tstale = verdicts.first_after([x["t"] for x in rec["link"] if x["state"] == "stale"], s0)
         out.append(row(f"stall {stall_s:g} s", "serial pty", 1, nd, ndw,
-                       f"no_data ≤ {NO_DATA_S:g} s", nd == 1, "transport STALE after "
+                       f"no_data ≤ {verdicts.NO_DATA_S:g} s", nd == 1, "transport STALE after "
                        + (f"{tstale - last:.2f} s (stale=2)" if tstale else "never")))
-        out.append(row(f"stall {stall_s:g} s", "serial pty", 1, st, stw, f"stale ≤ {STALE_S:g} s",
-                       st == 1 and first_after(rts, s0 + (stall_s or 0)) is not None))
+        out.append(row(f"stall {stall_s:g} s", "serial pty", 1, st, stw,
+                       f"stale ≤ {verdicts.STALE_S:g} s",
+                       st == 1 and verdicts.first_after(rts, s0 + (stall_s or 0)) is not None))
 
     # a device that never answers its start command
     class Deaf(VirtualSerialOximeter):
@@ -251,7 +242,7 @@ def _pty_noise(rate: float, seconds: float, seed: int) -> dict[str, Any]:
         rec, _ls = _pty_run(dev, clock, {"stale": "5", "lost": "30"}, script, Path(d))
     tail = [x for x in rec["r"] if x["t"] > marks.get("clean", 0) + 0.5]
     wrong = sum(1 for x in rec["r"] if "spo2" in x and (x["spo2"] != 97 or x.get("pulse") != 72))
-    ok = (out_of_range(rec) == 0 and internal_errors(rec) == 0 and len(tail) >= 60
+    ok = (verdicts.out_of_range(rec) == 0 and internal_errors(rec) == 0 and len(tail) >= 60
           and all(x.get("spo2") == 97 for x in tail))
     return row(f"bit flips {rate:g}/bit", "serial pty", state["flips"], "–", None,
                "0 out-of-range valid; resync", ok,
