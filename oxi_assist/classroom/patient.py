@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from drivers.clock import Clock
 from oxi_assist.actions import Action
 from oxi_assist.classroom.catchup import HandoffClock
-from oxi_assist.classroom.messages import SavedAction
+from oxi_assist.classroom.messages import MAX_NAME, SavedAction
+from oxi_assist.overlay import OverlaySource
 from oxi_assist.session import TRAINER_CUES, Session
 from oxi_assist.uris import open_source
+from oxi_assist.vitals import Quality
+
+if TYPE_CHECKING:
+    from simulators.sim_source import SimSource
 
 #: The live screen shows the pleth; a headless station has no use for it.
 HEADLESS_PLETH = 0.0
@@ -34,6 +40,24 @@ TICK_EVERY = 0.25
 def sim_uri(scenario: str, *, seed: int, speed: float, chunk: float, pleth: float) -> str:
     return (f"sim:{scenario}?seed={seed}&speed={speed:g}&chunk={chunk:g}"
             f"&pleth={pleth:g}")
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """How a station's patient is, in the few fields its status sends to the class board
+    (all empty before the patient starts)."""
+
+    t: float = 0.0
+    step: str = ""
+    step_title: str = ""
+    spo2: float | None = None  # None: no trustworthy value on the oximeter now
+    alarm: str = ""
+    alarm_priority: str = ""
+    t_911: float | None = None  # the first time of each, session seconds
+    t_breaths: float | None = None
+    t_naloxone: float | None = None
+    doses: int = 0
+    device: str = ""  # an overlaid real oximeter's state in words
 
 
 class Patient:
@@ -53,10 +77,12 @@ class Patient:
         self.seed = seed
         self.clock = clock
         self.uri = sim_uri(scenario, seed=seed, speed=speed, chunk=chunk, pleth=pleth)
+        #: the simulated patient, or the same on a real oximeter's state (both `Trainable`)
+        self.source: SimSource | OverlaySource
         if overlay:  # a real oximeter worn by the trainee: its state, the scenario's numbers
             from oxi_assist.overlay import open_overlay
 
-            self.source: Any = open_overlay(self.uri, overlay, clock, device_clock=device_clock)
+            self.source = open_overlay(self.uri, overlay, clock, device_clock=device_clock)
         else:
             self.source = open_source(self.uri, clock)
         protocol = load_guidance(guidance)
@@ -102,8 +128,33 @@ class Patient:
     def device_words(self) -> str:
         """The overlaid real oximeter's link and finger state in a few words ("" without one):
         the only thing about a real device that a station sends."""
-        state = getattr(self.source, "state", None)
-        return state.words() if state is not None and hasattr(state, "words") else ""
+        if isinstance(self.source, OverlaySource):
+            return self.source.state.words()
+        return ""
+
+    def summary(self) -> PatientSummary:
+        """The patient as the station's status says it (see `PatientSummary`)."""
+        s = self.session
+        t = self.t
+        step = title = alarm = prio = ""
+        spo2 = None
+        gs = s.guide_state
+        if gs is not None:
+            step, title = gs.step.id, gs.step.title[:200]
+        v = s.vitals
+        if v is not None and v.spo2 is not None and v.quality is not Quality.NONE \
+                and not v.stale:
+            spo2 = round(float(v.spo2), 1)
+        if v is not None and v.top_alarm is not None:
+            alarm, prio = v.top_alarm.kind, v.top_alarm.priority.label
+        firsts: dict[str, float] = {}
+        for a in s.actions:
+            firsts.setdefault(a.name, a.t)
+        return PatientSummary(t, step, title, spo2, alarm, prio,
+                              firsts.get(Action.CALLED_911.value),
+                              firsts.get(Action.BREATHS_START.value),
+                              firsts.get(Action.NALOXONE.value), s.doses,
+                              self.device_words()[:MAX_NAME])
 
     def saved_actions(self) -> tuple[SavedAction, ...]:
         """Every action and cue so far, as a station saves them (breath taps too: the guide's
@@ -132,7 +183,7 @@ class Patient:
         times; its clock is live (real) when this returns."""
         clock = HandoffClock(real)
         p = cls(scenario, seed=seed, clock=clock, speed=1.0, device_clock=real, **kw)
-        overlay = p.source if hasattr(p.source, "go_live") else None
+        overlay = p.source if isinstance(p.source, OverlaySource) else None
         if overlay is not None:
             overlay.passthrough = True  # the patient's past is the scenario's alone
         p.start()

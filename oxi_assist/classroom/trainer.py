@@ -21,23 +21,27 @@ Delivery, from the trainer's side:
 - On every (re)connection the trainer republishes the class state, each station's ack and the
   last saved state it has seen of each station: a restarted broker that lost its retained
   messages gets them back, so a station that rejoins later still finds its state.
+
+The parts: `board` (the rows and what updates them), `class_commands` (command values and the
+class state they lead to), `station_log` (a station's events taken in order). This module holds
+the trainer's core that ties them to the network's messages, and `TrainerNode`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drivers.clock import Clock
+from oxi_assist.classroom.board import Board, BoardRow, Connection
+from oxi_assist.classroom.class_commands import check_value, state_after
 from oxi_assist.classroom.codes import TRAINER_USER, CodeError, new_secret
 from oxi_assist.classroom.debrief import ClassDebrief, class_debrief
 from oxi_assist.classroom.link import BrokerAddress, Login, MqttLink, Publisher
 from oxi_assist.classroom.messages import (
-    COMMAND_VALUES,
     CUES,
     Ack,
     Channel,
@@ -57,57 +61,13 @@ from oxi_assist.classroom.messages import (
     encode,
 )
 from oxi_assist.classroom.record import ClassRecord
+from oxi_assist.classroom.station_log import StationLog
+from oxi_assist.classroom.station_start import patient_scenario
 from oxi_assist.classroom.topics import STATION_KINDS, TopicKind, Topics
 
 LOST_AFTER = 4.0  # s without a word from a station before the board says lost
 RESEND_S = 1.0
 ACK_EVERY = 0.2  # s between acks to one station (the rest wait for the next tick)
-MAX_EARLY = 256  # events held per station while one before them is missing
-
-
-class Connection(enum.Enum):
-    ONLINE = "online"
-    LOST = "lost"
-    LEFT = "left"
-
-
-@dataclass
-class BoardRow:
-    """One station on the class board."""
-
-    station: str
-    name: str
-    connection: Connection = Connection.ONLINE
-    phase: Phase = Phase.LOBBY
-    t: float = 0.0
-    step: str = ""
-    step_title: str = ""
-    spo2: float | None = None  # None: the station's oximeter shows no trustworthy value
-    alarm: str = ""
-    alarm_priority: str = ""
-    t_911: float | None = None
-    t_breaths: float | None = None
-    t_naloxone: float | None = None
-    doses: int = 0
-    speed: float = 1.0
-    events: int = 0
-    last_seen: float = 0.0  # trainer clock
-    lost_at: float | None = None
-    rejoins: int = 0
-    cmd_all: int = 0
-    cmd_own: int = 0
-    rejected: int = 0
-    scenario: str = ""  # the scenario this station plays (a variant, or the class's)
-    device: str = ""  # an overlaid real oximeter's state in words, "" without one
-
-
-@dataclass
-class Board:
-    rows: dict[str, BoardRow] = field(default_factory=dict)
-    version: int = 0
-
-    def ordered(self) -> list[BoardRow]:
-        return sorted(self.rows.values(), key=lambda r: r.name.lower())
 
 
 @dataclass(frozen=True)
@@ -119,19 +79,6 @@ class ClassSetup:
     guidance: str = ""
     title: str = ""
     variants: tuple[str, ...] = ()  # scenarios handed round the stations
-
-
-@dataclass
-class _StationLog:
-    name: str
-    contiguous: int = 0  # every event up to this one is taken
-    early: dict[int, StationEvent] = field(default_factory=dict)
-    events: list[StationEvent] = field(default_factory=list)
-    duplicates: int = 0
-    saved: bytes | None = None  # the last saved state seen, to republish after a restart
-    resent_at: float = -1e18
-    acked_at: float = -1e18  # when the last ack went out
-    ack_due: bool = False  # events taken since
 
 
 @dataclass
@@ -158,7 +105,7 @@ class TrainerCore:
         self.board = Board()
         self.rejected = Rejections()
         self.latency = Latency()
-        self._logs: dict[str, _StationLog] = {}
+        self._logs: dict[str, StationLog] = {}
         self._seq: dict[str, int] = {}  # "all" or station id → last command number
         self._sent: dict[str, list[Command]] = {}
         self.state = ClassState(Phase.LOBBY, setup.scenario, setup.seed, setup.vary_seed,
@@ -198,12 +145,7 @@ class TrainerCore:
                 station: str | None = None) -> Command:
         """Sends a command to every station (`station=None`) or one. Raises `CodeError` for a
         value out of range or an unknown station (the console shows it; nothing is sent)."""
-        limits = COMMAND_VALUES[name]
-        if limits is None and value is not None:
-            raise CodeError(f"{name.value} takes no value")
-        if limits is not None and (value is None or not limits[0] <= value <= limits[1]):
-            raise CodeError(f"{name.value}: expected a value within "
-                            f"{limits[0]:g}–{limits[1]:g}")
+        check_value(name, value)
         if station is not None and station not in self.board.rows:
             raise CodeError(f"no station {station!r} in this class")
         if self.state.phase is Phase.ENDED:
@@ -215,7 +157,7 @@ class TrainerCore:
         cmd = Command(seq, channel, name, value, self.clock.wall())
         self._sent.setdefault(key, []).append(cmd)
         if station is None:
-            self.state = self._after(self.state, cmd)
+            self.state = state_after(self.state, cmd, self.clock.wall())
             self._publish_class()  # first: a station that joins now starts from it
             self.pub.publish(self.topics.cmd_all, encode(cmd), qos=1)
         else:
@@ -225,20 +167,6 @@ class TrainerCore:
         self._say(f"command {key} {seq} {name.value}" + (f" {value:g}" if value else ""))
         self._changed()
         return cmd
-
-    def _after(self, st: ClassState, cmd: Command) -> ClassState:
-        phase, speed = st.phase, st.speed
-        if cmd.name is CommandName.START and phase is Phase.LOBBY:
-            phase = Phase.RUNNING
-        elif cmd.name is CommandName.PAUSE and phase is Phase.RUNNING:
-            phase = Phase.PAUSED
-        elif cmd.name is CommandName.RESUME and phase is Phase.PAUSED:
-            phase = Phase.RUNNING
-        elif cmd.name is CommandName.END:
-            phase = Phase.ENDED
-        elif cmd.name is CommandName.SPEED and cmd.value is not None:
-            speed = cmd.value
-        return replace(st, phase=phase, speed=speed, cmd_seq=cmd.seq, sent=self.clock.wall())
 
     def start(self) -> Command:
         return self.command(CommandName.START)
@@ -282,7 +210,7 @@ class TrainerCore:
                      "scenario": scenario})
         self._changed()
 
-    def _resend_to(self, sid: str, row: BoardRow, log: _StationLog) -> None:
+    def _resend_to(self, sid: str, row: BoardRow, log: StationLog) -> None:
         now = self.clock.now()
         if now - log.resent_at < RESEND_S:
             return
@@ -320,17 +248,15 @@ class TrainerCore:
             return
         self._changed()
 
-    def _log(self, sid: str, name: str) -> _StationLog:
+    def _log(self, sid: str, name: str) -> StationLog:
         log = self._logs.get(sid)
         if log is None:
-            log = self._logs[sid] = _StationLog(name or sid)
+            log = self._logs[sid] = StationLog(name or sid)
         return log
 
     def _row(self, sid: str, name: str) -> BoardRow:
         row = self.board.rows.get(sid)
         if row is None:
-            from oxi_assist.classroom.station import patient_scenario
-
             row = self.board.rows[sid] = BoardRow(sid, name or sid, last_seen=self.clock.now(),
                                                   scenario=patient_scenario(self.state, sid))
             self._say(f"station {sid} joined ({row.name})")
@@ -370,12 +296,7 @@ class TrainerCore:
     def _on_status(self, sid: str, s: StationStatus) -> None:
         row = self._row(sid, s.name)
         self._seen(row)
-        row.phase, row.t, row.step, row.step_title = s.phase, s.t, s.step, s.step_title
-        row.spo2, row.alarm, row.alarm_priority = s.spo2, s.alarm, s.alarm_priority
-        row.t_911, row.t_breaths, row.t_naloxone = s.t_911, s.t_breaths, s.t_naloxone
-        row.doses, row.speed, row.rejected = s.doses, s.speed, s.rejected
-        row.cmd_all, row.cmd_own = s.cmd_all, s.cmd_own
-        row.device = s.device
+        row.update(s)
         log = self._log(sid, s.name)
         self._resend_to(sid, row, log)
 
@@ -383,19 +304,13 @@ class TrainerCore:
         row = self._row(sid, "")
         self._seen(row)
         log = self._log(sid, row.name)
-        if ev.seq <= log.contiguous or ev.seq in log.early:
-            log.duplicates += 1
-        elif ev.seq == log.contiguous + 1:
-            self._take(sid, row, log, ev)
-            while log.contiguous + 1 in log.early:
-                self._take(sid, row, log, log.early.pop(log.contiguous + 1))
-        elif len(log.early) < MAX_EARLY:
-            log.early[ev.seq] = ev
+        for taken in log.receive(ev):
+            self._take(sid, row, taken)
         log.ack_due = True
         if self.clock.now() - log.acked_at >= ACK_EVERY:
             self._ack(sid, log)
 
-    def _ack(self, sid: str, log: _StationLog) -> None:
+    def _ack(self, sid: str, log: StationLog) -> None:
         """One ack covers every event taken so far; a burst of events gets one ack at once
         and one more within `ACK_EVERY` (from `tick`), not one each."""
         log.ack_due = False
@@ -403,15 +318,13 @@ class TrainerCore:
         self.pub.publish(self.topics.ack(sid), encode(Ack(log.contiguous, self.clock.wall())),
                          qos=1, retain=True)
 
-    def _take(self, sid: str, row: BoardRow, log: _StationLog, ev: StationEvent) -> None:
-        log.contiguous = ev.seq
-        log.events.append(ev)
+    def _take(self, sid: str, row: BoardRow, ev: StationEvent) -> None:
         row.events += 1
         if ev.kind is EventKind.ACTION:
             if ev.sent:
                 self.latency.action_to_board_ms.append(
                     max(0.0, self.clock.wall() - ev.sent) * 1000)
-            self._board_action(row, ev)
+            row.take_action(ev)
         elif ev.kind is EventKind.STEP:
             row.step, row.step_title = ev.name, ev.text
         elif ev.kind is EventKind.SESSION and ev.name == "started":
@@ -422,19 +335,6 @@ class TrainerCore:
                      "station_name": row.name, "seq": ev.seq, "t": ev.t,
                      "kind": ev.kind.value, "name": ev.name, "text": ev.text,
                      "params": ev.params, "sent": ev.sent})
-
-    @staticmethod
-    def _board_action(row: BoardRow, ev: StationEvent) -> None:
-        """An action shows on the board as it arrives (the status catches up within 1 s)."""
-        if ev.name == "911" and row.t_911 is None:
-            row.t_911 = ev.t
-        elif ev.name == "breaths" and row.t_breaths is None:
-            row.t_breaths = ev.t
-        elif ev.name == "naloxone":
-            row.t_naloxone = ev.t if row.t_naloxone is None else row.t_naloxone
-            dose = ev.params.get("dose")
-            row.doses = max(row.doses, int(dose) if isinstance(dose, int | float) else
-                            row.doses + 1)
 
     # -- time passing -----------------------------------------------------------------------
 

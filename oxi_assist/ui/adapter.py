@@ -127,7 +127,7 @@ def note_view(view: StepView) -> NoteView:
 def handout(st: GuideState) -> tuple[NoteView, ...]:
     """The oximeter handout: the guide's whole handout when it offers one, else the current
     step's reference notes."""
-    notes = getattr(st, "handout", None) or st.notes
+    notes = st.handout or st.notes
     return tuple(note_view(n) for n in notes)
 
 
@@ -136,7 +136,7 @@ def start_cue(st: GuideState | None) -> NoteView | None:
     the first reference note of the step the session starts on."""
     if st is None:
         return None
-    cue = getattr(st, "start_cue", None)
+    cue = st.start_cue
     if cue is not None:
         return note_view(cue)
     return note_view(st.notes[0]) if st.notes else None

@@ -17,13 +17,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from drivers.errors import OxiError
+from oxi_assist.actions import Action
 from oxi_assist.classroom.debrief import ACTION_COLUMNS, ClassDebrief, StationDebrief
 from oxi_assist.debrief import fmt_time, rose_text
 from oxi_assist.ui import theme
 
-LABELS = {"unresponsive": "no response", "911": "911 called", "breaths": "first breaths",
-          "naloxone": "first naloxone", "breathing_normal": "breathing normally",
-          "awake": "awake"}
+#: The column's words for the times to an action (others are named by their action's value).
+LABELS: dict[Action, str] = {
+    Action.UNRESPONSIVE: "no response", Action.CALLED_911: "911 called",
+    Action.BREATHS_START: "first breaths", Action.NALOXONE: "first naloxone",
+    Action.BREATHING_NORMAL: "breathing normally", Action.AWAKE: "awake"}
 
 
 def station_text(s: StationDebrief) -> Text:
@@ -33,7 +36,7 @@ def station_text(s: StationDebrief) -> Text:
     t.append("Times from its start\n", style="bold")
     for a in ACTION_COLUMNS:
         when = s.time_to(a)
-        t.append(f"  {LABELS.get(a.value, a.value):<19}{fmt_time(when):>7}\n",
+        t.append(f"  {LABELS.get(a, a.value):<19}{fmt_time(when):>7}\n",
                  style="" if when is not None else theme.GREY)
     t.append(f"  naloxone doses {s.doses}", style="bold")
     if s.naloxone_times:

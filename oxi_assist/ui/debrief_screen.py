@@ -25,6 +25,7 @@ from drivers.errors import OxiError
 from drivers.formats._base import Recording
 from drivers.safe_files import free_name
 from oxi_assist import debrief
+from oxi_assist.actions import Action
 from oxi_assist.timeline_svg import value_runs
 from oxi_assist.ui import theme
 from oxi_assist.ui.trend_chart import AXIS, render_trend
@@ -32,16 +33,22 @@ from oxi_assist.ui.trend_chart import AXIS, render_trend
 #: Samples closer than this are joined by a line; a longer gap stays a gap (no reading).
 JOIN_GAP = 5.0
 
-#: Marker letters for the chart's event row (also listed in the legend under the chart).
-MARKS: dict[str, str] = {"911": "9", "breaths": "B", "compressions": "C", "naloxone": "N",
-                         "ems": "E", "awake": "A", "recovery": "R", "oxygen": "O"}
+#: Marker letters for the chart's event row, and their words in the legend under the chart.
+MARKS: dict[Action, tuple[str, str]] = {
+    Action.CALLED_911: ("9", "911"), Action.BREATHS_START: ("B", "breaths"),
+    Action.COMPRESSIONS_START: ("C", "CPR"), Action.NALOXONE: ("N", "naloxone"),
+    Action.EMS_ARRIVED: ("E", "EMS"), Action.AWAKE: ("A", "awake"),
+    Action.RECOVERY_POSITION: ("R", "recovery"), Action.OXYGEN: ("O", "oxygen"),
+}
+_MARK_BY_NAME: dict[str, str] = {a.value: mark for a, (mark, _) in MARKS.items()}
+LEGEND = " · ".join([*(f"{mark} {words}" for mark, words in MARKS.values()), "! alarm"])
 
 
 def _marks_row(items: list[debrief.TimelineItem], duration: float, cols: int) -> Text:
     plot_cols = max(cols - AXIS, 4)
     row = [" "] * plot_cols
     for it in items:
-        mark = MARKS.get(it.name) if it.kind == "action" else (
+        mark = _MARK_BY_NAME.get(it.name) if it.kind == "action" else (
             "!" if it.kind == "alarm" and it.state == "raised" else None)
         if mark is None or duration <= 0:
             continue
@@ -103,8 +110,7 @@ class DebriefChart(Widget):
         chart.append("\n")
         chart.append_text(_marks_row(self._summary.timeline, dur, w))
         chart.append("\n")
-        chart.append(" " * AXIS + "9 911 · B breaths · C CPR · N naloxone · E EMS · A awake · "
-                     "R recovery · O oxygen · ! alarm", style="dim")
+        chart.append(" " * AXIS + LEGEND, style="dim")
         return chart
 
 

@@ -33,6 +33,7 @@ from drivers.errors import SourceError
 from drivers.reading import LinkEvent, LinkState
 from oxi_assist.actions import KEYS, Action, KeyBinding, key_for
 from oxi_assist.ui import theme
+from oxi_assist.ui.screen_keys import SCREEN_KEYS
 
 #: What the status bar names as the device after Escape.
 NO_DEVICE = "no oximeter"
@@ -96,8 +97,8 @@ class DevicePicker(ModalScreen[Any]):
         *(Binding(str(n), f"pick({n})", show=False) for n in range(1, MAX_SHOWN + 1)),
         Binding("escape", "cancel", "Not now"),
         *(Binding(kb.keys, f"app.press('{kb.id}')", show=False) for kb in PASS_THROUGH),
-        Binding("k", "app.acknowledge", show=False),
-        Binding("p", "app.pause_alarms", show=False),
+        *(Binding(k.keys, f"app.{k.action}", show=False) for k in SCREEN_KEYS
+          if k.over_picker),
     ]
 
     def __init__(self, candidates: Sequence[Any]) -> None:

@@ -1,5 +1,6 @@
 """The help screen: every key, grouped, in words. The responder keys and their words come from
-the action table (oxi_assist.actions), like the keys themselves, the chips and the palette."""
+the action table (oxi_assist.actions), the screen's other keys from its key table
+(oxi_assist.ui.screen_keys), like the keys themselves, the chips and the palette."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from oxi_assist.actions import ACTIONS, KEYS, ROUTE_WORDS, KeyBinding
+from oxi_assist.ui.device_picker import MAX_SHOWN
+from oxi_assist.ui.screen_keys import KeyGroup, help_rows
 
 
 def key_names(kb: KeyBinding) -> str:
@@ -34,27 +37,14 @@ def responder_keys() -> tuple[tuple[str, str], ...]:
     return tuple((key_names(kb), key_words(kb)) for kb in KEYS)
 
 
-ALARM_KEYS: tuple[tuple[str, str], ...] = (
-    ("k", "acknowledge the alarm"),
-    ("p", "pause alarm signals for 2 min (counted down on screen)"),
-)
-APP_KEYS: tuple[tuple[str, str], ...] = (
-    ("i", "the oximeter handout: placement, what the numbers mean, its limits"),
-    ("…", "every action as a button to tap (the “more” chip)"),
-    ("?", "this help (Esc or ? closes it)"),
-    ("ctrl+p", "command palette (every action by name)"),
-    ("q", "end the response → debrief (asks first; E ends, Esc keeps going)"),
-)
+ALARM_KEYS: tuple[tuple[str, str], ...] = help_rows(KeyGroup.ALARM)
+APP_KEYS: tuple[tuple[str, str], ...] = help_rows(KeyGroup.SCREEN)
 PICKER_KEYS: tuple[tuple[str, str], ...] = (
-    ("1 … 9", "connect to that oximeter (remembered on this machine for next time)"),
+    (f"1 … {MAX_SHOWN}", "connect to that oximeter (remembered on this machine for next time)"),
     ("Esc", "no oximeter now; the guidance goes on"),
 )
 TRAINER_KEYS: tuple[tuple[str, str], ...] = (
-    ("P", "pause / resume the simulation"),
-    ("+ / -", "simulation speed 1× … 20×"),
-    ("S", "choose a scenario (restarts)"),
-    ("F", "finger out of the probe / back in"),
-    ("M", "motion artefact on / off"),
+    *help_rows(KeyGroup.TRAINER),
     ("", "the responder's naloxone, breaths, CPR, recovery position and oxygen also reach "
          "the simulated patient"),
 )

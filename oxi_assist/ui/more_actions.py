@@ -17,14 +17,11 @@ from textual.widgets import Static
 from oxi_assist.actions import KEYS
 from oxi_assist.ui.action_keys import tall_text
 from oxi_assist.ui.model import KeyView
+from oxi_assist.ui.screen_keys import SCREEN_KEYS, KeyGroup
 
 #: Screen keys offered beside the actions: (shown, words, the App's action).
-SCREEN_CHIPS: tuple[tuple[str, str, str], ...] = (
-    ("k", "acknowledge alarm", "acknowledge"),
-    ("p", "pause alarms 2 min", "pause_alarms"),
-    ("i", "oximeter handout", "handout"),
-    ("?", "help", "help"),
-)
+SCREEN_CHIPS: tuple[tuple[str, str, str], ...] = tuple(
+    (k.shown, k.chip, k.action) for k in SCREEN_KEYS if k.chip and k.group is not KeyGroup.TRAINER)
 
 
 def _screen_chips(width: int) -> Text:

@@ -30,8 +30,9 @@ from drivers.clock import Clock, RealClock
 from oxi_assist.actions import key_by_id
 from oxi_assist.ui import theme
 from oxi_assist.ui.adapter import key_action
-from oxi_assist.ui.app import MainScreen, OxiApp
+from oxi_assist.ui.app import OxiApp
 from oxi_assist.ui.confirm import ConfirmScreen
+from oxi_assist.ui.live_screen import MainScreen
 
 MARK = "TRAINING / CLASS"
 LEAVE_KEY = "L"
@@ -210,11 +211,7 @@ class StationApp(OxiApp):
     def _attach(self, patient: Any) -> None:
         self._patient = patient
         self.source = patient.source
-        self.session = patient.session
-        self.session.on_change = self._on_change
-        self.session.on_alert = self._on_alert
-        self._drawn_version = -1
-        self._cue, self._cue_taken, self._cue_hidden = None, False, False
+        self._follow(patient.session)
         if not any(isinstance(s, MainScreen) for s in self.screen_stack):
             self.switch_screen(MainScreen())
         else:

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel, TrainerView
 from oxi_assist.ui.panel import Painted, Panel
+from oxi_assist.ui.screen_keys import KeyGroup, app_action, in_group
 
 SPEEDS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0)
 
@@ -32,14 +33,8 @@ def next_speed(current: float, step: int) -> float:
 
 
 #: (key, words, the App's action): the trainer's controls, also clickable on the bar.
-CONTROLS: tuple[tuple[str, str, str], ...] = (
-    ("P", "pause", "app.sim_pause()"),
-    ("+", "faster", "app.sim_speed(1)"),
-    ("-", "slower", "app.sim_speed(-1)"),
-    ("S", "scenario", "app.pick_scenario()"),
-    ("F", "finger out", "app.finger()"),
-    ("M", "motion", "app.motion()"),
-)
+CONTROLS: tuple[tuple[str, str, str], ...] = tuple(
+    (k.shown, k.chip, app_action(k)) for k in in_group(KeyGroup.TRAINER))
 
 
 def trainer_text(tv: TrainerView) -> Text:

@@ -13,9 +13,9 @@ import subprocess
 import pytest
 
 from oxi_assist.actions import Action
+from oxi_assist.classroom.board import Connection
 from oxi_assist.classroom.link import LossyFilter
 from oxi_assist.classroom.messages import CommandName, EventKind, Phase
-from oxi_assist.classroom.trainer import Connection
 
 from .conftest import Class, spawn_station, until
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from drivers.clock import VirtualClock
 from oxi_assist.actions import Action
+from oxi_assist.classroom.board import Connection
 from oxi_assist.classroom.messages import (
     Ack,
     Channel,
@@ -27,7 +28,7 @@ from oxi_assist.classroom.messages import (
 from oxi_assist.classroom.patient import Patient
 from oxi_assist.classroom.station import RESTORE_WAIT, StationCore, StationOptions
 from oxi_assist.classroom.topics import TopicKind, Topics
-from oxi_assist.classroom.trainer import LOST_AFTER, ClassSetup, Connection, TrainerCore
+from oxi_assist.classroom.trainer import LOST_AFTER, ClassSetup, TrainerCore
 
 T = Topics("c0ffee0000")
 

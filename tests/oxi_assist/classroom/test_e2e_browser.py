@@ -22,9 +22,9 @@ import pytest
 from drivers.clock import RealClock
 from oxi_assist.classroom.trainer import ClassSetup, TrainerNode
 from oxi_assist.classroom.web import StationWeb
-from oxi_assist.ui.app import NARROW_BELOW
 from oxi_assist.ui.class_board import ClassBoard
 from oxi_assist.ui.class_console import ConsoleApp
+from oxi_assist.ui.live_screen import NARROW_BELOW
 from tests.conftest import in_ci
 
 from .conftest import CODE, free_port, until

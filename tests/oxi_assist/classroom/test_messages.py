@@ -147,7 +147,7 @@ def test_topics_parse_their_own_names_only() -> None:
 
 
 def test_class_state_variants_and_assignments() -> None:
-    from oxi_assist.classroom.station import patient_scenario
+    from oxi_assist.classroom.station_start import patient_scenario
     from oxi_assist.classroom.topics import TopicKind
 
     st = ClassState(Phase.LOBBY, "opioid-overdose", variants=("opioid-overdose", "xylazine"),

@@ -10,8 +10,8 @@ from oxi_assist.classroom.link import BrokerAddress
 from oxi_assist.classroom.messages import EventKind, Phase
 from oxi_assist.classroom.patient import SCREEN_PLETH
 from oxi_assist.classroom.station import StationClient, StationOptions
-from oxi_assist.ui.app import MainScreen
 from oxi_assist.ui.debrief_screen import DebriefScreen
+from oxi_assist.ui.live_screen import MainScreen
 from oxi_assist.ui.station_app import JoinScreen, StationApp, WaitScreen
 from tests.oxi_assist.ui.fixtures import screen_lines
 
@@ -86,7 +86,7 @@ async def test_asks_for_name_and_code_and_again_after_a_wrong_code(klass: Class)
 
 
 async def test_leaving_asks_first_and_the_board_says_left(klass: Class) -> None:
-    from oxi_assist.classroom.trainer import Connection
+    from oxi_assist.classroom.board import Connection
     from oxi_assist.ui.confirm import ConfirmScreen
 
     app = station_app(klass, code=CODE, name="Cy")

@@ -17,11 +17,12 @@ from drivers.reading import LinkState, Reading, Status
 from oxi_assist.cli import build_parser
 from oxi_assist.commands.monitor import choose_again
 from oxi_assist.device_choice import CONFIG_DIR_ENV, Chosen, DeviceChoice
-from oxi_assist.ui.app import MainScreen, OxiApp
+from oxi_assist.ui.app import OxiApp
 from oxi_assist.ui.device_picker import DevicePicker, candidate_line, ordered, signal, with_address
 from oxi_assist.ui.event_log import EventLog
 from oxi_assist.ui.launch import LiveOptions, build_app
 from oxi_assist.ui.link_status import StatusBar
+from oxi_assist.ui.live_screen import MainScreen
 from simulators.ble.bleak_backend import VirtualAir
 from simulators.ble.peripheral import VirtualPeripheral
 

@@ -8,9 +8,10 @@ from textual.widgets import Digits
 
 from drivers.reading import LinkState
 from oxi_assist.ui.alarm_banner import AlarmBanner
-from oxi_assist.ui.app import MainScreen, OxiApp
+from oxi_assist.ui.app import OxiApp
 from oxi_assist.ui.debrief_screen import DebriefScreen
 from oxi_assist.ui.help_screen import HelpScreen
+from oxi_assist.ui.live_screen import MainScreen
 from oxi_assist.ui.vitals_panel import VitalsPanel
 from oxi_assist.vitals import Priority
 from tests.oxi_assist.ui.fixtures import ScriptedSource, falling, make_app, steady

@@ -13,13 +13,14 @@ from textual.widgets import Static
 from oxi_assist.actions import KEYS
 from oxi_assist.ui.action_keys import ActionKeys
 from oxi_assist.ui.alarm_banner import AlarmBanner
-from oxi_assist.ui.app import MainScreen, OxiApp
+from oxi_assist.ui.app import OxiApp
 from oxi_assist.ui.confirm import ConfirmScreen
 from oxi_assist.ui.cue_banner import CUE_SECONDS, CueBanner
 from oxi_assist.ui.debrief_screen import DebriefScreen
 from oxi_assist.ui.guidance_panel import GuidancePanel
 from oxi_assist.ui.handout_screen import HandoutScreen
 from oxi_assist.ui.help_screen import HelpScreen
+from oxi_assist.ui.live_screen import MainScreen
 from oxi_assist.ui.more_actions import MoreActions
 from oxi_assist.ui.trainer import TrainerBar
 from oxi_assist.ui.trend_chart import TrendChart
