@@ -235,7 +235,8 @@ async def _latency(n: int) -> tuple[list[float], list[float]]:
 
     from drivers.ble_transport import open_ble
     from drivers.clock import RealClock
-    from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+    from simulators.ble.bleak_backend import VirtualAir
+    from simulators.ble.peripheral import VirtualPeripheral
 
     clock = RealClock()
     readings = [Reading(t=float(i), spo2=95, pulse=70, pi=2.0) for i in range(n + 20)]
@@ -280,7 +281,8 @@ async def _latency(n: int) -> tuple[list[float], list[float]]:
 async def _reconnect(drops: int) -> list[float]:
     from drivers.ble_transport import open_ble
     from drivers.clock import RealClock
-    from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+    from simulators.ble.bleak_backend import VirtualAir
+    from simulators.ble.peripheral import VirtualPeripheral
 
     clock = RealClock()
     air = VirtualAir(clock)

@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         registry()
         format_modules()
         import drivers.ble_transport  # noqa: F401
-        import simulators.virtual_ble
+        import simulators.ble.console
         import simulators.virtual_serial  # noqa: F401
     except Exception as e:
         print(f"reliability: the code does not import: {type(e).__name__}: {e}",

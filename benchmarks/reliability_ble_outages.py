@@ -24,14 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.reliability_faults import (
+from benchmarks.reliability_faults_ble import ble_session, finish_run, steady
+from benchmarks.reliability_verdicts import (
     LINK_BOUND,
-    _ble_session,
-    _finish,
-    _first_after,
-    _lat_check,
-    _steady,
+    first_after,
     internal_errors,
+    lat_check,
     raised,
     row,
 )
@@ -44,7 +42,7 @@ RESUME_BOUND = BACKOFF[0] + FRAME_S
 def ble_outages(n: int, durations: tuple[float, ...] = (5.0, 30.0, 120.0),
                 every: float = 30.0) -> list[dict[str, Any]]:
     """`n` outages, their lengths taken from `durations` in turn, each after `every` s of
-    connected readings. Returns the fault-matrix rows (see `reliability_faults.row`)."""
+    connected readings. Returns the fault-matrix rows (see `reliability_verdicts.row`)."""
     from drivers.protocols import plx
 
     if n < 1 or not durations or min(durations) <= 0 or every <= 0:
@@ -54,8 +52,8 @@ def ble_outages(n: int, durations: tuple[float, ...] = (5.0, 30.0, 120.0),
 
     with tempfile.TemporaryDirectory() as d:
         async def go() -> tuple[Any, list[tuple[float, float]], Any, BaseException | None]:
-            clock, p, s, task, runner = await _ble_session(
-                Path(d), _steady(int(total + 60)))
+            clock, p, s, task, runner = await ble_session(
+                Path(d), steady(int(total + 60)))
             outages = []
             for down in plan:
                 await clock.run_for(every)
@@ -66,7 +64,7 @@ def ble_outages(n: int, durations: tuple[float, ...] = (5.0, 30.0, 120.0),
             await clock.run_for(every)
             error: BaseException | None = None
             try:
-                rec = await _finish(s, task, runner)
+                rec = await finish_run(s, task, runner)
             except Exception as e:  # a crash is a result here, not a reason to stop
                 error, rec = e, None
             return p, outages, rec, error
@@ -85,7 +83,7 @@ def ble_outages(n: int, durations: tuple[float, ...] = (5.0, 30.0, 120.0),
     rts = [x["t"] for x in rec["r"]]
     crash = internal_errors(rec)
     drops = [t0 for t0, _ in outages]
-    det, worst = _lat_check(drops, raised(rec, "link_lost"), LINK_BOUND)
+    det, worst = lat_check(drops, raised(rec, "link_lost"), LINK_BOUND)
 
     one_gap = 0
     resumed, res_worst = 0, 0.0
@@ -94,8 +92,8 @@ def ble_outages(n: int, durations: tuple[float, ...] = (5.0, 30.0, 120.0),
         end = outages[k + 1][0] if k + 1 < len(outages) else float("inf")
         one_gap += sum(1 for t in lost if t0 - 1e-6 <= t < end) == 1
         inside += sum(1 for t in rts if t0 + 1e-6 < t < back - 1e-6)
-        c = _first_after(conn, back)
-        r = _first_after(rts, back)
+        c = first_after(conn, back)
+        r = first_after(rts, back)
         if c is not None and c < end and r is not None and r < end:
             resumed += 1
             res_worst = max(res_worst, r - back)

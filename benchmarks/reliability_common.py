@@ -8,10 +8,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.clock import Clock
-from drivers.reading import INVALIDATING, Reading, Status
+from drivers.reading import INVALIDATING, Controllable, Reading, Status
+
+if TYPE_CHECKING:  # imported when called: the reliability run starts without the app loaded
+    from oxi_assist.session import Session
 
 _INVALID_NAMES = {f.name.lower() for f in Status if f & INVALIDATING and f.name}
 
@@ -39,18 +42,16 @@ def rss_method() -> str:
 
 
 def make_session(clock: Clock, base: Path, label: str, *, monitor: bool = True,
-                 guide: bool = True, controllable: Any = None) -> Any:
-    """A Session wired as a live one is: Monitor, the default guidance, a recorder in `base`."""
+                 guide: bool = True, controllable: Controllable | None = None) -> Session:
+    """A Session wired as a live one is (`oxi_assist.play.wire_session`): Monitor, the default
+    guidance, a recorder in `base`."""
     from oxi_assist.guidance_schema import load as load_guidance
-    from oxi_assist.guide import Guide
-    from oxi_assist.monitor.monitor import Monitor
+    from oxi_assist.play import wire_session
     from oxi_assist.recordings import open_writer
-    from oxi_assist.session import Session
 
     w = open_writer(label, clock, base=base)
-    return Session(clock=clock, monitor=Monitor() if monitor else None,
-                   guide=Guide(load_guidance(None), clock) if guide else None, writer=w,
-                   source_label=label, controllable=controllable)
+    return wire_session(clock, load_guidance(None) if guide else None, monitor=monitor,
+                        writer=w, source_label=label, controllable=controllable)
 
 
 def is_gap_reading(r: Reading) -> bool:

@@ -213,7 +213,8 @@ def soak_ble(seconds: float, *, gap_every: float = 300.0, gap_len: float = 20.0,
     """`seconds` of 1 Hz vitals through the virtual PLX peripheral, bleak and `open_ble`."""
     from drivers.ble_transport import open_ble
     from drivers.protocols import plx
-    from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+    from simulators.ble.bleak_backend import VirtualAir
+    from simulators.ble.peripheral import VirtualPeripheral
 
     t_wall = time.perf_counter()
     rss0 = rss_mb()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -41,7 +40,8 @@ from drivers.clock import Clock
 from drivers.errors import SourceError
 from drivers.options import number_option
 from drivers.protocols import codec_for, plx
-from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
+from drivers.protocols.codec import Codec
+from drivers.reading import LinkEvent, LinkState, SourceItem
 
 #: Reconnect back-off (ours): seconds before attempt 1, 2, 3...; the last value repeats.
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)
@@ -121,15 +121,6 @@ def _advert_catcher(address: str, seen: asyncio.Future[tuple[Any, int]]
     return on_adv
 
 
-def _feeder(codec: Any) -> Callable[[bytes, str, float], list[Reading]]:
-    """Codecs that know which characteristic and what time get them; others just bytes."""
-    params = inspect.signature(codec.feed).parameters
-    has_char, has_t = "char" in params, "t" in params
-    if has_char and has_t:
-        return lambda data, char, t: codec.feed(data, char=char, t=t)
-    return lambda data, char, t: codec.feed(data)
-
-
 class BleSource:
     """One BLE oximeter as an async iterator of Readings and LinkEvents."""
 
@@ -170,8 +161,7 @@ class BleSource:
         self._watch = True
         self.candidate: Candidate | None = None
         self.profile: BleProfile | None = None
-        self.codec: Any = None
-        self._feed: Callable[[bytes, str, float], list[Reading]] | None = None
+        self.codec: Codec | None = None
         self.connections = 0
 
     # -- Source ---------------------------------------------------------------------------
@@ -346,8 +336,7 @@ class BleSource:
         self.profile = prof
         if self.candidate is not None and self.candidate.profile is None:
             self.candidate = replace(self.candidate, profile=prof)
-        self.codec = codec_for(prof.protocol)
-        self._feed = _feeder(self.codec)
+        self.codec = codec = codec_for(prof.protocol)
         present = {ch for chars in services.values() for ch in chars}
         subscribed = []
         for uuid in prof.notify:
@@ -361,7 +350,7 @@ class BleSource:
         for uuid in prof.read_on_connect:
             if uuid in present:
                 data = await client.read_gatt_char(uuid)
-                self._feed(bytes(data), uuid, self.clock.now())
+                codec.feed(bytes(data), uuid, self.clock.now())
         for cmd in prof.start:
             await self._write(client, cmd)
         self._last_data = self.clock.now()
@@ -443,12 +432,13 @@ class BleSource:
         self._link_down("link dropped")
 
     def _on_notify(self, char: BleakGATTCharacteristic, data: bytearray) -> None:
-        if self._closed or self._feed is None:
+        codec = self.codec
+        if self._closed or codec is None:
             return
         now = self.clock.now()
-        before = self.codec.stats.frames_good
-        readings = self._feed(bytes(data), char.uuid.lower(), now)
-        if self.codec.stats.frames_good > before:
+        before = codec.stats.frames_good
+        readings = codec.feed(bytes(data), char.uuid.lower(), now)
+        if codec.stats.frames_good > before:
             self._last_data = now
             if self._stale:
                 self._stale = False

@@ -3,7 +3,8 @@
 Linux reads the kernel's hidraw node directly (no extra package); elsewhere the optional
 `hidapi` package does it. Reports are 64 bytes both ways without report IDs, so a write is a
 0x00 report number followed by the 64-byte report. The live loop (keep-alives every 5 s,
-stale / lost detection, reopen with backoff) is the serial transport's `LinkSource`.
+stale / lost detection, reopen with backoff) is `drivers.link.LinkSource`, shared with the
+serial transport.
 
 URI forms: `hid:auto`, `hid:/dev/hidraw3` (Linux), `hid:<hidapi path>`; options `stale=`,
 `lost=`.
@@ -27,10 +28,10 @@ from drivers.catalogue_serial import (
 )
 from drivers.clock import Clock
 from drivers.errors import SourceError
+from drivers.link import LOST_RANGE, STALE_RANGE, Link, LinkSource
 from drivers.options import number_option
 from drivers.protocols import contec_hid
 from drivers.safe_files import kind_of, os_reason
-from drivers.serial_transport import LOST_RANGE, STALE_RANGE, Link, LinkSource
 
 REPORT = contec_hid.REPORT_SIZE
 #: Where Linux lists its hidraw nodes (a /dev node not listed here is some other device).

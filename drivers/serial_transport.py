@@ -1,9 +1,8 @@
 """Serial oximeters (Contec CMS50 V7.0 and the old 5-byte protocol) as a live `Source`.
 
-Why a reader thread: pyserial's blocking `read` with a short timeout works the same on Linux,
-macOS and Windows COM ports, while its asyncio transport is POSIX-only. The thread only moves
-bytes; decoding, keep-alives, stale detection and reconnecting happen in the event loop, timed by
-the injected `Clock`. The loop itself (`LinkSource`) is shared with the USB-HID transport.
+This module opens, checks and probes the port; the live loop (reader thread, keep-alives,
+stale detection, reconnecting) is `drivers.link.LinkSource`, shared with the USB-HID transport,
+and the stored-recording download is `drivers.serial_download`.
 
 URI forms: `serial:auto`, `serial:/dev/ttyUSB0`, `serial:COM3`, with options
 `?protocol=cms50-v7|cms50-legacy` (skip detection), `parity=O|N|E` (5-byte protocol),
@@ -12,65 +11,30 @@ URI forms: `serial:auto`, `serial:/dev/ttyUSB0`, `serial:COM3`, with options
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
 import stat
 import sys
-import threading
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any, Protocol
 
 from drivers.catalogue_serial import serial_candidates
 from drivers.clock import Clock, RealClock
 from drivers.errors import ProtocolError, SourceError
+from drivers.link import LOST_RANGE, READ_TIMEOUT, STALE_RANGE, Link, LinkSource, error_reason
 from drivers.options import number_option
 from drivers.protocols import cms50_legacy, cms50_v7
-from drivers.reading import LinkEvent, LinkState, Reading, SourceItem
+from drivers.protocols.codec import Codec
 from drivers.safe_files import kind_of, os_reason
 
 SERIAL_PROTOCOLS = (cms50_v7.NAME, cms50_legacy.NAME)
-READ_TIMEOUT = 0.1  # s: how long the reader thread blocks before checking for a stop
 PROBE_TIMEOUT = 1.0  # s: V7.0 devices answer within 1 s (spec §3.4)
-TICK = 0.25  # s: how often keep-alive and staleness are checked
-BACKOFF = (0.25, 0.5, 1.0, 2.0)  # s between reopen attempts, last one repeats
-#: What the `stale=`, `lost=` and `probe=` options accept (seconds): a silent device must be
-#: noticed (the alarm standard allows at most 30 s of old data, alarms.toml), and a probe long
-#: enough for the slowest device but not so long that start-up seems to hang.
-STALE_RANGE = (0.5, 30.0)
-LOST_RANGE = (1.0, 120.0)
+#: What the `probe=` option accepts (seconds): long enough for the slowest device but not so
+#: long that start-up seems to hang (`stale=` and `lost=` are the live loop's, drivers.link).
 PROBE_RANGE = (0.1, 10.0)
 
 
 #: blocking device I/O (probe, download) waits in real time, whatever clock drives the rest
-_REAL = RealClock()
-
-class Port(Protocol):
-    """A byte pipe to a device. `read` blocks at most `timeout` and raises OSError (or
-    pyserial's SerialException, an OSError) when the device is gone."""
-
-    def read(self, timeout: float) -> bytes: ...
-
-    def write(self, data: bytes) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class Link:
-    """One open connection: the port, the codec decoding it, what to send when."""
-
-    port: Port
-    codec: Any
-    device: str
-    rate: float
-    keepalive: bytes | None = None
-    stop: bytes | None = None
-    protocol: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+REAL_CLOCK = RealClock()
 
 
 # --- pyserial ports --------------------------------------------------------------------------
@@ -119,12 +83,7 @@ def _open_reason(e: BaseException) -> str:
                 if sys.platform.startswith("linux") else "permission denied")
     if code == errno.EBUSY:
         return "port busy (another program has it open)"
-    return _reason(e)
-
-
-def _reason(e: BaseException) -> str:
-    msg = str(e).strip() or type(e).__name__
-    return msg.splitlines()[0]
+    return error_reason(e)
 
 
 def check_port(path: str) -> None:
@@ -170,19 +129,19 @@ def resolve_port(target: str) -> str:
     return found[0].path
 
 
-def _probe(port: SerialPort, codec: Any, need: int, timeout: float) -> bool:
+def _probe(port: SerialPort, codec: Codec, need: int, timeout: float) -> bool:
     """Read until `need` live readings decode or `timeout` (real time: this is device I/O)."""
-    deadline = _REAL.now() + timeout
+    deadline = REAL_CLOCK.now() + timeout
     got = 0
-    while _REAL.now() < deadline:
+    while REAL_CLOCK.now() < deadline:
         got += len(codec.feed(port.read(min(READ_TIMEOUT, max(0.01,
-                                                             deadline - _REAL.now())))))
+                                                             deadline - REAL_CLOCK.now())))))
         if got >= need:
             return True
     return False
 
 
-def device_id(codec: Any) -> str:
+def device_id(codec: cms50_v7.CMS50V7Codec) -> str:
     """The device identifier from a 0x04 reply the codec has framed, if one arrived."""
     for pkt in codec.packets:
         if pkt.type == cms50_v7.PKG_DEVICE_ID:
@@ -236,193 +195,6 @@ def connect_serial(path: str, protocol: str | None, parity: str | None = None,
                       "8N1 and the 5-byte protocol at 19200)")
 
 
-# --- the live loop ---------------------------------------------------------------------------
-
-
-class _Reader(threading.Thread):
-    """Moves bytes from a port into the event loop; stops on a flag or when the port fails."""
-
-    def __init__(self, link: Link, gen: int, loop: asyncio.AbstractEventLoop,
-                 q: asyncio.Queue[tuple[str, int, Any]]) -> None:
-        super().__init__(daemon=True, name=f"oxi-reader-{link.device}")
-        self.link, self.gen, self.loop, self.q = link, gen, loop, q
-        self.stop_flag = threading.Event()
-
-    def _post(self, kind: str, payload: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # loop closed during shutdown
-            self.loop.call_soon_threadsafe(self.q.put_nowait, (kind, self.gen, payload))
-
-    def run(self) -> None:
-        port = self.link.port
-        while not self.stop_flag.is_set():
-            try:
-                data = port.read(READ_TIMEOUT)
-            except Exception as e:  # the device is gone (unplugged, port closed)
-                if not self.stop_flag.is_set():
-                    self._post("error", _reason(e))
-                return
-            if data:
-                self._post("data", data)
-
-
-class LinkSource:
-    """A device link as a `Source`: connects (retrying with backoff), decodes, keeps the device
-    streaming, and reports every change as a `LinkEvent`: CONNECTING, CONNECTED, STALE (no data
-    for `stale_after` s), LOST (an error, or no data for `lost_after` s), RECONNECTING, CLOSED.
-    """
-
-    def __init__(self, name: str, clock: Clock, connect: Callable[[], Link], *,
-                 stale_after: float = 3.0, lost_after: float = 10.0,
-                 keepalive_every: float = 5.0) -> None:
-        self.name = name
-        self.clock = clock
-        self._connect = connect
-        self.stale_after = stale_after
-        self.lost_after = lost_after
-        self.keepalive_every = keepalive_every
-        self.link: Link | None = None
-        self.keepalives_sent = 0
-        self._closed = False
-        self._wake: asyncio.Event | None = None
-        self._q: asyncio.Queue[tuple[str, int, Any]] | None = None
-        self._reader: _Reader | None = None
-
-    @property
-    def codec(self) -> Any:
-        return self.link.codec if self.link else None
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._q is not None:
-            self._q.put_nowait(("close", -1, None))
-        if self._wake is not None:
-            self._wake.set()
-        await asyncio.to_thread(self._teardown)
-
-    def _teardown(self) -> None:
-        reader, link = self._reader, self.link
-        self._reader = None
-        if reader is not None:
-            reader.stop_flag.set()
-        if link is not None:
-            if link.stop:
-                with contextlib.suppress(Exception):
-                    link.port.write(link.stop)
-            link.port.close()
-        if reader is not None and reader is not threading.current_thread():
-            reader.join(timeout=1.0)
-
-    def _event(self, state: LinkState, reason: str = "") -> LinkEvent:
-        return LinkEvent(self.clock.now(), state, reason,
-                         self.link.device if self.link else self.name)
-
-    async def _ticker(self) -> None:
-        assert self._q is not None
-        while not self._closed:
-            await self.clock.sleep(TICK)
-            self._q.put_nowait(("tick", -1, None))
-
-    async def _sleep_or_close(self, seconds: float) -> None:
-        assert self._wake is not None
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
-
-    async def __aiter__(self) -> AsyncIterator[SourceItem]:
-        loop = asyncio.get_running_loop()
-        self._q = q = asyncio.Queue()
-        self._wake = asyncio.Event()
-        ticker = asyncio.ensure_future(self._ticker())
-        gen = 0
-        try:
-            yield self._event(LinkState.CONNECTING)
-            attempt = 0
-            announced = False  # LOST/RECONNECTING already said for this outage
-            while not self._closed:
-                # ---- connect, with backoff ----
-                try:
-                    self.link = await asyncio.to_thread(self._connect)
-                except Exception as e:  # any failure to open is retried, never fatal
-                    if not announced:
-                        announced = True
-                        yield self._event(LinkState.LOST, _reason(e))
-                        yield self._event(LinkState.RECONNECTING, "retrying")
-                    await self._sleep_or_close(BACKOFF[min(attempt, len(BACKOFF) - 1)])
-                    attempt += 1
-                    continue
-                if self._closed:
-                    break
-                attempt = 0
-                announced = False
-                gen += 1
-                self._reader = _Reader(self.link, gen, loop, q)
-                self._reader.start()
-                yield self._event(LinkState.CONNECTED, self.link.protocol)
-                # ---- stream ----
-                now = self.clock.now()
-                last_data = last_ka = now
-                last_t = float("-inf")
-                stale = False
-                lost_reason = ""
-                while not self._closed and not lost_reason:
-                    kind, g, payload = await q.get()
-                    if kind == "close":
-                        break
-                    if g not in (-1, gen):
-                        continue  # left over from an earlier connection
-                    now = self.clock.now()
-                    if kind == "tick":
-                        link = self.link
-                        if link.keepalive and now - last_ka >= self.keepalive_every:
-                            last_ka = now
-                            try:
-                                link.port.write(link.keepalive)
-                                self.keepalives_sent += 1
-                            except Exception as e:
-                                lost_reason = _reason(e)
-                                continue
-                        if now - last_data >= self.lost_after:
-                            lost_reason = f"no data for {self.lost_after:g} s"
-                        elif not stale and now - last_data >= self.stale_after:
-                            stale = True
-                            yield self._event(LinkState.STALE,
-                                              f"no data for {self.stale_after:g} s")
-                    elif kind == "error":
-                        lost_reason = str(payload)
-                    elif kind == "data":
-                        readings: list[Reading] = self.link.codec.feed(payload)
-                        if not readings:
-                            continue
-                        last_data = now
-                        if stale:
-                            stale = False
-                            yield self._event(LinkState.CONNECTED, "data again")
-                        n = len(readings)
-                        step = 1.0 / self.link.rate
-                        for i, r in enumerate(readings):
-                            t = max(now - (n - 1 - i) * step, last_t)
-                            last_t = t
-                            yield replace(r, t=t)
-                if self._closed:
-                    break
-                yield self._event(LinkState.LOST, lost_reason)
-                await asyncio.to_thread(self._teardown)
-                self.link = None
-                announced = True
-                yield self._event(LinkState.RECONNECTING, "reopening")
-            yield LinkEvent(self.clock.now(), LinkState.CLOSED, "closed", self.name)
-        finally:
-            ticker.cancel()
-            self._closed = True
-            await asyncio.to_thread(self._teardown)
-
-
 def open_serial(target: str, params: dict[str, str], clock: Clock) -> LinkSource:
     """`serial:PORT|auto[?protocol=...&stale=S&lost=S]` → a live Source.
 
@@ -465,107 +237,3 @@ def open_serial(target: str, params: dict[str, str], clock: Clock) -> LinkSource
         return link
 
     return LinkSource(name, clock, connect, stale_after=stale, lost_after=lost)
-
-
-# --- V7.0 storage download -------------------------------------------------------------------
-
-
-@dataclass
-class StoredRecording:
-    """One recording pulled off the device's memory: 1 Hz samples from `start` (device local
-    time, no zone)."""
-
-    user: int
-    segment: int
-    start: datetime | None
-    samples: list[tuple[float | None, float | None, float | None]]  # (SpO2, PR, PI)
-    announced: int = 0  # the length the device announced
-
-
-class _V7Session:
-    def __init__(self, port: SerialPort, timeout: float) -> None:
-        self.port = port
-        self.codec = cms50_v7.CMS50V7Codec()
-        self.timeout = timeout
-
-    def drain(self, quiet: float = 0.2) -> None:
-        """Read until the line has been quiet for `quiet` s (after a stop command)."""
-        deadline = _REAL.now() + 3.0
-        last = _REAL.now()
-        while _REAL.now() < deadline and _REAL.now() - last < quiet:
-            if self.port.read(0.05):
-                last = _REAL.now()
-        self.codec = cms50_v7.CMS50V7Codec()
-
-    def next_packet(self, types: set[int], timeout: float | None = None) -> cms50_v7.Packet:
-        deadline = _REAL.now() + (timeout or self.timeout)
-        while True:
-            while self.codec.packets:
-                pkt = self.codec.packets.popleft()
-                if pkt.type in types:
-                    return pkt
-                if pkt.type == cms50_v7.PKG_FEEDBACK and pkt.data[1] != cms50_v7.REASON_DONE:
-                    raise ProtocolError(f"device refused command {pkt.data[0]:#04x} "
-                                        f"(reason {pkt.data[1]:#04x})")
-            left = deadline - _REAL.now()
-            if left <= 0:
-                names = ", ".join(f"{t:#04x}" for t in sorted(types))
-                raise ProtocolError(f"no reply from the device within {self.timeout:g} s "
-                                    f"(waiting for package {names})")
-            self.codec.feed(self.port.read(min(0.1, left)))
-
-    def ask(self, cmd: int, *data: int, want: set[int]) -> cms50_v7.Packet:
-        self.port.write(cms50_v7.command(cmd, *data))
-        return self.next_packet(want)
-
-
-def download_v7(path: str, *, timeout: float = 1.0,
-                progress: Callable[[str], None] | None = None) -> list[StoredRecording]:
-    """Pull every stored recording off a V7.0 device (spec §3.4 order: stop streams, then user,
-    segment, length and start time before the data). Blocking."""
-    port = SerialPort(path, cms50_v7.BAUDRATE, "N")
-    say = progress or (lambda _m: None)
-    try:
-        s = _V7Session(port, timeout)
-        port.write(cms50_v7.STOP_LIVE + cms50_v7.STOP_STORAGE)
-        s.drain()
-        try:
-            users = s.ask(cms50_v7.CMD_USER_COUNT, want={cms50_v7.PKG_USER_COUNT}).data[0]
-        except ProtocolError:
-            users = 1  # single-user models may not answer the user count
-        out: list[StoredRecording] = []
-        for user in range(max(1, users)):
-            segs = s.ask(cms50_v7.CMD_SEGMENT_COUNT, user,
-                         want={cms50_v7.PKG_SEGMENT_COUNT}).data[1]
-            for seg in range(segs):
-                length_pkt = s.ask(cms50_v7.CMD_DATA_LENGTH, user, seg,
-                                   want={cms50_v7.PKG_DATA_LENGTH})
-                length = int.from_bytes(length_pkt.data[2:6], "little")
-                date = s.ask(cms50_v7.CMD_START_TIME, user, seg,
-                             want={cms50_v7.PKG_START_DATE}).data
-                tm = s.next_packet({cms50_v7.PKG_START_TIME}).data
-                try:
-                    start: datetime | None = datetime(date[2] * 100 + date[3], date[4],
-                                                      date[5], tm[2], tm[3], tm[4])
-                except ValueError:
-                    start = None  # a clock-less unit: keep the samples, no wall time
-                say(f"user {user} segment {seg}: {length} samples from "
-                    f"{start.isoformat(sep=' ') if start else 'an unknown time'}")
-                port.write(cms50_v7.command(cms50_v7.CMD_SEND_STORAGE, user, seg))
-                samples: list[tuple[float | None, float | None, float | None]] = []
-                while len(samples) < length:
-                    try:
-                        pkt = s.next_packet({cms50_v7.PKG_STORAGE, cms50_v7.PKG_STORAGE_PI})
-                    except ProtocolError:
-                        break  # the device stopped early; keep what arrived
-                    samples += cms50_v7.decode_storage(pkt)
-                port.write(cms50_v7.command(cms50_v7.CMD_STOP_STORAGE))
-                with contextlib.suppress(ProtocolError):
-                    s.next_packet({cms50_v7.PKG_FREE})
-                out.append(StoredRecording(user, seg, start, samples[:length], length))
-        return out
-    except OSError as e:  # pyserial's SerialException too: unplugged mid-transfer
-        raise SourceError(f"serial:{path}: connection lost during the download "
-                          f"({_reason(e)})") from None
-    finally:
-        port.close()

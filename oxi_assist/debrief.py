@@ -136,10 +136,10 @@ def start_time(rec: Recording) -> float:
 
 def typical_step(t: np.ndarray, interval: float | None) -> float:
     """The nominal seconds between samples: the file's interval, else the commonest spacing
-    (drivers.formats._text.typical_interval: the smallest on a tie, a long hole is not it)."""
+    (drivers.formats._timeline.typical_interval: the smallest on a tie, a long hole is not it)."""
     if interval:
         return float(interval)
-    from drivers.formats._text import typical_interval
+    from drivers.formats._timeline import typical_interval
 
     return typical_interval(t) if len(t) > 1 else 1.0
 

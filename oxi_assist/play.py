@@ -1,10 +1,13 @@
 """Plays a whole response synchronously through the same `Session` the live screen drives.
 
-`play()` feeds a simulated scenario second by second into a `Session` (Monitor, Guide,
-recorder, simulator control) on a `VirtualClock`, applies the responder's scripted actions
+`wire_session()` builds a `Session` as the live screen builds one (Monitor, Guide, recorder,
+simulator control); `play()` feeds a simulated scenario second by second into it on a
+`VirtualClock`, applies the responder's scripted actions
 and a trainer's cues at their times, and samples what the screen would show each second. The
 response-script tests (tests/oxi_assist/responses/) and `oxi-assist walkthrough` both use it,
-so what a trainer reads in a walkthrough is what the tests check.
+so what a trainer reads in a walkthrough is what the tests check. The reliability runs wire
+their sessions with `wire_session()` too, so a session under a fault is the one a responder
+uses.
 
 Trainer cues use the responder script's syntax (`TIME:NAME[:PARAM=VALUE...]`): the device
 artefacts of `session.TRAINER_CUES` (`finger_out:seconds=60`, `dropout`, …), plus
@@ -19,9 +22,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.clock import VirtualClock
+from drivers.clock import Clock, VirtualClock
 from drivers.errors import OxiError
-from drivers.reading import LinkEvent, LinkState
+from drivers.formats.native import SessionWriter
+from drivers.reading import Controllable, LinkEvent, LinkState
 from oxi_assist import guidance_schema
 from oxi_assist.actions import ScriptedAction, parse_script, parse_time
 from oxi_assist.guide import Guide
@@ -89,6 +93,17 @@ def parse_cues(text: str) -> list[Cue]:
     return sorted(out, key=lambda c: c.t)
 
 
+def wire_session(clock: Clock, protocol: guidance_schema.Protocol | None, *,
+                 monitor: bool = True, writer: SessionWriter | None = None,
+                 source_label: str = "", controllable: Controllable | None = None) -> Session:
+    """A Session wired as the live screen wires one: the Monitor (unless `monitor` is False),
+    a Guide following `protocol` (None: no guide), and, when given, the recorder `writer` and
+    the simulator control `controllable`."""
+    return Session(clock=clock, monitor=Monitor() if monitor else None,
+                   guide=Guide(protocol, clock) if protocol is not None else None,
+                   writer=writer, source_label=source_label, controllable=controllable)
+
+
 def response_session(scenario: str, *, guidance: str | None = None, seed: int = 0,
                      duration: float | None = None,
                      clock: VirtualClock | None = None) -> tuple[Session, SimSource | None]:
@@ -97,14 +112,13 @@ def response_session(scenario: str, *, guidance: str | None = None, seed: int = 
     clock = clock or VirtualClock()
     protocol = guidance_schema.load(guidance)
     if scenario == "none":
-        return Session(clock=clock, guide=Guide(protocol, clock)), None
+        return wire_session(clock, protocol, monitor=False), None
     try:
         src = SimSource(load_scenario(scenario), clock, seed=seed, chunk=1.0, pleth=0.0,
                         duration=duration)
     except ValueError as e:
         raise OxiError(str(e)) from None
-    session = Session(clock=clock, monitor=Monitor(), guide=Guide(protocol, clock),
-                      source_label=f"sim:{scenario}", controllable=src)
+    session = wire_session(clock, protocol, source_label=f"sim:{scenario}", controllable=src)
     return session, src
 
 

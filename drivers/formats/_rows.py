@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.formats._text import column_stamps
+from drivers.formats._timestamps import column_stamps
 
 #: the widest numeric cell decoded here (wider: the ordinary path)
 MAX_CELL = 8
@@ -44,7 +44,7 @@ class Cells:
         return self.buf[lo[:, None] + np.arange(width)]
 
     def stamps(self, j: int, template: str, skip: int = 0) -> np.ndarray | None:
-        """Naive seconds of a fixed-width time-stamp cell (see `_text.column_stamps`), after
+        """Naive seconds of a fixed-width time-stamp cell (see `_timestamps.column_stamps`), after
         `skip` leading characters (a space after the delimiter)."""
         lo = self.lo[:, j] + skip
         if not np.all(self.hi[:, j] - lo == len(template)):

@@ -12,22 +12,11 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._cells import NAN, floats, number
 from drivers.formats._rows import split_rows
-from drivers.formats._text import (
-    NAN,
-    Columns,
-    Progress,
-    TextLines,
-    TimeParser,
-    code_stamps,
-    finish,
-    floats,
-    head_lines,
-    number,
-    parse_date,
-    read_rows,
-    vec_stamps,
-)
+from drivers.formats._text_lines import Progress, TextLines, head_lines
+from drivers.formats._text_rows import Columns, finish, read_rows
+from drivers.formats._timestamps import TimeParser, code_stamps, parse_date, vec_stamps
 from drivers.reading import Status
 
 NAME = "contec-csv"

@@ -24,7 +24,8 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import clean_vitals, day_seconds, mark_startup, naive_to_epoch
+from drivers.formats._timeline import clean_vitals, mark_startup
+from drivers.formats._timestamps import day_seconds, naive_to_epoch
 from drivers.reading import Status
 
 NAME = "contec-spo2"

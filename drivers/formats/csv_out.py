@@ -27,7 +27,9 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
-from drivers.formats._text import Columns, Progress, TextLines, floats, head_lines, number
+from drivers.formats._cells import floats, number
+from drivers.formats._text_lines import Progress, TextLines, head_lines
+from drivers.formats._text_rows import Columns
 from drivers.reading import Status
 from drivers.safe_files import open_private
 

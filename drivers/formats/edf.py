@@ -30,14 +30,8 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
-from drivers.formats._text import (
-    clean_vitals,
-    day_seconds,
-    mark_startup,
-    naive_to_epoch,
-    timeline,
-    typical_interval,
-)
+from drivers.formats._timeline import clean_vitals, mark_startup, timeline, typical_interval
+from drivers.formats._timestamps import day_seconds, naive_to_epoch
 from drivers.reading import GAP_REASONS, Status
 from drivers.safe_files import open_input, open_private
 

@@ -29,20 +29,10 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
-from drivers.formats._text import (
-    Columns,
-    Progress,
-    Tail,
-    TextLines,
-    TimeParser,
-    finish,
-    floats,
-    head_lines,
-    number,
-    parse_date,
-    split_row,
-    vec_stamps,
-)
+from drivers.formats._cells import floats, number, split_row
+from drivers.formats._text_lines import Progress, TextLines, head_lines
+from drivers.formats._text_rows import Columns, Tail, finish
+from drivers.formats._timestamps import TimeParser, parse_date, vec_stamps
 from drivers.reading import Status
 
 NAME = "generic-csv"

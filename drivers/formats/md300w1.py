@@ -17,7 +17,8 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import clean_vitals, mark_startup, naive_to_epoch, timeline
+from drivers.formats._timeline import clean_vitals, mark_startup, timeline
+from drivers.formats._timestamps import naive_to_epoch
 
 NAME = "md300w1"
 REC = 11

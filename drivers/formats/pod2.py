@@ -17,7 +17,7 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import clean_vitals, mark_startup
+from drivers.formats._timeline import clean_vitals, mark_startup
 from drivers.reading import Status
 
 NAME = "pod2"

@@ -18,15 +18,10 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
-from drivers.formats._text import (
-    NAN,
-    Columns,
-    Progress,
-    TextLines,
-    day_seconds,
-    finish,
-    head_lines,
-)
+from drivers.formats._cells import NAN
+from drivers.formats._text_lines import Progress, TextLines, head_lines
+from drivers.formats._text_rows import Columns, finish
+from drivers.formats._timestamps import day_seconds
 from drivers.reading import INVALIDATING, Status
 
 NAME = "rad8"

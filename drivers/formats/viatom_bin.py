@@ -19,7 +19,8 @@ import numpy as np
 from drivers.errors import FormatError
 from drivers.formats._base import GAP, PARTIAL, FormatInfo, Recording
 from drivers.formats._binary import read_checked
-from drivers.formats._text import day_seconds, mark_startup, naive_to_epoch, stamp_from_name
+from drivers.formats._timeline import mark_startup
+from drivers.formats._timestamps import day_seconds, naive_to_epoch, stamp_from_name
 
 NAME = "viatom-bin"
 HEADER = 40

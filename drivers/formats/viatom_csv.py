@@ -16,22 +16,11 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
+from drivers.formats._cells import NAN, floats, number, split_row
 from drivers.formats._rows import split_rows
-from drivers.formats._text import (
-    NAN,
-    Columns,
-    Progress,
-    TextLines,
-    TimeParser,
-    device_from_name,
-    finish,
-    floats,
-    head_lines,
-    number,
-    read_rows,
-    split_row,
-    vec_stamps,
-)
+from drivers.formats._text_lines import Progress, TextLines, head_lines
+from drivers.formats._text_rows import Columns, finish, read_rows
+from drivers.formats._timestamps import TimeParser, device_from_name, vec_stamps
 
 NAME = "viatom-csv"
 _SPO2_WORDS = ("oxygen level", "spo2")

@@ -21,13 +21,9 @@ import numpy as np
 
 from drivers.errors import FormatError
 from drivers.formats._base import FormatInfo, Recording
-from drivers.formats._text import (
-    clean_vitals,
-    day_seconds,
-    head_lines,
-    mark_startup,
-    naive_to_epoch,
-)
+from drivers.formats._text_lines import head_lines
+from drivers.formats._timeline import clean_vitals, mark_startup
+from drivers.formats._timestamps import day_seconds, naive_to_epoch
 
 NAME = "wfdb"
 MULTI = ("a multi-segment or empty WFDB record: open one of its numerics segments (…n.hea) "

@@ -113,12 +113,13 @@ class V7Framer(BufferedCodec):
         #: live packages decoded so far: their time base at the nominal rate
         self.live_frames = 0
 
-    def feed(self, data: bytes) -> list[Packet]:
+    def packets(self, data: bytes) -> list[Packet]:
+        """The whole packages `data` completes (a splitter, not a reading `Codec`)."""
         out: list[Packet] = []
         self.scan(data, out.append, [])
         return out
 
-    def scan(self, data: bytes, on_packet: Callable[[Packet], object],
+    def scan(self, data: bytes | bytearray, on_packet: Callable[[Packet], object],
              readings: list[Reading]) -> list[Reading]:
         """Frame `data`: live packages (when decoded here) become Readings in `readings`,
         every other package goes to `on_packet`; each counts as a good frame."""
@@ -262,7 +263,10 @@ class CMS50V7Codec:
     def live_frames(self) -> int:
         return self._framer.live_frames
 
-    def feed(self, data: bytes) -> list[Reading]:
+    def feed(self, data: bytes | bytearray, char: str | None = None,
+             t: float | None = None) -> list[Reading]:
+        """Bytes as they arrive; `char` and `t` are not used (one stream, timed at the
+        nominal rate)."""
         return self._framer.scan(data, self.packets.append, [])
 
     # --- encode side (simulators) ---------------------------------------------------------
@@ -302,14 +306,15 @@ class CMS50V7Codec:
 
 
 class CommandDecoder:
-    """The device side: host bytes → (command, data bytes). Used by the virtual device."""
+    """The device side: host bytes → (command, data bytes). Used by the virtual device; it
+    reads commands, not readings, so it is not a `Codec`."""
 
     def __init__(self) -> None:
         self.stats = CodecStats()
         self._framer = V7Framer(DOWNLINK_LENGTHS, self.stats)
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        return [(pkt.data[0], pkt.data[1:]) for pkt in self._framer.feed(data)]
+        return [(pkt.data[0], pkt.data[1:]) for pkt in self._framer.packets(data)]
 
 
 PROTOCOLS = {NAME: CMS50V7Codec}

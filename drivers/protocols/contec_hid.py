@@ -96,7 +96,10 @@ class ContecHidCodec(BufferedCodec):
         self.replies: list[bytes] = []
         self._memo: dict[bytes, Fields | None] = {}
 
-    def feed(self, data: bytes) -> list[Reading]:
+    def feed(self, data: bytes | bytearray, char: str | None = None,
+             t: float | None = None) -> list[Reading]:
+        """Bytes as they arrive; `char` and `t` are not used (one stream, timed at the
+        nominal rate)."""
         buf = self._buf
         buf += data
         out: list[Reading] = []

@@ -147,7 +147,8 @@ class O2RingCodec(FrameScanner):
 
 
 class RequestParser:
-    """The device side of the framing: splits the host's writes into (cmd, blk, data)."""
+    """The device side of the framing: splits the host's writes into (cmd, blk, data). Used
+    by the virtual ring; it reads requests, not readings, so it is not a `Codec`."""
 
     def __init__(self) -> None:
         self._buf = bytearray()

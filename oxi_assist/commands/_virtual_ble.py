@@ -40,7 +40,7 @@ def register_mode(modes: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from oxi_assist.commands.virtual_device import patient
-    from simulators.virtual_ble import main
+    from simulators.ble.console import main
 
     with contextlib.suppress(KeyboardInterrupt):
         main(args.profile, patient(args.scenario, args.seed), duration=args.duration,

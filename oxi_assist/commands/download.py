@@ -15,7 +15,8 @@ from drivers.formats.native import SessionWriter
 from drivers.printable import printable
 from drivers.reading import Reading, Status
 from drivers.safe_files import check_output, os_reason, output
-from drivers.serial_transport import StoredRecording, check_port, download_v7, resolve_port
+from drivers.serial_download import StoredRecording, download_v7
+from drivers.serial_transport import check_port, resolve_port
 from oxi_assist.uris import OPENERS, parse_uri
 
 

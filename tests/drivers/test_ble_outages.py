@@ -17,7 +17,8 @@ from drivers.ble_transport import BACKOFF, LISTEN_WINDOW, open_ble, within
 from drivers.clock import RealClock, VirtualClock
 from drivers.reading import LinkState, Reading
 from oxi_assist.monitor.monitor import Monitor
-from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+from simulators.ble.bleak_backend import VirtualAir
+from simulators.ble.peripheral import VirtualPeripheral
 from tests.drivers.source_run import SourceRun
 
 FRAME = 1.0  # the virtual device sends one reading a second

@@ -15,7 +15,8 @@ from drivers.ble_transport import ChooseDevice, open_ble
 from drivers.clock import VirtualClock
 from drivers.errors import SourceError
 from drivers.reading import LinkState, Reading, Status
-from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+from simulators.ble.bleak_backend import VirtualAir
+from simulators.ble.peripheral import VirtualPeripheral
 from tests.drivers.source_run import SourceRun
 
 PROFILES = ["plx", "nonin", "berrymed", "pc60f", "o2ring", "jumper", "fs20f"]

@@ -16,6 +16,7 @@ import pytest
 from drivers.clock import VirtualClock
 from drivers.errors import SourceError
 from drivers.hid_transport import HidrawPort, connect_hid
+from drivers.link import LinkSource
 from drivers.protocols import codec_for
 from drivers.protocols._contec import eb_message
 from drivers.protocols.contec_hid import (
@@ -27,7 +28,6 @@ from drivers.protocols.contec_hid import (
     pack_reports,
 )
 from drivers.reading import LinkEvent, LinkState, Reading, Status
-from drivers.serial_transport import LinkSource
 
 
 def h(s: str) -> bytes:

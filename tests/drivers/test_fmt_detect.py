@@ -115,9 +115,9 @@ def test_huge_text_without_line_ends(tmp_path):
 
 
 def test_progress_reports_bytes_read(tmp_path, monkeypatch):
-    from drivers.formats import _text
+    from drivers.formats import _text_lines
 
-    monkeypatch.setattr(_text, "CHUNK", 4096)
+    monkeypatch.setattr(_text_lines, "CHUNK", 4096)
     p = tmp_path / "p.csv"
     p.write_text("Time,SpO2,Pulse\n" + "".join(f"{i},97,60\n" for i in range(3000)))
     calls: list[tuple[int, int]] = []

@@ -121,9 +121,9 @@ def test_fast_and_row_by_row_paths_agree(tmp_path, monkeypatch, layout):
     """Large files go through the column-wise path; it must equal the per-row parser."""
     import random
 
-    from drivers.formats import _text, generic_csv
+    from drivers.formats import _text_lines, generic_csv
 
-    monkeypatch.setattr(_text, "CHUNK", 16384)  # many blocks from a small file
+    monkeypatch.setattr(_text_lines, "CHUNK", 16384)  # many blocks from a small file
     rnd = random.Random(5)
     t0 = dt.datetime(2024, 1, 14, 23, 0, 0)
     head = {"elapsed": "Time [s]", "epoch_ms": "Timestamp", "iso": "Time", "isoz": "Time",

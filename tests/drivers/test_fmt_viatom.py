@@ -217,9 +217,9 @@ def test_fast_and_row_by_row_paths_agree(tmp_path, monkeypatch):
     """The column-wise fast path and the per-row parser give the same recording."""
     import random
 
-    from drivers.formats import _text, viatom_csv
+    from drivers.formats import _text_lines, viatom_csv
 
-    monkeypatch.setattr(_text, "CHUNK", 32768)  # many blocks from a small file
+    monkeypatch.setattr(_text_lines, "CHUNK", 32768)  # many blocks from a small file
     rnd = random.Random(3)
     rows = ["Time,SpO2(%),Pulse Rate(bpm),Motion,SpO2 Reminder,PR Reminder,"]
     t = dt.datetime(2024, 1, 14, 23, 59, 0)

@@ -9,9 +9,9 @@ import random
 import numpy as np
 import pytest
 
-from drivers.formats import _text, contec_csv, load, viatom_csv
+from drivers.formats import _text_lines, contec_csv, load, viatom_csv
+from drivers.formats._cells import number
 from drivers.formats._rows import split_rows
-from drivers.formats._text import number
 
 CELLS = ["95", " 96", "--", "- -", "", "100", "7", "  7", " 42", "-", "  -", "---", " --",
          "1.25", "96.1", "0.05", ".5", "7.", "12345678", "-- "]
@@ -69,7 +69,7 @@ def test_viatom_bytes_and_rows_give_the_same_recording(tmp_path, monkeypatch, di
     lines, _ = _night(3000, fmt, 1)
     p = tmp_path / "night.csv"
     p.write_text(header + "\n" + "".join(ln + tail + "\n" for ln in lines))
-    monkeypatch.setattr(_text, "CHUNK", 8192)  # many blocks
+    monkeypatch.setattr(_text_lines, "CHUNK", 8192)  # many blocks
     used = _count_splits(monkeypatch, viatom_csv)
     fast = load(p)
     assert used[0] > 5  # the blocks went the column-wise way
@@ -89,7 +89,7 @@ def test_contec_bytes_and_rows_give_the_same_recording(tmp_path, monkeypatch):
         rows.append(f"{t:%Y-%m-%d}, {t:%H:%M:%S}, {s}, {p}\r\n")
     path = tmp_path / "c.csv"
     path.write_text("DATE,TIME,SPO2,PULSE\r\n" + "".join(rows), newline="")
-    monkeypatch.setattr(_text, "CHUNK", 8192)
+    monkeypatch.setattr(_text_lines, "CHUNK", 8192)
     used = _count_splits(monkeypatch, contec_csv)
     fast = load(path)
     assert used[0] > 5
@@ -103,6 +103,6 @@ def test_a_bad_row_in_a_block_is_still_named_by_its_line(tmp_path, monkeypatch):
     lines[1500] = lines[1500].replace(",", ",x", 1)
     p = tmp_path / "bad.csv"
     p.write_text("Time,Oxygen Level,Pulse Rate,Motion\n" + "".join(ln + ",0\n" for ln in lines))
-    monkeypatch.setattr(_text, "CHUNK", 8192)
+    monkeypatch.setattr(_text_lines, "CHUNK", 8192)
     with pytest.raises(Exception, match=r"bad\.csv:1502: bad row"):
         load(p)

@@ -17,7 +17,8 @@ from drivers.catalogue_serial import Candidate
 from drivers.clock import RealClock, VirtualClock
 from drivers.errors import ProtocolError, SourceError
 from drivers.reading import LinkEvent, LinkState, Reading, Status
-from drivers.serial_transport import connect_serial, download_v7, open_serial, resolve_port
+from drivers.serial_download import download_v7
+from drivers.serial_transport import connect_serial, open_serial, resolve_port
 from simulators.virtual_serial import (
     VirtualSerialOximeter,
     pty_supported,

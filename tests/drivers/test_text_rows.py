@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.formats._text import split_row
+from drivers.formats._cells import split_row
 
 
 def test_quoted_cell_keeps_its_delimiter() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.formats._text import _jumps, timeline, typical_interval, typical_step
+from drivers.formats._timeline import _jumps, timeline, typical_interval, typical_step
 
 
 def long_series(n: int) -> np.ndarray:

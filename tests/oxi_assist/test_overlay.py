@@ -14,7 +14,8 @@ from drivers.clock import VirtualClock
 from drivers.reading import LinkEvent, LinkState, Reading, Status
 from oxi_assist.overlay import SIMULATED_NOTE, DeviceState, OverlaySource
 from oxi_assist.uris import open_source
-from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+from simulators.ble.bleak_backend import VirtualAir
+from simulators.ble.peripheral import VirtualPeripheral
 
 DEVICE_SPO2, DEVICE_PULSE = 81, 151  # numbers no scenario reading here has at these times
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.reliability_faults import _reopen_wait, pty_faults
+from benchmarks.reliability_faults_pty import _reopen_wait, pty_faults
 from benchmarks.reliability_soak import soak_pty
 from simulators.virtual_serial import pty_supported
 

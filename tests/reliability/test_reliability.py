@@ -9,10 +9,13 @@ import sys
 
 import pytest
 
-from benchmarks import reliability_faults as faults
+from benchmarks import reliability_faults_ble as faults_ble
+from benchmarks import reliability_faults_inproc as faults_inproc
+from benchmarks import reliability_faults_pty as faults_pty
 from benchmarks import reliability_safety as safety
 from benchmarks import reliability_soak as soak
 from benchmarks.reliability_fuzz import bad_value, run_fuzz
+from benchmarks.reliability_verdicts import out_of_range
 from drivers.reading import Reading
 from simulators.virtual_serial import pty_supported
 
@@ -50,8 +53,8 @@ def test_soak_pty_counts_every_frame() -> None:
 
 
 def test_ble_faults_within_bounds() -> None:
-    rows = faults.ble_drops(4) + faults.ble_silence(1) + faults.ble_no_start()
-    rows += faults.ble_corruption([1e-2, 1e-1], 20) + faults.ble_garbage(2)
+    rows = faults_ble.ble_drops(4) + faults_ble.ble_silence(1) + faults_ble.ble_no_start()
+    rows += faults_ble.ble_corruption([1e-2, 1e-1], 20) + faults_ble.ble_garbage(2)
     _passed(rows)
     drop = rows[0]
     assert drop["detected"] == 4 and drop["max_latency_s"] <= 1.0
@@ -59,7 +62,7 @@ def test_ble_faults_within_bounds() -> None:
 
 @pytest.mark.skipif(not pty_supported(), reason="needs a POSIX pty")
 def test_serial_pty_drop_garbage_and_deaf_device() -> None:
-    rows = faults.pty_faults(n_drops=1, stall_s=None)
+    rows = faults_pty.pty_faults(n_drops=1, stall_s=None)
     _passed(rows)
     assert [r["fault"] for r in rows][:3] == ["link drop (cable out 1 s)",
                                               "link drop: gap recorded",
@@ -67,8 +70,8 @@ def test_serial_pty_drop_garbage_and_deaf_device() -> None:
 
 
 def test_in_process_faults() -> None:
-    rows = faults.inproc_corruption([1e-3, 1e-1], 20) + faults.inproc_timestamps(120)
-    rows += faults.finger_out_storm(6, first_at=15.0)
+    rows = faults_inproc.inproc_corruption([1e-3, 1e-1], 20) + faults_inproc.inproc_timestamps(120)
+    rows += faults_inproc.finger_out_storm(6, first_at=15.0)
     _passed(rows)
     storm = rows[-1]
     assert storm["detected"] >= 4  # several separate finger-out stretches, each a gap
@@ -79,7 +82,7 @@ def test_out_of_range_checker_catches_what_it_must() -> None:
     assert bad_value(Reading(t=float("nan"))) and bad_value(Reading(t=0, pi=float("inf")))
     assert not bad_value(Reading(t=0, spo2=100, pulse=300, pi=0.2))
     rec = {"r": [{"spo2": 96, "pulse": 70}, {"spo2": 127}, {"pulse": 511}]}
-    assert faults.out_of_range(rec) == 2
+    assert out_of_range(rec) == 2
 
 
 def test_fuzz_every_codec_and_reader_a_little() -> None:

@@ -23,7 +23,8 @@ from oxi_assist.ui.event_log import EventLog
 from oxi_assist.ui.launch import LiveOptions, build_app
 from oxi_assist.ui.link_status import StatusBar
 from oxi_assist.ui.live_screen import MainScreen
-from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+from simulators.ble.bleak_backend import VirtualAir
+from simulators.ble.peripheral import VirtualPeripheral
 
 #: (profile, address, name, rssi, SpO2 it sends): listed weakest first on purpose
 DEVICES = [

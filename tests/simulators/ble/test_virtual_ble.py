@@ -16,7 +16,8 @@ from drivers.catalogue_ble import PROFILES
 from drivers.clock import VirtualClock
 from drivers.protocols import codec_for, o2ring, plx
 from drivers.reading import LinkState, Reading, Status
-from simulators.virtual_ble import VirtualAir, VirtualPeripheral
+from simulators.ble.bleak_backend import VirtualAir
+from simulators.ble.peripheral import VirtualPeripheral
 
 
 def steady(n: int = 50) -> list[Reading]:
@@ -203,7 +204,7 @@ class BumblePair:
         from bumble.transport.common import AsyncPipeSink
 
         from drivers.clock import RealClock
-        from simulators.virtual_ble import BumbleServer
+        from simulators.ble.bumble_server import BumbleServer
 
         link = LocalLink()
         addrs = ("F0:F0:F0:F0:F0:F0", "F1:F1:F1:F1:F1:F1")
@@ -316,7 +317,7 @@ async def test_bumble_o2ring_poll_and_drop() -> None:
 
 
 async def test_loopback_runner_with_drop_cue() -> None:
-    from simulators.virtual_ble import run_loopback
+    from simulators.ble.console import run_loopback
 
     clock = VirtualClock()
     cues: asyncio.Queue[str] = asyncio.Queue()
