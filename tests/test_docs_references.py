@@ -104,7 +104,7 @@ def github_anchor(heading_line: str) -> str:
 
 
 def repository_files() -> list[Path]:
-    skip = {"__pycache__", "build", "dist", "node_modules"}
+    skip = {"__pycache__", "build", "dist", "node_modules", "mutants"}  # mutants: mutmut's copy
     out = []
     for path in sorted(ROOT.rglob("*")):
         rel = path.relative_to(ROOT).parts
