@@ -242,7 +242,7 @@ async def _latency(n: int) -> tuple[list[float], list[float]]:
     readings = [Reading(t=float(i), spo2=95, pulse=70, pi=2.0) for i in range(n + 20)]
     air = VirtualAir(clock)
     dev = air.add(VirtualPeripheral("pc60f", readings, clock=clock, interval=0.004))
-    src = open_ble("auto", {"scan": "0.05"}, clock, scanner_backend=air.scanner_backend(),
+    src = open_ble("auto", {"scan": "0.5"}, clock, scanner_backend=air.scanner_backend(),
                    client_backend=air.client_backend())
     lat: list[float] = []
 
@@ -288,7 +288,7 @@ async def _reconnect(drops: int) -> list[float]:
     air = VirtualAir(clock)
     dev = air.add(VirtualPeripheral("nonin", [Reading(t=0, spo2=95, pulse=70)] * 10_000,
                                     clock=clock, interval=0.05))
-    src = open_ble("auto", {"scan": "0.05"}, clock, scanner_backend=air.scanner_backend(),
+    src = open_ble("auto", {"scan": "0.5"}, clock, scanner_backend=air.scanner_backend(),
                    client_backend=air.client_backend())
     connected: list[float] = []
 

@@ -170,8 +170,11 @@ async def _latency(frames_wanted: int) -> list[float]:
     class Timed(VirtualSerialOximeter):
         def _send(self, data: bytes) -> None:
             super()._send(data)
-            if len(data) == 9 and data[0] == 1:
-                sent.append(time.monotonic())
+            # a slow tick sends several frames in one write: each is stamped, so every
+            # Reading is paired with its own frame
+            if len(data) % 9 == 0 and all(data[i] == 1 for i in range(0, len(data), 9)):
+                now = time.monotonic()
+                sent.extend(now for _ in range(len(data) // 9))
 
     got: list[float] = []
     dev = Timed("cms50-v7", steady_patient(pulse=140))
