@@ -22,9 +22,9 @@ from typing import Any
 from drivers.clock import VirtualClock
 from drivers.errors import OxiError
 from drivers.reading import LinkEvent, LinkState
-from oxi_assist import guidance_schema
+from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.actions import ScriptedAction, parse_script, parse_time
-from oxi_assist.guide import Guide
+from oxi_assist.guide.engine import Guide
 from oxi_assist.session import TRAINER_CUES, Session
 from oxi_assist.signal import Monitor
 from oxi_assist.vitals import VitalsState

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from oxi_assist.guidance_conditions import (
+from oxi_assist.guide.conditions import (
     BAND_LIMITS,
     BREATH_COUNT,
     OXIMETER,
@@ -33,8 +33,8 @@ from oxi_assist.guidance_conditions import (
     Facts,
     band_of,
 )
-from oxi_assist.guidance_vocabulary import ACTION_INTENTS, MEANING, PROTECTED, read_text
-from oxi_assist.guide_safety import REGIONS, Region, breathing_ok
+from oxi_assist.guide.vocabulary import ACTION_INTENTS, MEANING, PROTECTED, read_text
+from oxi_assist.guide.safety import REGIONS, Region, breathing_ok
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError, OxiError
-from oxi_assist import guide_safety as safety
+from oxi_assist.guide import safety as safety
 from oxi_assist.actions import ACTIONS, Action, key_for, parse_action
-from oxi_assist.breathing import BreathCount, BreathCounter, CountState
-from oxi_assist.guidance_conditions import Facts, band_of
-from oxi_assist.guidance_schema import (
+from oxi_assist.guide.breathing import BreathCount, BreathCounter, CountState
+from oxi_assist.guide.conditions import Facts, band_of
+from oxi_assist.guide.schema import (
     OWN_INTENTS,
     ROUTES,
     Line,
@@ -46,9 +46,9 @@ from oxi_assist.guidance_schema import (
     Transition,
     protocol_problems,
 )
-from oxi_assist.guidance_schema import load as load_guidance
-from oxi_assist.guidance_vocabulary import PROTECTED
-from oxi_assist.guide_state import (
+from oxi_assist.guide.schema import load as load_guidance
+from oxi_assist.guide.vocabulary import PROTECTED
+from oxi_assist.guide.state import (
     GuideState,
     LogEntry,
     OfferedAction,
@@ -57,7 +57,7 @@ from oxi_assist.guide_state import (
     StepView,
     TimerState,
 )
-from oxi_assist.guide_timers import TimerRun, Timers
+from oxi_assist.guide.timers import TimerRun, Timers
 from oxi_assist.vitals import Quality, VitalsState
 
 __all__ = [

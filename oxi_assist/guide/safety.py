@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from oxi_assist.actions import Action
-from oxi_assist.guidance_conditions import (
+from oxi_assist.guide.conditions import (
     BREATHS_NORMAL_PER_MIN,
     QUANTITIES,
     VITAL_FACTS,
@@ -25,7 +25,7 @@ from oxi_assist.guidance_conditions import (
     Facts,
     cond,
 )
-from oxi_assist.guidance_vocabulary import ACTION_INTENTS, intents_of
+from oxi_assist.guide.vocabulary import ACTION_INTENTS, intents_of
 
 #: BC: naloxone takes 3–5 minutes to work (gov.bc.ca naloxone kit page, DOMAIN §3.2); nothing
 #: pushes another dose within this many minutes of the last one.

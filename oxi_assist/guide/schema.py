@@ -29,8 +29,8 @@ from typing import Any
 from drivers.errors import ConfigError, FormatError
 from drivers.safe_files import check_input, read_input
 from oxi_assist.actions import Action
-from oxi_assist.guidance_analysis import Item, analyse
-from oxi_assist.guidance_conditions import (
+from oxi_assist.guide.analysis import Item, analyse
+from oxi_assist.guide.conditions import (
     BANDS,
     BREATHING,
     QUANTITIES,
@@ -41,11 +41,11 @@ from oxi_assist.guidance_conditions import (
     condition_value_problem,
     limit_problem,
 )
-from oxi_assist.guidance_vocabulary import INTENTS, intents_of
+from oxi_assist.guide.vocabulary import INTENTS, intents_of
 
 __all__ = ["BANDS", "BREATHING", "QUANTITIES", "SIGNALS", "Condition", "Facts"]
 
-GUIDANCE_DIR = Path(__file__).resolve().parent.parent / "guidance"
+GUIDANCE_DIR = Path(__file__).resolve().parents[2] / "guidance"
 DEFAULT_GUIDANCE = "bc-save-me"
 
 #: Source labels a guidance file may use (DOMAIN.md §0). "unverified" is deliberately absent.

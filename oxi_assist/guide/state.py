@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from oxi_assist.actions import Action
-from oxi_assist.breathing import BreathCount
+from oxi_assist.guide.breathing import BreathCount
 
 #: How each source label reads on screen, in the order origins are listed: a line that cites
 #: BC and our own rule reads "BC + ours" (DOMAIN.md §0, §1 rule 4).

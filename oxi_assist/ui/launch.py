@@ -59,8 +59,8 @@ def options_from(args: argparse.Namespace) -> LiveOptions:
 def load_guide_factory(guidance: str | None) -> Callable[[Clock], Any]:
     """Loads and validates the guidance now (a bad file fails before the UI) and returns a
     function that makes a fresh Guide for each session."""
-    from oxi_assist import guide as guide_mod
-    from oxi_assist.guidance_schema import load
+    from oxi_assist.guide import engine as guide_mod
+    from oxi_assist.guide.schema import load
 
     protocol = load(guidance)
     guide_cls = getattr(guide_mod, "Guide", None)

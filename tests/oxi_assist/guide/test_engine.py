@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from drivers.clock import VirtualClock
-from oxi_assist import guidance_schema
+from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.actions import Action as A
-from oxi_assist.guide import FALLBACK_WARNING, REMINDER_911, Guide, GuideState
-from oxi_assist.guide_state import Prompt, SourceRef, origin_label
+from oxi_assist.guide.engine import FALLBACK_WARNING, REMINDER_911, Guide, GuideState
+from oxi_assist.guide.state import Prompt, SourceRef, origin_label
 from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState
 
 
@@ -543,7 +543,7 @@ def test_a_hovering_value_does_not_flood_the_log(bc: guidance_schema.Protocol) -
 
 
 def test_fallback_warning_and_911_reminder_are_the_engines_own() -> None:
-    from oxi_assist.guidance_vocabulary import intents_of
+    from oxi_assist.guide.vocabulary import intents_of
 
     assert FALLBACK_WARNING.origin == "ours" and "check" in FALLBACK_WARNING.does
     assert REMINDER_911.origin == "ours" and "911" in REMINDER_911.does

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from oxi_assist.actions import parse_time
-from oxi_assist.guide import GuideState
+from oxi_assist.guide.engine import GuideState
 from oxi_assist.play import Played, Sample, play, response_session
 
 RESPONSES = Path(__file__).parent / "responses"
