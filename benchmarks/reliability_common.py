@@ -41,8 +41,8 @@ def rss_method() -> str:
 def make_session(clock: Clock, base: Path, label: str, *, monitor: bool = True,
                  guide: bool = True, controllable: Any = None) -> Any:
     """A Session wired as a live one is: Monitor, the default guidance, a recorder in `base`."""
-    from oxi_assist.guide.schema import load as load_guidance
     from oxi_assist.guide.engine import Guide
+    from oxi_assist.guide.schema import load as load_guidance
     from oxi_assist.recordings import open_writer
     from oxi_assist.session import Session
     from oxi_assist.signal import Monitor

@@ -22,8 +22,8 @@ from typing import Any
 from drivers.clock import VirtualClock
 from drivers.errors import OxiError
 from drivers.reading import LinkEvent, LinkState
-from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.actions import ScriptedAction, parse_script, parse_time
+from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.guide.engine import Guide
 from oxi_assist.session import TRAINER_CUES, Session
 from oxi_assist.signal import Monitor

@@ -33,8 +33,8 @@ from oxi_assist.guide.conditions import (
     Facts,
     band_of,
 )
-from oxi_assist.guide.vocabulary import ACTION_INTENTS, MEANING, PROTECTED, read_text
 from oxi_assist.guide.safety import REGIONS, Region, breathing_ok
+from oxi_assist.guide.vocabulary import ACTION_INTENTS, MEANING, PROTECTED, read_text
 
 
 @dataclass(frozen=True)

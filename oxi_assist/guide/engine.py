@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError, OxiError
-from oxi_assist.guide import safety as safety
 from oxi_assist.actions import ACTIONS, Action, key_for, parse_action
+from oxi_assist.guide import safety as safety
 from oxi_assist.guide.breathing import BreathCount, BreathCounter, CountState
 from oxi_assist.guide.conditions import Facts, band_of
 from oxi_assist.guide.schema import (
@@ -47,7 +47,6 @@ from oxi_assist.guide.schema import (
     protocol_problems,
 )
 from oxi_assist.guide.schema import load as load_guidance
-from oxi_assist.guide.vocabulary import PROTECTED
 from oxi_assist.guide.state import (
     GuideState,
     LogEntry,
@@ -58,6 +57,7 @@ from oxi_assist.guide.state import (
     TimerState,
 )
 from oxi_assist.guide.timers import TimerRun, Timers
+from oxi_assist.guide.vocabulary import PROTECTED
 from oxi_assist.vitals import Quality, VitalsState
 
 __all__ = [

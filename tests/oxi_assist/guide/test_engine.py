@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.clock import VirtualClock
-from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.actions import Action as A
+from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.guide.engine import FALLBACK_WARNING, REMINDER_911, Guide, GuideState
 from oxi_assist.guide.state import Prompt, SourceRef, origin_label
 from oxi_assist.vitals import Alarm, Band, Priority, Quality, VitalsState

@@ -25,12 +25,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.actions import Action
+from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.guide.conditions import Facts
+from oxi_assist.guide.engine import Guide, GuideState
 from oxi_assist.guide.schema import OWN_INTENTS
 from oxi_assist.guide.vocabulary import intents_of
-from oxi_assist.guide.engine import Guide, GuideState
 from oxi_assist.vitals import Band, Quality, VitalsState
 
 settings.register_profile("guide", max_examples=40, deadline=None,

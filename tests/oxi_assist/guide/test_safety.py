@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from oxi_assist.guide import safety as gs
 from oxi_assist.actions import Action as A
+from oxi_assist.guide import safety as gs
 from oxi_assist.guide.conditions import Facts
 
 #: A person who does not respond and is not known to breathe normally, 911 not called.

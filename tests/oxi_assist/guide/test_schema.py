@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.errors import ConfigError
-from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.cli import main
+from oxi_assist.guide import schema as guidance_schema
 
 BC = guidance_schema.GUIDANCE_DIR / "bc-save-me.toml"
 
