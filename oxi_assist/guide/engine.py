@@ -39,9 +39,9 @@ from oxi_assist.guide.conditions import Facts, band_of
 from oxi_assist.guide.schema import (
     OWN_INTENTS,
     ROUTES,
+    Guidance,
     Line,
     PromptDef,
-    Protocol,
     StepDef,
     Transition,
     protocol_problems,
@@ -146,9 +146,9 @@ class Guide:
     """Walks through `protocol`. Time comes from `clock` (a Clock or a function returning
     seconds) whenever a call gives no explicit `t`."""
 
-    def __init__(self, protocol: Protocol | str | Path, clock: Any = None, *,
+    def __init__(self, protocol: Guidance | str | Path, clock: Any = None, *,
                  counter: BreathCounter | None = None) -> None:
-        if not isinstance(protocol, Protocol):
+        if not isinstance(protocol, Guidance):
             protocol = load_guidance(protocol)
         problems = protocol_problems(protocol)
         if problems:

@@ -85,7 +85,7 @@ OWN_INTENTS: dict[Action, frozenset[str]] = {
 # ---------------------------------------------------------------- the protocol
 
 @dataclass(frozen=True)
-class Source:
+class Citation:
     id: str
     label: str
     url: str = ""
@@ -165,12 +165,12 @@ class NoteDef:
 
 
 @dataclass(frozen=True)
-class Protocol:
+class Guidance:
     id: str
     title: str
     start: str
     steps: Mapping[str, StepDef]
-    sources: Mapping[str, Source]
+    sources: Mapping[str, Citation]
     notes: Mapping[str, NoteDef] = field(default_factory=dict)
     prompts: tuple[PromptDef, ...] = ()
     on: tuple[Transition, ...] = ()
@@ -704,7 +704,7 @@ def _unique(c: _Checker, items: list[tuple[str, tuple[Any, ...]]], what: str) ->
 
 
 def validate_text(text: str, name: str = "<guidance>", *,
-                  safety: bool = True) -> tuple[Protocol | None, list[Problem]]:
+                  safety: bool = True) -> tuple[Guidance | None, list[Problem]]:
     """Checks a guidance document; returns the protocol (None if invalid) and every problem.
 
     With `safety=False` only the structure is checked (the safety analysis is skipped): the
@@ -737,7 +737,7 @@ def validate_text(text: str, name: str = "<guidance>", *,
         return v
 
     # sources
-    sources: dict[str, Source] = {}
+    sources: dict[str, Citation] = {}
     src_ids: list[tuple[str, tuple[Any, ...]]] = []
     for i, s in enumerate(array("source")):
         p = ("source", i)
@@ -756,7 +756,7 @@ def validate_text(text: str, name: str = "<guidance>", *,
             c.err((*p, "url"), f"source url must start with http:// or https://: {url!r}")
         if sid:
             src_ids.append((sid, p))
-            sources.setdefault(sid, Source(sid, label or "", url or "",
+            sources.setdefault(sid, Citation(sid, label or "", url or "",
                                            c.get(s, "title", "str", p, "") or ""))
     _unique(c, src_ids, "source")
     known = set(sources)
@@ -877,7 +877,7 @@ def validate_text(text: str, name: str = "<guidance>", *,
             c.err(f.path, f.message)
     if c.problems:
         return None, sorted(set(c.problems))
-    proto = Protocol(gid, title, start, steps, sources, notes, tuple(q for q, _ in prompts),
+    proto = Guidance(gid, title, start, steps, sources, notes, tuple(q for q, _ in prompts),
                      on, tuple(t for t, _ in timers), name,
                      g.get("jurisdiction", "") if isinstance(g.get("jurisdiction"), str) else "",
                      str(g.get("version", "")), kit, kit_sources, handout, start_note)
@@ -902,7 +902,7 @@ def decode(data: bytes) -> tuple[str | None, Problem | None]:
         return None, Problem(1, f"not UTF-8 text ({e.reason})")
 
 
-def check_file(path: str | Path, *, safety: bool = True) -> tuple[Protocol | None, list[str]]:
+def check_file(path: str | Path, *, safety: bool = True) -> tuple[Guidance | None, list[str]]:
     """Every problem of a guidance file as `FILE:LINE: message`."""
     p = Path(path)
     try:
@@ -913,7 +913,7 @@ def check_file(path: str | Path, *, safety: bool = True) -> tuple[Protocol | Non
 
 
 def check_bytes(data: bytes, path: str | Path, *,
-                safety: bool = True) -> tuple[Protocol | None, list[str]]:
+                safety: bool = True) -> tuple[Guidance | None, list[str]]:
     """`validate_text` on a file's bytes, with each problem as `FILE:LINE: message`."""
     text, bad = decode(data)
     if text is None:
@@ -923,7 +923,7 @@ def check_bytes(data: bytes, path: str | Path, *,
     return proto, [f"{path}:{pr.line}: {pr.message}" for pr in problems]
 
 
-def protocol_problems(p: Protocol) -> list[str]:
+def protocol_problems(p: Guidance) -> list[str]:
     """What makes a protocol built in code (not read from a checked file) unusable: the same
     number limits the checker applies, so the engine and `guidance check` agree."""
     out: list[str] = []
@@ -992,7 +992,7 @@ def resolve(name_or_path: str | Path | None) -> Path:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_cached(path: str, mtime_ns: int, size: int) -> Protocol:
+def _load_cached(path: str, mtime_ns: int, size: int) -> Guidance:
     proto, problems = check_file(path)
     if proto is None:
         more = f" (and {len(problems) - 1} more; run `oxi-assist guidance check {path}`)" \
@@ -1001,7 +1001,7 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> Protocol:
     return proto
 
 
-def load(name_or_path: str | Path | None = None) -> Protocol:
+def load(name_or_path: str | Path | None = None) -> Guidance:
     """Loads and validates; raises ConfigError with the first problem. A file that has not
     changed since it was last loaded is not checked again."""
     path = resolve(name_or_path)

@@ -39,7 +39,7 @@ settings.register_profile("guide", max_examples=40, deadline=None,
 HOSTILE = Path(__file__).parent / "guidance_hostile"
 
 
-def _protocols() -> dict[str, guidance_schema.Protocol]:
+def _protocols() -> dict[str, guidance_schema.Guidance]:
     out = {p.stem: guidance_schema.load(p.stem)
            for p in sorted(guidance_schema.GUIDANCE_DIR.glob("*.toml"))}
     for p in sorted(HOSTILE.glob("*.toml")):
