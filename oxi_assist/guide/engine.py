@@ -36,7 +36,7 @@ from oxi_assist.actions import ACTIONS, Action, key_for, parse_action
 from oxi_assist.guide import safety as safety
 from oxi_assist.guide.breathing import BreathCount, BreathCounter, CountState
 from oxi_assist.guide.conditions import Facts, band_of
-from oxi_assist.guide.schema import (
+from oxi_assist.guide.model import (
     OWN_INTENTS,
     ROUTES,
     Guidance,
@@ -44,9 +44,9 @@ from oxi_assist.guide.schema import (
     PromptDef,
     StepDef,
     Transition,
-    protocol_problems,
 )
 from oxi_assist.guide.schema import load as load_guidance
+from oxi_assist.guide.schema import protocol_problems
 from oxi_assist.guide.state import (
     GuideState,
     LogEntry,

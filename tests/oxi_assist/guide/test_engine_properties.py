@@ -29,7 +29,7 @@ from oxi_assist.actions import Action
 from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.guide.conditions import Facts
 from oxi_assist.guide.engine import Guide, GuideState
-from oxi_assist.guide.schema import OWN_INTENTS
+from oxi_assist.guide.model import OWN_INTENTS
 from oxi_assist.guide.vocabulary import intents_of
 from oxi_assist.vitals import Band, Quality, VitalsState
 
