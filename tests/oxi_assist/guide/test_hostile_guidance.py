@@ -22,9 +22,9 @@ import pytest
 from drivers.errors import ConfigError
 from oxi_assist.actions import parse_script
 from oxi_assist.cli import main
-from oxi_assist.guide import engine as guide_module
 from oxi_assist.guide import safety as guide_safety
 from oxi_assist.guide import schema as guidance_schema
+from oxi_assist.guide import wording as guide_module
 from oxi_assist.guide.engine import Guide, GuideState
 from oxi_assist.vitals import Band, Quality, VitalsState
 
