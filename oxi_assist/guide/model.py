@@ -22,7 +22,7 @@ LABELS = ("BC-official", "BC-derived", "research", "other-jurisdiction", "clinic
 PROMPT_KINDS = ("suggestion", "warning")
 TIMER_KINDS = ("metronome", "since")
 ROUTES = ("im", "nasal")
-#: Placeholders each kind of text may use; the engine fills them in (guide.py `_fill`).
+#: Placeholders each kind of text may use; the engine fills them in (guide/prompts.py `fill`).
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "line": (),
     "prompt": ("{dose}", "{prev}", "{gap}", "{rate}", "{since_tap}", "{kit_left}"),

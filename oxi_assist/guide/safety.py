@@ -1,13 +1,13 @@
 """The safety rules the engine keeps whatever a guidance file says (DOMAIN.md §1).
 
-Each protected intent of the vocabulary (oxi_assist/guidance_vocabulary.py) has a forbidden
+Each protected intent of the vocabulary (oxi_assist/guide/vocabulary.py) has a forbidden
 region: the situations in which text with that intent must never be shown. A region is a
 disjunction of conditions written in the same condition language as the files, so
-`guidance check` can decide whether an item's `when` can meet it (guidance_analysis.py) and
+`guidance check` can decide whether an item's `when` can meet it (guide/analysis.py) and
 the engine can test it on the live facts with the very same `Condition.holds`.
 
 The functions below are small and pure on purpose: they are the whole run-time net, and the
-tests (tests/oxi_assist/test_guide_safety.py) pin each boundary so that a changed number or
+tests (tests/oxi_assist/guide/test_safety.py) pin each boundary so that a changed number or
 operator fails a test.
 """
 

@@ -98,7 +98,7 @@ class Prompt:
     """A suggestion tied to live vitals or a timer, a warning, or a calm reassurance.
 
     `does` is what the engine enforces: the intents the text says plus those the file
-    declares (oxi_assist/guidance_vocabulary.py). `kind` is "warning", "suggestion" or
+    declares (oxi_assist/guide/vocabulary.py). `kind` is "warning", "suggestion" or
     "reassurance" — a reassurance is drawn calmly, after the step, never like a warning."""
 
     id: str

@@ -1,4 +1,4 @@
-"""Hostile guidance files (tests/oxi_assist/guidance_hostile/): each is refused by
+"""Hostile guidance files (tests/oxi_assist/guide/guidance_hostile/): each is refused by
 `guidance check` on the marked line with the expected words, and each that can be built
 into a protocol is also run through the engine with the checker bypassed, to show the engine's
 own rules keep the unsafe text off the screen.

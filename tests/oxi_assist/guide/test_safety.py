@@ -1,4 +1,4 @@
-"""The engine's safety rules as pure functions, each boundary pinned (guide_safety.py).
+"""The engine's safety rules as pure functions, each boundary pinned (guide/safety.py).
 
 These are the run-time net under every guidance file, so every number and operator in them
 has a test on each side of its boundary.
