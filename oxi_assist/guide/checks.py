@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from drivers.toml_file import Positions, Problems
@@ -146,6 +147,16 @@ TOP_KEYS = {"guidance": "table!", "source": "list!", "step": "list!", "note": "l
              "prompt": "list", "on": "list", "timer": "list", "kit": "table"}
 
 
+def is_table(c: Checker, d: Any, keys: dict[str, str], path: tuple[Any, ...],
+             what: str) -> bool:
+    """Whether `d` is a table; if so its keys are checked against `keys`."""
+    if not isinstance(d, dict):
+        c.err(path, f"{what} must be a table")
+        return False
+    c.table(d, keys, path, what)
+    return True
+
+
 def check_action(c: Checker, name: Any, path: tuple[Any, ...]) -> Action | None:
     if not isinstance(name, str):
         c.err(path, f"action must be a string, not {_tname(name)}")
@@ -257,10 +268,8 @@ def check_lines(c: Checker, raw: Any, path: tuple[Any, ...], known: set[str], wh
 
 
 def check_transition(c: Checker, d: Any, path: tuple[Any, ...], what: str) -> Transition | None:
-    if not isinstance(d, dict):
-        c.err(path, f"{what} must be a table")
+    if not is_table(c, d, _NEXT_KEYS, path, what):
         return None
-    c.table(d, _NEXT_KEYS, path, what)
     action = check_action(c, d["action"], (*path, "action")) if "action" in d else None
     label = c.get(d, "label", "str", path)
     goto = c.get(d, "goto", "str", path)
@@ -283,26 +292,46 @@ def check_transition(c: Checker, d: Any, path: tuple[Any, ...], what: str) -> Tr
 
 
 def check_prompt(c: Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> PromptDef | None:
-    if not isinstance(d, dict):
-        c.err(path, "a prompt must be a table")
+    if not is_table(c, d, _PROMPT_KEYS, path, "a prompt"):
         return None
-    c.table(d, _PROMPT_KEYS, path, "a prompt")
     pid = c.get(d, "id", "str", path)
+    said = _said(c, d, path, known, "prompt", 1)
+    text = said.text
+    if pid is None or text is None:
+        return None
+    c.item((*path, "text"), f"prompt {pid!r}", text, "prompt", said.sources,
+           declared=said.declared, when=said.when, kind=said.kind)
+    return PromptDef(pid, text, said.sources, said.when, said.kind,
+                     said.declared | intents_of(text), int(said.priority))
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What a prompt or a timer alert says, checked: its text, sources, condition, kind,
+    declared intents and priority."""
+
+    text: str | None
+    sources: tuple[str, ...]
+    when: Condition
+    kind: str
+    declared: frozenset[str]
+    priority: Any
+
+
+def _said(c: Checker, d: Mapping[str, Any], path: tuple[Any, ...], known: set[str],
+          role: str, priority: int) -> _Said:
+    """The keys a prompt and a timer alert share (`role`: "prompt" or "alert")."""
     text = c.get(d, "text", "str", path)
     srcs = check_sources(c, d, path, known)
     when = check_condition(c, c.get(d, "when", "table", path), (*path, "when"))
     kind = c.get(d, "kind", "str", path, "suggestion")
     if kind not in PROMPT_KINDS:
-        c.err((*path, "kind"), f"prompt kind must be one of {', '.join(PROMPT_KINDS)}")
+        c.err((*path, "kind"), f"{role} kind must be one of {', '.join(PROMPT_KINDS)}")
     declared = check_does(c, d, path)
-    priority = c.number(d, "priority", path, 1)
+    prio = c.number(d, "priority", path, priority)
     if text:
-        check_text(c, text, (*path, "text"), "prompt")
-    if pid is None or text is None:
-        return None
-    c.item((*path, "text"), f"prompt {pid!r}", text, "prompt", srcs, declared=declared,
-           when=when, kind=kind)
-    return PromptDef(pid, text, srcs, when, kind, declared | intents_of(text), int(priority))
+        check_text(c, text, (*path, "text"), role)
+    return _Said(text, srcs, when, kind, declared, prio)
 
 
 def _alert_context(timer_start: tuple[Action, ...], at_s: float) -> Condition:
@@ -316,10 +345,8 @@ def _alert_context(timer_start: tuple[Action, ...], at_s: float) -> Condition:
 
 
 def check_timer(c: Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> TimerDef | None:
-    if not isinstance(d, dict):
-        c.err(path, "a timer must be a table")
+    if not is_table(c, d, _TIMER_KEYS, path, "a timer"):
         return None
-    c.table(d, _TIMER_KEYS, path, "a timer")
     tid = c.get(d, "id", "str", path)
     label = c.get(d, "label", "str", path)
     kind = c.get(d, "kind", "str", path)
@@ -343,27 +370,18 @@ def check_timer(c: Checker, d: Any, path: tuple[Any, ...], known: set[str]) -> T
         c.err((*path, "alert"), "a metronome timer has no alerts (use a 'since' timer)")
     for i, a in enumerate(raw_alerts):
         p = (*path, "alert", i)
-        if not isinstance(a, dict):
-            c.err(p, "a timer alert must be a table")
+        if not is_table(c, a, _ALERT_KEYS, p, "a timer alert"):
             continue
-        c.table(a, _ALERT_KEYS, p, "a timer alert")
         at = c.number(a, "at_s", p)
-        text = c.get(a, "text", "str", p)
-        asrc = check_sources(c, a, p, known)
-        when = check_condition(c, c.get(a, "when", "table", p), (*p, "when"))
-        akind = c.get(a, "kind", "str", p, "suggestion")
-        if akind not in PROMPT_KINDS:
-            c.err((*p, "kind"), f"alert kind must be one of {', '.join(PROMPT_KINDS)}")
-        declared = check_does(c, a, p)
-        prio = c.number(a, "priority", p, 2)
-        if text:
-            check_text(c, text, (*p, "text"), "alert")
+        said = _said(c, a, p, known, "alert", 2)
+        text = said.text
         if at is not None and text:
-            c.item((*p, "text"), f"timer {tid!r} alert at {float(at):g} s", text, "alert", asrc,
-                   declared=declared, when=when, kind=akind,
+            c.item((*p, "text"), f"timer {tid!r} alert at {float(at):g} s", text, "alert",
+                   said.sources, declared=said.declared, when=said.when, kind=said.kind,
                    context=_alert_context(start, float(at)))
-            alerts.append(AlertDef(float(at), text, asrc, when, declared | intents_of(text),
-                                   akind, int(prio)))
+            alerts.append(AlertDef(float(at), text, said.sources, said.when,
+                                   said.declared | intents_of(text), said.kind,
+                                   int(said.priority)))
     if tid is None or label is None or kind is None:
         return None
     return TimerDef(tid, label, kind, srcs, start, stop, float(interval),
