@@ -10,8 +10,9 @@ it. A path that was not written (a missing key) falls back to its nearest writte
 `Problems` collects what is wrong at those paths: a checker that reports every problem adds
 them all, one that stops at the first raises `error()`; both give `FILE:LINE: message`.
 
-Reading a file, decoding and parsing raise `NotToml` with the line (when known) and tomllib's
-own words; each kind of file words that answer itself (its messages are part of its format).
+Each kind of file is read with drivers/safe_files.py (a bounded regular file); decoding and
+parsing it here raise `NotToml` with the line (when known) and tomllib's own words, and each
+kind words that answer itself (its messages are part of its format).
 This module lives in drivers/ because the simulators read scenarios with it and may import
 nothing above drivers/.
 """
