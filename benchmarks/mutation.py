@@ -12,7 +12,8 @@ rate of every function, the rate over the safety functions, and each survivor wi
     python -m benchmarks.mutation --write-docs   # the same, into docs/SAFETY.md
 
 The safety functions are the ones that hold the invariants (docs/SAFETY.md): every function
-of `guide_safety.py` and `guidance_conditions.py`, and the engine's methods that apply them.
+of `guide/safety.py` and `guide/conditions.py`, and the engine's functions that apply them
+(`ENGINE_SAFETY`).
 """
 
 from __future__ import annotations
@@ -31,11 +32,27 @@ SAFETY_DOC = ROOT / "docs" / "SAFETY.md"
 BEGIN = "<!-- mutation figure: written by python -m benchmarks.mutation --write-docs -->"
 END = "<!-- end of mutation figure -->"
 
-#: The engine's methods that apply the safety rules (oxi_assist/guide.py); with every function
-#: of the two safety modules, these are "the safety functions" of docs/SAFETY.md.
-ENGINE_SAFETY = ("_shows", "_prompt", "_refresh", "_alerts", "_offered", "_hint", "_sources",
-                 "_title", "_facts", "_signal", "_note_views", "_apply", "_naloxone")
-SAFETY_MODULES = ("oxi_assist.guide_safety", "oxi_assist.guidance_conditions")
+#: The functions of the engine that apply the safety rules (oxi_assist/guide/), by module;
+#: with every function of the two safety modules, these are "the safety functions" of
+#: docs/SAFETY.md.
+ENGINE_SAFETY: dict[str, frozenset[str]] = {
+    "oxi_assist.guide.engine": frozenset({"Guide._refresh", "Guide._offered", "Guide._facts",
+                                          "Guide._note_views"}),
+    "oxi_assist.guide.prompts": frozenset({"shows", "prompt_of", "due_alerts",
+                                           "Citations.of_item"}),
+    "oxi_assist.guide.offers": frozenset({"offered", "hint"}),
+    "oxi_assist.guide.facts": frozenset({"derive", "signal_of"}),
+    "oxi_assist.guide.response": frozenset({"Response.apply", "Response.naloxone"}),
+    "oxi_assist.guide.wording": frozenset({"title_of"}),
+}
+SAFETY_MODULES = ("oxi_assist.guide.safety", "oxi_assist.guide.conditions")
+#: The same functions as named before the guide became a package (oxi_assist/guide.py and its
+#: flat neighbours), so results of a run made then are still read the same way.
+FLAT_ENGINE_SAFETY = {"oxi_assist.guide": frozenset(
+    f"Guide.{fn}" for fn in ("_shows", "_prompt", "_refresh", "_alerts", "_offered", "_hint",
+                             "_sources", "_title", "_facts", "_signal", "_note_views",
+                             "_apply", "_naloxone"))}
+FLAT_SAFETY_MODULES = ("oxi_assist.guide_safety", "oxi_assist.guidance_conditions")
 
 _NAME = re.compile(r"^(?P<mod>[\w.]+)\.x(?:ǁ(?P<cls>\w+)ǁ|_)(?P<fn>\w+?)__mutmut_(?P<n>\d+)$")
 
@@ -49,10 +66,10 @@ class Mutant:
 
     @property
     def safety(self) -> bool:
-        if self.module in SAFETY_MODULES:
+        if self.module in SAFETY_MODULES or self.module in FLAT_SAFETY_MODULES:
             return True
-        cls, _, fn = self.function.rpartition(".")
-        return self.module == "oxi_assist.guide" and cls == "Guide" and fn in ENGINE_SAFETY
+        engine = ENGINE_SAFETY.get(self.module) or FLAT_ENGINE_SAFETY.get(self.module)
+        return engine is not None and self.function in engine
 
 
 def load(root: Path = ROOT) -> list[Mutant]:

@@ -45,7 +45,7 @@ def make_session(clock: Clock, base: Path, label: str, *, monitor: bool = True,
                  guide: bool = True, controllable: Controllable | None = None) -> Session:
     """A Session wired as a live one is (`oxi_assist.play.wire_session`): Monitor, the default
     guidance, a recorder in `base`."""
-    from oxi_assist.guidance_schema import load as load_guidance
+    from oxi_assist.guide.schema import load as load_guidance
     from oxi_assist.play import wire_session
     from oxi_assist.recordings import open_writer
 

@@ -26,9 +26,9 @@ from drivers.clock import Clock, VirtualClock
 from drivers.errors import OxiError
 from drivers.formats.native import SessionWriter
 from drivers.reading import Controllable, LinkEvent, LinkState
-from oxi_assist import guidance_schema
 from oxi_assist.actions import ScriptedAction, parse_script, parse_time
-from oxi_assist.guide import Guide
+from oxi_assist.guide import schema as guidance_schema
+from oxi_assist.guide.engine import Guide
 from oxi_assist.monitor.monitor import Monitor
 from oxi_assist.monitor.vitals import VitalsState
 from oxi_assist.session import TRAINER_CUES, Session

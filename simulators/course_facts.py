@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.reading import DOUBTFUL, Reading, SourceEvent, Status
+from simulators.course_check import arrest_spans
 from simulators.physiology import PatientState
-from simulators.scenario import Scenario, arrest_spans, format_time
+from simulators.scenario import Scenario, format_time
 from simulators.simulator import Simulator
 
 #: A stretch at least this long with no number while the finger is in counts as the reading

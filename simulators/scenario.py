@@ -3,8 +3,8 @@ oximeter does, and how the course should look with and without a response.
 
 A scenario is named (a file in `simulators/scenarios/`) or given as a path to a TOML file.
 Loading validates everything — unknown keys, wrong types, unknown actions, bad times — and a
-problem is reported as `FILE:LINE: message` (tomllib gives no line numbers for values, so the
-key's line is found by scanning the text).
+problem is reported as `FILE:LINE: message` (the line of the key, from the shared TOML reader,
+drivers/toml_file.py).
 
 The `[expected]` table is machine-readable. `summary` says the course in words for a reader of
 the file (`oxi-assist scenarios -v` prints what a run of the model measures instead, and the
@@ -32,8 +32,8 @@ holds:
     simulator's states, or from its `cardiac_arrest` / `circulation_returned` events (what a
     recording holds).
 
-`check_course()` evaluates the checks on generated readings (and states or events, when
-given); `Check.words()` says a check in words (`oxi-assist scenarios -v`).
+`simulators.course_check.check_course()` evaluates the checks on generated readings (and
+states or events, when given); `Check.words()` says a check in words (`oxi-assist scenarios -v`).
 """
 
 from __future__ import annotations
@@ -41,18 +41,18 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivers import toml_file
 from drivers.errors import ConfigError, FormatError, OxiError
-from drivers.reading import DOUBTFUL, INVALIDATING, Reading, SourceEvent
 from drivers.safe_files import name_too_long, read_input
+from drivers.toml_file import Positions, Problems
 from simulators import interventions
 from simulators.oximeter_model import OximeterParams
-from simulators.physiology import PatientModel, PatientParams, PatientState
+from simulators.physiology import PatientModel, PatientParams
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
@@ -67,7 +67,7 @@ WINDOW_CHECKS = ("no_reading", "arrest", "no_arrest", "rosc")
 #: the simulator's event names for the start and end of a cardiac arrest
 ARREST_EVENT = "cardiac_arrest"
 ROSC_EVENT = "circulation_returned"
-_CHECK_RE = re.compile(r"^(min|max)_(" + "|".join(READING_QUANTITIES + STATE_QUANTITIES)
+CHECK_KEY = re.compile(r"^(min|max)_(" + "|".join(READING_QUANTITIES + STATE_QUANTITIES)
                        + r")_(below|at_least)$")
 PRIORITIES = ("none", "low", "medium", "high")
 #: The longest scenario, run or course (seconds): a long shift.
@@ -159,7 +159,7 @@ class Check:
         if self.key == "dips_below":
             return (f"at least {self.count or 1} dips of SpO2 shown below {self.value:g} %"
                     f"{self._span(True)}")
-        m = _CHECK_RE.match(self.key)
+        m = CHECK_KEY.match(self.key)
         assert m is not None and self.value is not None
         agg, qty, cmp = m.groups()
         name, unit = _QUANTITY_WORDS[qty]
@@ -257,41 +257,34 @@ def load_file(path: str | Path) -> Scenario:
     except FormatError as e:
         raise ConfigError(str(e)) from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+        text = toml_file.decode(raw)
+    except toml_file.NotToml:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     return loads(text, path)
 
 
 def loads(text: str, path: str | Path = "<scenario>") -> Scenario:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        msg = str(e)
-        m = re.search(r"\(at line (\d+), column \d+\)$", msg)
-        if m:
-            raise ConfigError(f"{path}:{m.group(1)}: {msg[:m.start()].strip()}") from None
-        raise ConfigError(f"{path}: {msg}") from None
-    except RecursionError:  # tomllib parses nested arrays and tables recursively
-        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+        data = toml_file.parse(text)
+    except toml_file.NotToml as e:
+        if e.nesting:  # tomllib parses nested arrays and tables recursively
+            raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+        if e.line is not None:
+            raise ConfigError(f"{path}:{e.line}: {e.reason.strip()}") from None
+        raise ConfigError(f"{path}: {e.detail}") from None
     return _Validator(text, Path(path)).scenario(data)
 
 
 class _Validator:
+    """The scenario's own checks; each problem ends the check, at the line of its key."""
+
     def __init__(self, text: str, path: Path) -> None:
         self.text = text
         self.path = path
-        self._lines = _key_lines(text)
+        self.problems = Problems(Positions(text), path)
 
     def fail(self, where: tuple[Any, ...], message: str) -> ConfigError:
-        return ConfigError(f"{self.path}:{self._line(where)}: {message}")
-
-    def _line(self, where: tuple[Any, ...]) -> int:
-        for k in range(len(where), 0, -1):
-            line = self._lines.get(where[:k])
-            if line is not None:
-                return line
-        return 1
+        return self.problems.error(where, message)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -429,7 +422,7 @@ class _Validator:
                 prio = self.text_(v, w)
                 if prio not in PRIORITIES:
                     raise self.fail(w, f"alarm_priority must be one of {', '.join(PRIORITIES)}")
-            elif _CHECK_RE.match(k) or k in WINDOW_CHECKS or k == "dips_below":
+            elif CHECK_KEY.match(k) or k in WINDOW_CHECKS or k == "dips_below":
                 items = v if isinstance(v, list) else [v]
                 for j, item in enumerate(items):
                     checks.append(self.check(k, item, w if len(items) == 1 else (*w, j)))
@@ -468,147 +461,3 @@ def _dotted(where: tuple[Any, ...]) -> str:
     for p in where:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out or "scenario"
-
-
-def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Maps key paths to the line that defines them: ("events", 2, "dose") → line of `dose`
-    inside the third [[events]] table. Good enough for the TOML people write by hand."""
-    lines: dict[tuple[Any, ...], int] = {}
-    cur: tuple[Any, ...] = ()
-    counts: dict[tuple[str, ...], int] = {}
-    for i, raw in enumerate(text.splitlines(), 1):
-        s = raw.strip()
-        if not s or s.startswith("#"):
-            continue
-        if s.startswith("[["):
-            name = tuple(p.strip().strip('"') for p in s[2:s.find("]]")].split("."))
-            idx = counts.get(name, -1) + 1
-            counts[name] = idx
-            cur = (*name, idx)
-            lines.setdefault(name, i)
-            lines.setdefault(cur, i)
-            continue
-        if s.startswith("["):
-            cur = tuple(p.strip().strip('"') for p in s[1:s.find("]")].split("."))
-            lines.setdefault(cur, i)
-            continue
-        m = re.match(r'^([A-Za-z0-9_\-."]+)\s*=', s)
-        if m:
-            key = tuple(p.strip().strip('"') for p in m.group(1).split("."))
-            lines.setdefault((*cur, *key), i)
-    return lines
-
-
-# --------------------------------------------------------------------------------------------
-# Checking a course
-
-
-def _trusted(r: Reading) -> bool:
-    return r.valid and not (r.status & DOUBTFUL) and r.pulse is not None
-
-
-def arrest_spans(states: Sequence[PatientState] | None = None,
-                 events: Sequence[SourceEvent] | None = None
-                 ) -> list[tuple[float, float]] | None:
-    """The cardiac arrests of a run as (began, ended) spans (ended = inf while it lasts), from
-    the true states (one per second) or else from the simulator's events; None without
-    either."""
-    spans: list[tuple[float, float]] = []
-    start: float | None = None
-    if states is not None:
-        for st in states:
-            if st.arrested and start is None:
-                start = st.t
-            elif not st.arrested and start is not None:
-                spans.append((start, st.t))
-                start = None
-    elif events is not None:
-        for ev in sorted(events, key=lambda e: e.t):
-            if ev.name == ARREST_EVENT and start is None:
-                start = ev.t
-            elif ev.name == ROSC_EVENT and start is not None:
-                spans.append((start, ev.t))
-                start = None
-    else:
-        return None
-    if start is not None:
-        spans.append((start, math.inf))
-    return spans
-
-
-def _arrest_failure(c: Check, spans: list[tuple[float, float]], lo: float, hi: float,
-                    span: str) -> str | None:
-    if c.key == "arrest":
-        if not any(lo <= a <= hi for a, _ in spans):
-            return f"arrest {span}: no cardiac arrest began (arrests: {_spans_text(spans)})"
-    elif c.key == "rosc":
-        if not any(lo <= b <= hi for _, b in spans):
-            return f"rosc {span}: circulation did not return (arrests: {_spans_text(spans)})"
-    elif any(a <= hi and b > lo for a, b in spans):  # no_arrest
-        return f"no_arrest {span}: in arrest (arrests: {_spans_text(spans)})"
-    return None
-
-
-def _spans_text(spans: list[tuple[float, float]]) -> str:
-    return ", ".join(f"{a:g}–{'end' if b == math.inf else f'{b:g}'} s"
-                     for a, b in spans) or "none"
-
-
-def check_course(course: Course, readings: Sequence[Reading],
-                 states: Sequence[PatientState] | None = None,
-                 events: Sequence[SourceEvent] | None = None) -> list[str]:
-    """What did not hold, as readable lines (empty = the course is as documented). State
-    checks need `states` (one per simulated second); without them they are skipped, and the
-    arrest checks then use the simulator's `events` (skipped without either)."""
-    failures: list[str] = []
-    vitals = [r for r in readings if not r.wave_only]
-    spans = arrest_spans(states, events)
-    for c in course.checks:
-        lo, hi = c.from_s, (math.inf if c.to_s is None else c.to_s)
-        span = f"{lo:g}–{'end' if c.to_s is None else f'{hi:g}'} s"
-        if c.key in ("arrest", "no_arrest", "rosc"):
-            if spans is not None:
-                why = _arrest_failure(c, spans, lo, hi, span)
-                if why:
-                    failures.append(why)
-            continue
-        if c.key == "no_reading":
-            inside = [r for r in vitals if lo <= r.t <= hi]
-            bad = [r for r in inside if r.spo2 is not None or r.pulse is not None
-                   or not (r.status & INVALIDATING)]
-            if bad:
-                failures.append(f"no_reading {span}: reading at {bad[0].t:g} s shows "
-                                f"spo2={bad[0].spo2} pulse={bad[0].pulse} "
-                                f"status={bad[0].status!r}")
-            continue
-        if c.key == "dips_below":
-            dips, below = 0, False
-            for r in vitals:
-                if lo <= r.t <= hi and _trusted(r):
-                    now = r.spo2 is not None and r.spo2 < c.value
-                    if now and not below:
-                        dips += 1
-                    below = now
-            if dips < (c.count or 1):
-                failures.append(f"dips_below {c.value:g} {span}: {dips} dips, "
-                                f"expected at least {c.count}")
-            continue
-        m = _CHECK_RE.match(c.key)
-        assert m is not None
-        agg, qty, cmp = m.groups()
-        if qty in READING_QUANTITIES:
-            vals = [getattr(r, qty) for r in vitals if lo <= r.t <= hi and _trusted(r)]
-        else:
-            if states is None:
-                continue
-            attr = {"sao2": "sao2", "hr": "hr", "breathing": "breathing_rate",
-                    "responsive": "responsive", "perfusion": "perfusion"}[qty]
-            vals = [getattr(s, attr) for s in states if lo <= s.t <= hi]
-        if not vals:
-            failures.append(f"{c.key} {span}: no trusted values in the window")
-            continue
-        got = min(vals) if agg == "min" else max(vals)
-        ok = got < c.value if cmp == "below" else got >= c.value
-        if not ok:
-            failures.append(f"{c.key} {c.value:g} {span}: got {got:.3g}")
-    return failures

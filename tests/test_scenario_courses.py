@@ -14,7 +14,8 @@ import pytest
 from drivers.formats import load
 from drivers.reading import SourceEvent
 from oxi_assist.cli import main
-from simulators.scenario import builtin_names, check_course, load_scenario
+from simulators.course_check import check_course
+from simulators.scenario import builtin_names, load_scenario
 
 PRIORITY_ORDER = {"none": 0, "low": 1, "medium": 2, "high": 3}
 

@@ -68,8 +68,8 @@ class Patient:
                  sessions_dir: str | None = None, chunk: float = 0.25,
                  pleth: float = HEADLESS_PLETH, overlay: str | None = None,
                  device_clock: Clock | None = None) -> None:
-        from oxi_assist.guidance_schema import load as load_guidance
-        from oxi_assist.guide import Guide
+        from oxi_assist.guide.engine import Guide
+        from oxi_assist.guide.schema import load as load_guidance
         from oxi_assist.monitor.monitor import Monitor
         from oxi_assist.recordings import try_open_writer
 

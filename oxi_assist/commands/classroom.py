@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         variants = names
     guidance_id = ""
     if args.guidance:
-        from oxi_assist.guidance_schema import load
+        from oxi_assist.guide.schema import load
 
         guidance_id = str(args.guidance)
         load(args.guidance)

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from drivers.errors import ConfigError
-from oxi_assist import guidance_schema
+from oxi_assist.guide import schema as guidance_schema
 
 EXIT_INVALID = 2
 

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.timeout <= 3600:
         raise OxiError(f"--timeout {args.timeout:g}: expected 0 to 3600 seconds")
     if args.guidance:
-        from oxi_assist.guidance_schema import load
+        from oxi_assist.guide.schema import load
 
         load(args.guidance)
     loss = LossyFilter(args.drop_rate, args.drop_seed) if args.drop_rate else None

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from drivers.errors import OxiError
 from oxi_assist.actions import Action, ScriptedAction, parse_script, parse_time
 from oxi_assist.commands._numbers import seed as seed_type
-from oxi_assist.guide import GuideState
+from oxi_assist.guide.engine import GuideState
 from oxi_assist.monitor.vitals import BANDS, Band, VitalsState
 from oxi_assist.play import parse_cues, play, response_session
 from simulators.scenario import load_scenario

@@ -8,15 +8,15 @@ because the person fixing it needs to know where to look, not a Python traceback
 from __future__ import annotations
 
 import math
-import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from drivers import toml_file
 from drivers.errors import ConfigError, FormatError
 from drivers.safe_files import read_input
+from drivers.toml_file import Positions, Problems
 from oxi_assist.monitor.priority import Priority
 
 DEFAULTS_PATH = Path(__file__).with_name("alarms.toml")
@@ -163,62 +163,32 @@ _TIME_BELOW: dict[str, tuple[tuple[type, ...], float | None, float | None]] = {
 }
 
 
-class _Lines:
-    """Finds the line of a key in TOML text, since tomllib does not keep positions."""
-
-    _header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
-    _key = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
-
-    def __init__(self, text: str) -> None:
-        self.where: dict[tuple[str, ...], int] = {}
-        table: tuple[str, ...] = ()
-        for n, line in enumerate(text.splitlines(), start=1):
-            m = self._header.match(line)
-            if m:
-                table = tuple(p.strip().strip('"') for p in m.group(1).split("."))
-                self.where.setdefault(table, n)
-                continue
-            m = self._key.match(line)
-            if m:
-                self.where.setdefault((*table, m.group(1)), n)
-
-    def line(self, *path: str) -> int:
-        for k in range(len(path), 0, -1):
-            if path[:k] in self.where:
-                return self.where[path[:k]]
-        return 1
-
-
-def _parse(path: Path) -> tuple[dict[str, Any], _Lines]:
+def _parse(path: Path) -> tuple[dict[str, Any], Problems]:
+    """The document and its problem collector (lines from drivers/toml_file.py)."""
     try:  # a regular file of at most a megabyte (a FIFO or /dev/zero is refused unopened)
         raw = read_input(path, limit=MAX_FILE_BYTES, what="config file")
     except FormatError as e:
         raise ConfigError(str(e)) from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (a binary file?)") from None
+        text = toml_file.decode(raw)
+    except toml_file.NotToml as e:
+        raise ConfigError(f"{path}:{e.line}: not UTF-8 text (a binary file?)") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        msg = str(e)
-        m = re.search(r"\(at line (\d+), column \d+\)", msg)
-        line = int(m.group(1)) if m else 1
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
-        raise ConfigError(f"{path}:{line}: invalid TOML: {msg}") from None
-    except RecursionError:  # tomllib parses nested arrays and tables recursively
-        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
-    return data, _Lines(text)
+        data = toml_file.parse(text)
+    except toml_file.NotToml as e:
+        if e.nesting:  # tomllib parses nested arrays and tables recursively
+            raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+        raise ConfigError(f"{path}:{e.line or 1}: invalid TOML: {e.reason}") from None
+    return data, Problems(Positions(text), path)
 
 
-def _check(path: Path, lines: _Lines, where: tuple[str, ...], value: Any,
+def _check(problems: Problems, where: tuple[str, ...], value: Any,
            spec: tuple[tuple[type, ...], float | None, float | None]) -> Any:
     types, lo, hi = spec
     name = ".".join(where)
 
     def fail(msg: str) -> ConfigError:
-        return ConfigError(f"{path}:{lines.line(*where)}: {name}: {msg}")
+        return problems.error(where, f"{name}: {msg}")
 
     if isinstance(value, bool) and bool not in types:
         raise fail(f"expected a number, got {value!r}")
@@ -252,45 +222,44 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validate(data: dict[str, Any], path: Path, lines: _Lines) -> None:
+def _validate(data: dict[str, Any], problems: Problems) -> None:
     """Rejects unknown tables/keys and bad values in one (possibly partial) file."""
     known = {"monitor": _MONITOR, "desaturation": _DESAT, "time_below": _TIME_BELOW}
     for top, val in data.items():
         if top == "alarms":
             if not isinstance(val, dict):
-                raise ConfigError(f"{path}:{lines.line(top)}: alarms: expected a table")
+                raise problems.error((top,), "alarms: expected a table")
             for kind, rule in val.items():
                 if kind not in _RULE_ALLOWED:
-                    raise ConfigError(f"{path}:{lines.line(top, kind)}: unknown alarm {kind!r} "
-                                      f"(known: {', '.join(_RULE_ALLOWED)})")
+                    raise problems.error((top, kind), f"unknown alarm {kind!r} "
+                                         f"(known: {', '.join(_RULE_ALLOWED)})")
                 if not isinstance(rule, dict):
-                    raise ConfigError(f"{path}:{lines.line(top, kind)}: alarms.{kind}: "
-                                      "expected a table")
+                    raise problems.error((top, kind), f"alarms.{kind}: expected a table")
                 for key, v in rule.items():
                     if key not in _RULE_ALLOWED[kind]:
-                        raise ConfigError(
-                            f"{path}:{lines.line(top, kind, key)}: unknown key "
-                            f"alarms.{kind}.{key} (allowed: "
-                            f"{', '.join(sorted(_RULE_ALLOWED[kind]))})")
+                        raise problems.error(
+                            (top, kind, key), f"unknown key alarms.{kind}.{key} (allowed: "
+                                              f"{', '.join(sorted(_RULE_ALLOWED[kind]))})")
                     spec = _RULE_KEYS[key]
                     if key == "limit":
                         spec = (_NUM, *_LIMIT_RANGE[kind])
-                    _check(path, lines, (top, kind, key), v, spec)
+                    _check(problems, (top, kind, key), v, spec)
                     if key == "priority" and v.lower() not in ("low", "medium", "high"):
-                        raise ConfigError(
-                            f"{path}:{lines.line(top, kind, key)}: alarms.{kind}.priority: "
-                            f"expected \"low\", \"medium\" or \"high\", got {v!r}")
+                        raise problems.error(
+                            (top, kind, key),
+                            f"alarms.{kind}.priority: expected \"low\", \"medium\" or \"high\", "
+                            f"got {v!r}")
             continue
         if top not in known:
-            raise ConfigError(f"{path}:{lines.line(top)}: unknown section {top!r} "
-                              f"(known: monitor, alarms, desaturation, time_below)")
+            raise problems.error((top,), f"unknown section {top!r} "
+                                         f"(known: monitor, alarms, desaturation, time_below)")
         if not isinstance(val, dict):
-            raise ConfigError(f"{path}:{lines.line(top)}: {top}: expected a table")
+            raise problems.error((top,), f"{top}: expected a table")
         for key, v in val.items():
             if key not in known[top]:
-                raise ConfigError(f"{path}:{lines.line(top, key)}: unknown key {top}.{key} "
-                                  f"(allowed: {', '.join(known[top])})")
-            _check(path, lines, (top, key), v, known[top][key])
+                raise problems.error((top, key), f"unknown key {top}.{key} "
+                                                 f"(allowed: {', '.join(known[top])})")
+            _check(problems, (top, key), v, known[top][key])
 
 
 def _build(data: dict[str, Any], source: str) -> AlarmConfig:
@@ -331,23 +300,22 @@ def _build(data: dict[str, Any], source: str) -> AlarmConfig:
     )
 
 
-def _cross_check(cfg: AlarmConfig, data: dict[str, Any], path: Path, lines: _Lines) -> None:
+def _cross_check(cfg: AlarmConfig, data: dict[str, Any], problems: Problems) -> None:
     """Relations between keys: each is reported at the line of the key the user set."""
     for kind in ("spo2_low", "spo2_severe", "pulse_low", "pulse_high", "falling_fast"):
         if cfg.rules[kind].limit is None:
-            raise ConfigError(f"{path}:{lines.line('alarms', kind)}: alarms.{kind}.limit "
-                              "is required")
+            raise problems.error(("alarms", kind), f"alarms.{kind}.limit is required")
     for d in cfg.desat_drops:
         if cfg.desat_recovery >= d:
-            raise ConfigError(f"{path}:{lines.line('desaturation', 'recovery')}: "
-                              f"desaturation.recovery ({cfg.desat_recovery:g}) must be below "
-                              f"every drop ({d:g})")
+            raise problems.error(("desaturation", "recovery"),
+                                 f"desaturation.recovery ({cfg.desat_recovery:g}) must be below "
+                                 f"every drop ({d:g})")
     if cfg.desat_max_duration_s <= cfg.desat_min_duration_s:
         key = "max_duration_s" if "max_duration_s" in data.get("desaturation", {}) \
             else "min_duration_s"
-        raise ConfigError(f"{path}:{lines.line('desaturation', key)}: "
-                          f"desaturation.max_duration_s ({cfg.desat_max_duration_s:g}) must be "
-                          f"above min_duration_s ({cfg.desat_min_duration_s:g})")
+        raise problems.error(("desaturation", key),
+                             f"desaturation.max_duration_s ({cfg.desat_max_duration_s:g}) must be "
+                             f"above min_duration_s ({cfg.desat_min_duration_s:g})")
 
 
 def load_config(path: str | Path | None = None) -> AlarmConfig:
@@ -356,18 +324,18 @@ def load_config(path: str | Path | None = None) -> AlarmConfig:
         return _defaults()
     p = Path(path)
     base, _ = _parse(DEFAULTS_PATH)
-    over, lines = _parse(p)
-    _validate(over, p, lines)
+    over, problems = _parse(p)
+    _validate(over, problems)
     merged = _merge(base, over)
     cfg = _build(merged, str(p))
-    _cross_check(cfg, over, p, lines)
+    _cross_check(cfg, over, problems)
     return cfg
 
 
 @lru_cache(maxsize=1)
 def _defaults() -> AlarmConfig:
-    data, lines = _parse(DEFAULTS_PATH)
-    _validate(data, DEFAULTS_PATH, lines)
+    data, problems = _parse(DEFAULTS_PATH)
+    _validate(data, problems)
     cfg = _build(data, str(DEFAULTS_PATH))
-    _cross_check(cfg, data, DEFAULTS_PATH, lines)
+    _cross_check(cfg, data, problems)
     return cfg

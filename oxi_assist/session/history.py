@@ -28,8 +28,8 @@ from oxi_assist.session.recorder import Recorder
 from oxi_assist.session.timeline import Timeline
 
 if TYPE_CHECKING:
-    from oxi_assist.guide import Guide
-    from oxi_assist.guide_state import LogEntry
+    from oxi_assist.guide.engine import Guide
+    from oxi_assist.guide.state import LogEntry
 
 #: How often the guide's log is looked at while samples stream in (ticks look every time).
 GUIDE_SYNC_EVERY = 0.2

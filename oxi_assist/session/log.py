@@ -24,7 +24,7 @@ from drivers.reading import LinkState
 from oxi_assist.monitor.changes import AlarmChange, AlarmState, alarm_words
 
 if TYPE_CHECKING:
-    from oxi_assist.guide_state import LogEntry
+    from oxi_assist.guide.state import LogEntry
 
 
 class LogKind(enum.StrEnum):

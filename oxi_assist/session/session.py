@@ -94,8 +94,8 @@ from oxi_assist.session.timeline import Timeline, shifted
 from oxi_assist.session.traces import PlethHistory, TrendHistory
 
 if TYPE_CHECKING:
-    from oxi_assist.guide import Guide
-    from oxi_assist.guide_state import GuideState
+    from oxi_assist.guide.engine import Guide
+    from oxi_assist.guide.state import GuideState
     from oxi_assist.monitor.monitor import Monitor
 
 __all__ = ["ActionRecord", "Session"]

@@ -13,8 +13,8 @@ from typing import Any
 
 from drivers.reading import LinkState, PatientStatus, Trainable
 from oxi_assist.actions import ACTIONS, KEYS, Action, KeyBinding, key_for
-from oxi_assist.breathing import CountState
-from oxi_assist.guide_state import GuideState, Prompt, StepView, TimerState, origin_label
+from oxi_assist.guide.breathing import CountState
+from oxi_assist.guide.state import GuideState, Prompt, StepView, TimerState, origin_label
 from oxi_assist.ui.model import (
     GuideLine,
     GuideView,

@@ -25,7 +25,7 @@ from drivers.reading import Controllable, Source
 from oxi_assist.uris import open_source, parse_uri
 
 if TYPE_CHECKING:
-    from oxi_assist.guide import Guide
+    from oxi_assist.guide.engine import Guide
     from oxi_assist.monitor.monitor import Monitor
     from oxi_assist.session import Session
 
@@ -65,8 +65,8 @@ def options_from(args: argparse.Namespace) -> LiveOptions:
 def load_guide_factory(guidance: str | None) -> Callable[[Clock], Guide]:
     """Loads and validates the guidance now (a bad file fails before the UI) and returns a
     function that makes a fresh Guide for each session."""
-    from oxi_assist.guidance_schema import load
-    from oxi_assist.guide import Guide
+    from oxi_assist.guide.engine import Guide
+    from oxi_assist.guide.schema import load
 
     protocol = load(guidance)
 

@@ -36,3 +36,30 @@ def test_kill_rate_counts_only_judged_mutants_and_marks_the_safety_functions(
     text = report(ms, with_diffs=False)
     assert "Safety functions: 2 of 3 mutants killed (66.7 %)" in text
     assert "| `guide` | `Guide._entry` | 1 | 0 | 1 | 0 % |  |" in text
+
+
+def test_the_safety_functions_are_found_in_the_guide_package(tmp_path: Path) -> None:
+    _meta(tmp_path, "oxi_assist/guide/prompts.py.meta", {
+        "oxi_assist.guide.prompts.x_shows__mutmut_1": 1,
+        "oxi_assist.guide.prompts.x_fill__mutmut_1": 0,
+    })
+    _meta(tmp_path, "oxi_assist/guide/engine.py.meta", {
+        "oxi_assist.guide.engine.xǁGuideǁ_refresh__mutmut_1": 1,
+        "oxi_assist.guide.engine.xǁGuideǁ_entry__mutmut_1": 0,
+    })
+    _meta(tmp_path, "oxi_assist/guide/response.py.meta", {
+        "oxi_assist.guide.response.xǁResponseǁapply__mutmut_1": 1,
+    })
+    _meta(tmp_path, "oxi_assist/guide/safety.py.meta", {
+        "oxi_assist.guide.safety.x_breathing_ok__mutmut_1": 0,
+    })
+    by = {m.name: m for m in load(tmp_path)}
+    safe = {name for name, m in by.items() if m.safety}
+    assert safe == {"oxi_assist.guide.prompts.x_shows__mutmut_1",
+                    "oxi_assist.guide.engine.xǁGuideǁ_refresh__mutmut_1",
+                    "oxi_assist.guide.response.xǁResponseǁapply__mutmut_1",
+                    "oxi_assist.guide.safety.x_breathing_ok__mutmut_1"}
+    assert by["oxi_assist.guide.response.xǁResponseǁapply__mutmut_1"].function == \
+        "Response.apply"
+    assert "| `engine` | `Guide._entry` | 1 | 0 | 1 | 0 % |  |" in report(list(by.values()),
+                                                                         with_diffs=False)

@@ -8,7 +8,7 @@ import pytest
 
 from oxi_assist.cli import main
 from oxi_assist.commands.walkthrough import run_walkthrough
-from oxi_assist.guide import GuideState
+from oxi_assist.guide.engine import GuideState
 from oxi_assist.monitor.vitals import Quality
 
 LINE = re.compile(r"^\d{2,}:\d{2}  (STEP|ACTION|CUE|PROMPT|WARN|ALARM|SPO2|END)\s+\S.*$")

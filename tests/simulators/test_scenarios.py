@@ -13,10 +13,10 @@ from drivers.errors import ConfigError, OxiError
 from drivers.reading import INVALIDATING, Status
 from oxi_assist.actions import parse_script
 from oxi_assist.commands.simulate import inject_for
+from simulators.course_check import check_course
 from simulators.physiology import PatientState
 from simulators.scenario import (
     builtin_names,
-    check_course,
     list_scenarios,
     load_scenario,
     loads,

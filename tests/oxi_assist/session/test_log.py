@@ -12,8 +12,8 @@ from drivers.clock import VirtualClock
 from drivers.formats import load
 from drivers.reading import LinkEvent, LinkState, Reading, Status
 from oxi_assist.actions import Action, log_line
-from oxi_assist.guidance_schema import load as load_guidance
-from oxi_assist.guide import Guide
+from oxi_assist.guide.engine import Guide
+from oxi_assist.guide.schema import load as load_guidance
 from oxi_assist.monitor.monitor import Monitor
 from oxi_assist.monitor.priority import Priority
 from oxi_assist.recordings import open_writer

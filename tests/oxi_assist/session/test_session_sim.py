@@ -13,8 +13,8 @@ from drivers.formats import load
 from drivers.reading import LinkState
 from oxi_assist.actions import Action
 from oxi_assist.debrief import summarize
-from oxi_assist.guidance_schema import load as load_guidance
-from oxi_assist.guide import Guide
+from oxi_assist.guide.engine import Guide
+from oxi_assist.guide.schema import load as load_guidance
 from oxi_assist.monitor.monitor import Monitor
 from oxi_assist.recordings import open_writer
 from oxi_assist.session import Session

@@ -170,7 +170,7 @@ def test_speed_steps_clamp_to_1_and_20() -> None:
 # ---------------------------------------------------------------- origins, prompts, log, trend
 
 def test_reassurance_is_drawn_last_and_calm_with_every_prompt_s_origin() -> None:
-    from oxi_assist.guide_state import Prompt, SourceRef
+    from oxi_assist.guide.state import Prompt, SourceRef
     from oxi_assist.ui.adapter import prompt_views
     from oxi_assist.ui.guidance_panel import TONE_STYLE, prompts_text
     from oxi_assist.ui.model import Tone

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.errors import ConfigError
-from oxi_assist import guidance_schema
 from oxi_assist.cli import main
+from oxi_assist.guide import schema as guidance_schema
 
 BC = guidance_schema.GUIDANCE_DIR / "bc-save-me.toml"
 
@@ -389,7 +389,7 @@ def test_the_engine_refuses_what_the_checker_refuses() -> None:
     too (a NaN metronome used to pass the check and crash the screen when `b` was pressed)."""
     import dataclasses
 
-    from oxi_assist.guide import Guide
+    from oxi_assist.guide.engine import Guide
 
     proto = guidance_schema.load(BC)
     for bad in (float("nan"), float("inf"), 0.0, -1.0, 1e9):

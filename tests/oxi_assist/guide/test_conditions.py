@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from oxi_assist.guidance_conditions import (
+from oxi_assist.guide.conditions import (
     LIMITS,
     QUANTITIES,
     Condition,

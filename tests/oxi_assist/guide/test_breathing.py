@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oxi_assist.breathing import BreathCount, BreathCounter, CountState
+from oxi_assist.guide.breathing import BreathCount, BreathCounter, CountState
 
 
 def taps(counter: BreathCounter, start: float, every: float, n: int) -> float:

@@ -25,12 +25,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oxi_assist import guidance_schema
 from oxi_assist.actions import Action
-from oxi_assist.guidance_conditions import Facts
-from oxi_assist.guidance_schema import OWN_INTENTS
-from oxi_assist.guidance_vocabulary import intents_of
-from oxi_assist.guide import Guide, GuideState
+from oxi_assist.guide import schema as guidance_schema
+from oxi_assist.guide.conditions import Facts
+from oxi_assist.guide.engine import Guide, GuideState
+from oxi_assist.guide.model import OWN_INTENTS
+from oxi_assist.guide.vocabulary import intents_of
 from oxi_assist.monitor.vitals import Band, Quality, VitalsState
 
 settings.register_profile("guide", max_examples=40, deadline=None,
@@ -39,7 +39,7 @@ settings.register_profile("guide", max_examples=40, deadline=None,
 HOSTILE = Path(__file__).parent / "guidance_hostile"
 
 
-def _protocols() -> dict[str, guidance_schema.Protocol]:
+def _protocols() -> dict[str, guidance_schema.Guidance]:
     out = {p.stem: guidance_schema.load(p.stem)
            for p in sorted(guidance_schema.GUIDANCE_DIR.glob("*.toml"))}
     for p in sorted(HOSTILE.glob("*.toml")):

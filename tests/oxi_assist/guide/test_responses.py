@@ -1,4 +1,4 @@
-"""Whole responses as data (tests/oxi_assist/responses/*.toml), played through the same
+"""Whole responses as data (tests/oxi_assist/guide/responses/*.toml), played through the same
 Session, Monitor and Guide the live screen drives (`oxi_assist.play`).
 
 A script names a scenario ("none" for guidance with no device), a seed, the responder's
@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from oxi_assist.actions import parse_time
-from oxi_assist.guide import GuideState
+from oxi_assist.guide.engine import GuideState
 from oxi_assist.play import Played, Sample, play, response_session
 
 RESPONSES = Path(__file__).parent / "responses"

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from oxi_assist.actions import Action
-from oxi_assist.breathing import BreathCount
+from oxi_assist.guide.breathing import BreathCount
 
 #: How each source label reads on screen, in the order origins are listed: a line that cites
 #: BC and our own rule reads "BC + ours" (DOMAIN.md §0, §1 rule 4).
@@ -98,7 +98,7 @@ class Prompt:
     """A suggestion tied to live vitals or a timer, a warning, or a calm reassurance.
 
     `does` is what the engine enforces: the intents the text says plus those the file
-    declares (oxi_assist/guidance_vocabulary.py). `kind` is "warning", "suggestion" or
+    declares (oxi_assist/guide/vocabulary.py). `kind` is "warning", "suggestion" or
     "reassurance" — a reassurance is drawn calmly, after the step, never like a warning."""
 
     id: str

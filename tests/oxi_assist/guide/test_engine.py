@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from drivers.clock import VirtualClock
-from oxi_assist import guidance_schema
 from oxi_assist.actions import Action as A
-from oxi_assist.guide import FALLBACK_WARNING, REMINDER_911, Guide, GuideState
-from oxi_assist.guide_state import Prompt, SourceRef, origin_label
+from oxi_assist.guide import schema as guidance_schema
+from oxi_assist.guide.engine import FALLBACK_WARNING, REMINDER_911, Guide, GuideState
+from oxi_assist.guide.state import Prompt, SourceRef, origin_label
 from oxi_assist.monitor.priority import Priority
 from oxi_assist.monitor.vitals import Alarm, Band, Quality, VitalsState
 
 
 @pytest.fixture(scope="module")
-def bc() -> guidance_schema.Protocol:
+def bc() -> guidance_schema.Guidance:
     return guidance_schema.load("bc-save-me")
 
 
@@ -52,7 +52,7 @@ def taps(g: Guide, start: float, every: float, n: int) -> float:
     return t - every
 
 
-def test_starts_on_stimulate_with_sources(bc: guidance_schema.Protocol) -> None:
+def test_starts_on_stimulate_with_sources(bc: guidance_schema.Guidance) -> None:
     s = Guide("bc-save-me", VirtualClock()).state
     assert s.step.id == "stimulate"
     assert s.step.lines and len(s.step.lines) == len(s.step.line_sources)
@@ -70,7 +70,7 @@ def test_starts_on_stimulate_with_sources(bc: guidance_schema.Protocol) -> None:
     assert s.responsive == "unknown" and not s.compressions_on and s.last_dose_t is None
 
 
-def test_full_response_path(bc: guidance_schema.Protocol) -> None:
+def test_full_response_path(bc: guidance_schema.Guidance) -> None:
     clock = VirtualClock()
     g = Guide(bc, clock)
     steps = []
@@ -100,7 +100,7 @@ def test_full_response_path(bc: guidance_schema.Protocol) -> None:
 
 
 def test_log_is_plain_words_with_ids_apart_and_no_actions_or_alarms(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=5.0)
     a = Alarm("spo2_low", Priority.HIGH, "SpO2 below 90%", 6.0)
@@ -135,7 +135,7 @@ def test_origin_label_is_one_function() -> None:
     assert p.origin == "BC + ours"
 
 
-def test_numbers_tied_to_actions_are_shown_as_ours(bc: guidance_schema.Protocol) -> None:
+def test_numbers_tied_to_actions_are_shown_as_ours(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.BREATHS_START, t=1.0)
     s = g.on_vitals(vitals(2.0, 84))
@@ -144,7 +144,7 @@ def test_numbers_tied_to_actions_are_shown_as_ours(bc: guidance_schema.Protocol)
     assert "keep_breaths" in low.does and low.suggests == "breaths"
 
 
-def test_offered_core_actions_nasal_and_cpr_toggle(bc: guidance_schema.Protocol) -> None:
+def test_offered_core_actions_nasal_and_cpr_toggle(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     s = g.state
     nal = [o for o in s.offered if o.action is A.NALOXONE]
@@ -163,7 +163,7 @@ def test_offered_core_actions_nasal_and_cpr_toggle(bc: guidance_schema.Protocol)
     assert s.log[-1].kind == "ignored"
 
 
-def test_metronome_beats_every_five_seconds(bc: guidance_schema.Protocol) -> None:
+def test_metronome_beats_every_five_seconds(bc: guidance_schema.Guidance) -> None:
     clock = VirtualClock()
     g = Guide(bc, clock)
     clock.set(10)
@@ -176,7 +176,7 @@ def test_metronome_beats_every_five_seconds(bc: guidance_schema.Protocol) -> Non
     assert not g.state.breaths_on
 
 
-def test_naloxone_timers_check_at_3_and_5_minutes(bc: guidance_schema.Protocol) -> None:
+def test_naloxone_timers_check_at_3_and_5_minutes(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.BREATHS_START, t=30.0)
@@ -202,7 +202,7 @@ def test_naloxone_timers_check_at_3_and_5_minutes(bc: guidance_schema.Protocol) 
     assert sum(1 for e in s.log if e.kind == "timer" and "5 min since dose 1" in e.text) == 1
 
 
-def test_each_dose_makes_the_breathing_answer_stale(bc: guidance_schema.Protocol) -> None:
+def test_each_dose_makes_the_breathing_answer_stale(bc: guidance_schema.Guidance) -> None:
     """An old "breathing normally" must not silence the checks after a later dose."""
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
@@ -217,7 +217,7 @@ def test_each_dose_makes_the_breathing_answer_stale(bc: guidance_schema.Protocol
     assert any("5 min since dose 2" in x and "another dose" in x for x in texts(s))
 
 
-def test_dose_given_too_soon_is_questioned_never_blocked(bc: guidance_schema.Protocol) -> None:
+def test_dose_given_too_soon_is_questioned_never_blocked(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.BREATHS_START, t=5.0)
@@ -232,7 +232,7 @@ def test_dose_given_too_soon_is_questioned_never_blocked(bc: guidance_schema.Pro
     assert not any(p.id == "dose-too-soon" for p in s.warnings)
 
 
-def test_kit_runs_out_then_breaths_until_ems(bc: guidance_schema.Protocol) -> None:
+def test_kit_runs_out_then_breaths_until_ems(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.CALLED_911, t=1.0)
@@ -251,7 +251,7 @@ def test_kit_runs_out_then_breaths_until_ems(bc: guidance_schema.Protocol) -> No
     assert "give another dose" in said(s)
 
 
-def test_nasal_kit_holds_two(bc: guidance_schema.Protocol) -> None:
+def test_nasal_kit_holds_two(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.NALOXONE, t=10.0, route="nasal")
@@ -263,7 +263,7 @@ def test_nasal_kit_holds_two(bc: guidance_schema.Protocol) -> None:
 
 
 def test_unresponsive_from_aftercare_returns_to_the_response(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.NALOXONE, t=30.0)
@@ -280,7 +280,7 @@ def test_unresponsive_from_aftercare_returns_to_the_response(
     assert s.step.id == "airway"  # 911 called: straight to airway and breathing
 
 
-def test_responds_then_unresponsive_reminds_911(bc: guidance_schema.Protocol) -> None:
+def test_responds_then_unresponsive_reminds_911(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     s = g.on_action(A.RESPONSIVE, t=5.0)
     assert s.step.id == "watch" and not any(p is REMINDER_911 for p in s.warnings)
@@ -289,7 +289,7 @@ def test_responds_then_unresponsive_reminds_911(bc: guidance_schema.Protocol) ->
     assert any("911 is not called yet" in x for x in texts(s))
 
 
-def test_acting_before_911_keeps_reminding_on_every_step(bc: guidance_schema.Protocol) -> None:
+def test_acting_before_911_keeps_reminding_on_every_step(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     seen = set()
     for t, act in [(5, A.BREATHS_START), (30, A.BREATHING_NOT_NORMAL), (60, A.NALOXONE),
@@ -303,7 +303,7 @@ def test_acting_before_911_keeps_reminding_on_every_step(bc: guidance_schema.Pro
 
 
 def test_breath_counter_offers_the_answer_and_words_it_about_the_person(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.NALOXONE, t=1.0)
@@ -321,7 +321,7 @@ def test_breath_counter_offers_the_answer_and_words_it_about_the_person(
     assert s.breathing_answer == "not_normal"
 
 
-def test_ten_or_eleven_a_minute_is_borderline_not_normal(bc: guidance_schema.Protocol) -> None:
+def test_ten_or_eleven_a_minute_is_borderline_not_normal(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     taps(g, 0.0, 5.5, 5)  # about 10.9 a minute
     s = g.state
@@ -331,7 +331,7 @@ def test_ten_or_eleven_a_minute_is_borderline_not_normal(bc: guidance_schema.Pro
     assert not any(o.action is A.BREATHING_NORMAL and o.hint for o in s.offered)
 
 
-def test_low_value_on_poor_signal_only_asks_to_check(bc: guidance_schema.Protocol) -> None:
+def test_low_value_on_poor_signal_only_asks_to_check(bc: guidance_schema.Guidance) -> None:
     """A doubtful low number leads to checking the person, never to breaths or naloxone."""
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.5)
@@ -343,7 +343,7 @@ def test_low_value_on_poor_signal_only_asks_to_check(bc: guidance_schema.Protoco
     assert any("breaths" in p.does for p in s.suggestions)
 
 
-def test_poor_signal_warns_and_never_reassures(bc: guidance_schema.Protocol) -> None:
+def test_poor_signal_warns_and_never_reassures(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.RESPONSIVE, t=0.5)
     g.on_action(A.BREATHING_NORMAL, t=0.6)
@@ -361,7 +361,7 @@ def test_poor_signal_warns_and_never_reassures(bc: guidance_schema.Protocol) -> 
     assert any("check" in p.does for p in s.warnings)
 
 
-def test_no_normal_range_at_the_wrong_time(bc: guidance_schema.Protocol) -> None:
+def test_no_normal_range_at_the_wrong_time(bc: guidance_schema.Guidance) -> None:
     """95–100 % "normal" is never said to someone whose person does not respond, is not
     breathing normally, or is on oxygen."""
     g = Guide(bc)
@@ -382,7 +382,7 @@ def test_no_normal_range_at_the_wrong_time(bc: guidance_schema.Protocol) -> None
     assert not any(p.reassuring for p in s.suggestions)
 
 
-def test_sedation_decides_naloxone_on_breathing_only(bc: guidance_schema.Protocol) -> None:
+def test_sedation_decides_naloxone_on_breathing_only(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.CALLED_911, t=1.0)
@@ -406,7 +406,7 @@ def test_sedation_decides_naloxone_on_breathing_only(bc: guidance_schema.Protoco
     assert s.step.id == "ventilate"
 
 
-def test_recovery_position_while_not_breathing_normally(bc: guidance_schema.Protocol) -> None:
+def test_recovery_position_while_not_breathing_normally(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.BREATHS_START, t=5.0)
@@ -419,7 +419,7 @@ def test_recovery_position_while_not_breathing_normally(bc: guidance_schema.Prot
     assert "you can stop breaths" in said(s) and s.breaths_on
 
 
-def test_keep_giving_breaths_only_while_breaths_are_on(bc: guidance_schema.Protocol) -> None:
+def test_keep_giving_breaths_only_while_breaths_are_on(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     script = [(1, A.UNRESPONSIVE), (10, A.CALLED_911), (20, A.BREATHING_NOT_NORMAL),
               (40, A.BREATHING_NOT_NORMAL), (60, A.NALOXONE), (70, A.BREATHS_START),
@@ -438,7 +438,7 @@ def test_keep_giving_breaths_only_while_breaths_are_on(bc: guidance_schema.Proto
 
 
 def test_withdrawal_gets_recovery_position_and_no_more_naloxone(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.NALOXONE, t=10.0)
@@ -449,7 +449,7 @@ def test_withdrawal_gets_recovery_position_and_no_more_naloxone(
     assert not any("naloxone" in p.does for p in (*s.suggestions, *s.warnings))
 
 
-def test_cpr_after_no_pulse_and_pulse_felt(bc: guidance_schema.Protocol) -> None:
+def test_cpr_after_no_pulse_and_pulse_felt(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.CALLED_911, t=10.0)
@@ -463,7 +463,7 @@ def test_cpr_after_no_pulse_and_pulse_felt(bc: guidance_schema.Protocol) -> None
 
 
 def test_no_reading_in_an_unresponsive_person_can_mean_no_pulse(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_vitals(vitals(1.0, 70))
     g.on_action(A.UNRESPONSIVE, t=2.0)
@@ -474,7 +474,7 @@ def test_no_reading_in_an_unresponsive_person_can_mean_no_pulse(
     assert not any("can mean no pulse" in p.text for p in s.warnings)
 
 
-def test_slow_pulse_with_low_oxygen_is_an_escalation_cue(bc: guidance_schema.Protocol) -> None:
+def test_slow_pulse_with_low_oxygen_is_an_escalation_cue(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     s = g.on_vitals(vitals(1.0, 84, pulse=42))
     cue = next(p for p in s.warnings if p.id == "low-pulse-low-oxygen")
@@ -483,7 +483,7 @@ def test_slow_pulse_with_low_oxygen_is_an_escalation_cue(bc: guidance_schema.Pro
     assert not any(p.id == "low-pulse-low-oxygen" for p in s.warnings)
 
 
-def test_resedation_watch_is_time_since_the_last_dose(bc: guidance_schema.Protocol) -> None:
+def test_resedation_watch_is_time_since_the_last_dose(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.NALOXONE, t=0.0)
     s = g.tick(600.0)
@@ -500,7 +500,7 @@ def test_resedation_watch_is_time_since_the_last_dose(bc: guidance_schema.Protoc
     assert all(t.remaining is None for t in s.timers)  # no countdown anywhere
 
 
-def test_nonsense_is_logged_and_ignored(bc: guidance_schema.Protocol) -> None:
+def test_nonsense_is_logged_and_ignored(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     before = g.state.step.id
     s = g.on_action("dance", t=1.0)
@@ -519,7 +519,7 @@ def test_nonsense_is_logged_and_ignored(bc: guidance_schema.Protocol) -> None:
     assert s.doses == 1 and s.log[-1].kind == "ignored"
 
 
-def test_time_from_clock_or_function(bc: guidance_schema.Protocol) -> None:
+def test_time_from_clock_or_function(bc: guidance_schema.Guidance) -> None:
     now = [100.0]
     g = Guide(bc, lambda: now[0])
     g.on_action(A.CALLED_911)
@@ -531,7 +531,7 @@ def test_time_from_clock_or_function(bc: guidance_schema.Protocol) -> None:
         Guide(bc, 5)
 
 
-def test_a_hovering_value_does_not_flood_the_log(bc: guidance_schema.Protocol) -> None:
+def test_a_hovering_value_does_not_flood_the_log(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     for t in range(1, 41):  # 89 / 91 alternating for 40 s
         g.on_vitals(vitals(float(t), 89 if t % 2 else 91))
@@ -544,7 +544,7 @@ def test_a_hovering_value_does_not_flood_the_log(bc: guidance_schema.Protocol) -
 
 
 def test_fallback_warning_and_911_reminder_are_the_engines_own() -> None:
-    from oxi_assist.guidance_vocabulary import intents_of
+    from oxi_assist.guide.vocabulary import intents_of
 
     assert FALLBACK_WARNING.origin == "ours" and "check" in FALLBACK_WARNING.does
     assert REMINDER_911.origin == "ours" and "911" in REMINDER_911.does
@@ -554,7 +554,7 @@ def test_fallback_warning_and_911_reminder_are_the_engines_own() -> None:
 
 
 def test_stream_of_vitals_runs_rules_on_change_and_a_few_times_a_second(
-        bc: guidance_schema.Protocol, monkeypatch: pytest.MonkeyPatch) -> None:
+        bc: guidance_schema.Guidance, monkeypatch: pytest.MonkeyPatch) -> None:
     g = Guide(bc)
     runs: list[float] = []
     real = g._refresh
@@ -596,7 +596,7 @@ lines = [ { text = "Look at them.", source = "gov" } ]
 """
 
 
-def bare() -> guidance_schema.Protocol:
+def bare() -> guidance_schema.Guidance:
     proto, problems = guidance_schema.validate_text(BARE)
     assert proto is not None, problems
     return proto
@@ -633,7 +633,7 @@ def test_core_actions_are_offered_even_when_the_file_offers_none() -> None:
 
 
 def test_naloxone_routes_and_dose_numbers_are_noted_not_refused(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     s = g.on_action(A.NALOXONE, t=1.0)
     assert dict(s.doses_by_route)["im"] == 1 and s.log[-1].kind != "ignored"
@@ -788,7 +788,7 @@ def test_dose_gap_and_kit_facts() -> None:
     assert shows(s)
 
 
-def test_a_button_keeps_the_words_of_its_own_action(bc: guidance_schema.Protocol) -> None:
+def test_a_button_keeps_the_words_of_its_own_action(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     s = g.on_action(A.NALOXONE, t=1.0)
     labels = {o.label for o in s.offered if o.action is A.NALOXONE}
@@ -796,7 +796,7 @@ def test_a_button_keeps_the_words_of_its_own_action(bc: guidance_schema.Protocol
 
 
 def test_prompts_are_ordered_and_keep_their_priority_and_origin(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     s = g.on_action(A.BREATHS_START, t=1.0)  # no oximeter: a low and a high warning
     assert [p.priority for p in s.warnings] == sorted((p.priority for p in s.warnings),
@@ -844,7 +844,7 @@ def test_core_offers_carry_their_params_and_flags() -> None:
 
 
 def test_file_entries_keep_their_order_flags_and_later_entries(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     s = Guide(bc).state
     first = s.offered[0]
     assert first.action is A.UNRESPONSIVE and first.primary and not first.safety
@@ -895,7 +895,7 @@ def test_timer_alerts_are_filled_kinded_logged_and_ordered() -> None:
 
 
 def test_reassurance_comes_after_other_suggestions_of_the_same_priority(
-        bc: guidance_schema.Protocol) -> None:
+        bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.AWAKE, t=0.0)
     last = taps(g, 1.0, 5.0, 5)  # 12 a minute: "their breathing: 12 a minute" (priority 1)
@@ -905,7 +905,7 @@ def test_reassurance_comes_after_other_suggestions_of_the_same_priority(
     assert [p.kind for p in s.suggestions][-1] == "reassurance"
 
 
-def test_alerts_keep_their_own_kind(bc: guidance_schema.Protocol) -> None:
+def test_alerts_keep_their_own_kind(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     g.on_action(A.UNRESPONSIVE, t=0.0)
     g.on_action(A.NALOXONE, t=1.0)
@@ -914,7 +914,7 @@ def test_alerts_keep_their_own_kind(bc: guidance_schema.Protocol) -> None:
     assert alert.kind == "suggestion"
 
 
-def test_toggles_offer_the_files_words_and_one_half_only(bc: guidance_schema.Protocol) -> None:
+def test_toggles_offer_the_files_words_and_one_half_only(bc: guidance_schema.Guidance) -> None:
     g = Guide(bc)
     s = g.state
     assert next(o for o in s.offered if o.action is A.BREATHS_START).label == "Started breaths"

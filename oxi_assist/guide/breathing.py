@@ -20,7 +20,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 
-from oxi_assist.guidance_conditions import BREATHS_NORMAL_PER_MIN
+from oxi_assist.guide.conditions import BREATHS_NORMAL_PER_MIN
 
 #: BC prolonged-sedation guidance: more naloxone only if fewer than 10 breaths a minute
 #: (Interior Health / Northern Health alerts, DOMAIN §4).

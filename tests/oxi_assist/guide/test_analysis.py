@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oxi_assist.guidance_analysis import Item, Space, analyse
-from oxi_assist.guidance_conditions import (
+from oxi_assist.guide.analysis import Item, Space, analyse
+from oxi_assist.guide.conditions import (
     BREATH_COUNT,
     BREATHING,
     OXIMETER,
@@ -19,7 +19,7 @@ from oxi_assist.guidance_conditions import (
     band_of,
     cond,
 )
-from oxi_assist.guide_safety import REGIONS, breathing_ok
+from oxi_assist.guide.safety import REGIONS, breathing_ok
 
 ALWAYS = Condition()
 

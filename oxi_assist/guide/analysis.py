@@ -1,9 +1,9 @@
 """`guidance check`'s safety analysis: can an item of a guidance file ever break a rule?
 
 Every item that shows text (step lines, prompts, timer alerts; titles, button labels and
-notes too) is read with the vocabulary (guidance_vocabulary.py). For each protected intent it
+notes too) is read with the vocabulary (guide/vocabulary.py). For each protected intent it
 carries, its condition is tested against each forbidden region of that intent
-(guide_safety.REGIONS): if some situation satisfies both, the file is refused, naming the
+(guide.safety.REGIONS): if some situation satisfies both, the file is refused, naming the
 item's line and a witness ("can show while breathing is not normal, e.g. breathing=unknown").
 
 The test is exact over a finite abstraction. A condition is a conjunction of checks, each on
@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from oxi_assist.guidance_conditions import (
+from oxi_assist.guide.conditions import (
     BAND_LIMITS,
     BREATH_COUNT,
     OXIMETER,
@@ -33,8 +33,8 @@ from oxi_assist.guidance_conditions import (
     Facts,
     band_of,
 )
-from oxi_assist.guidance_vocabulary import ACTION_INTENTS, MEANING, PROTECTED, read_text
-from oxi_assist.guide_safety import REGIONS, Region, breathing_ok
+from oxi_assist.guide.safety import REGIONS, Region, breathing_ok
+from oxi_assist.guide.vocabulary import ACTION_INTENTS, MEANING, PROTECTED, read_text
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from oxi_assist import guidance_schema
-from oxi_assist.guidance_vocabulary import (
+from oxi_assist.guide import schema as guidance_schema
+from oxi_assist.guide.vocabulary import (
     INTENTS,
     MEANING,
     PATTERNS,

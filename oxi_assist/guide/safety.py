@@ -1,13 +1,13 @@
 """The safety rules the engine keeps whatever a guidance file says (DOMAIN.md §1).
 
-Each protected intent of the vocabulary (oxi_assist/guidance_vocabulary.py) has a forbidden
+Each protected intent of the vocabulary (oxi_assist/guide/vocabulary.py) has a forbidden
 region: the situations in which text with that intent must never be shown. A region is a
 disjunction of conditions written in the same condition language as the files, so
-`guidance check` can decide whether an item's `when` can meet it (guidance_analysis.py) and
+`guidance check` can decide whether an item's `when` can meet it (guide/analysis.py) and
 the engine can test it on the live facts with the very same `Condition.holds`.
 
 The functions below are small and pure on purpose: they are the whole run-time net, and the
-tests (tests/oxi_assist/test_guide_safety.py) pin each boundary so that a changed number or
+tests (tests/oxi_assist/guide/test_safety.py) pin each boundary so that a changed number or
 operator fails a test.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from oxi_assist.actions import Action
-from oxi_assist.guidance_conditions import (
+from oxi_assist.guide.conditions import (
     BREATHS_NORMAL_PER_MIN,
     QUANTITIES,
     VITAL_FACTS,
@@ -25,7 +25,7 @@ from oxi_assist.guidance_conditions import (
     Facts,
     cond,
 )
-from oxi_assist.guidance_vocabulary import ACTION_INTENTS, intents_of
+from oxi_assist.guide.vocabulary import ACTION_INTENTS, intents_of
 
 #: BC: naloxone takes 3–5 minutes to work (gov.bc.ca naloxone kit page, DOMAIN §3.2); nothing
 #: pushes another dose within this many minutes of the last one.

@@ -4,7 +4,7 @@ table may name, and the limits on every number a guidance file may hold.
 A condition is a conjunction of checks, each over one quantity (`spo2_below = 90`,
 `breathing = "normal"`, …). Each quantity reads one fact with one comparison, which is what
 lets `guidance check` decide exactly, over a finite set of values, whether a condition can hold
-together with an unsafe situation (oxi_assist/guidance_analysis.py), and lets the engine
+together with an unsafe situation (oxi_assist/guide/analysis.py), and lets the engine
 evaluate the same `Condition` at run time.
 """
 
@@ -51,7 +51,7 @@ class Facts:
     breathing: str = "unknown"  # the responder's last answer (a new dose makes it unknown)
     breath_rate: float | None = None  # the tap counter's rate, only when it has a current one
     breath_count: str = "idle"
-    breathing_ok: bool = False  # see guide_safety.breathing_ok
+    breathing_ok: bool = False  # see guide.safety.breathing_ok
     breaths_on: bool = False
     compressions_on: bool = False
     pulse_check: str = "unknown"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Intents whose text the engine holds to safety rules (guide_safety.REGIONS).
+#: Intents whose text the engine holds to safety rules (guide.safety.REGIONS).
 PROTECTED = ("naloxone", "no_naloxone", "stop_breaths", "stop_compressions", "skip_911",
              "leave", "reassure", "keep_breaths")
 #: Intents that ask for an action on the person: numbers from a doubtful signal never count

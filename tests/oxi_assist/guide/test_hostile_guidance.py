@@ -1,4 +1,4 @@
-"""Hostile guidance files (tests/oxi_assist/guidance_hostile/): each is refused by
+"""Hostile guidance files (tests/oxi_assist/guide/guidance_hostile/): each is refused by
 `guidance check` on the marked line with the expected words, and each that can be built
 into a protocol is also run through the engine with the checker bypassed, to show the engine's
 own rules keep the unsafe text off the screen.
@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 
 from drivers.errors import ConfigError
-from oxi_assist import guidance_schema, guide_safety
-from oxi_assist import guide as guide_module
 from oxi_assist.actions import parse_script
 from oxi_assist.cli import main
-from oxi_assist.guide import Guide, GuideState
+from oxi_assist.guide import safety as guide_safety
+from oxi_assist.guide import schema as guidance_schema
+from oxi_assist.guide import wording as guide_module
+from oxi_assist.guide.engine import Guide, GuideState
 from oxi_assist.monitor.vitals import Band, Quality, VitalsState
 
 HOSTILE = Path(__file__).parent / "guidance_hostile"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oxi_assist.guide_state import SourceRef, origin_label
+from oxi_assist.guide.state import SourceRef, origin_label
 
 
 def test_origin_labels_say_bc_or_ours() -> None:

@@ -1,4 +1,4 @@
-"""The engine's safety rules as pure functions, each boundary pinned (guide_safety.py).
+"""The engine's safety rules as pure functions, each boundary pinned (guide/safety.py).
 
 These are the run-time net under every guidance file, so every number and operator in them
 has a test on each side of its boundary.
@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from oxi_assist import guide_safety as gs
 from oxi_assist.actions import Action as A
-from oxi_assist.guidance_conditions import Facts
+from oxi_assist.guide import safety as gs
+from oxi_assist.guide.conditions import Facts
 
 #: A person who does not respond and is not known to breathe normally, 911 not called.
 DOWN = Facts(signal="good", spo2=88.0, spo2_trusted=True, pulse=70.0, band="low",
@@ -193,7 +193,7 @@ def test_kit_left(doses: dict[str, int], kit: dict[str, int], left: int | None) 
 
 
 def test_an_action_tied_to_a_number_is_ours() -> None:
-    from oxi_assist.guidance_conditions import cond
+    from oxi_assist.guide.conditions import cond
 
     assert gs.tied_to_a_number(frozenset({"keep_breaths"}), cond(spo2_below=90))
     assert gs.tied_to_a_number(frozenset({"compressions"}), cond(pulse_below=50))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from oxi_assist.actions import Action
-from oxi_assist.guidance_schema import AlertDef, TimerDef
+from oxi_assist.guide.model import AlertDef, TimerDef
 
 
 @dataclass

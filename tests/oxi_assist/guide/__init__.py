@@ -1,0 +1,1 @@
+"""Tests of the guidance engine and the guidance files it reads (oxi_assist/guide/)."""
