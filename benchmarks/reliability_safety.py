@@ -57,7 +57,7 @@ def crash_test(run_for: float = 2.5) -> dict[str, Any]:
     """SIGKILL a recording process after `run_for` s of its session; judge what is left."""
     if not hasattr(signal, "SIGKILL"):
         return {"skipped": "SIGKILL is POSIX only; on Windows TerminateProcess is covered by "
-                           "tests/oxi_assist/test_session.py"}
+                           "tests/oxi_assist/session/test_session.py"}
     from drivers.formats import load
 
     with tempfile.TemporaryDirectory() as d:

@@ -4,7 +4,7 @@
 simulator control); `play()` feeds a simulated scenario second by second into it on a
 `VirtualClock`, applies the responder's scripted actions
 and a trainer's cues at their times, and samples what the screen would show each second. The
-response-script tests (tests/oxi_assist/responses/) and `oxi-assist walkthrough` both use it,
+response-script tests (tests/oxi_assist/guide/responses/) and `oxi-assist walkthrough` both use it,
 so what a trainer reads in a walkthrough is what the tests check. The reliability runs wire
 their sessions with `wire_session()` too, so a session under a fault is the one a responder
 uses.
@@ -29,6 +29,7 @@ from drivers.reading import Controllable, LinkEvent, LinkState
 from oxi_assist.actions import ScriptedAction, parse_script, parse_time
 from oxi_assist.guide import schema as guidance_schema
 from oxi_assist.guide.engine import Guide
+from oxi_assist.guide.model import Guidance
 from oxi_assist.monitor.monitor import Monitor
 from oxi_assist.monitor.vitals import VitalsState
 from oxi_assist.session import TRAINER_CUES, Session
@@ -93,7 +94,7 @@ def parse_cues(text: str) -> list[Cue]:
     return sorted(out, key=lambda c: c.t)
 
 
-def wire_session(clock: Clock, protocol: guidance_schema.Protocol | None, *,
+def wire_session(clock: Clock, protocol: Guidance | None, *,
                  monitor: bool = True, writer: SessionWriter | None = None,
                  source_label: str = "", controllable: Controllable | None = None) -> Session:
     """A Session wired as the live screen wires one: the Monitor (unless `monitor` is False),
