@@ -19,9 +19,9 @@ of `guide/safety.py` and `guide/conditions.py`, and the engine's functions that 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
-import subprocess
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -96,13 +96,38 @@ def rate(ms: list[Mutant]) -> tuple[int, int, float]:
     return killed, len(judged), (100.0 * killed / len(judged) if judged else 0.0)
 
 
-def diff(name: str) -> str:
-    """mutmut's diff of one mutant (what was changed)."""
-    r = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=ROOT,
-                       capture_output=True, text=True, check=False)
-    lines = [ln for ln in r.stdout.splitlines()
-             if ln.startswith(("+", "-")) and not ln.startswith(("+++", "---"))]
-    return "\n".join(lines) or r.stdout.strip()
+def _function_source(lines: list[str], name: str) -> list[str]:
+    """The lines of `def NAME(` in mutmut's copy of a module, up to the next line indented no
+    deeper than it."""
+    head = re.compile(rf"^(\s*)(?:async )?def {re.escape(name)}\(")
+    for i, line in enumerate(lines):
+        m = head.match(line)
+        if m:
+            indent, out = len(m.group(1)), [line]
+            for nxt in lines[i + 1:]:
+                if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
+                    break
+                out.append(nxt)
+            return out
+    return []
+
+
+def diff(name: str, root: Path = ROOT) -> str:
+    """What one mutant changed: its function against the original, both read from mutmut's
+    copy of the module (`mutants/`), so the diff stays readable after the source moves."""
+    m = _NAME.match(name)
+    if m is None:
+        return ""
+    path = root / "mutants" / (m.group("mod").replace(".", "/") + ".py")
+    if not path.is_file():
+        return ""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    local = name[len(m.group("mod")) + 1:]
+    orig = _function_source(lines, local.rsplit("__mutmut_", 1)[0] + "__mutmut_orig")
+    mutant = _function_source(lines, local)
+    changed = difflib.unified_diff(orig[1:], mutant[1:], lineterm="", n=0)
+    return "\n".join(ln for ln in changed
+                     if ln.startswith(("+", "-")) and not ln.startswith(("+++", "---")))
 
 
 def report(ms: list[Mutant], *, with_diffs: bool = True) -> str:

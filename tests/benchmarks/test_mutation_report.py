@@ -63,3 +63,23 @@ def test_the_safety_functions_are_found_in_the_guide_package(tmp_path: Path) -> 
         "Response.apply"
     assert "| `engine` | `Guide._entry` | 1 | 0 | 1 | 0 % |  |" in report(list(by.values()),
                                                                          with_diffs=False)
+
+
+def test_a_survivors_diff_is_read_from_mutmuts_copy_of_the_module(tmp_path: Path) -> None:
+    """The diff compares the mutant with the original function in mutants/, so it still reads
+    after the source file has moved."""
+    from benchmarks.mutation import diff
+
+    mod = tmp_path / "mutants" / "pkg" / "mod.py"
+    mod.parent.mkdir(parents=True)
+    mod.write_text(
+        "class G:\n"
+        "    def xǁGǁf__mutmut_orig(self, x):\n"
+        "        return x > 3\n"
+        "    def xǁGǁf__mutmut_1(self, x):\n"
+        "        return x >= 3\n"
+        "def after():\n"
+        "    pass\n", encoding="utf-8")
+    assert diff("pkg.mod.xǁGǁf__mutmut_1", tmp_path) == (
+        "-        return x > 3\n+        return x >= 3")
+    assert diff("pkg.other.xǁGǁf__mutmut_1", tmp_path) == ""  # no copy: no diff, no crash
