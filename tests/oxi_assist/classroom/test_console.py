@@ -80,7 +80,11 @@ async def test_end_asks_then_debrief_and_safe_exports(klass: Class, tmp_path: Pa
         assert klass.core.state.phase is Phase.ENDED
         # the board's keys are not offered (nor taken) on the debrief
         assert app.check_action("pause_all", ()) is False and app.check_action("start", ()) is False
-        words = " ".join(str(w.render()) for w in app.screen.query(".station-col"))
+        def words_now() -> str:
+            return " ".join(str(w.render()) for w in app.screen.query(".station-col"))
+
+        await until(lambda: "Ann" in words_now(), what="the station's column drawn")
+        words = words_now()
         assert "Ann" in words and "second_dose_early" not in words  # words, not the rule's id
         assert "naloxone dose 2" in words and "BC guidance" in words
         for key in ("s", "t", "c"):
