@@ -51,7 +51,8 @@ def test_the_hinted_answer_is_added_once_when_the_step_does_not_offer_it() -> No
     assert [o.action for o in out] == [Action.NALOXONE, Action.BREATHING_NOT_NORMAL]
     added = out[-1]
     assert added.label == ACTIONS[Action.BREATHING_NOT_NORMAL].label
-    assert (added.primary, added.safety, added.hint) == (False, False, "counted 6/min")
+    assert (added.params, added.primary, added.safety, added.hint) == ((), False, False,
+                                                                    "counted 6/min")
     assert len(hint([NOT_NORMAL, NALOXONE], count(6))) == 2  # offered already: not again
 
 
