@@ -60,7 +60,7 @@ class EventLog(Panel, Painted):  # its rows are wrapped by wrap_line
     """`rows` None: as many rows as the panel has (it takes the room left); else the last
     `events` events, whatever their wrapped height."""
 
-    URGENT = True
+    URGENT = False  # the log follows at the next tick: the banner and figures go first
 
     def __init__(self, *, events: int | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
