@@ -193,8 +193,8 @@ class OxiApp(KeyActions, Ending, TrainerControls, SourceLifecycle):
         """Draws the whole main screen from the session now (tests call it after moving the
         virtual clock; the timer calls it when something changed). An alarm or a guidance
         change draws at once what it concerns (`urgent_only`: the banner, the figures, the
-        guidance, the keys and the log); the trend, the pleth and the timers follow at the next
-        tick."""
+        guidance and the keys); the log, the trend, the pleth and the timers follow at the next
+        tick (the log's new row may reflow the screen, which would hold the banner back)."""
         if self.session is None:
             return
         screen = self._main()
