@@ -16,9 +16,11 @@ from __future__ import annotations
 from rich.text import Text
 
 from oxi_assist.monitor.priority import Priority
+from oxi_assist.monitor.vitals import BANDS
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
 from oxi_assist.ui.panel import Painted, Panel
+from oxi_assist.ui.vitals_panel import no_value_state
 
 FLASH_HZ = 2.0  # high priority (IEC 60601-1-8: 1.4–2.8 Hz)
 MEDIUM_FLASH_HZ = 0.6  # medium priority (0.4–0.8 Hz)
@@ -47,14 +49,21 @@ def flashes(model: ScreenModel) -> bool:
 ANSWER_KEYS = "   [k] ack  [p] pause 2 min"
 
 
-def banner_text(model: ScreenModel, width: int = 200) -> tuple[Text, str]:
-    """The banner line and its CSS class (alarm-high / alarm-medium / alarm-low / alarm-none)."""
+def banner_text(model: ScreenModel, width: int = 200, *,
+                with_vitals: bool = False) -> tuple[Text, str]:
+    """The banner line and its CSS class (alarm-high / alarm-medium / alarm-low / alarm-none).
+
+    `with_vitals`: the narrow layout, where the figures sit below the guidance and the keys,
+    out of sight on a small screen: the quiet banner carries SpO2 and pulse in a few words
+    (never a number that is not a reading)."""
     a = model.alarm
     if a is None:
         if model.link is None:
             return Text("No oximeter: guidance and timers only. Trust what you see and hear."), \
                 "alarm-none"
-        return Text("✓ No active alarm"), "alarm-none"
+        if not with_vitals:
+            return Text("✓ No active alarm"), "alarm-none"
+        return Text("✓ No alarm · ").append_text(vitals_words(model)), "alarm-none"
     kind = "TECHNICAL" if a.technical else "PATIENT"
     mark = theme.PRIORITY_MARK[a.priority]
     t = Text()  # wraps on a narrow screen: the alarm's words are never cut
@@ -79,6 +88,20 @@ def banner_text(model: ScreenModel, width: int = 200) -> tuple[Text, str]:
     return t, cls
 
 
+def vitals_words(model: ScreenModel) -> Text:
+    """SpO2 with its band's symbol and colour, and pulse, in one short line (the band in words
+    is in the vitals below); a state word when there is no value."""
+    state = no_value_state(model)
+    v = model.vitals
+    if state is not None or v is None or v.spo2 is None:
+        word = state[0] if state is not None else "NO READING"
+        return Text(f"SpO₂ -- {word}", style=f"bold {theme.GREY}")
+    t = Text("SpO₂ ")
+    t.append(f"{v.spo2:.0f}% {BANDS[v.band].symbol}", style=theme.BAND_STYLE[v.band])
+    t.append(f" · pulse {v.pulse:.0f}" if v.pulse is not None else " · pulse --")
+    return t
+
+
 class AlarmBanner(Panel, Painted):
     URGENT = True
     WRAP = True
@@ -87,7 +110,8 @@ class AlarmBanner(Panel, Painted):
                 "alarm-medium-off", "alarm-low", "alarm-paused")
 
     def paint(self, model: ScreenModel) -> None:
-        text, cls = banner_text(model, self.content_size.width or self.app.size.width - 2)
+        text, cls = banner_text(model, self.content_size.width or self.app.size.width - 2,
+                                with_vitals=self.screen.has_class("-narrow"))
         self.set_text(text)
         for c in self._CLASSES:
             self.set_class(c == cls, c)

@@ -269,3 +269,20 @@ def test_the_trainer_bar_shows_the_patient_s_words_only_when_there_are_some() ->
     tv = trainer_view(src, "opioid-overdose")
     assert tv is not None and "NOT BREATHING" in trainer_text(tv).plain
     assert trainer_view(object(), "x") is None
+
+
+def test_the_narrow_quiet_banner_carries_the_vitals_and_never_an_untrusted_number() -> None:
+    """On a phone the figures sit below the guidance and the keys: the quiet banner says SpO2
+    and pulse; with no trustworthy value it says why, with no number."""
+    text, cls = banner_text(model(vitals=vs(96)), 60, with_vitals=True)
+    assert cls == "alarm-none" and text.plain == "✓ No alarm · SpO₂ 96% ✓ · pulse 70"
+    assert banner_text(model(vitals=vs(96)), 60)[0].plain == "✓ No active alarm"  # wide
+    for m, word in [
+        (model(vitals=vs(93, Quality.POOR, Band.WATCH, flags=Status.MOTION)), "SIGNAL POOR"),
+        (model(vitals=vs(96, stale=True, last_valid_t=-25.0)), "DATA OLD"),
+        (model(link=LinkState.LOST), "NO READING"),
+        (model(vitals=None), "NO READING"),
+    ]:
+        plain = banner_text(m, 60, with_vitals=True)[0].plain
+        assert plain == f"✓ No alarm · SpO₂ -- {word}"
+        assert not any(ch in "0123456789" for ch in plain)  # (₂ is not a reading)
