@@ -50,3 +50,23 @@ def test_stopping_does_not_put_them_back_in_the_recovery_position(start: Action,
     apply(r, Action.RECOVERY_POSITION, 6.0)
     apply(r, stop, 7.0)  # not on: ignored, the position stays
     assert r.recovery is True
+
+
+def test_the_pulse_check_is_recorded_in_the_words_the_conditions_use() -> None:
+    """`pulse_check` is what a guidance condition compares with ("felt", "none")."""
+    from oxi_assist.guide.conditions import PULSE_CHECK
+
+    r = Response()
+    apply(r, Action.NO_PULSE)
+    assert r.pulse_check == "none" and r.pulse_check in PULSE_CHECK
+    apply(r, Action.PULSE, 5.0)
+    assert r.pulse_check == "felt" and r.pulse_check in PULSE_CHECK
+
+
+def test_awake_stops_breaths_and_compressions() -> None:
+    r = Response()
+    apply(r, Action.BREATHS_START)
+    apply(r, Action.COMPRESSIONS_START, 1.0)
+    apply(r, Action.AWAKE, 2.0)
+    assert r.breaths_on is False and r.compressions_on is False
+    assert (r.awake, r.responsive) == (True, "yes")
