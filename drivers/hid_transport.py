@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from drivers.errors import SourceError
 from drivers.link import LOST_RANGE, STALE_RANGE, Link, LinkSource
 from drivers.options import number_option
 from drivers.protocols import contec_hid
-from drivers.safe_files import kind_of, os_reason
+from drivers.safe_files import check_char_device
 
 REPORT = contec_hid.REPORT_SIZE
 #: Where Linux lists its hidraw nodes (a /dev node not listed here is some other device).
@@ -151,14 +150,8 @@ def check_hid_path(path: str) -> None:
     (/dev/null). hidapi's own device paths (not files) are left to the open."""
     if not (path.startswith("/") or os.path.exists(path)):
         return
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise SourceError(f"hid:{path}: no such device (see oxi-assist scan)") from None
-    except OSError as e:
-        raise SourceError(f"hid:{path}: {os_reason(e)}") from None
-    if not stat.S_ISCHR(st.st_mode):
-        raise SourceError(f"hid:{path}: {kind_of(st.st_mode)}, not a USB-HID device")
+    check_char_device(path, f"hid:{path}", "no such device (see oxi-assist scan)",
+                      "a USB-HID device")
     if sys.platform.startswith("linux") and \
             not (Path(HIDRAW_CLASS) / Path(os.path.realpath(path)).name).exists():
         raise SourceError(f"hid:{path}: not a USB-HID device (hidraw)")

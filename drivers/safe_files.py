@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from drivers.errors import FormatError, OxiError
+from drivers.errors import FormatError, OxiError, SourceError
 
 MIB = 1 << 20
 #: The longest single name most file systems accept (bytes); longer is refused by name.
@@ -48,23 +48,30 @@ PathLike = str | os.PathLike[str]
 # --- what went wrong, in words -----------------------------------------------------------------
 
 
+#: What a file system object is, for a message, by the first test its mode passes.
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"),
+          (stat.S_ISREG, "a regular file"))
+
+
 def kind_of(mode: int) -> str:
     """What a file system object is, for a message: 'a directory', 'a FIFO (named pipe)', …"""
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    return "not a regular file"
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def check_char_device(path: str, name: str, missing: str, device: str) -> None:
+    """Refuses, naming `name` (the source, e.g. `serial:/dev/ttyUSB0`), a path that is missing
+    (`missing` says what to do), cannot be looked at, or is not a character device (`device`
+    says what it should have been): the checks a serial port and a USB-HID node share."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SourceError(f"{name}: {missing}") from None
+    except OSError as e:
+        raise SourceError(f"{name}: {os_reason(e)}") from None
+    if not stat.S_ISCHR(st.st_mode):
+        raise SourceError(f"{name}: {kind_of(st.st_mode)}, not {device}")
 
 
 def os_reason(e: OSError) -> str:

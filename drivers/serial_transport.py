@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import stat
 import sys
 
 from drivers.catalogue_serial import serial_candidates
@@ -24,7 +23,7 @@ from drivers.link import LOST_RANGE, READ_TIMEOUT, STALE_RANGE, Link, LinkSource
 from drivers.options import number_option
 from drivers.protocols import cms50_legacy, cms50_v7
 from drivers.protocols.codec import Codec
-from drivers.safe_files import kind_of, os_reason
+from drivers.safe_files import check_char_device
 
 SERIAL_PROTOCOLS = (cms50_v7.NAME, cms50_legacy.NAME)
 PROBE_TIMEOUT = 1.0  # s: V7.0 devices answer within 1 s (spec §3.4)
@@ -93,14 +92,8 @@ def check_port(path: str) -> None:
     not paths and are left to the open."""
     if sys.platform == "win32":
         return
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise SourceError(f"serial:{path}: no such port (see oxi-assist scan)") from None
-    except OSError as e:
-        raise SourceError(f"serial:{path}: {os_reason(e)}") from None
-    if not stat.S_ISCHR(st.st_mode):
-        raise SourceError(f"serial:{path}: {kind_of(st.st_mode)}, not a serial port")
+    check_char_device(path, f"serial:{path}", "no such port (see oxi-assist scan)",
+                      "a serial port")
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
