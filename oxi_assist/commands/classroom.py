@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
+from typing import Any
 
 from drivers.errors import OxiError
 from oxi_assist.commands._class_common import need_class_extra, say, stdin_lines
@@ -181,22 +182,32 @@ def _record(args: argparse.Namespace, code: str, clock: object) -> object:
                                "speed": args.speed, "start_wall": wall}, start_wall=wall)
 
 
+def _trainer_node(args: argparse.Namespace, code: str, host: str, external: object,
+                  password: str | None, tls: object, guidance_id: str,
+                  variants: tuple[str, ...], clock: object, **kw: Any) -> Any:
+    """The trainer's node for the class the options describe (the console and the headless
+    trainer differ only in how they show it)."""
+    from oxi_assist.classroom.trainer import ClassSetup, TrainerNode
+
+    setup = ClassSetup(args.scenario, args.seed, args.vary_seed, args.speed, guidance_id,
+                       variants=variants)
+    return TrainerNode(setup, clock, code=code, host=host, port=args.port,  # type: ignore[arg-type]
+                       external=external, password=password, tls=tls,  # type: ignore[arg-type]
+                       **kw)
+
+
 async def _console(args: argparse.Namespace, code: str, host: str, external: object,
                    password: str | None, tls: object, guidance_id: str,
                    variants: tuple[str, ...]) -> int:
     from drivers.clock import RealClock
     from oxi_assist.classroom.messages import Phase
-    from oxi_assist.classroom.trainer import ClassSetup, TrainerNode
     from oxi_assist.ui.class_console import ConsoleApp, default_exports
     from oxi_assist.ui.launch import scenario_names
 
     clock = RealClock()
-    setup = ClassSetup(args.scenario, args.seed, args.vary_seed, args.speed, guidance_id,
-                       variants=variants)
     record = _record(args, code, clock)
-    node = TrainerNode(setup, clock, code=code, host=host, port=args.port,
-                       external=external, password=password, tls=tls,  # type: ignore[arg-type]
-                       record=record)  # type: ignore[arg-type]
+    node = _trainer_node(args, code, host, external, password, tls, guidance_id, variants,
+                         clock, record=record)
     await node.start()
     broker = (f"{node.address.host}:{node.address.port}" if external is None
               else str(node.address))
@@ -238,15 +249,11 @@ async def _headless(args: argparse.Namespace, code: str, host: str, external: ob
     from drivers.clock import RealClock
     from oxi_assist.classroom.debrief import to_csv, to_text
     from oxi_assist.classroom.messages import CUES, CommandName, Phase
-    from oxi_assist.classroom.trainer import ClassSetup, TrainerNode
 
     clock = RealClock()
-    setup = ClassSetup(args.scenario, args.seed, args.vary_seed, args.speed, guidance_id,
-                       variants=variants)
     record = _record(args, code, clock)
-    node = TrainerNode(setup, clock, code=code, host=host, port=args.port,
-                       external=external, password=password, tls=tls,  # type: ignore[arg-type]
-                       record=record, on_line=say)  # type: ignore[arg-type]
+    node = _trainer_node(args, code, host, external, password, tls, guidance_id, variants,
+                         clock, record=record, on_line=say)
     await node.start()
     where = f"{node.address.host}:{node.address.port}"
     say(f"class open: join with  oxi-assist join {where} {code} --name NAME")

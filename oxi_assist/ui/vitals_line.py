@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from oxi_assist.monitor.vitals import Quality
 from oxi_assist.ui import theme
 from oxi_assist.ui.model import ScreenModel
 from oxi_assist.ui.panel import Painted, Panel
-from oxi_assist.ui.vitals_panel import no_value_state
+from oxi_assist.ui.vitals_panel import no_value_state, shown_quality
 
 
 def vitals_line(model: ScreenModel) -> Text:
@@ -34,10 +33,7 @@ def vitals_line(model: ScreenModel) -> Text:
         t.append(f"{v.pulse:.0f}/min" if v.pulse is not None else "--")
         if v.trend is not None:
             t.append(f"  SpO₂ {v.trend:+.1f}%/min", style="dim")
-    quality = v.quality if (v is not None and model.link is not None) else Quality.NONE
-    if state is not None and state[0] != "SIGNAL POOR":
-        quality = Quality.NONE
-    bars, words, colour = theme.QUALITY_WORDS[quality]
+    bars, words, colour = theme.QUALITY_WORDS[shown_quality(model, state)]
     t.append("\nSignal ", style="bold")
     t.append(f"{bars} {words}", style=colour)
     t.append("  Breaths ", style="bold")

@@ -53,6 +53,15 @@ def no_value_state(model: ScreenModel) -> tuple[str, str] | None:
     return None
 
 
+def shown_quality(model: ScreenModel, state: tuple[str, str] | None) -> Quality:
+    """The signal quality to show beside `no_value_state`'s answer: none without a link or
+    when there is no value at all; a poor signal keeps its own word."""
+    v = model.vitals
+    if v is None or model.link is None or (state is not None and state[0] != "SIGNAL POOR"):
+        return Quality.NONE
+    return v.quality
+
+
 def _ago(model: ScreenModel, v: VitalsState) -> str:
     if v.last_valid_t is None:
         return "no valid value yet"
@@ -113,10 +122,7 @@ class VitalsPanel(Vertical, Painted):
         self.query_one("#band-line", Panel).set_text(band)
 
         q = Text(no_wrap=True, overflow="ellipsis")
-        quality = v.quality if (v is not None and model.link is not None) else Quality.NONE
-        if state is not None and state[0] != "SIGNAL POOR":
-            quality = Quality.NONE
-        bars, words, colour = theme.QUALITY_WORDS[quality]
+        bars, words, colour = theme.QUALITY_WORDS[shown_quality(model, state)]
         q.append("Signal ", style="bold")
         q.append(f"{bars} {words}", style=colour)
         q.append(" │ Breaths ", style="bold")
