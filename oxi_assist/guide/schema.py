@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +76,21 @@ def validate_text(text: str, name: str = "<guidance>", *,
             return []
         return v
 
+    def tables(key: str, keys: Any) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+        """Each [[key]] table with its path, its keys checked; an entry that is not a table
+        is a problem and is passed over."""
+        for i, t in enumerate(array(key)):
+            p = (key, i)
+            if not isinstance(t, dict):
+                c.err(p, f"a {key} must be a table")
+                continue
+            c.table(t, keys, p, f"a {key}")
+            yield p, t
+
     # sources
     sources: dict[str, Citation] = {}
     src_ids: list[tuple[str, tuple[Any, ...]]] = []
-    for i, s in enumerate(array("source")):
-        p = ("source", i)
-        if not isinstance(s, dict):
-            c.err(p, "a source must be a table")
-            continue
-        c.table(s, checks.SOURCE_KEYS, p, "a source")
+    for p, s in tables("source", checks.SOURCE_KEYS):
         sid = c.get(s, "id", "str", p)
         label = c.get(s, "label", "str", p)
         url = c.get(s, "url", "str", p, "")
@@ -105,12 +111,7 @@ def validate_text(text: str, name: str = "<guidance>", *,
     # notes (which ones are shown with a step is known after the steps)
     raw_notes: list[tuple[str, str, Any, tuple[Any, ...]]] = []
     note_ids: list[tuple[str, tuple[Any, ...]]] = []
-    for i, n in enumerate(array("note")):
-        p = ("note", i)
-        if not isinstance(n, dict):
-            c.err(p, "a note must be a table")
-            continue
-        c.table(n, checks.NOTE_KEYS, p, "a note")
+    for p, n in tables("note", checks.NOTE_KEYS):
         nid = c.get(n, "id", "str", p)
         ntitle = c.get(n, "title", "str", p, "")
         if nid:
@@ -136,12 +137,7 @@ def validate_text(text: str, name: str = "<guidance>", *,
     step_ids: list[tuple[str, tuple[Any, ...]]] = []
     step_paths: dict[str, tuple[Any, ...]] = {}
     shown_notes: set[str] = set()
-    for i, s in enumerate(array("step")):
-        p = ("step", i)
-        if not isinstance(s, dict):
-            c.err(p, "a step must be a table")
-            continue
-        c.table(s, checks.STEP_KEYS, p, "a step")
+    for p, s in tables("step", checks.STEP_KEYS):
         sid = c.get(s, "id", "str", p)
         stitle = c.get(s, "title", "str", p, "")
         if stitle:
